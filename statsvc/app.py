@@ -1,0 +1,70 @@
+"""The application factory: wiring only."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from statsvc import views
+from statsvc.counter import Clock, Counter
+from statsvc.errors import Handler, json_errors
+from statsvc.keys import Keys
+from statsvc.settings import Settings
+from statsvc.state import CLOCK, COUNTER, SETTINGS
+from statsvc.store import Limits, Store
+
+PUBLIC_API = ("/api/v1/hit", "/api/v1/ping", "/api/v1/counts")
+CORS_PREFLIGHT = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+@web.middleware
+async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Open the public API to every origin, without credentials; answer its preflights."""
+    if request.path not in PUBLIC_API:
+        return await handler(request)
+    if request.method == "OPTIONS":
+        return web.Response(status=204, headers=CORS_PREFLIGHT)
+    response = await handler(request)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+async def _store(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.redis_url is None:
+        raise RuntimeError("no store: set redis_url, or start the embedded one first")
+    limits = Limits(retention_days=settings.retention_days, page_cap=settings.page_cap)
+    store = Store.from_url(settings.redis_url, Keys(settings.key_prefix), limits)
+    app[COUNTER] = Counter(store, app[CLOCK])
+    try:
+        if settings.demo_site:
+            demo = views.new_site("demo", settings.timezone, settings.locale)
+            await store.put_site(demo, only_new=True)
+        yield
+    finally:
+        await store.close()
+
+
+def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
+    """Build the statsvc application for `settings`, reading time from `clock`."""
+    app = web.Application(middlewares=[cors, json_errors], client_max_size=64 * 1024)
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app.cleanup_ctx.append(_store)
+    app.router.add_get("/", views.landing)
+    app.router.add_get("/healthz", views.healthz)
+    app.router.add_get("/readyz", views.readyz)
+    app.router.add_post("/api/v1/hit", views.hit)
+    app.router.add_post("/api/v1/ping", views.ping)
+    app.router.add_get("/api/v1/counts", views.counts)
+    app.router.add_get("/api/v1/sites", views.list_sites)
+    app.router.add_get("/api/v1/sites/{site}", views.get_site)
+    app.router.add_put("/api/v1/sites/{site}", views.put_site)
+    return app

@@ -1,0 +1,81 @@
+"""Who sent a request: client IP (behind trusted proxies only), User-Agent, origin, privacy."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from statsvc.hits import MAX_USER_AGENT
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """The parts of a request that say who sent it."""
+
+    ip: str
+    user_agent: str
+    origin_host: str | None  # from Origin, else Referer
+    no_tracking: bool  # DNT: 1 or Sec-GPC: 1
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """Parse a comma-separated list of IP addresses and CIDR networks."""
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
+    )
+
+
+def client_ip(remote: str | None, forwarded_for: str | None, trusted: Iterable[Network]) -> str:
+    """Return the client address: X-Forwarded-For is read only through trusted proxies."""
+    trusted = tuple(trusted)
+    address = remote or ""
+    if not forwarded_for or not _is_in(address, trusted):
+        return address
+    for hop in reversed([h.strip() for h in forwarded_for.split(",")][:32]):
+        if not _is_ip(hop):
+            return address
+        address = hop
+        if not _is_in(hop, trusted):
+            break
+    return address
+
+
+def client_of(request: web.Request, trusted: tuple[Network, ...]) -> Client:
+    """Return the Client of a request."""
+    headers = request.headers
+    origin = headers.get("Origin") or headers.get("Referer")
+    return Client(
+        ip=client_ip(request.remote, headers.get("X-Forwarded-For"), trusted),
+        user_agent=headers.get("User-Agent", "")[:MAX_USER_AGENT],
+        origin_host=_host(origin) if origin else None,
+        no_tracking=headers.get("DNT") == "1" or headers.get("Sec-GPC") == "1",
+    )
+
+
+def _host(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_in(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)

@@ -1,0 +1,159 @@
+"""The counting service: ties a page view to its site, visitor and windows, and runs the store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from statsvc.client import Client
+from statsvc.hits import PageView, normalise_path
+from statsvc.sites import Site
+from statsvc.store import Counts, Figures, Mode, Store
+from statsvc.visitor import visitor_id
+from statsvc.windows import Windows, windows_at
+
+Clock = Callable[[], float]
+SITE_CACHE_SECONDS = 5.0  # a settings change reaches every process within this
+MAX_CACHED_SALTS = 10_000
+
+
+class UnknownSite(LookupError):
+    """The site id names no site."""
+
+
+@dataclass(frozen=True, slots=True)
+class SiteDefaults:
+    """Settings a new site starts with."""
+
+    timezone: str = "UTC"
+    locale: str = "vi"
+
+
+class Counter:
+    """Counts hits and heartbeats and reads counts, for many sites."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self._clock = clock
+        self._sites: dict[str, tuple[Site, float]] = {}
+        self._salts: dict[tuple[str, date], bytes] = {}
+
+    async def site(self, site_id: str) -> Site:
+        """Return a site's settings from this process's cache or the store."""
+        now = self._clock()
+        cached = self._sites.get(site_id)
+        if cached is not None and now - cached[1] < SITE_CACHE_SECONDS:
+            return cached[0]
+        site = await self.store.get_site(site_id)
+        if site is None:
+            self._sites.pop(site_id, None)
+            raise UnknownSite(site_id)
+        self._sites[site_id] = (site, now)
+        return site
+
+    async def save_site(self, site: Site) -> None:
+        """Store a site's settings and refresh this process's copy."""
+        await self.store.put_site(site)
+        self._sites[site.id] = (site, self._clock())
+
+    async def hit(self, view: PageView, client: Client) -> dict[str, Any]:
+        """Count one page view unless a rule says not to; return the counts."""
+        site = await self.site(view.site)
+        reason = _refusal(site, view, client)
+        mode: Mode = "read" if reason else "hit"
+        counts, windows = await self._run(mode, site, view.path, client, view.id)
+        if mode == "hit" and not counts.counted:
+            reason = "duplicate"
+        return reply(site, windows, counts, page=True, counted=reason is None, reason=reason)
+
+    async def ping(self, view: PageView, client: Client) -> dict[str, Any]:
+        """Keep a visitor online; return the online figures."""
+        site = await self.site(view.site)
+        mode: Mode = "read" if _refusal(site, view, client) else "ping"
+        counts, _ = await self._run(mode, site, view.path, client, None)
+        return {"online": counts.online, "page": {"online": counts.page_online}}
+
+    async def counts(self, site_id: str, raw_path: str | None) -> dict[str, Any]:
+        """Read a site's counts, and a page's when a path is given, counting nothing."""
+        site = await self.site(site_id)
+        counts, windows = await self._run("read", site, raw_path or "/", None, None)
+        return reply(site, windows, counts, page=raw_path is not None)
+
+    async def _run(
+        self, mode: Mode, site: Site, raw_path: str, client: Client | None, view_id: str | None
+    ) -> tuple[Counts, Windows]:
+        now = self._clock()
+        windows = windows_at(now, site.zone, site.week_start)
+        path = normalise_path(raw_path, site.query_keys)
+        visitor = ""
+        if mode != "read" and client is not None:
+            salt = await self._salt(site.id, windows.today)
+            visitor = visitor_id(salt, site.id, client.ip, client.user_agent)
+        counts = await self.store.count(
+            mode, site, windows, path=path, now_ms=int(now * 1000), visitor=visitor, view_id=view_id
+        )
+        return counts, windows
+
+    async def _salt(self, site_id: str, day: date) -> bytes:
+        salt = self._salts.get((site_id, day))
+        if salt is None:
+            if len(self._salts) >= MAX_CACHED_SALTS:
+                self._salts.clear()
+            salt = self._salts[(site_id, day)] = await self.store.salt(site_id, day)
+        return salt
+
+
+def _refusal(site: Site, view: PageView, client: Client) -> str | None:
+    """Return why a view of this site must not be counted, or None."""
+    if site.respect_dnt and client.no_tracking:
+        return "dnt"
+    if site.domains:
+        host = client.origin_host or view.host
+        if host is None or not any(host == d or host.endswith("." + d) for d in site.domains):
+            return "origin"
+    return None
+
+
+def _figures(f: Figures) -> dict[str, int]:
+    return {
+        "today": f.today,
+        "yesterday": f.yesterday,
+        "week": f.week,
+        "month": f.month,
+        "total": f.total,
+    }
+
+
+def reply(
+    site: Site,
+    windows: Windows,
+    counts: Counts,
+    *,
+    page: bool,
+    counted: bool | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Return the counts object of DESIGN §3, with the page's figures when `page` is set."""
+    body: dict[str, Any] = {"site": site.id}
+    if page:
+        body["path"] = counts.path
+    if counted is not None:
+        body["counted"] = counted
+    body.update(
+        date=windows.today.isoformat(),
+        timezone=site.timezone,
+        online=counts.online,
+        views=_figures(counts.views),
+        visits=_figures(counts.visits),
+    )
+    if page:
+        body["page"] = {
+            "today": counts.page_today,
+            "total": counts.page_total,
+            "online": counts.page_online,
+        }
+    if reason is not None:
+        body["reason"] = reason
+    return body

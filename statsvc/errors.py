@@ -1,0 +1,73 @@
+"""JSON errors: one shape for every 4xx and 5xx, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from statsvc.counter import UnknownSite
+from statsvc.hits import BadInput
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    411: "length_required",
+    413: "body_too_large",
+    414: "uri_too_long",
+    415: "unsupported_media_type",
+    431: "headers_too_large",
+}
+_KEPT_HEADERS = ("Allow", "WWW-Authenticate")
+
+
+class ApiError(Exception):
+    """An error answered with `status` and the JSON error shape."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    """Return a response with the JSON error shape of DESIGN §3."""
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer every error with the JSON error shape."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except BadInput as exc:
+        return error_response(400, exc.code, str(exc))
+    except UnknownSite as exc:
+        return error_response(404, "unknown_site", f"no site {exc.args[0]!r}")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _CODES.get(exc.status, "server_error" if exc.status >= 500 else "bad_request")
+        response = error_response(exc.status, code, exc.reason)
+        for name in _KEPT_HEADERS:
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+    except RedisError:
+        log.exception("store error on %s %s", request.method, request.path)
+        return error_response(503, "store_unavailable", "the store is unavailable; try again")
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "server_error", "internal error")

@@ -1,0 +1,155 @@
+"""The edge: a hit or ping body parsed once into a typed value, or a named error."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from statsvc.sites import is_site_id
+
+MAX_BODY = 8 * 1024
+MAX_URL = 2048
+MAX_PATH_BYTES = 512
+MAX_TITLE = 512
+MAX_USER_AGENT = 512
+OTHER_PAGE = "(other)"
+PAGE_VIEW_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SLASHES = re.compile(r"/{2,}")
+
+
+class BadInput(ValueError):
+    """Input that cannot be accepted: `code` names it for the JSON error."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    """One hit or heartbeat as the widget sent it, checked but not yet tied to a site."""
+
+    site: str
+    path: str  # the raw path, query included; normalised once the site's query keys are known
+    host: str | None  # the page's host, when a full URL was sent
+    id: str | None
+
+
+def parse_body(body: bytes) -> PageView:
+    """Parse a hit or ping body (JSON object) into a PageView, or raise BadInput."""
+    if not body.strip():
+        raise BadInput("empty_body", "the request body is empty; send a JSON object")
+    try:
+        data = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise BadInput("invalid_json", "the request body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise BadInput("invalid_json", "the request body must be a JSON object")
+    site = data.get("site")
+    if site is None:
+        raise BadInput("missing_site", "site is required")
+    check_site_id(site)
+    url, path = data.get("url"), data.get("path")
+    host: str | None = None
+    if url is not None:
+        path, host = _split_url(_text(url, "url", MAX_URL))
+    elif path is not None:
+        path = _text(path, "path", MAX_URL)
+        if not path.startswith("/"):
+            raise BadInput("invalid_path", "path must start with /")
+    else:
+        raise BadInput("missing_url", "url or path is required")
+    for name, limit in (("referrer", MAX_URL), ("title", MAX_TITLE)):
+        if data.get(name) is not None:
+            _text(data[name], name, limit)
+    view_id = data.get("id")
+    if view_id is not None and (
+        not isinstance(view_id, str) or PAGE_VIEW_ID.fullmatch(view_id) is None
+    ):
+        raise BadInput("invalid_id", "id must be 8 to 64 characters of A-Z a-z 0-9 _ -")
+    return PageView(site=site, path=path, host=host, id=view_id)
+
+
+def check_site_id(site: object) -> str:
+    """Return `site` if it is a valid site id, else raise BadInput."""
+    if not is_site_id(site):
+        raise BadInput("invalid_site", "site must match ^[a-z0-9][a-z0-9_-]{0,62}$")
+    assert isinstance(site, str)
+    return site
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _text(value: object, name: str, limit: int) -> str:
+    if not isinstance(value, str):
+        raise BadInput(f"invalid_{name}", f"{name} must be a string")
+    if len(value) > limit:
+        raise BadInput(f"invalid_{name}", f"{name} is longer than {limit} characters")
+    return value
+
+
+def _split_url(url: str) -> tuple[str, str | None]:
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError as exc:
+        raise BadInput("invalid_url", "url is not a valid URL") from exc
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise BadInput("invalid_url", "url must be an absolute http(s) URL")
+    path = parts.path or "/"
+    return (f"{path}?{parts.query}" if parts.query else path), host
+
+
+def normalise_path(raw: str, query_keys: tuple[str, ...] = ()) -> str:
+    """Return the page a raw path (with optional query and fragment) stands for.
+
+    Percent-escapes are decoded, `//` collapsed, dot segments resolved, and the
+    query kept only for the site's allowlisted keys, in allowlist order.
+    """
+    raw = raw.split("#", 1)[0]
+    path, _, query = raw.partition("?")
+    try:
+        path = unquote(path, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BadInput("invalid_path", "path has percent-escapes that are not UTF-8") from exc
+    if _CONTROL.search(path):
+        raise BadInput("invalid_path", "path has control characters")
+    path = _resolve_dots(_SLASHES.sub("/", path if path.startswith("/") else "/" + path))
+    if query_keys and query:
+        kept = _kept_query(query, query_keys)
+        if kept:
+            path = f"{path}?{kept}"
+    if len(path.encode()) > MAX_PATH_BYTES:
+        raise BadInput("path_too_long", f"the page path is longer than {MAX_PATH_BYTES} bytes")
+    return path
+
+
+def _resolve_dots(path: str) -> str:
+    out: list[str] = []
+    segments = path.split("/")[1:]
+    for segment in segments:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    trailing = segments[-1] in (".", "..") and bool(out)
+    return "/" + "/".join(out) + ("/" if trailing else "")
+
+
+def _kept_query(query: str, query_keys: tuple[str, ...]) -> str:
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, errors="strict", max_num_fields=100)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInput("invalid_path", "the query string is not valid") from exc
+    values = dict(pairs)
+    kept = [(key, values[key]) for key in query_keys if key in values]
+    if any(_CONTROL.search(v) for _, v in kept):
+        raise BadInput("invalid_path", "the query string has control characters")
+    return urlencode(kept)

@@ -1,0 +1,52 @@
+"""Key names. Every key of a site carries the hash tag {site}: one cluster slot per site."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from statsvc.hits import OTHER_PAGE
+from statsvc.windows import Windows
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Builds the names of all keys under one prefix (one statsvc deployment)."""
+
+    prefix: str = "sv"
+
+    def sites(self) -> str:
+        """The set of all site ids (not per site: listing sites is not on the hit path)."""
+        return f"{self.prefix}:sites"
+
+    def site(self, site: str) -> str:
+        """A site's settings (JSON string)."""
+        return f"{self.prefix}:{{{site}}}:site"
+
+    def salt(self, site: str, day: date) -> str:
+        """The random salt of a site's visitor ids on one local day."""
+        return f"{self.prefix}:{{{site}}}:salt:{day.isoformat()}"
+
+    def page_online(self, site: str, path: str) -> str:
+        """Visitors reading one page now (sorted set: visitor -> last seen, ms)."""
+        return f"{self.prefix}:{{{site}}}:pon:{path}"
+
+    def counts(self, site: str, windows: Windows, path: str) -> list[str]:
+        """The keys the counting script takes, in the order of its KEYS header."""
+        base = f"{self.prefix}:{{{site}}}:"
+        today, yesterday = windows.today.isoformat(), windows.yesterday.isoformat()
+        return [
+            base + "total",  # hash: v (views), u (visits)
+            base + "month:" + windows.month,  # hash: v, u
+            base + "day:" + yesterday,  # hash: v, u
+            base + "visitors:" + today,  # set of today's visitor ids
+            base + "online",  # sorted set: visitor -> last seen (ms)
+            base + "pages",  # sorted set: path -> total views (the page registry)
+            base + "pages:" + today,  # sorted set: path -> views today
+            base + "ids:" + today,  # set of page-view ids counted today
+            base + "ids:" + yesterday,  # set of page-view ids counted yesterday
+            self.page_online(site, path),
+            self.page_online(site, OTHER_PAGE),
+            # the week's days, oldest first; the last one is today
+            *(base + "day:" + day.isoformat() for day in windows.week),
+        ]

@@ -1,0 +1,1 @@
+"""Lua scripts run by the store (package data)."""

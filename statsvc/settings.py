@@ -1,0 +1,28 @@
+"""Service settings: one frozen value, built from the environment in __main__ only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from statsvc.client import Network
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service is configured with (DESIGN §7)."""
+
+    redis_url: str | None = None  # None: the embedded Valkey, started by `statsvc serve`
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    data_dir: Path = Path("statsvc-data")
+    admin_token: str | None = None
+    trusted_proxies: tuple[Network, ...] = ()
+    timezone: str = "UTC"  # default for new sites
+    locale: str = "vi"  # default for new sites
+    retention_days: int = 400
+    page_cap: int = 50_000
+    key_prefix: str = "sv"
+    demo_site: bool = True  # create the `demo` site on first start
+    access_log: bool = False

@@ -1,0 +1,181 @@
+"""Site ids and site settings: validation of what an admin sends."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, replace
+from functools import cache, cached_property
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from statsvc.windows import WEEK_STARTS
+
+SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+HOSTNAME = re.compile(
+    r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+QUERY_KEY = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,64}")
+LOCALES = ("vi", "en")
+MAX_DOMAINS = 50
+MAX_QUERY_KEYS = 10
+MAX_NAME = 200
+ONLINE_WINDOW_RANGE = (30, 3600)
+
+
+class SettingsError(ValueError):
+    """A site setting that cannot be accepted; `field` names it."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+def is_site_id(value: object) -> bool:
+    """Tell whether `value` is a valid site id."""
+    return isinstance(value, str) and SITE_ID.fullmatch(value) is not None
+
+
+@dataclass(frozen=True)
+class Site:
+    """One portal's settings."""
+
+    id: str
+    name: str = ""
+    domains: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    week_start: str = "monday"
+    locale: str = "vi"
+    online_window: int = 300
+    query_keys: tuple[str, ...] = ()
+    respect_dnt: bool = False
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """Return the site's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the settings as the JSON object of the admin API."""
+        data = asdict(self)
+        data["domains"] = list(self.domains)
+        data["query_keys"] = list(self.query_keys)
+        return data
+
+    def updated(self, changes: dict[str, Any]) -> Site:
+        """Return these settings with `changes` (an admin's JSON object) applied and checked."""
+        if not isinstance(changes, dict):
+            raise SettingsError("body", "settings must be a JSON object")
+        unknown = sorted(set(changes) - _SETTERS.keys() - {"id"})
+        if unknown:
+            raise SettingsError(unknown[0], f"unknown setting {unknown[0]!r}")
+        if "id" in changes and changes["id"] != self.id:
+            raise SettingsError("id", "id does not match the site in the URL")
+        values = {
+            name: _SETTERS[name](name, value) for name, value in changes.items() if name != "id"
+        }
+        return replace(self, **values)
+
+
+def _string(name: str, value: object, limit: int) -> str:
+    if not isinstance(value, str):
+        raise SettingsError(name, f"{name} must be a string")
+    if len(value) > limit:
+        raise SettingsError(name, f"{name} is longer than {limit} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise SettingsError(name, f"{name} has control characters")
+    return value
+
+
+def _name(name: str, value: object) -> str:
+    return _string(name, value, MAX_NAME)
+
+
+def _strings(name: str, value: object, limit: int, pattern: re.Pattern[str]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SettingsError(name, f"{name} must be a list of strings")
+    if len(value) > limit:
+        raise SettingsError(name, f"{name} has more than {limit} entries")
+    for item in value:
+        if pattern.fullmatch(item) is None:
+            raise SettingsError(name, f"{name} has an invalid entry {item[:80]!r}")
+    return tuple(dict.fromkeys(value))
+
+
+def _domains(name: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, list):
+        value = [v.lower().rstrip(".") if isinstance(v, str) else v for v in value]
+    return _strings(name, value, MAX_DOMAINS, HOSTNAME)
+
+
+def _query_keys(name: str, value: object) -> tuple[str, ...]:
+    return _strings(name, value, MAX_QUERY_KEYS, QUERY_KEY)
+
+
+def _timezone(name: str, value: object) -> str:
+    zone = _string(name, value, 64)
+    if zone not in _zone_names():
+        raise SettingsError(name, f"{zone!r} is not an IANA time zone")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(name, f"{zone!r} is not an IANA time zone") from exc
+    return zone
+
+
+def _choice(choices: tuple[str, ...]) -> Any:
+    def check(name: str, value: object) -> str:
+        if value not in choices:
+            raise SettingsError(name, f"{name} must be one of {', '.join(choices)}")
+        return str(value)
+
+    return check
+
+
+def _online_window(name: str, value: object) -> int:
+    low, high = ONLINE_WINDOW_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SettingsError(name, f"{name} must be a whole number of seconds from {low} to {high}")
+    return value
+
+
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise SettingsError(name, f"{name} must be true or false")
+    return value
+
+
+_SETTERS: dict[str, Any] = {
+    "name": _name,
+    "domains": _domains,
+    "timezone": _timezone,
+    "week_start": _choice(tuple(WEEK_STARTS)),
+    "locale": _choice(LOCALES),
+    "online_window": _online_window,
+    "query_keys": _query_keys,
+    "respect_dnt": _flag,
+}
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+def validate_timezone(zone: str) -> str:
+    """Return `zone` if it is an IANA time zone, else raise SettingsError."""
+    return _timezone("timezone", zone)
+
+
+def site_from_json(site_id: str, data: dict[str, Any]) -> Site:
+    """Rebuild stored settings, trusting them (they were checked when written)."""
+    return Site(
+        id=site_id,
+        name=data.get("name", ""),
+        domains=tuple(data.get("domains", ())),
+        timezone=data.get("timezone", "UTC"),
+        week_start=data.get("week_start", "monday"),
+        locale=data.get("locale", "vi"),
+        online_window=int(data.get("online_window", 300)),
+        query_keys=tuple(data.get("query_keys", ())),
+        respect_dnt=bool(data.get("respect_dnt", False)),
+    )

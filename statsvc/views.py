@@ -1,0 +1,152 @@
+"""HTTP handlers: parse at the edge, call the counter, answer JSON."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from aiohttp import web
+
+from statsvc import __version__
+from statsvc.client import client_of
+from statsvc.errors import ApiError
+from statsvc.hits import MAX_BODY, MAX_URL, check_site_id, parse_body
+from statsvc.sites import SettingsError, Site
+from statsvc.state import COUNTER, SETTINGS
+
+BODY_TYPES = ("application/json", "text/plain")
+MAX_SETTINGS_BODY = 16 * 1024
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """Read a request body of at most `limit` bytes, or answer 413."""
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+    body = bytearray()
+    while chunk := await request.content.read(limit + 1 - len(body)):
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+    return bytes(body)
+
+
+async def _page_view_body(request: web.Request) -> bytes:
+    if request.content_type not in BODY_TYPES:
+        raise ApiError(
+            415, "unsupported_media_type", "send the body as application/json or text/plain"
+        )
+    return await read_body(request, MAX_BODY)
+
+
+async def hit(request: web.Request) -> web.Response:
+    """Count one page view and answer with the counts."""
+    view = parse_body(await _page_view_body(request))
+    client = client_of(request, request.app[SETTINGS].trusted_proxies)
+    return web.json_response(await request.app[COUNTER].hit(view, client))
+
+
+async def ping(request: web.Request) -> web.Response:
+    """Keep the sender online and answer with the online figures."""
+    view = parse_body(await _page_view_body(request))
+    client = client_of(request, request.app[SETTINGS].trusted_proxies)
+    return web.json_response(await request.app[COUNTER].ping(view, client))
+
+
+async def counts(request: web.Request) -> web.Response:
+    """Answer with a site's counts (and a page's, given `path`), counting nothing."""
+    site = check_site_id(request.query.get("site"))
+    path = request.query.get("path")
+    if path is not None and (len(path) > MAX_URL or not path.startswith("/")):
+        raise ApiError(
+            400, "invalid_path", f"path must start with / and be at most {MAX_URL} characters"
+        )
+    return web.json_response(await request.app[COUNTER].counts(site, path))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Answer while the process is alive."""
+    return web.json_response({"status": "ok", "version": __version__})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Answer 200 while the store is reachable, 503 when not."""
+    if await request.app[COUNTER].store.ready():
+        return web.json_response({"status": "ready", "store": "up"})
+    raise ApiError(503, "store_unavailable", "the store does not answer")
+
+
+def require_admin(request: web.Request) -> None:
+    """Let only a request bearing the admin token through."""
+    token = request.app[SETTINGS].admin_token
+    if not token:
+        raise ApiError(401, "unauthorized", "the admin API is closed: set STATSVC_ADMIN_TOKEN")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    ):
+        raise ApiError(401, "unauthorized", "a valid admin bearer token is required")
+
+
+async def list_sites(request: web.Request) -> web.Response:
+    """List the site ids."""
+    require_admin(request)
+    return web.json_response({"sites": await request.app[COUNTER].store.site_ids()})
+
+
+async def get_site(request: web.Request) -> web.Response:
+    """Answer with one site's settings."""
+    require_admin(request)
+    site = await request.app[COUNTER].site(check_site_id(request.match_info["site"]))
+    return web.json_response(site.to_json())
+
+
+async def put_site(request: web.Request) -> web.Response:
+    """Create a site, or change the settings sent; answer with all its settings."""
+    require_admin(request)
+    site_id = check_site_id(request.match_info["site"])
+    changes = _json_object(await read_body(request, MAX_SETTINGS_BODY))
+    counter = request.app[COUNTER]
+    try:
+        current = await counter.store.get_site(site_id)
+        base = current or new_site(
+            site_id, request.app[SETTINGS].timezone, request.app[SETTINGS].locale
+        )
+        site = base.updated(changes)
+    except SettingsError as exc:
+        raise ApiError(400, "invalid_setting", f"{exc.field}: {exc}") from None
+    await counter.save_site(site)
+    return web.json_response(site.to_json(), status=200 if current else 201)
+
+
+def new_site(site_id: str, timezone: str, locale: str) -> Site:
+    """Return the settings a new site starts with."""
+    return Site(id=site_id, name=site_id, timezone=timezone, locale=locale)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    return data
+
+
+async def landing(request: web.Request) -> web.Response:
+    """Say what this service is and where its API lives."""
+    return web.Response(text=LANDING, content_type="text/html")
+
+
+LANDING = """<!doctype html>
+<html lang="en"><meta charset="utf-8"><title>statsvc</title>
+<h1>statsvc</h1>
+<p>Visit statistics for portals: online now, today, this week, total.</p>
+<ul>
+<li><code>POST /api/v1/hit</code>, <code>POST /api/v1/ping</code>,
+<a href="/api/v1/counts?site=demo">GET /api/v1/counts?site=demo</a></li>
+<li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a></li>
+</ul>
+</html>
+"""

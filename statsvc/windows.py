@@ -1,0 +1,41 @@
+"""Local days, weeks and months of a site: pure functions of an instant and a zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+WEEK_STARTS = {"monday": 0, "sunday": 6}
+
+
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """The calendar windows that contain one instant, in one site's zone."""
+
+    today: date
+    yesterday: date
+    week: tuple[date, ...]  # the days of the current week up to and including today
+    month: str  # "YYYY-MM"
+
+
+def local_day(now: float, zone: ZoneInfo) -> date:
+    """Return the local date in `zone` at the Unix time `now`."""
+    return datetime.fromtimestamp(now, UTC).astimezone(zone).date()
+
+
+def week_days(today: date, week_start: str) -> tuple[date, ...]:
+    """Return the days from the start of `today`'s week through `today`."""
+    back = (today.weekday() - WEEK_STARTS[week_start]) % 7
+    return tuple(today - timedelta(days=n) for n in range(back, -1, -1))
+
+
+def windows_at(now: float, zone: ZoneInfo, week_start: str) -> Windows:
+    """Return the windows that contain the instant `now` in `zone`."""
+    today = local_day(now, zone)
+    return Windows(
+        today=today,
+        yesterday=today - timedelta(days=1),
+        week=week_days(today, week_start),
+        month=today.strftime("%Y-%m"),
+    )

@@ -1,0 +1,1 @@
+"""The embeddable widget's files (package data, served by statsvc)."""
