@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
+from aiohttp.web import Application, Request
+from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
 from statsvc.app import create_app
@@ -89,10 +91,11 @@ def settings(redis_url: str, prefix: str) -> Settings:
 
 
 @pytest.fixture
-async def client(aiohttp_client: object, settings: Settings, clock: FakeClock) -> TestClient:
+async def client(
+    aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock
+) -> TestClient[Request, Application]:
     """An HTTP client of the whole application, with the test clock."""
-    make = aiohttp_client
-    return await make(create_app(settings, clock=clock))  # type: ignore[operator, no-any-return]
+    return await aiohttp_client(create_app(settings, clock=clock))
 
 
 def admin() -> dict[str, str]:
