@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
-import multiprocessing
 import os
-import signal
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
-from multiprocessing.connection import wait
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from aiohttp import web
 from platformdirs import user_data_dir
 
-from statsvc.app import create_app
 from statsvc.client import parse_networks
-from statsvc.embedded import EmbeddedStore, StoreBusy, running_url
-from statsvc.keys import Keys
+from statsvc.embedded import StoreBusy
+from statsvc.serve import run_with_store, serve
 from statsvc.settings import Settings
-from statsvc.sites import SettingsError, validate_timezone
-from statsvc.store import Limits, Store
+from statsvc.sites import SettingsError, is_site_id, validate_timezone
+from statsvc.store import Store
 from statsvc.views import new_site
-
-log = logging.getLogger("statsvc")
-T = TypeVar("T")
 
 
 def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
@@ -54,91 +44,6 @@ def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
         page_cap=int(env.get("STATSVC_PAGE_CAP", "50000")),
         access_log=env.get("STATSVC_ACCESS_LOG", "") == "1",
     )
-
-
-def serve(settings: Settings) -> int:
-    """Run the service until SIGINT or SIGTERM; start the embedded store if no URL is set."""
-    if not settings.admin_token:
-        log.warning("STATSVC_ADMIN_TOKEN is not set: the admin API is closed")
-    embedded = None
-    if settings.redis_url is None:
-        embedded = EmbeddedStore(settings.data_dir)
-        settings = replace(settings, redis_url=embedded.start())
-        log.info("embedded Valkey started, data in %s", embedded.dir)
-    try:
-        if settings.workers == 1:
-            _run_worker(settings, reuse_port=False)
-            return 0
-        return _run_workers(settings)
-    finally:
-        if embedded is not None:
-            embedded.stop()
-            log.info("embedded Valkey stopped")
-
-
-def _run_worker(settings: Settings, *, reuse_port: bool = True) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        reuse_port=reuse_port or None,
-        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
-        print=lambda _: log.info(
-            "statsvc serving on http://%s:%s/ (pid %d)", settings.host, settings.port, os.getpid()
-        ),
-    )
-
-
-def _run_workers(settings: Settings) -> int:
-    """Run N worker processes that share the port (SO_REUSEPORT) and the store."""
-    context = multiprocessing.get_context("spawn")
-    workers = [
-        context.Process(target=_run_worker, args=(settings,), name=f"statsvc-worker-{n}")
-        for n in range(settings.workers)
-    ]
-    stopping = False
-
-    def stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-        for worker in workers:
-            if worker.pid and worker.is_alive():
-                os.kill(worker.pid, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for worker in workers:
-        worker.start()
-    wait([w.sentinel for w in workers])  # the first worker to end ends them all
-    stop(signal.SIGTERM, None)
-    for worker in workers:
-        worker.join(timeout=30)
-    return 0 if stopping else 1
-
-
-async def _with_store(settings: Settings, action: Callable[[Store], Awaitable[T]]) -> T:
-    limits = Limits(retention_days=settings.retention_days, page_cap=settings.page_cap)
-    store = Store.from_url(settings.redis_url or "", Keys(settings.key_prefix), limits)
-    try:
-        return await action(store)
-    finally:
-        await store.close()
-
-
-def run_with_store(settings: Settings, action: Callable[[Store], Awaitable[T]]) -> T:
-    """Run `action` on the store: the configured one, the running embedded one, or a new one."""
-    if settings.redis_url is not None:
-        return asyncio.run(_with_store(settings, action))
-    url = running_url(settings.data_dir)
-    if url is not None:
-        return asyncio.run(_with_store(replace(settings, redis_url=url), action))
-    embedded = EmbeddedStore(settings.data_dir)
-    try:
-        settings = replace(settings, redis_url=embedded.start())
-        return asyncio.run(_with_store(settings, action))
-    finally:
-        embedded.stop()
 
 
 def site_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -185,23 +90,18 @@ def site_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument("--redis-url", help="Redis/Valkey URL (STATSVC_REDIS_URL; none: embedded)")
+    store.add_argument("--data-dir", help="data directory (STATSVC_DATA_DIR)")
     top = argparse.ArgumentParser(prog="statsvc", description="Visit statistics service.")
     commands = top.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("serve", help="run the HTTP service")
+    run = commands.add_parser("serve", parents=[store], help="run the HTTP service")
     run.add_argument("--host", help="address to listen on (STATSVC_HOST, 127.0.0.1)")
     run.add_argument("--port", type=int, help="port to listen on (STATSVC_PORT, 8080)")
     run.add_argument("--workers", type=int, help="worker processes (STATSVC_WORKERS, 1)")
-    for sub in (run, site_parser(commands)):
-        sub.add_argument("--redis-url", help="Redis/Valkey URL (STATSVC_REDIS_URL; none: embedded)")
-        sub.add_argument("--data-dir", help="data directory (STATSVC_DATA_DIR)")
-    return top
-
-
-def site_parser(commands: Any) -> argparse.ArgumentParser:
-    """Add `statsvc site …` to the commands and return its parser."""
-    site: argparse.ArgumentParser = commands.add_parser("site", help="add, list or show sites")
+    site = commands.add_parser("site", help="add, list or show sites")
     sub = site.add_subparsers(dest="site_command", required=True)
-    add = sub.add_parser("add", help="create a site, or change the given settings")
+    add = sub.add_parser("add", parents=[store], help="create a site, or change given settings")
     add.add_argument("id", type=_site_id)
     add.add_argument("--name")
     add.add_argument("--timezone", help="IANA time zone, e.g. Asia/Ho_Chi_Minh")
@@ -211,14 +111,13 @@ def site_parser(commands: Any) -> argparse.ArgumentParser:
     add.add_argument("--domain", action="append", help="hostname allowed to count (repeat)")
     add.add_argument("--query-key", action="append", help="query key that makes pages distinct")
     add.add_argument("--respect-dnt", action=argparse.BooleanOptionalAction, default=None)
-    sub.add_parser("list", help="list site ids")
-    sub.add_parser("show", help="show a site's settings").add_argument("id", type=_site_id)
-    return site
+    sub.add_parser("list", parents=[store], help="list site ids")
+    show = sub.add_parser("show", parents=[store], help="show a site's settings")
+    show.add_argument("id", type=_site_id)
+    return top
 
 
 def _site_id(value: str) -> str:
-    from statsvc.sites import is_site_id
-
     if not is_site_id(value):
         raise argparse.ArgumentTypeError("a site id matches ^[a-z0-9][a-z0-9_-]{0,62}$")
     return value

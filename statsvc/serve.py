@@ -1,0 +1,109 @@
+"""Running the service: the embedded store, one or N worker processes, one-off store access."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from multiprocessing.connection import wait
+from typing import TypeVar
+
+from aiohttp import web
+
+from statsvc.app import create_app
+from statsvc.embedded import EmbeddedStore, running_url
+from statsvc.keys import Keys
+from statsvc.settings import Settings
+from statsvc.store import Limits, Store
+
+log = logging.getLogger("statsvc")
+T = TypeVar("T")
+
+
+def serve(settings: Settings) -> int:
+    """Run the service until SIGINT or SIGTERM; start the embedded store if no URL is set."""
+    if not settings.admin_token:
+        log.warning("STATSVC_ADMIN_TOKEN is not set: the admin API is closed")
+    embedded = None
+    if settings.redis_url is None:
+        embedded = EmbeddedStore(settings.data_dir)
+        settings = replace(settings, redis_url=embedded.start())
+        log.info("embedded Valkey started, data in %s", embedded.dir)
+    try:
+        if settings.workers == 1:
+            _run_worker(settings, reuse_port=False)
+            return 0
+        return _run_workers(settings)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+            log.info("embedded Valkey stopped")
+
+
+def _run_worker(settings: Settings, *, reuse_port: bool = True) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        reuse_port=reuse_port or None,
+        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
+        print=lambda _: log.info(
+            "statsvc serving on http://%s:%s/ (pid %d)", settings.host, settings.port, os.getpid()
+        ),
+    )
+
+
+def _run_workers(settings: Settings) -> int:
+    """Run N worker processes that share the port (SO_REUSEPORT) and the store."""
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_run_worker, args=(settings,), name=f"statsvc-worker-{n}")
+        for n in range(settings.workers)
+    ]
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for worker in workers:
+            if worker.pid and worker.is_alive():
+                os.kill(worker.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for worker in workers:
+        worker.start()
+    wait([w.sentinel for w in workers])  # the first worker to end ends them all
+    stop(signal.SIGTERM, None)
+    for worker in workers:
+        worker.join(timeout=30)
+    return 0 if stopping else 1
+
+
+async def _with_store(settings: Settings, action: Callable[[Store], Awaitable[T]]) -> T:
+    limits = Limits(retention_days=settings.retention_days, page_cap=settings.page_cap)
+    store = Store.from_url(settings.redis_url or "", Keys(settings.key_prefix), limits)
+    try:
+        return await action(store)
+    finally:
+        await store.close()
+
+
+def run_with_store(settings: Settings, action: Callable[[Store], Awaitable[T]]) -> T:
+    """Run `action` on the store: the configured one, the running embedded one, or a new one."""
+    if settings.redis_url is not None:
+        return asyncio.run(_with_store(settings, action))
+    url = running_url(settings.data_dir)
+    if url is not None:
+        return asyncio.run(_with_store(replace(settings, redis_url=url), action))
+    embedded = EmbeddedStore(settings.data_dir)
+    try:
+        settings = replace(settings, redis_url=embedded.start())
+        return asyncio.run(_with_store(settings, action))
+    finally:
+        embedded.stop()

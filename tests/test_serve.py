@@ -1,0 +1,210 @@
+"""`statsvc serve` and `statsvc site` as a user runs them: real processes, embedded Valkey."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TOKEN = "serve-test-token"
+
+
+def free_port() -> int:
+    """Return a TCP port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def call(
+    port: int, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Send one request; return the status and the JSON reply."""
+    headers = {"Content-Type": "text/plain"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+class Service:
+    """A `statsvc serve` process."""
+
+    def __init__(self, data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.data_dir = data_dir
+        self.args = args
+        self.env = dict(os.environ, STATSVC_ADMIN_TOKEN=TOKEN, **(env or {}))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "statsvc", "serve", "--port", str(self.port)]
+        command += ["--data-dir", str(self.data_dir), *self.args]
+        self.process = subprocess.Popen(command, env=self.env, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    self.process.stderr.read().decode() if self.process.stderr else ""
+                )
+            try:
+                if call(self.port, "GET", "/readyz")[0] == 200:
+                    return
+            except OSError:
+                pass  # not listening yet: the process is still starting
+            time.sleep(0.05)  # polls a starting process; no test outcome depends on time passing
+        raise TimeoutError("statsvc did not become ready")
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        self.process = None
+        return code
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    """A statsvc process with the embedded store in a fresh data dir (stopped at the end)."""
+    svc = Service(tmp_path / "data")
+    yield svc
+    if svc.process is not None:
+        svc.process.kill()
+        svc.process.wait()
+
+
+def hit(port: int, path: str) -> dict[str, Any]:
+    status, body = call(port, "POST", "/api/v1/hit", {"site": "demo", "url": f"http://x{path}"})
+    assert status == 200, body
+    return body
+
+
+def test_counts_survive_a_restart(service: Service) -> None:
+    """Hits counted before SIGTERM are still there after the next start (AOF on)."""
+    service.start()
+    for n in range(5):
+        hit(service.port, f"/p{n % 2}")
+    assert service.stop() == 0
+    assert (service.data_dir / "valkey" / "appendonlydir").is_dir()
+    service.start()
+    body = hit(service.port, "/p0")
+    assert body["views"]["total"] == 6
+    assert body["page"]["total"] == 4
+    assert body["online"] >= 1
+
+
+def test_serve_creates_the_demo_site_once(service: Service) -> None:
+    """The first start creates the `demo` site; a change to it survives later starts."""
+    service.start()
+    status, _ = call(service.port, "PUT", "/api/v1/sites/demo", {"name": "Xã Tú Sơn"}, TOKEN)
+    assert status == 200
+    service.stop()
+    service.start()
+    status, body = call(service.port, "GET", "/api/v1/sites/demo", token=TOKEN)
+    assert (status, body["name"]) == (200, "Xã Tú Sơn")
+
+
+def test_two_workers_share_one_port_and_one_store(service: Service) -> None:
+    """With --workers 2, every hit is counted once in the one embedded store."""
+    service.args = ("--workers", "2")
+    service.start()
+    totals = [hit(service.port, "/w")["views"]["total"] for _ in range(20)]
+    assert totals == list(range(1, 21))
+    assert service.stop() == 0
+
+
+def test_store_url_setting_uses_that_server(tmp_path: Path, redis_url: str) -> None:
+    """With STATSVC_REDIS_URL set, no embedded server starts and the hits land in that server."""
+    prefix_free_dir = tmp_path / "unused"
+    svc = Service(prefix_free_dir, env={"STATSVC_REDIS_URL": redis_url})
+    svc.start()
+    try:
+        site = "u" + os.urandom(4).hex()
+        assert call(svc.port, "PUT", f"/api/v1/sites/{site}", {}, TOKEN)[0] == 201
+        status, body = call(svc.port, "POST", "/api/v1/hit", {"site": site, "path": "/"})
+        assert (status, body["views"]["total"]) == (200, 1)
+    finally:
+        svc.stop()
+    assert not (prefix_free_dir / "valkey").exists()
+
+
+def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `statsvc ARGS --data-dir DATA_DIR`."""
+    command = [sys.executable, "-m", "statsvc", *args, "--data-dir", str(data_dir)]
+    env = {k: v for k, v in os.environ.items() if k != "STATSVC_REDIS_URL"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, check=False)
+
+
+def test_site_cli_without_a_running_service(tmp_path: Path) -> None:
+    """`statsvc site add|list|show` work on the data dir while no service runs."""
+    data = tmp_path / "data"
+    added = run_cli(
+        data,
+        "site",
+        "add",
+        "tuson",
+        "--name",
+        "Tú Sơn",
+        "--timezone",
+        "Asia/Ho_Chi_Minh",
+        "--domain",
+        "tuson.example.vn",
+    )
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["timezone"] == "Asia/Ho_Chi_Minh"
+    assert run_cli(data, "site", "list").stdout.split() == ["tuson"]
+    shown = json.loads(run_cli(data, "site", "show", "tuson").stdout)
+    assert shown["domains"] == ["tuson.example.vn"]
+    assert shown["name"] == "Tú Sơn"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("site", "add", "bad/id"), "site id"),
+        (("site", "add", "x", "--timezone", "Mars/Olympus"), "IANA"),
+        (("site", "add", "x", "--online-window", "5"), "online_window"),
+        (("site", "show", "nosuch"), "no site"),
+    ],
+)
+def test_site_cli_rejects_bad_input(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    """Bad site ids and settings are refused with a message and a non-zero exit."""
+    result = run_cli(tmp_path / "data", *args)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_site_cli_talks_to_the_running_service_store(service: Service) -> None:
+    """While serve runs, the CLI uses its embedded store instead of starting a second one."""
+    service.start()
+    added = run_cli(service.data_dir, "site", "add", "live", "--locale", "en")
+    assert added.returncode == 0, added.stderr
+    status, body = call(service.port, "POST", "/api/v1/hit", {"site": "live", "path": "/"})
+    assert (status, body["counted"]) == (200, True)
+    assert "live" in run_cli(service.data_dir, "site", "list").stdout.split()
+
+
+def test_second_serve_on_the_same_data_dir_is_refused(service: Service) -> None:
+    """Two services never run two servers on one data dir."""
+    service.start()
+    second = Service(service.data_dir)
+    with pytest.raises(RuntimeError, match="another statsvc"):
+        second.start()
