@@ -21,6 +21,7 @@ from statsvc.windows import Windows
 Mode = Literal["hit", "ping", "read"]
 SALT_TTL = 2 * 86400  # a day's salt outlives the longest local day, then is gone
 SHORT_TTL = 3 * 86400  # today's visitor and page-view id sets are read until tomorrow ends
+PAGE_DAYS = 62  # daily page tallies serve the today, yesterday, week and month windows
 StoreError = RedisError
 
 
@@ -143,6 +144,7 @@ class Store:
                 self._limits.page_cap,
                 view_id or "",
                 SHORT_TTL,
+                min(PAGE_DAYS, self._limits.retention_days) * 86400,
             ],
         )
         n = [int(x) for x in reply[2:]]

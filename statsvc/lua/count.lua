@@ -18,6 +18,7 @@
 -- ARGV[5] online window (ms)  ARGV[6] retention of daily keys (s)
 -- ARGV[7] page cap        ARGV[8] page-view id or ""
 -- ARGV[9] lifetime of today's visitor and id sets (s)
+-- ARGV[10] retention of the daily page tallies (s)
 --
 -- returns {counted (1/0), path, online, page_online,
 --          views today, yesterday, week, month, total,
@@ -27,6 +28,7 @@
 local mode, visitor, path = ARGV[1], ARGV[2], ARGV[3]
 local now, window = tonumber(ARGV[4]), tonumber(ARGV[5])
 local retention, cap, view_id, short = ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9]
+local page_retention = ARGV[10]
 local today = KEYS[#KEYS]
 local page_online = KEYS[10]
 
@@ -64,7 +66,7 @@ if mode == 'hit' then
     end
     redis.call('ZINCRBY', KEYS[6], 1, path)
     if redis.call('ZINCRBY', KEYS[7], 1, path) == '1' then
-      redis.call('EXPIRE', KEYS[7], retention)
+      redis.call('EXPIRE', KEYS[7], page_retention)
     end
     known = true
   end
