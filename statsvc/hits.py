@@ -91,7 +91,17 @@ def _text(value: object, name: str, limit: int) -> str:
         raise BadInput(f"invalid_{name}", f"{name} must be a string")
     if len(value) > limit:
         raise BadInput(f"invalid_{name}", f"{name} is longer than {limit} characters")
+    if not _is_unicode(value):
+        raise BadInput(f"invalid_{name}", f"{name} has a lone surrogate (not Unicode text)")
     return value
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _split_url(url: str) -> tuple[str, str | None]:
@@ -118,8 +128,8 @@ def normalise_path(raw: str, query_keys: tuple[str, ...] = ()) -> str:
         path = unquote(path, errors="strict")
     except UnicodeDecodeError as exc:
         raise BadInput("invalid_path", "path has percent-escapes that are not UTF-8") from exc
-    if _CONTROL.search(path):
-        raise BadInput("invalid_path", "path has control characters")
+    if _CONTROL.search(path) or not _is_unicode(path):
+        raise BadInput("invalid_path", "path has control characters or is not Unicode text")
     path = _resolve_dots(_SLASHES.sub("/", path if path.startswith("/") else "/" + path))
     if query_keys and query:
         kept = _kept_query(query, query_keys)

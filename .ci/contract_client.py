@@ -1,0 +1,115 @@
+"""A client written only from DESIGN §3 and §7, run against an installed `statsvc serve`.
+
+Usage: contract_client.py BASE_URL ADMIN_TOKEN before|after
+  before: creates a site, counts hits and pings, checks shapes, errors and CORS
+  after:  (after a restart) checks the counts are still there and counting goes on
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+WINDOWS = {"today", "yesterday", "week", "month", "total"}
+
+
+def call(
+    method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(BASE + path, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            raw = reply.read()
+            return reply.status, dict(reply.headers), json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+def hit(body: dict[str, Any], content_type: str = "text/plain") -> dict[str, Any]:
+    status, headers, reply = call("POST", "/api/v1/hit", body, {"Content-Type": content_type})
+    assert status == 200, (status, reply)
+    assert headers.get("Access-Control-Allow-Origin") == "*"
+    assert "Access-Control-Allow-Credentials" not in headers
+    return dict(reply)
+
+
+def check_counts(reply: dict[str, Any]) -> None:
+    for metric in ("views", "visits"):
+        assert set(reply[metric]) == WINDOWS, reply
+        f = reply[metric]
+        assert f["today"] <= f["week"] <= f["total"] and f["today"] <= f["month"] <= f["total"]
+    assert all(reply["visits"][w] <= reply["views"][w] for w in WINDOWS)
+
+
+def before() -> None:
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    assert call("PUT", "/api/v1/sites/tuson", {"timezone": "Asia/Ho_Chi_Minh"})[0] == 401
+    status, _, site = call("PUT", "/api/v1/sites/tuson", {"timezone": "Asia/Ho_Chi_Minh"}, admin)
+    assert status in (200, 201) and site["timezone"] == "Asia/Ho_Chi_Minh", site
+    assert call("GET", "/api/v1/sites/tuson", None, admin)[2]["week_start"] == "monday"
+
+    url = "https://tuson.example.vn/tin-tuc/a?x=1#top"
+    first = hit(
+        {
+            "site": "tuson",
+            "url": url,
+            "referrer": "https://www.google.com/",
+            "title": "Tin tức",
+            "id": "pv-0000000001",
+        }
+    )
+    assert first["counted"] is True and first["path"] == "/tin-tuc/a", first
+    assert first["timezone"] == "Asia/Ho_Chi_Minh" and first["online"] >= 1
+    assert first["page"] == {"today": 1, "total": 1, "online": 1}, first
+    check_counts(first)
+    again = hit({"site": "tuson", "url": url, "id": "pv-0000000001"}, "application/json")
+    assert again["counted"] is False and again["reason"] == "duplicate", again
+    assert again["views"] == first["views"]
+    second = hit({"site": "tuson", "path": "/tin-tuc/a"}, "application/json")
+    assert second["views"]["total"] == 2 and second["visits"]["total"] == 1, second
+
+    status, _, online = call(
+        "POST",
+        "/api/v1/ping",
+        {"site": "tuson", "path": "/tin-tuc/a"},
+        {"Content-Type": "text/plain"},
+    )
+    assert status == 200 and online["online"] >= 1, online
+    status, _, counts = call("GET", "/api/v1/counts?site=tuson&path=/tin-tuc/a")
+    assert status == 200 and counts["views"]["total"] == 2 and counts["page"]["total"] == 2
+    check_counts(counts)
+
+    status, _, error = call(
+        "POST", "/api/v1/hit", {"site": "nosuchsite", "path": "/"}, {"Content-Type": "text/plain"}
+    )
+    assert status == 404 and error["error"]["code"] == "unknown_site", error
+    status, _, error = call("GET", "/api/v1/counts?site=nosuchsite")
+    assert status == 404 and error["error"]["code"] == "unknown_site", error
+    status, headers, _ = call(
+        "OPTIONS",
+        "/api/v1/hit",
+        None,
+        {
+            "Origin": "https://tuson.example.vn",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert status in (200, 204) and headers["Access-Control-Allow-Origin"] == "*", headers
+
+
+def after() -> None:
+    reply = hit({"site": "tuson", "path": "/tin-tuc/a"})
+    assert reply["counted"] is True and reply["views"]["total"] == 3, reply
+    assert reply["page"]["total"] == 3 and reply["online"] >= 1, reply
+    check_counts(reply)
+
+
+if __name__ == "__main__":
+    BASE, TOKEN, phase = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+    {"before": before, "after": after}[phase]()
+    print(f"contract client: {phase} passed")
