@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from statsvc.sites import is_site_id
+from statsvc.text import is_clean_text
 
 MAX_BODY = 8 * 1024
 MAX_URL = 2048
@@ -17,7 +18,6 @@ MAX_TITLE = 512
 MAX_USER_AGENT = 512
 OTHER_PAGE = "(other)"
 PAGE_VIEW_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SLASHES = re.compile(r"/{2,}")
 
 
@@ -91,17 +91,9 @@ def _text(value: object, name: str, limit: int) -> str:
         raise BadInput(f"invalid_{name}", f"{name} must be a string")
     if len(value) > limit:
         raise BadInput(f"invalid_{name}", f"{name} is longer than {limit} characters")
-    if not _is_unicode(value):
-        raise BadInput(f"invalid_{name}", f"{name} has a lone surrogate (not Unicode text)")
+    if not is_clean_text(value):
+        raise BadInput(f"invalid_{name}", f"{name} has control characters or lone surrogates")
     return value
-
-
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _split_url(url: str) -> tuple[str, str | None]:
@@ -128,8 +120,10 @@ def normalise_path(raw: str, query_keys: tuple[str, ...] = ()) -> str:
         path = unquote(path, errors="strict")
     except UnicodeDecodeError as exc:
         raise BadInput("invalid_path", "path has percent-escapes that are not UTF-8") from exc
-    if _CONTROL.search(path) or not _is_unicode(path):
-        raise BadInput("invalid_path", "path has control characters or is not Unicode text")
+    if not is_clean_text(path):
+        raise BadInput("invalid_path", "path has control characters or lone surrogates")
+    # a decoded ? or # must not read as the start of a query or a fragment
+    path = path.replace("?", "%3F").replace("#", "%23")
     path = _resolve_dots(_SLASHES.sub("/", path if path.startswith("/") else "/" + path))
     if query_keys and query:
         kept = _kept_query(query, query_keys)
@@ -160,6 +154,6 @@ def _kept_query(query: str, query_keys: tuple[str, ...]) -> str:
         raise BadInput("invalid_path", "the query string is not valid") from exc
     values = dict(pairs)
     kept = [(key, values[key]) for key in query_keys if key in values]
-    if any(_CONTROL.search(v) for _, v in kept):
-        raise BadInput("invalid_path", "the query string has control characters")
+    if not all(is_clean_text(v) for _, v in kept):
+        raise BadInput("invalid_path", "the query string has control characters or lone surrogates")
     return urlencode(kept)

@@ -8,6 +8,7 @@ from functools import cache, cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from statsvc.text import is_clean_text
 from statsvc.windows import WEEK_STARTS
 
 SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -81,8 +82,8 @@ def _string(name: str, value: object, limit: int) -> str:
         raise SettingsError(name, f"{name} must be a string")
     if len(value) > limit:
         raise SettingsError(name, f"{name} is longer than {limit} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise SettingsError(name, f"{name} has control characters")
+    if not is_clean_text(value):
+        raise SettingsError(name, f"{name} has control characters or lone surrogates")
     return value
 
 

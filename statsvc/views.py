@@ -82,9 +82,9 @@ def require_admin(request: web.Request) -> None:
     if not token:
         raise ApiError(401, "unauthorized", "the admin API is closed: set STATSVC_ADMIN_TOKEN")
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), token.encode()
-    ):
+    # header bytes that are not UTF-8 arrive as surrogate escapes: compare the bytes sent
+    presented = given.strip().encode("utf-8", "surrogateescape")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(presented, token.encode()):
         raise ApiError(401, "unauthorized", "a valid admin bearer token is required")
 
 
