@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 
-from statsvc import views
+from statsvc import pages, views
+from statsvc.assets import load_asset
 from statsvc.counter import Clock, Counter
 from statsvc.errors import Handler, json_errors
 from statsvc.keys import Keys
@@ -15,7 +18,8 @@ from statsvc.settings import Settings
 from statsvc.state import CLOCK, COUNTER, SETTINGS
 from statsvc.store import Limits, Store
 
-PUBLIC_API = ("/api/v1/hit", "/api/v1/ping", "/api/v1/counts")
+PUBLIC_API = ("/api/v1/hit", "/api/v1/ping", "/api/v1/counts", "/api/v1/badge.svg")
+ASSET_FILES = ("widget.js", "static/landing.js", "static/landing.css")
 CORS_PREFLIGHT = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -57,8 +61,16 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app = web.Application(middlewares=[cors, json_errors], client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app[CLOCK] = clock
+    app[pages.ASSETS] = {name: load_asset(name) for name in ASSET_FILES}
+    aiohttp_jinja2.setup(
+        app, loader=jinja2.PackageLoader("statsvc.widget", "templates"), autoescape=True
+    )
     app.cleanup_ctx.append(_store)
-    app.router.add_get("/", views.landing)
+    app.router.add_get("/", pages.landing)
+    app.router.add_get("/widget.js", pages.widget)
+    app.router.add_get("/widget.{version:[0-9a-f]{16}}.js", pages.widget)
+    app.router.add_get("/static/{name}", pages.static)
+    app.router.add_get("/api/v1/badge.svg", pages.badge)
     app.router.add_get("/healthz", views.healthz)
     app.router.add_get("/readyz", views.readyz)
     app.router.add_post("/api/v1/hit", views.hit)

@@ -144,6 +144,7 @@ def reply(
     body.update(
         date=windows.today.isoformat(),
         timezone=site.timezone,
+        locale=site.locale,
         online=counts.online,
         views=_figures(counts.views),
         visits=_figures(counts.visits),

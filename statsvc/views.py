@@ -56,12 +56,17 @@ async def ping(request: web.Request) -> web.Response:
 async def counts(request: web.Request) -> web.Response:
     """Answer with a site's counts (and a page's, given `path`), counting nothing."""
     site = check_site_id(request.query.get("site"))
+    return web.json_response(await request.app[COUNTER].counts(site, query_path(request)))
+
+
+def query_path(request: web.Request) -> str | None:
+    """Return the `path` query parameter, checked, or None."""
     path = request.query.get("path")
     if path is not None and (len(path) > MAX_URL or not path.startswith("/")):
         raise ApiError(
             400, "invalid_path", f"path must start with / and be at most {MAX_URL} characters"
         )
-    return web.json_response(await request.app[COUNTER].counts(site, path))
+    return path
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -132,21 +137,3 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "the request body must be a JSON object")
     return data
-
-
-async def landing(request: web.Request) -> web.Response:
-    """Say what this service is and where its API lives."""
-    return web.Response(text=LANDING, content_type="text/html")
-
-
-LANDING = """<!doctype html>
-<html lang="en"><meta charset="utf-8"><title>statsvc</title>
-<h1>statsvc</h1>
-<p>Visit statistics for portals: online now, today, this week, total.</p>
-<ul>
-<li><code>POST /api/v1/hit</code>, <code>POST /api/v1/ping</code>,
-<a href="/api/v1/counts?site=demo">GET /api/v1/counts?site=demo</a></li>
-<li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a></li>
-</ul>
-</html>
-"""

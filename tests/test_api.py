@@ -193,6 +193,7 @@ async def test_hit_reply_has_the_documented_shape(
         "counted": True,
         "date": "2026-11-27",
         "timezone": "Asia/Ho_Chi_Minh",
+        "locale": "vi",
         "online": 1,
         "views": one,
         "visits": one,
@@ -263,7 +264,7 @@ async def test_counts_without_path_answer_the_site_only(client: Client) -> None:
     """GET counts without a path answers the site's figures: no path, page or counted."""
     await post_hit(client, {"site": "demo", "path": "/a"})
     reply = await get_counts(client)
-    assert set(reply) == {"site", "date", "timezone", "online", "views", "visits"}
+    assert set(reply) == {"site", "date", "timezone", "locale", "online", "views", "visits"}
     assert (reply["site"], reply["date"], reply["timezone"]) == ("demo", "2026-11-26", "UTC")
     assert set(reply["views"]) == set(reply["visits"]) == FIGURE_KEYS
     assert reply["views"]["total"] == 1
@@ -279,6 +280,7 @@ async def test_counts_with_path_answer_the_page_and_count_nothing(client: Client
         "path": "/a",
         "date": "2026-11-26",
         "timezone": "UTC",
+        "locale": "vi",
         "online": 0,
         "views": ZERO,
         "visits": ZERO,

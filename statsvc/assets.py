@@ -1,0 +1,60 @@
+"""Files served from memory: the widget script and the landing page's own files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from importlib.resources import files
+
+from aiohttp import web
+
+SHORT_CACHE = "public, max-age=300"
+LONG_CACHE = "public, max-age=31536000, immutable"
+TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """One file, read and compressed once at start."""
+
+    body: bytes
+    gzipped: bytes
+    etag: str  # a content hash: also the version of the immutable URL
+    content_type: str
+
+
+def load_asset(name: str) -> Asset:
+    """Read a file of the widget package (e.g. "widget.js" or "static/landing.css")."""
+    body = files("statsvc.widget").joinpath(name).read_bytes()
+    suffix = name[name.rfind(".") :]
+    return Asset(
+        body=body,
+        gzipped=gzip.compress(body, compresslevel=9, mtime=0),
+        etag=hashlib.sha256(body).hexdigest()[:16],
+        content_type=TYPES[suffix],
+    )
+
+
+def asset_response(request: web.Request, asset: Asset, *, immutable: bool = False) -> web.Response:
+    """Answer with `asset`: 304 for a matching If-None-Match, gzip when accepted."""
+    headers = {
+        "ETag": f'"{asset.etag}"',
+        "Cache-Control": LONG_CACHE if immutable else SHORT_CACHE,
+        "Vary": "Accept-Encoding",
+        "Access-Control-Allow-Origin": "*",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+        "X-Content-Type-Options": "nosniff",
+    }
+    wanted = {
+        tag.strip().removeprefix("W/")
+        for tag in request.headers.get("If-None-Match", "").split(",")
+    }
+    if headers["ETag"] in wanted or "*" in wanted:
+        return web.Response(status=304, headers=headers)
+    body = asset.body
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        body = asset.gzipped
+        headers["Content-Encoding"] = "gzip"
+    headers["Content-Type"] = asset.content_type
+    return web.Response(body=body, headers=headers)

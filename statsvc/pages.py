@@ -1,0 +1,85 @@
+"""What people see: the widget script, the SVG badge and the landing page."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from statsvc import __version__
+from statsvc.assets import Asset, asset_response
+from statsvc.box import DEFAULT_ROWS, LABELS, ROWS, box_lines, box_options
+from statsvc.client import client_of
+from statsvc.hits import PageView, check_site_id
+from statsvc.state import COUNTER, SETTINGS
+from statsvc.views import query_path
+
+ASSETS: Final = web.AppKey("assets", dict[str, Asset])
+LANDING_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+async def widget(request: web.Request) -> web.Response:
+    """Serve widget.js (short cache) or its versioned, immutable URL."""
+    asset = request.app[ASSETS]["widget.js"]
+    version = request.match_info.get("version")
+    if version is not None and version != asset.etag:
+        raise web.HTTPNotFound()
+    return asset_response(request, asset, immutable=version is not None)
+
+
+async def static(request: web.Request) -> web.Response:
+    """Serve the landing page's own script and style sheet."""
+    asset = request.app[ASSETS].get("static/" + request.match_info["name"])
+    if asset is None:
+        raise web.HTTPNotFound()
+    return asset_response(request, asset)
+
+
+async def badge(request: web.Request) -> web.Response:
+    """Draw the box as an SVG image; count a view unless count=0."""
+    options = box_options(request.query)
+    site_id = check_site_id(request.query.get("site"))
+    path = query_path(request) or "/"
+    counter = request.app[COUNTER]
+    if options.count:
+        client = client_of(request, request.app[SETTINGS].trusted_proxies)
+        counts = await counter.hit(PageView(site_id, path, None, None), client)
+    else:
+        counts = await counter.counts(site_id, path)
+    title, lines = box_lines(counts, options, counts["locale"])
+    response = aiohttp_jinja2.render_template(
+        "badge.svg", request, {"title": title, "lines": lines, "theme": options.theme}
+    )
+    response.content_type = "image/svg+xml"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+async def landing(request: web.Request) -> web.Response:
+    """Show what statsvc is, the live box, a sample portal and the snippet builder."""
+    base = f"{request.scheme}://{request.host}"
+    snippet = (
+        '<div id="thong-ke"></div>\n'
+        f'<script src="{base}/widget.js" data-site="demo" data-target="#thong-ke" async></script>\n'
+        f'<noscript><img src="{base}/api/v1/badge.svg?site=demo&amp;rows={",".join(DEFAULT_ROWS)}"'
+        ' alt="Thống kê truy cập"></noscript>'
+    )
+    context = {
+        "base": base,
+        "snippet": snippet,
+        "rows": ROWS,
+        "row_labels": LABELS["en"][1:],
+        "default_rows": DEFAULT_ROWS,
+        "version": __version__,
+    }
+    response = aiohttp_jinja2.render_template("landing.html", request, context)
+    response.headers["Content-Security-Policy"] = LANDING_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    return response

@@ -1,0 +1,465 @@
+"""The widget in real Chromium, embedded by a portal on another origin under a strict CSP."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+
+from statsvc.app import create_app
+from statsvc.settings import Settings
+from tests.conftest import ADMIN_TOKEN, FakeClock
+from tests.live import LoopThread, Portal, free_port, page_html
+
+CHROMIUM = os.environ.get("STATSVC_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = os.environ.get("STATSVC_SCREENSHOTS")  # a directory to save the box's pictures in
+
+if not shutil.which(CHROMIUM) and not os.environ.get("STATSVC_REQUIRE_BROWSER"):
+    pytest.skip(f"no Chromium at {CHROMIUM} (CI installs it)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Live:
+    """statsvc and a portal, served on loopback from a background loop."""
+
+    loop: LoopThread
+    service: str
+    portal: Portal
+    portal_url: str
+    clock: FakeClock
+    errors: list[str] = field(default_factory=list)
+
+    def counts(self, site: str = "demo", path: str | None = None) -> dict[str, Any]:
+        """Read the counts over HTTP, counting nothing."""
+        query = f"site={site}" + (f"&path={path}" if path else "")
+        with urllib.request.urlopen(f"{self.service}/api/v1/counts?{query}", timeout=10) as reply:
+            data: dict[str, Any] = json.loads(reply.read())
+            return data
+
+    def hit(self, body: dict[str, Any], user_agent: str = "another reader") -> dict[str, Any]:
+        """Count a view from outside the browser."""
+        request = urllib.request.Request(
+            f"{self.service}/api/v1/hit",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "text/plain", "User-Agent": user_agent},
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            data: dict[str, Any] = json.loads(reply.read())
+            return data
+
+    def put_site(self, site: str, settings: dict[str, Any]) -> None:
+        """Create or change a site through the admin API."""
+        request = urllib.request.Request(
+            f"{self.service}/api/v1/sites/{site}",
+            data=json.dumps(settings).encode(),
+            method="PUT",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        urllib.request.urlopen(request, timeout=10).close()
+
+    def script(self, **options: str) -> str:
+        """Return the embed tag with these data- options."""
+        attrs = " ".join(f'data-{k.replace("_", "-")}="{v}"' for k, v in options.items())
+        return f'<script src="{self.service}/widget.js" {attrs} async></script>'
+
+    def add_page(self, name: str, body: str) -> str:
+        """Publish a portal page and return its URL."""
+        self.portal.pages[name] = page_html(body)
+        return f"{self.portal_url}/{name}"
+
+
+@pytest.fixture
+def live(redis_url: str, prefix: str, clock: FakeClock) -> Iterator[Live]:
+    """statsvc (test clock, own key prefix) and a portal on another origin."""
+    loop = LoopThread()
+    service = f"http://127.0.0.1:{free_port()}"
+    settings = Settings(redis_url=redis_url, key_prefix=prefix, admin_token=ADMIN_TOKEN)
+    loop.serve(create_app(settings, clock=clock), int(service.rsplit(":", 1)[1]))
+    portal = Portal(service)
+    portal_port = free_port()
+    loop.serve(portal.app, portal_port)
+    yield Live(loop, service, portal, f"http://localhost:{portal_port}", clock)
+    loop.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live: Live) -> Iterator[Page]:
+    """A fresh browser context and page; console errors and page errors are collected."""
+    context = browser.new_context(locale="vi-VN")
+    tab = context.new_page()
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            live.errors.append(message.text)
+
+    tab.on("console", console)
+    tab.on("pageerror", lambda e: live.errors.append(f"pageerror: {e}"))
+    yield tab
+    context.close()
+
+
+def box_text(page: Page, target: str = "#stats") -> list[str]:
+    """Return the box's rows as 'label value' once the numbers have arrived."""
+    values = page.locator(f"{target} .statsvc-value")
+    expect(values.first).not_to_have_text("…")
+    labels = page.locator(f"{target} .statsvc-label")
+    return [
+        f"{labels.nth(i).inner_text()} {values.nth(i).inner_text()}" for i in range(values.count())
+    ]
+
+
+def test_done_when_snippet_draws_the_box_under_a_strict_csp(page: Page, live: Live) -> None:
+    """The issue's snippet on another origin shows the Vietnamese box, zero-padded, no error."""
+    live.hit({"site": "demo", "path": "/old"})
+    url = live.add_page(
+        "index", '<div id="stats"></div>' + live.script(site="demo", target="#stats", pad="6")
+    )
+    page.goto(url)
+    assert box_text(page) == [
+        "Đang online: 000002",
+        "Hôm nay: 000002",
+        "Trong tuần: 000002",
+        "Tất cả: 000002",
+    ]
+    expect(page.locator("#stats .statsvc-title")).to_have_text("Thống kê truy cập")
+    assert live.errors == []
+    assert live.counts()["views"]["total"] == 2
+
+
+def test_box_is_an_accessible_labelled_list(page: Page, live: Live) -> None:
+    """Screen readers find a list named by the box's title, with one item per row."""
+    page.goto(
+        live.add_page("index", '<div id="stats"></div>' + live.script(site="demo", target="#stats"))
+    )
+    box_text(page)
+    listing = page.get_by_role("list", name="Thống kê truy cập")
+    expect(listing.get_by_role("listitem")).to_have_count(4)
+    expect(page.get_by_role("region", name="Thống kê truy cập")).to_be_visible()
+
+
+def test_english_labels_rows_metric_and_title(page: Page, live: Live) -> None:
+    """data-lang, data-rows, data-metric and data-title change the words and the figures."""
+    live.hit({"site": "demo", "path": "/p"}, user_agent="ua-1")
+    live.hit({"site": "demo", "path": "/p"}, user_agent="ua-1")
+    script = live.script(
+        site="demo",
+        target="#stats",
+        lang="en",
+        metric="views",
+        rows="page,page_online,today,yesterday,month,total",
+        title="Traffic",
+    )
+    page.goto(live.add_page("p", '<div id="stats"></div>' + script))
+    assert box_text(page) == [
+        "This page: 3",
+        "Reading this page now: 2",
+        "Today: 3",
+        "Yesterday: 0",
+        "This month: 3",
+        "Total: 3",
+    ]
+    expect(page.locator("#stats .statsvc-title")).to_have_text("Traffic")
+
+
+def test_numbers_are_grouped_per_language(page: Page, live: Live) -> None:
+    """Without padding, 13457 reads 13.457 in Vietnamese and 13,457 in English."""
+    page.route(
+        f"{live.service}/api/v1/hit",
+        lambda route: route.fulfill(
+            status=200,
+            content_type="application/json",
+            headers={"Access-Control-Allow-Origin": "*"},
+            body=json.dumps(
+                {
+                    "locale": "en",
+                    "online": 1,
+                    "views": dict.fromkeys(("today", "yesterday", "week", "month", "total"), 13457),
+                    "visits": dict.fromkeys(
+                        ("today", "yesterday", "week", "month", "total"), 13457
+                    ),
+                    "page": {"today": 1, "total": 1, "online": 1},
+                }
+            ),
+        ),
+    )
+    body = (
+        '<div id="vi"></div><div id="en"></div>'
+        + live.script(site="big", target="#vi", lang="vi", rows="total")
+        + live.script(site="big", target="#en", rows="total")
+    )
+    page.goto(live.add_page("n", body))
+    assert box_text(page, "#vi") == ["Tất cả: 13.457"]
+    assert box_text(page, "#en") == ["Total: 13,457"]
+
+
+def test_site_locale_is_the_default_language(page: Page, live: Live) -> None:
+    """Without data-lang the box speaks the site's locale."""
+    live.put_site("english", {"locale": "en"})
+    page.goto(
+        live.add_page("e", '<div id="stats"></div>' + live.script(site="english", target="#stats"))
+    )
+    assert box_text(page)[0] == "Online now: 1"
+
+
+def test_counts_in_the_store_match_page_loads(page: Page, live: Live) -> None:
+    """Five loads of two pages are five views, one visit, in the store."""
+    url = live.add_page(
+        "news", '<div id="stats"></div>' + live.script(site="demo", target="#stats")
+    )
+    for n in range(5):
+        page.goto(f"{url}/{n % 2}" if n else url)
+        box_text(page)
+    counts = live.counts(path="/news/1")
+    assert counts["views"]["total"] == 5
+    assert counts["visits"]["total"] == 1
+    assert counts["page"]["total"] == 2
+    assert live.errors == []
+
+
+def test_two_boxes_on_one_page_count_one_view(page: Page, live: Live) -> None:
+    """Two widgets of one site on one page draw two boxes from a single hit."""
+    body = (
+        '<div id="a"></div><div id="b"></div>'
+        + live.script(site="demo", target="#a")
+        + live.script(site="demo", target="#b", metric="views", rows="total")
+    )
+    with page.expect_response(f"{live.service}/api/v1/hit"):
+        page.goto(live.add_page("two", body))
+    assert box_text(page, "#a")[-1] == "Tất cả: 1"
+    assert box_text(page, "#b") == ["Tất cả: 1"]
+    assert live.counts()["views"]["total"] == 1
+
+
+def test_box_without_target_is_drawn_where_the_script_stands(page: Page, live: Live) -> None:
+    """Without data-target the box appears right before the script tag."""
+    body = '<p id="before">before</p>' + live.script(site="demo") + '<p id="after">after</p>'
+    page.goto(live.add_page("inline", body))
+    expect(page.locator("#before + div .statsvc-title")).to_have_text("Thống kê truy cập")
+
+
+def test_spa_navigations_count_once_each(page: Page, live: Live) -> None:
+    """With data-spa, each pushState and each popstate to another path is one more view."""
+    url = live.add_page(
+        "app",
+        '<div id="stats"></div>'
+        + live.script(site="demo", target="#stats", spa="true", metric="views"),
+    )
+    page.goto(url)
+    box_text(page)
+    for path in ("/app/one", "/app/two"):
+        with page.expect_response(f"{live.service}/api/v1/hit"):
+            page.evaluate("p => history.pushState({}, '', p)", path)
+    with page.expect_response(f"{live.service}/api/v1/hit"):
+        page.evaluate("history.back()")
+    expect(page.locator("#stats .statsvc-value").last).to_have_text("4")
+    counts = live.counts(path="/app/one")
+    assert counts["views"]["total"] == 4
+    assert counts["page"]["total"] == 2
+
+
+def test_without_spa_pushstate_counts_nothing(page: Page, live: Live) -> None:
+    """Without data-spa, history.pushState is not a page view."""
+    page.goto(
+        live.add_page("plain", '<div id="stats"></div>' + live.script(site="demo", target="#stats"))
+    )
+    box_text(page)
+    page.evaluate("history.pushState({}, '', '/plain/next')")
+    assert live.counts()["views"]["total"] == 1
+
+
+def test_heartbeat_keeps_the_reader_online(page: Page, live: Live) -> None:
+    """A page left open keeps its reader online past the window; closed, the reader drops off."""
+    url = live.add_page(
+        "read",
+        '<div id="stats"></div>' + live.script(site="demo", target="#stats", ping_interval="1"),
+    )
+    page.goto(url)
+    box_text(page)
+    live.clock.advance(250)
+    with page.expect_response(f"{live.service}/api/v1/ping"):
+        pass
+    live.clock.advance(200)  # 450 s after the hit: only the heartbeat keeps the reader online
+    assert live.counts()["online"] == 1
+    live.hit({"site": "demo", "path": "/read"})
+    with page.expect_response(f"{live.service}/api/v1/ping"):
+        pass
+    expect(page.locator("#stats .statsvc-value").first).to_have_text("2")
+    page.close()
+    live.clock.advance(301)
+    assert live.counts()["online"] == 0
+
+
+def test_count_false_only_reads(page: Page, live: Live) -> None:
+    """data-count="false" shows the numbers and counts nothing, and sends no heartbeat."""
+    live.hit({"site": "demo", "path": "/x"})
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(
+        live.add_page(
+            "ro",
+            '<div id="stats"></div>' + live.script(site="demo", target="#stats", count="false"),
+        )
+    )
+    assert box_text(page)[-1] == "Tất cả: 1"
+    assert live.counts()["views"]["total"] == 1
+    assert not any("/api/v1/hit" in u or "/api/v1/ping" in u for u in requests)
+
+
+def test_no_cookie_is_sent_or_set(page: Page, live: Live) -> None:
+    """The widget's requests carry no cookie, and it leaves none behind."""
+    page.context.add_cookies([{"name": "portal", "value": "1", "url": live.service}])
+    with page.expect_request(f"{live.service}/api/v1/hit") as request:
+        page.goto(
+            live.add_page("c", '<div id="stats"></div>' + live.script(site="demo", target="#stats"))
+        )
+    assert "cookie" not in request.value.all_headers()
+    box_text(page)
+    assert [c["name"] for c in page.context.cookies()] == ["portal"]
+
+
+def test_service_down_leaves_the_page_untouched(page: Page, live: Live) -> None:
+    """If the API fails the box is taken away again, and nothing is thrown."""
+    page.route(f"{live.service}/api/v1/**", lambda route: route.abort())
+    body = '<div id="stats"></div><p id="x">text</p>' + live.script(site="demo")
+    page.goto(live.add_page("down", body))
+    expect(page.locator("#x + div")).to_have_count(1)  # drawn with placeholders, then
+    expect(page.locator("#x + div")).to_have_count(0, timeout=10_000)  # gone: the API failed
+    assert page.locator("#stats").inner_html() == ""
+    assert not [e for e in live.errors if e.startswith("pageerror")]
+
+
+def test_unreachable_service_throws_nothing(page: Page, live: Live) -> None:
+    """With the service's port closed, the portal page renders as if no widget were there."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    page.goto(
+        live.add_page(
+            "dead",
+            f'<div id="stats"></div><script src="{dead}/widget.js" data-site="demo" async>'
+            "</script>",
+        )
+    )
+    page.wait_for_load_state("load")
+    assert page.locator("#stats").inner_html() == ""
+    assert not [e for e in live.errors if e.startswith("pageerror")]
+
+
+def test_portal_css_cannot_break_the_box(page: Page, live: Live) -> None:
+    """The box is drawn in a shadow root: the portal's rules for li and span do not reach it."""
+    live.portal.csp = live.portal.csp.replace("style-src 'self'", "style-src 'unsafe-inline'")
+    hostile = "<style>li{display:none!important}span{color:rgb(0,255,0)!important}</style>"
+    page.goto(
+        live.add_page(
+            "css", hostile + '<div id="stats"></div>' + live.script(site="demo", target="#stats")
+        )
+    )
+    box_text(page)
+    expect(page.locator("#stats li").first).to_be_visible()
+    color = page.locator("#stats .statsvc-value").first.evaluate("e => getComputedStyle(e).color")
+    assert color != "rgb(0, 255, 0)"
+    assert page.evaluate("document.querySelector('#stats').shadowRoot !== null")
+
+
+def test_theme_none_is_plain_markup_for_the_portal_css(page: Page, live: Live) -> None:
+    """data-theme="none" writes classed markup into the page itself, without a shadow root."""
+    page.goto(
+        live.add_page(
+            "none",
+            '<div id="stats"></div>' + live.script(site="demo", target="#stats", theme="none"),
+        )
+    )
+    box_text(page)
+    assert page.evaluate("document.querySelector('#stats').shadowRoot === null")
+    assert (
+        page.evaluate("document.querySelectorAll('#stats > .statsvc-box li.statsvc-row').length")
+        == 4
+    )
+
+
+@pytest.mark.parametrize(
+    ("theme", "lang", "background"),
+    [
+        ("light", "vi", "rgb(255, 255, 255)"),
+        ("dark", "vi", "rgb(17, 24, 39)"),
+        ("light", "en", "rgb(255, 255, 255)"),
+        ("dark", "en", "rgb(17, 24, 39)"),
+    ],
+)
+def test_themes_and_languages(
+    page: Page, live: Live, theme: str, lang: str, background: str
+) -> None:
+    """Light and dark themes colour the box; both languages label it (pictures saved on demand)."""
+    for day, readers in ((0, 40), (4, 20), (1, 5)):  # Thursday, next Monday, Tuesday
+        live.clock.advance(day * 86400)
+        for n in range(readers * 2):
+            live.hit({"site": "demo", "path": f"/{n % 3}"}, user_agent=f"reader {n % readers}")
+    script = live.script(site="demo", target="#stats", theme=theme, lang=lang, pad="6")
+    page.set_viewport_size({"width": 420, "height": 320})
+    page.goto(
+        live.add_page(f"{theme}-{lang}", '<div id="stats" style="padding:8px"></div>' + script)
+    )
+    rows = box_text(page)
+    assert [row.split()[-1] for row in rows] == ["000006", "000006", "000026", "000066"]
+    assert rows[0].startswith("Đang online" if lang == "vi" else "Online now")
+    box = page.locator("#stats .statsvc-box")
+    assert box.evaluate("e => getComputedStyle(e).backgroundColor") == background
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        box.screenshot(path=str(Path(SCREENSHOTS) / f"widget-{theme}-{lang}.png"))
+
+
+def test_noscript_badge_counts_and_draws(browser: Browser, live: Live) -> None:
+    """With JavaScript off, the <noscript> image draws the box and counts the view."""
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    src = f"{live.service}/api/v1/badge.svg?site=demo&amp;pad=6&amp;path=/nojs"
+    img = f'<noscript><img id="badge" src="{src}" alt="Thống kê truy cập"></noscript>'
+    with page.expect_response(lambda r: "/api/v1/badge.svg" in r.url) as response:
+        page.goto(live.add_page("nojs", img + live.script(site="demo")))
+    assert response.value.headers["content-type"].startswith("image/svg+xml")
+    assert page.locator("#badge").evaluate("i => i.naturalWidth") == 240
+    assert live.counts(path="/nojs")["page"]["total"] == 1
+    context.close()
+
+
+def test_landing_page_shows_the_live_box_and_builds_snippets(page: Page, live: Live) -> None:
+    """The landing page counts the demo site, and the snippet follows the builder's choices."""
+    page.goto(f"{live.service}/")
+    assert box_text(page, "#live-box")[-1] == "Tất cả: 1"
+    assert box_text(page, "#thong-ke")[-1] == "Tất cả: 000001"
+    snippet = page.locator("#snippet")
+    expect(snippet).to_contain_text('data-site="demo"')
+    page.select_option("select[name=lang]", "en")
+    page.fill("input[name=pad]", "6")
+    page.check("input[value=month]")
+    expect(snippet).to_contain_text('data-lang="en"')
+    expect(snippet).to_contain_text('data-pad="6"')
+    expect(snippet).to_contain_text('data-rows="online,today,week,month,total"')
+    expect(snippet).to_contain_text("badge.svg?site=demo&amp;lang=en")
+    assert live.counts()["views"]["total"] == 1
+    assert live.errors == []
