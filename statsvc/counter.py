@@ -12,7 +12,7 @@ from statsvc.hits import PageView, normalise_path
 from statsvc.sites import Site
 from statsvc.store import Counts, Figures, Mode, Store
 from statsvc.visitor import visitor_id
-from statsvc.windows import Windows, windows_at
+from statsvc.windows import Windows, local_day, windows_at
 
 Clock = Callable[[], float]
 SITE_CACHE_SECONDS = 5.0  # a settings change reaches every process within this
@@ -87,22 +87,31 @@ class Counter:
         now = self._clock()
         windows = windows_at(now, site.zone, site.week_start)
         path = normalise_path(raw_path, site.query_keys)
-        visitor = ""
+        visitor = previous = ""
         if mode != "read" and client is not None:
-            salt = await self._salt(site.id, windows.today)
-            visitor = visitor_id(salt, site.id, client.ip, client.user_agent)
+            visitor = await self._visitor(site.id, windows.today, client)
+            if local_day(now - site.online_window, site.zone) != windows.today:
+                # just after midnight the reader may still be online under yesterday's id
+                previous = await self._visitor(site.id, windows.yesterday, client)
         counts = await self.store.count(
-            mode, site, windows, path=path, now_ms=int(now * 1000), visitor=visitor, view_id=view_id
+            mode,
+            site,
+            windows,
+            path=path,
+            now_ms=int(now * 1000),
+            visitor=visitor,
+            previous=previous,
+            view_id=view_id,
         )
         return counts, windows
 
-    async def _salt(self, site_id: str, day: date) -> bytes:
+    async def _visitor(self, site_id: str, day: date, client: Client) -> str:
         salt = self._salts.get((site_id, day))
         if salt is None:
             if len(self._salts) >= MAX_CACHED_SALTS:
                 self._salts.clear()
             salt = self._salts[(site_id, day)] = await self.store.salt(site_id, day)
-        return salt
+        return visitor_id(salt, site_id, client.ip, client.user_agent)
 
 
 def _refusal(site: Site, view: PageView, client: Client) -> str | None:

@@ -129,6 +129,7 @@ class Store:
         path: str,
         now_ms: int,
         visitor: str = "",
+        previous: str = "",
         view_id: str | None = None,
     ) -> Counts:
         """Run the counting script once: count a hit, refresh a heartbeat, or only read."""
@@ -145,6 +146,7 @@ class Store:
                 view_id or "",
                 SHORT_TTL,
                 min(PAGE_DAYS, self._limits.retention_days) * 86400,
+                previous,
             ],
         )
         n = [int(x) for x in reply[2:]]

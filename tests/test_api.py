@@ -981,3 +981,27 @@ async def test_readyz_answers_ready_with_a_live_store(client: Client) -> None:
     response = await client.get("/readyz")
     assert response.status == 200
     assert await response.json() == {"status": "ready", "store": "up"}
+
+
+async def test_reader_across_local_midnight_is_online_once(
+    client: Client, clock: FakeClock
+) -> None:
+    """The same reader just after local midnight is a new visit but not a second reader online."""
+    await put_site(client, "tuson", {"timezone": "Asia/Ho_Chi_Minh"})
+    clock.set(datetime.fromisoformat("2026-11-29T23:59:59+07:00"))
+    await post_hit(client, {"site": "tuson", "path": "/a"})
+    clock.advance(1)
+    reply = await post_hit(client, {"site": "tuson", "path": "/a"})
+    assert (reply["online"], reply["page"]["online"]) == (1, 1)
+    assert (reply["visits"]["today"], reply["visits"]["yesterday"]) == (1, 1)
+    ping = await post_ping(client, {"site": "tuson", "path": "/a"})
+    assert ping == {"online": 1, "page": {"online": 1}}
+
+
+async def test_reading_a_folded_page_reads_other(client: Client, settings: Settings) -> None:
+    """Past the page cap, counts for a path that was folded answer the "(other)" page."""
+    for n in range(settings.page_cap + 1):
+        await post_hit(client, {"site": "demo", "path": f"/p{n}"})
+    reply = await get_counts(client, path=f"/p{settings.page_cap}")
+    assert reply["path"] == "(other)"
+    assert reply["page"]["total"] == 1

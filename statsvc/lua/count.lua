@@ -19,6 +19,8 @@
 -- ARGV[7] page cap        ARGV[8] page-view id or ""
 -- ARGV[9] lifetime of today's visitor and id sets (s)
 -- ARGV[10] retention of the daily page tallies (s)
+-- ARGV[11] the visitor's id under yesterday's salt, within one online window after
+--          local midnight (the same reader, who must not be online twice), or ""
 --
 -- returns {counted (1/0), path, online, page_online,
 --          views today, yesterday, week, month, total,
@@ -28,13 +30,13 @@
 local mode, visitor, path = ARGV[1], ARGV[2], ARGV[3]
 local now, window = tonumber(ARGV[4]), tonumber(ARGV[5])
 local retention, cap, view_id, short = ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9]
-local page_retention = ARGV[10]
+local page_retention, previous = ARGV[10], ARGV[11]
 local today = KEYS[#KEYS]
 local page_online = KEYS[10]
 
 -- A path not yet known folds into "(other)" once the site has `cap` pages.
 local known = redis.call('ZSCORE', KEYS[6], path)
-if not known and mode ~= 'read' and redis.call('ZCARD', KEYS[6]) >= cap then
+if not known and redis.call('ZCARD', KEYS[6]) >= cap then
   path = '(other)'
   page_online = KEYS[11]
   known = redis.call('ZSCORE', KEYS[6], path)
@@ -74,10 +76,16 @@ end
 
 local since = now - window
 if mode ~= 'read' then
+  if previous ~= '' then
+    redis.call('ZREM', KEYS[5], previous)
+  end
   redis.call('ZADD', KEYS[5], 'GT', now, visitor)
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. since)
   redis.call('PEXPIRE', KEYS[5], window)
   if known then
+    if previous ~= '' then
+      redis.call('ZREM', page_online, previous)
+    end
     redis.call('ZADD', page_online, 'GT', now, visitor)
     redis.call('ZREMRANGEBYSCORE', page_online, '-inf', '(' .. since)
     redis.call('PEXPIRE', page_online, window)
