@@ -31,22 +31,21 @@ class Keys:
         """Visitors reading one page now (sorted set: visitor -> last seen, ms)."""
         return f"{self.prefix}:{{{site}}}:pon:{path}"
 
-    def counts(self, site: str, windows: Windows, path: str) -> list[str]:
-        """The keys the counting script takes, in the order of its KEYS header."""
+    def day(self, site: str, windows: Windows) -> list[str]:
+        """The keys of one site and local day that the counting script takes, in the order of
+        its KEYS header; the per-request page-online keys follow them."""
         base = f"{self.prefix}:{{{site}}}:"
         today, yesterday = windows.today.isoformat(), windows.yesterday.isoformat()
         return [
             base + "total",  # hash: v (views), u (visits)
-            base + "month:" + windows.month,  # hash: v, u
-            base + "day:" + yesterday,  # hash: v, u
+            base + "m:" + windows.month,  # hash: v, u; <DD>v, <DD>u of each day
+            base + "m:" + windows.last_month,
             base + "visitors:" + today,  # set of today's visitor ids
             base + "online",  # sorted set: visitor -> last seen (ms)
             base + "pages",  # sorted set: path -> total views (the page registry)
-            base + "pages:" + today,  # sorted set: path -> views today
+            base + "pd:" + today,  # sorted set: path -> views today
+            base + "pm:" + windows.month,  # sorted set: path -> views this month
             base + "ids:" + today,  # set of page-view ids counted today
             base + "ids:" + yesterday,  # set of page-view ids counted yesterday
-            self.page_online(site, path),
             self.page_online(site, OTHER_PAGE),
-            # the week's days, oldest first; the last one is today
-            *(base + "day:" + day.isoformat() for day in windows.week),
         ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from importlib.resources import files
 from typing import Any, Literal
@@ -12,7 +14,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from statsvc.keys import Keys
 from statsvc.sites import Site, site_from_json
@@ -21,7 +23,11 @@ from statsvc.windows import Windows
 Mode = Literal["hit", "ping", "read"]
 SALT_TTL = 2 * 86400  # a day's salt outlives the longest local day, then is gone
 SHORT_TTL = 3 * 86400  # today's visitor and page-view id sets are read until tomorrow ends
-PAGE_DAYS = 62  # daily page tallies serve the today, yesterday, week and month windows
+PAGE_DAY_TTL = 8 * 86400  # daily page tallies serve the today, yesterday and week windows
+PAGE_MONTH_TTL = 62 * 86400  # monthly page tallies serve the month window
+MAX_BATCH = 256  # requests of one site and day in one script run
+REQUEST_ARGS = 6  # script arguments per request
+REPLY_VALUES = 16  # script reply values per request
 StoreError = RedisError
 
 
@@ -58,16 +64,34 @@ class Limits:
     page_cap: int = 50_000
 
 
+@dataclass(slots=True)
+class _Day:
+    """The requests for one site and local day waiting for the next script run."""
+
+    keys: list[str]
+    args: list[str | int]
+    page_keys: list[str] = field(default_factory=list)
+    requests: list[str | int] = field(default_factory=list)
+    waiting: list[asyncio.Future[Counts]] = field(default_factory=list)
+
+
 class Store:
-    """The statsvc data in one Redis or Valkey server."""
+    """The statsvc data in one Redis or Valkey server.
+
+    Counting requests that arrive together are batched: one script run per site and day,
+    one pipeline per event-loop turn, each caller awaiting its own reply.
+    """
 
     def __init__(self, client: Redis, keys: Keys, limits: Limits) -> None:
         self._redis = client
         self._keys = keys
         self._limits = limits
-        self._count = client.register_script(
-            files("statsvc.lua").joinpath("count.lua").read_text(encoding="utf-8")
-        )
+        self._script = files("statsvc.lua").joinpath("count.lua").read_text(encoding="utf-8")
+        self._sha = hashlib.sha1(self._script.encode(), usedforsecurity=False).hexdigest()
+        self._pending: dict[tuple[str, date], _Day] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self._loaded = False  # whether this store has loaded the script into the server
+        self.batches = 0  # script runs so far (for tests and benchmarks)
 
     @classmethod
     def from_url(cls, url: str, keys: Keys, limits: Limits, *, timeout: float = 2.0) -> Store:
@@ -83,6 +107,8 @@ class Store:
 
     async def close(self) -> None:
         """Close the connections."""
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
         await self._redis.aclose()
 
     async def ready(self) -> bool:
@@ -120,7 +146,7 @@ class Store:
         )
         return old if isinstance(old, bytes) else fresh
 
-    async def count(
+    def count(
         self,
         mode: Mode,
         site: Site,
@@ -131,40 +157,113 @@ class Store:
         visitor: str = "",
         previous: str = "",
         view_id: str | None = None,
-    ) -> Counts:
-        """Run the counting script once: count a hit, refresh a heartbeat, or only read."""
-        reply: list[Any] = await self._count(
-            keys=self._keys.counts(site.id, windows, path),
+    ) -> asyncio.Future[Counts]:
+        """Count a hit, refresh a heartbeat, or only read: joins the next script run."""
+        day = self._pending.get((site.id, windows.today))
+        if day is None:
+            day = self._pending[(site.id, windows.today)] = self._day(site, windows)
+        day.page_keys.append(self._keys.page_online(site.id, path))
+        day.requests += (mode, visitor, previous, path, view_id or "", now_ms)
+        waiter: asyncio.Future[Counts] = asyncio.get_running_loop().create_future()
+        day.waiting.append(waiter)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush())
+        return waiter
+
+    def _day(self, site: Site, windows: Windows) -> _Day:
+        limits = self._limits
+        return _Day(
+            keys=self._keys.day(site.id, windows),
             args=[
-                mode,
-                visitor,
-                path,
-                now_ms,
                 site.online_window * 1000,
-                self._limits.retention_days * 86400,
-                self._limits.page_cap,
-                view_id or "",
+                limits.page_cap,
                 SHORT_TTL,
-                min(PAGE_DAYS, self._limits.retention_days) * 86400,
-                previous,
+                PAGE_DAY_TTL,
+                (limits.retention_days + 31) * 86400,
+                PAGE_MONTH_TTL,
+                *windows.day_fields(),
             ],
         )
-        n = [int(x) for x in reply[2:]]
-        return Counts(
-            counted=reply[0] == 1,
-            path=_bytes(reply[1]).decode(),
-            online=n[0],
-            page_online=n[1],
-            views=Figures(*n[2:7]),
-            visits=Figures(*n[7:12]),
-            page_today=n[12],
-            page_total=n[13],
-        )
 
-    async def debug_keys(self, site_id: str) -> list[str]:
-        """Return the names of every key of a site (for tests and memory reports)."""
-        pattern = f"{self._keys.prefix}:{{{site_id}}}:*"
-        return sorted([k.decode() async for k in self._redis.scan_iter(match=pattern, count=1000)])
+    async def _flush(self) -> None:
+        """Send what is pending, one pipeline at a time, until nothing is."""
+        while self._pending:
+            await asyncio.sleep(0)  # let the requests of this loop turn join the batch
+            days, self._pending = list(self._pending.values()), {}
+            runs = [_slice(day, n) for day in days for n in range(0, len(day.waiting), MAX_BATCH)]
+            try:
+                replies = await self._run(runs)
+            except Exception as exc:  # every waiter must hear of it, whatever it is
+                for run in runs:
+                    _fail(run.waiting, exc)
+                continue
+            for run, reply in zip(runs, replies, strict=True):
+                if isinstance(reply, Exception):
+                    _fail(run.waiting, reply)
+                else:
+                    _answer(run.waiting, reply)
+
+    async def _run(self, runs: list[_Day]) -> list[Any]:
+        """Run the script once per run; load it first where the server lacks it."""
+        replies = await self._pipeline(runs)
+        missing = [n for n, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if missing:  # a restarted server: nothing ran for those, so running them again is safe
+            self._loaded = False
+            again = await self._pipeline([runs[n] for n in missing])
+            for n, reply in zip(missing, again, strict=True):
+                replies[n] = reply
+        return replies
+
+    async def _pipeline(self, runs: list[_Day]) -> list[Any]:
+        pipe = self._redis.pipeline(transaction=False)
+        if not self._loaded:
+            pipe.script_load(self._script)
+        for run in runs:
+            keys = run.keys + run.page_keys
+            pipe.execute_command("EVALSHA", self._sha, len(keys), *keys, *run.args, *run.requests)
+        self.batches += len(runs)
+        replies: list[Any] = await pipe.execute(raise_on_error=False)
+        if not self._loaded:
+            self._loaded = True
+            del replies[0]
+        return replies
+
+
+def _slice(day: _Day, start: int) -> _Day:
+    """Return the requests start..start+MAX_BATCH of a day, as one script run."""
+    end = start + MAX_BATCH
+    return _Day(
+        keys=day.keys,
+        args=day.args,
+        page_keys=day.page_keys[start:end],
+        requests=day.requests[start * REQUEST_ARGS : end * REQUEST_ARGS],
+        waiting=day.waiting[start:end],
+    )
+
+
+def _fail(waiting: list[asyncio.Future[Counts]], error: Exception) -> None:
+    for waiter in waiting:
+        if not waiter.done():
+            waiter.set_exception(error)
+
+
+def _answer(waiting: list[asyncio.Future[Counts]], reply: list[Any]) -> None:
+    for n, waiter in enumerate(waiting):
+        if waiter.done():
+            continue  # its caller went away
+        r = reply[n * REPLY_VALUES : (n + 1) * REPLY_VALUES]
+        waiter.set_result(
+            Counts(
+                counted=r[0] == 1,
+                path=_bytes(r[1]).decode(),
+                online=r[2],
+                page_online=r[3],
+                views=Figures(*r[4:9]),
+                visits=Figures(*r[9:14]),
+                page_today=r[14],
+                page_total=r[15],
+            )
+        )
 
 
 def _bytes(value: bytes | str) -> bytes:

@@ -18,6 +18,24 @@ class Windows:
     week: tuple[date, ...]  # the days of the current week up to and including today
     month: str  # "YYYY-MM"
 
+    @property
+    def last_month(self) -> str:
+        """Return the month before this one, "YYYY-MM"."""
+        return (self.today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+    def day_fields(self) -> tuple[str, str, str, str, str]:
+        """Return how the counting script finds the days in the month hashes: today's and
+        yesterday's day of the month, "1" if yesterday is in last month, and the week's
+        days before today in this month and in last month ("DD,DD")."""
+        before = self.week[:-1]
+        return (
+            f"{self.today.day:02d}",
+            f"{self.yesterday.day:02d}",
+            "1" if self.yesterday.month != self.today.month else "0",
+            ",".join(f"{d.day:02d}" for d in before if d.month == self.today.month),
+            ",".join(f"{d.day:02d}" for d in before if d.month != self.today.month),
+        )
+
 
 def local_day(now: float, zone: ZoneInfo) -> date:
     """Return the local date in `zone` at the Unix time `now`."""

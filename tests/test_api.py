@@ -926,16 +926,17 @@ async def test_invalid_site_id_in_the_url_is_400(client: Client, method: str, si
 async def test_keys_expire_when_no_window_needs_them(
     client: Client, redis: Redis, prefix: str
 ) -> None:
-    """After a hit, daily keys live ~400 days, the salt ~2, online ~the window; totals forever."""
+    """After a hit, a month's days live past the retention, the salt ~2 days, daily page
+    tallies a week, online ~the window; totals forever."""
     await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-ttl-0001"})
     base = f"{prefix}:{{demo}}:"
     lifetimes = {  # key: (shortest, longest) TTL in seconds
-        "day:2026-11-26": (400 * DAY - 60, 400 * DAY),
-        "month:2026-11": (400 * DAY - 60, 400 * DAY),
+        "m:2026-11": (400 * DAY, 431 * DAY),  # its last day must still be there 400 days on
         "salt:2026-11-26": (2 * DAY - 60, 2 * DAY),
         "visitors:2026-11-26": (DAY, 3 * DAY),
         "ids:2026-11-26": (2 * DAY, 3 * DAY),  # read again as yesterday's ids tomorrow
-        "pages:2026-11-26": (31 * DAY, 400 * DAY),  # the month's windows read it
+        "pd:2026-11-26": (8 * DAY - 60, 8 * DAY),  # the week's and yesterday's windows read it
+        "pm:2026-11": (31 * DAY, 62 * DAY),  # the month's window reads it
     }
     for suffix, (shortest, longest) in lifetimes.items():
         assert shortest <= await redis.ttl(base + suffix) <= longest, suffix

@@ -1,117 +1,145 @@
--- Count one page view, refresh a heartbeat, or only read: one atomic run.
+-- Count a batch of hits, heartbeats and reads of one site on one local day, in order,
+-- in one atomic run: every request is answered with the counts right after it.
 --
 -- KEYS[1]  total        hash  v = views, u = visits (never expires)
--- KEYS[2]  month        hash  v, u of the local month
--- KEYS[3]  yesterday    hash  v, u of the local day before today
+-- KEYS[2]  month        hash  v, u of this local month; <DD>v, <DD>u of each of its days
+-- KEYS[3]  last_month   hash  the same for the month before (read for yesterday and the week)
 -- KEYS[4]  visitors     set   visitor ids seen today (a new member is a visit)
 -- KEYS[5]  online       zset  visitor -> last seen (ms)
 -- KEYS[6]  pages        zset  path -> total views; also the registry of distinct pages
--- KEYS[7]  pages_today  zset  path -> views today
--- KEYS[8]  ids_today    set   page-view ids counted today
--- KEYS[9]  ids_yday     set   page-view ids counted yesterday
--- KEYS[10] page_online  zset  visitor -> last seen (ms) on this page
--- KEYS[11] other_online zset  the same for the "(other)" page
--- KEYS[12..n] the days of this week (hashes v, u), oldest first; KEYS[n] is today
+-- KEYS[7]  pages_day    zset  path -> views today
+-- KEYS[8]  pages_month  zset  path -> views this month
+-- KEYS[9]  ids_today    set   page-view ids counted today
+-- KEYS[10] ids_yday     set   page-view ids counted yesterday
+-- KEYS[11] other_online zset  visitor -> last seen (ms) on the "(other)" page
+-- KEYS[11+i] the same for the page of request i (i = 1..n)
 --
--- ARGV[1] mode: "hit" counts and marks online, "ping" marks online, "read" reads
--- ARGV[2] visitor id      ARGV[3] page path        ARGV[4] now (ms)
--- ARGV[5] online window (ms)  ARGV[6] retention of daily keys (s)
--- ARGV[7] page cap        ARGV[8] page-view id or ""
--- ARGV[9] lifetime of today's visitor and id sets (s)
--- ARGV[10] retention of the daily page tallies (s)
--- ARGV[11] the visitor's id under yesterday's salt, within one online window after
---          local midnight (the same reader, who must not be online twice), or ""
+-- ARGV[1] online window (ms)   ARGV[2] page cap
+-- ARGV[3] lifetime (s) of today's visitor and id sets   ARGV[4] of a day's page tallies
+-- ARGV[5] of a month hash   ARGV[6] of a month's page tallies
+-- ARGV[7] today's day of the month ("DD")   ARGV[8] yesterday's   ARGV[9] "1" if in last month
+-- ARGV[10] the week's days before today in this month ("DD,DD,…")   ARGV[11] in last month
+-- then 6 per request i, from ARGV[12 + 6(i-1)]: mode ("hit" counts and marks online,
+-- "ping" marks online, "read" reads), visitor id, the visitor's id under yesterday's salt
+-- or "" (within one online window after local midnight: not online twice), path,
+-- page-view id or "", now (ms)
 --
--- returns {counted (1/0), path, online, page_online,
---          views today, yesterday, week, month, total,
---          visits today, yesterday, week, month, total,
---          page today, page total}
+-- returns 16 values per request: counted (1/0), path, online, page online,
+--   views today, yesterday, week, month, total, visits (the same five), page today, page total
 
-local mode, visitor, path = ARGV[1], ARGV[2], ARGV[3]
-local now, window = tonumber(ARGV[4]), tonumber(ARGV[5])
-local retention, cap, view_id, short = ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9]
-local page_retention, previous = ARGV[10], ARGV[11]
-local today = KEYS[#KEYS]
-local page_online = KEYS[10]
+local window, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
+local today = ARGV[7]
 
--- A path not yet known folds into "(other)" once the site has `cap` pages.
-local known = redis.call('ZSCORE', KEYS[6], path)
-if not known and redis.call('ZCARD', KEYS[6]) >= cap then
-  path = '(other)'
-  page_online = KEYS[11]
-  known = redis.call('ZSCORE', KEYS[6], path)
+local function num(value)
+  return tonumber(value) or 0
 end
 
-local counted = 0
-if mode == 'hit' then
-  counted = 1
-  if view_id ~= '' then
-    if redis.call('SISMEMBER', KEYS[9], view_id) == 1
-        or redis.call('SADD', KEYS[8], view_id) == 0 then
+local function pair(key, day)
+  local got = redis.call('HMGET', key, day .. 'v', day .. 'u')
+  return num(got[1]), num(got[2])
+end
+
+local function days(key, list)
+  local v, u = 0, 0
+  for day in string.gmatch(list, '%d+') do
+    local dv, du = pair(key, day)
+    v, u = v + dv, u + du
+  end
+  return v, u
+end
+
+local got = redis.call('HMGET', KEYS[2], 'v', 'u', today .. 'v', today .. 'u')
+local month_v, month_u, today_v, today_u = num(got[1]), num(got[2]), num(got[3]), num(got[4])
+local total_v, total_u = pair(KEYS[1], '')
+local yday_v, yday_u = pair(ARGV[9] == '1' and KEYS[3] or KEYS[2], ARGV[8])
+local before_v, before_u = days(KEYS[2], ARGV[10])
+local last_v, last_u = days(KEYS[3], ARGV[11])
+before_v, before_u = before_v + last_v, before_u + last_u
+
+local added_v, added_u, marked, oldest = 0, 0, false, nil
+local out = {}
+for i = 1, (#ARGV - 11) / 6 do
+  local a = 12 + 6 * (i - 1)
+  local mode, visitor, previous = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local path, view_id, now = ARGV[a + 3], ARGV[a + 4], tonumber(ARGV[a + 5])
+  local page_online = KEYS[11 + i]
+
+  -- A path not yet known folds into "(other)" once the site has `cap` pages.
+  local score = redis.call('ZSCORE', KEYS[6], path)
+  if not score and redis.call('ZCARD', KEYS[6]) >= cap then
+    path, page_online = '(other)', KEYS[11]
+    score = redis.call('ZSCORE', KEYS[6], path)
+  end
+  local known, page_total, page_today = score ~= false, num(score), nil
+
+  local counted = 0
+  if mode == 'hit' then
+    counted = 1
+    if view_id ~= '' and (redis.call('SISMEMBER', KEYS[10], view_id) == 1
+        or redis.call('SADD', KEYS[9], view_id) == 0) then
       counted = 0
-    else
-      redis.call('EXPIRE', KEYS[8], short, 'NX')
     end
   end
   if counted == 1 then
-    local visit = redis.call('SADD', KEYS[4], visitor)
-    if visit == 1 then
-      redis.call('EXPIRE', KEYS[4], short, 'NX')
+    added_v, today_v, month_v, total_v = added_v + 1, today_v + 1, month_v + 1, total_v + 1
+    if redis.call('SADD', KEYS[4], visitor) == 1 then
+      added_u, today_u, month_u, total_u = added_u + 1, today_u + 1, month_u + 1, total_u + 1
     end
-    for _, key in ipairs({KEYS[1], KEYS[2], today}) do
-      if redis.call('HINCRBY', key, 'v', 1) == 1 and key ~= KEYS[1] then
-        redis.call('EXPIRE', key, retention)
-      end
-      if visit == 1 then
-        redis.call('HINCRBY', key, 'u', 1)
-      end
-    end
-    redis.call('ZINCRBY', KEYS[6], 1, path)
-    if redis.call('ZINCRBY', KEYS[7], 1, path) == '1' then
-      redis.call('EXPIRE', KEYS[7], page_retention)
-    end
+    page_total = num(redis.call('ZINCRBY', KEYS[6], 1, path))
+    page_today = num(redis.call('ZINCRBY', KEYS[7], 1, path))
+    redis.call('ZINCRBY', KEYS[8], 1, path)
     known = true
+  else
+    page_today = num(redis.call('ZSCORE', KEYS[7], path))
   end
-end
 
-local since = now - window
-if mode ~= 'read' then
-  if previous ~= '' then
-    redis.call('ZREM', KEYS[5], previous)
-  end
-  redis.call('ZADD', KEYS[5], 'GT', now, visitor)
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. since)
-  redis.call('PEXPIRE', KEYS[5], window)
-  if known then
+  local since = now - window
+  if mode ~= 'read' then
+    marked = true
+    oldest = math.min(oldest or since, since)
     if previous ~= '' then
-      redis.call('ZREM', page_online, previous)
+      redis.call('ZREM', KEYS[5], previous)
     end
-    redis.call('ZADD', page_online, 'GT', now, visitor)
-    redis.call('ZREMRANGEBYSCORE', page_online, '-inf', '(' .. since)
-    redis.call('PEXPIRE', page_online, window)
+    redis.call('ZADD', KEYS[5], 'GT', now, visitor)
+    if known then
+      if previous ~= '' then
+        redis.call('ZREM', page_online, previous)
+      end
+      redis.call('ZADD', page_online, 'GT', now, visitor)
+      redis.call('ZREMRANGEBYSCORE', page_online, '-inf', '(' .. since)
+      redis.call('PEXPIRE', page_online, window)
+    end
   end
+
+  local n = #out
+  out[n + 1], out[n + 2] = counted, path
+  out[n + 3] = redis.call('ZCOUNT', KEYS[5], since, '+inf')
+  out[n + 4] = redis.call('ZCOUNT', page_online, since, '+inf')
+  out[n + 5], out[n + 6], out[n + 7] = today_v, yday_v, before_v + today_v
+  out[n + 8], out[n + 9] = month_v, total_v
+  out[n + 10], out[n + 11], out[n + 12] = today_u, yday_u, before_u + today_u
+  out[n + 13], out[n + 14] = month_u, total_u
+  out[n + 15], out[n + 16] = page_today, page_total
 end
 
-local function pair(key)
-  local got = redis.call('HMGET', key, 'v', 'u')
-  return tonumber(got[1]) or 0, tonumber(got[2]) or 0
+-- The batch's increments, written once; daily and monthly keys get their lifetime when made.
+if added_v > 0 then
+  redis.call('HINCRBY', KEYS[1], 'v', added_v)
+  redis.call('HINCRBY', KEYS[2], 'v', added_v)
+  redis.call('HINCRBY', KEYS[2], today .. 'v', added_v)
+  if added_u > 0 then
+    redis.call('HINCRBY', KEYS[1], 'u', added_u)
+    redis.call('HINCRBY', KEYS[2], 'u', added_u)
+    redis.call('HINCRBY', KEYS[2], today .. 'u', added_u)
+  end
+  redis.call('EXPIRE', KEYS[2], ARGV[5], 'NX')
+  redis.call('EXPIRE', KEYS[4], ARGV[3], 'NX')
+  redis.call('EXPIRE', KEYS[7], ARGV[4], 'NX')
+  redis.call('EXPIRE', KEYS[8], ARGV[6], 'NX')
+  redis.call('EXPIRE', KEYS[9], ARGV[3], 'NX')
 end
-
-local total_v, total_u = pair(KEYS[1])
-local month_v, month_u = pair(KEYS[2])
-local yday_v, yday_u = pair(KEYS[3])
-local week_v, week_u, today_v, today_u = 0, 0, 0, 0
-for i = 12, #KEYS do
-  today_v, today_u = pair(KEYS[i])
-  week_v, week_u = week_v + today_v, week_u + today_u
+if marked then
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. oldest)
+  redis.call('PEXPIRE', KEYS[5], window)
 end
-
-return {
-  counted, path,
-  redis.call('ZCOUNT', KEYS[5], since, '+inf'),
-  redis.call('ZCOUNT', page_online, since, '+inf'),
-  today_v, yday_v, week_v, month_v, total_v,
-  today_u, yday_u, week_u, month_u, total_u,
-  tonumber(redis.call('ZSCORE', KEYS[7], path)) or 0,
-  tonumber(known and redis.call('ZSCORE', KEYS[6], path)) or 0,
-}
+return out

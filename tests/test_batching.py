@@ -1,0 +1,130 @@
+"""Batching: hits that arrive together share script runs, yet each gets its own exact reply."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from redis.asyncio import Redis
+
+from statsvc.keys import Keys
+from statsvc.sites import Site
+from statsvc.store import Counts, Limits, Mode, Store
+from statsvc.windows import windows_at
+
+NOW = 1_795_323_600.0  # a Sunday, noon in Hanoi: the week sums seven days
+SITES = [Site(id=f"b{n}", timezone="Asia/Ho_Chi_Minh", online_window=300) for n in range(3)]
+WINDOWS = windows_at(NOW, ZoneInfo("Asia/Ho_Chi_Minh"), "monday")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request to the store."""
+
+    mode: Mode
+    site: int
+    path: int
+    visitor: int
+    view_id: int | None
+    offset_ms: int
+
+    def send(self, store: Store) -> asyncio.Future[Counts]:
+        return store.count(
+            self.mode,
+            SITES[self.site],
+            WINDOWS,
+            path=f"/p{self.path}",
+            now_ms=int(NOW * 1000) + self.offset_ms,
+            visitor=f"v{self.visitor}",
+            view_id=None if self.view_id is None else f"view-{self.view_id:04d}",
+        )
+
+
+async def open_store(redis_url: str, page_cap: int = 4) -> Store:
+    store = Store.from_url(redis_url, Keys("b" + secrets.token_hex(6)), Limits(page_cap=page_cap))
+    for site in SITES:
+        await store.put_site(site)
+    return store
+
+
+async def one_by_one(store: Store, requests: Sequence[Request]) -> list[Counts]:
+    return [await r.send(store) for r in requests]
+
+
+async def together(store: Store, requests: Sequence[Request], sizes: Sequence[int]) -> list[Counts]:
+    replies: list[Counts] = []
+    start = 0
+    for size in sizes:
+        group = requests[start : start + size]
+        replies += await asyncio.gather(*(r.send(store) for r in group))
+        start += size
+    replies += await asyncio.gather(*(r.send(store) for r in requests[start:]))
+    return replies
+
+
+async def test_concurrent_hits_share_runs_and_keep_their_own_replies(redis_url: str) -> None:
+    """300 hits of 3 sites in one loop turn take 3 script runs; each reply is its own hit's."""
+    store = await open_store(redis_url, page_cap=50)
+    requests = [Request("hit", n % 3, n % 7, n, n, 0) for n in range(300)]
+    replies = await asyncio.gather(*(r.send(store) for r in requests))
+    assert store.batches == 3
+    for request, reply in zip(requests, replies, strict=True):
+        assert reply.path == f"/p{request.path}"
+        assert reply.counted
+    for site in range(3):
+        totals = [c.views.total for r, c in zip(requests, replies, strict=True) if r.site == site]
+        assert totals == list(range(1, 101))  # in the order the hits arrived
+    await store.close()
+
+
+requests_strategy = st.lists(
+    st.builds(
+        Request,
+        mode=st.sampled_from(["hit", "hit", "hit", "ping", "read"]),
+        site=st.integers(0, 2),
+        path=st.integers(0, 6),
+        visitor=st.integers(0, 4),
+        view_id=st.none() | st.integers(0, 5),
+        offset_ms=st.integers(0, 2000),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(requests=requests_strategy, sizes=st.lists(st.integers(1, 20), max_size=10))
+def test_batched_replies_equal_one_at_a_time_replies(
+    redis_url: str, requests: list[Request], sizes: list[int]
+) -> None:
+    """Any requests sent in concurrent groups get exactly the replies, and leave exactly the
+    counts, that the same requests sent one at a time do."""
+
+    async def scenario() -> None:
+        alone, batched = await open_store(redis_url), await open_store(redis_url)
+        expected = await one_by_one(alone, requests)
+        got = await together(batched, requests, sizes)
+        assert got == expected
+        final = [Request("read", s, p, 0, None, 2000) for s in range(3) for p in range(7)]
+        assert await one_by_one(batched, final) == await one_by_one(alone, final)
+        await alone.close()
+        await batched.close()
+
+    asyncio.run(scenario())
+
+
+async def test_a_server_that_lost_the_script_still_counts_once(
+    redis_url: str, redis: Redis
+) -> None:
+    """After SCRIPT FLUSH (a restarted server), the next hit loads the script and counts once."""
+    store = await open_store(redis_url)
+    assert (await Request("hit", 0, 0, 0, 1, 0).send(store)).views.total == 1
+    await redis.script_flush()  # as a restarted server would have
+    reply = await Request("hit", 0, 0, 1, 2, 0).send(store)
+    assert (reply.counted, reply.views.total) == (True, 2)
+    await store.close()
