@@ -3,7 +3,7 @@
 FROM python:3.12-slim AS build
 WORKDIR /src
 RUN python -m venv /opt/statsvc
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY statsvc ./statsvc
 COPY widget ./widget
 RUN /opt/statsvc/bin/pip install --no-cache-dir .

@@ -17,9 +17,8 @@ from statsvc.client import parse_networks
 from statsvc.embedded import StoreBusy
 from statsvc.serve import run_with_store, serve
 from statsvc.settings import Settings
-from statsvc.sites import SettingsError, is_site_id, validate_timezone
+from statsvc.sites import LOCALES, SettingsError, is_site_id, new_site, validate_timezone
 from statsvc.store import Store
-from statsvc.views import new_site
 
 
 def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
@@ -29,19 +28,32 @@ def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
         value = getattr(args, flag, None)
         return str(value) if value is not None else env.get(name, default)
 
-    redis_url = pick("redis_url", "STATSVC_REDIS_URL", "") or None
+    def number(flag: str, name: str, default: int, low: int, high: int) -> int:
+        text = pick(flag, name, str(default))
+        if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
+            raise SettingsError(name, f"must be a whole number from {low} to {high}")
+        return int(text)
+
+    locale = env.get("STATSVC_LOCALE", "vi")
+    if locale not in LOCALES:
+        raise SettingsError("STATSVC_LOCALE", f"must be one of {', '.join(LOCALES)}")
+    try:
+        timezone = validate_timezone(env.get("STATSVC_TIMEZONE", "UTC"))
+    except SettingsError as exc:
+        raise SettingsError("STATSVC_TIMEZONE", str(exc)) from None
     return Settings(
-        redis_url=redis_url,
+        redis_url=pick("redis_url", "STATSVC_REDIS_URL", "") or None,
         host=pick("host", "STATSVC_HOST", "127.0.0.1"),
-        port=int(pick("port", "STATSVC_PORT", "8080")),
-        workers=max(1, int(pick("workers", "STATSVC_WORKERS", "1"))),
+        port=number("port", "STATSVC_PORT", 8080, 0, 65535),
+        workers=number("workers", "STATSVC_WORKERS", 1, 1, 64),
         data_dir=Path(pick("data_dir", "STATSVC_DATA_DIR", user_data_dir("statsvc"))),
         admin_token=env.get("STATSVC_ADMIN_TOKEN") or None,
         trusted_proxies=parse_networks(env.get("STATSVC_TRUSTED_PROXIES", "")),
-        timezone=validate_timezone(env.get("STATSVC_TIMEZONE", "UTC")),
-        locale=env.get("STATSVC_LOCALE", "vi"),
-        retention_days=int(env.get("STATSVC_RETENTION_DAYS", "400")),
-        page_cap=int(env.get("STATSVC_PAGE_CAP", "50000")),
+        timezone=timezone,
+        locale=locale,
+        # the month and yesterday windows read back at least 31 days
+        retention_days=number("", "STATSVC_RETENTION_DAYS", 400, 31, 36500),
+        page_cap=number("", "STATSVC_PAGE_CAP", 50_000, 1, 1_000_000),
         access_log=env.get("STATSVC_ACCESS_LOG", "") == "1",
     )
 
@@ -132,7 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return serve(settings)
         return site_command(settings, args)
-    except (StoreBusy, SettingsError, ValueError) as exc:
+    except SettingsError as exc:
+        print(f"statsvc: {exc.field}: {exc}", file=sys.stderr)
+        return 2
+    except (StoreBusy, ValueError) as exc:
         print(f"statsvc: {exc}", file=sys.stderr)
         return 2
 

@@ -15,6 +15,7 @@ from statsvc.counter import Clock, Counter
 from statsvc.errors import Handler, json_errors
 from statsvc.keys import Keys
 from statsvc.settings import Settings
+from statsvc.sites import new_site
 from statsvc.state import CLOCK, COUNTER, SETTINGS
 from statsvc.store import Limits, Store
 
@@ -49,7 +50,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     app[COUNTER] = Counter(store, app[CLOCK])
     try:
         if settings.demo_site:
-            demo = views.new_site("demo", settings.timezone, settings.locale)
+            demo = new_site("demo", settings.timezone, settings.locale)
             await store.put_site(demo, only_new=True)
         yield
     finally:
@@ -70,7 +71,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app.router.add_get("/widget.js", pages.widget)
     app.router.add_get("/widget.{version:[0-9a-f]{16}}.js", pages.widget)
     app.router.add_get("/static/{name}", pages.static)
-    app.router.add_get("/api/v1/badge.svg", pages.badge)
+    app.router.add_get("/api/v1/badge.svg", pages.badge, allow_head=False)  # HEAD must not count
     app.router.add_get("/healthz", views.healthz)
     app.router.add_get("/readyz", views.readyz)
     app.router.add_post("/api/v1/hit", views.hit)

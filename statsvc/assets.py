@@ -37,9 +37,14 @@ def load_asset(name: str) -> Asset:
 
 
 def asset_response(request: web.Request, asset: Asset, *, immutable: bool = False) -> web.Response:
-    """Answer with `asset`: 304 for a matching If-None-Match, gzip when accepted."""
+    """Answer with `asset`: 304 for a matching If-None-Match, gzip when accepted.
+
+    The gzip body has an ETag of its own (strong ETags name one byte sequence); either tag
+    revalidates, the content being the same."""
+    gzipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    tags = (f'"{asset.etag}"', f'"{asset.etag}-gz"')
     headers = {
-        "ETag": f'"{asset.etag}"',
+        "ETag": tags[gzipped],
         "Cache-Control": LONG_CACHE if immutable else SHORT_CACHE,
         "Vary": "Accept-Encoding",
         "Access-Control-Allow-Origin": "*",
@@ -50,11 +55,20 @@ def asset_response(request: web.Request, asset: Asset, *, immutable: bool = Fals
         tag.strip().removeprefix("W/")
         for tag in request.headers.get("If-None-Match", "").split(",")
     }
-    if headers["ETag"] in wanted or "*" in wanted:
+    if wanted & {*tags, "*"}:
         return web.Response(status=304, headers=headers)
-    body = asset.body
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
-        body = asset.gzipped
-        headers["Content-Encoding"] = "gzip"
     headers["Content-Type"] = asset.content_type
-    return web.Response(body=body, headers=headers)
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+        return web.Response(body=asset.gzipped, headers=headers)
+    return web.Response(body=asset.body, headers=headers)
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Tell whether an Accept-Encoding header accepts gzip (and does not refuse it with q=0)."""
+    for part in accept_encoding.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            q = params.strip().removeprefix("q=")
+            return not (params and q.replace("0", "").strip(".") == "")
+    return False

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from statsvc.hits import BadInput
+from statsvc.text import is_clean_text
 
 ROWS = ("online", "page_online", "today", "yesterday", "week", "month", "total", "page")
 DEFAULT_ROWS: tuple[str, ...] = ("online", "today", "week", "total")
 METRICS = ("visits", "views")
-THEMES = ("light", "dark", "none")
+THEMES = ("light", "dark")  # "none" is the widget's: unstyled markup, which an image cannot be
 MAX_PAD = 20
-MAX_TITLE = 100
+MAX_TITLE = 40
 # the same words, in the same order, as LABELS in widget/widget.js (a test holds them equal)
 LABELS: dict[str, tuple[str, ...]] = {
     "vi": ("Thống kê truy cập", "Đang online", "Đang xem trang này", "Hôm nay", "Hôm qua",
@@ -47,11 +49,13 @@ def box_options(query: Mapping[str, str]) -> BoxOptions:
                 "invalid_rows", f"rows must be a comma-separated list of {','.join(ROWS)}"
             )
     pad = query.get("pad", "0")
-    if not pad.isdigit() or int(pad) > MAX_PAD:
+    if not re.fullmatch(r"[0-9]{1,2}", pad) or int(pad) > MAX_PAD:
         raise BadInput("invalid_pad", f"pad must be a whole number from 0 to {MAX_PAD}")
     title = query.get("title")
-    if title is not None and len(title) > MAX_TITLE:
-        raise BadInput("invalid_title", f"title is longer than {MAX_TITLE} characters")
+    if title is not None and (len(title) > MAX_TITLE or not is_clean_text(title)):
+        raise BadInput(
+            "invalid_title", f"title must be at most {MAX_TITLE} characters of plain text"
+        )
     count = query.get("count", "1")
     if count not in ("0", "1", "false", "true"):
         raise BadInput("invalid_count", "count must be 0 or 1")

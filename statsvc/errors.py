@@ -6,10 +6,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
 from statsvc.counter import UnknownSite
 from statsvc.hits import BadInput
+from statsvc.store import StoreError
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -65,9 +65,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
-    except RedisError:
+    except StoreError:
         log.exception("store error on %s %s", request.method, request.path)
-        return error_response(503, "store_unavailable", "the store is unavailable; try again")
+        return error_response(503, "store_unavailable", "the store is unavailable")
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "server_error", "internal error")

@@ -14,8 +14,6 @@ from statsvc.text import is_clean_text
 MAX_BODY = 8 * 1024
 MAX_URL = 2048
 MAX_PATH_BYTES = 512
-MAX_TITLE = 512
-MAX_USER_AGENT = 512
 OTHER_PAGE = "(other)"
 PAGE_VIEW_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _SLASHES = re.compile(r"/{2,}")
@@ -56,16 +54,14 @@ def parse_body(body: bytes) -> PageView:
     url, path = data.get("url"), data.get("path")
     host: str | None = None
     if url is not None:
-        path, host = _split_url(_text(url, "url", MAX_URL))
+        path, host = _split_url(_text(_without_long_query(url), "url", MAX_URL))
     elif path is not None:
-        path = _text(path, "path", MAX_URL)
+        path = _text(_without_long_query(path), "path", MAX_URL)
         if not path.startswith("/"):
             raise BadInput("invalid_path", "path must start with /")
     else:
         raise BadInput("missing_url", "url or path is required")
-    for name, limit in (("referrer", MAX_URL), ("title", MAX_TITLE)):
-        if data.get(name) is not None:
-            _text(data[name], name, limit)
+    # referrer and title may come too; nothing is kept of them, so nothing is checked
     view_id = data.get("id")
     if view_id is not None and (
         not isinstance(view_id, str) or PAGE_VIEW_ID.fullmatch(view_id) is None
@@ -84,6 +80,13 @@ def check_site_id(site: object) -> str:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _without_long_query(url: object) -> object:
+    """Drop the query and fragment of an over-long URL: tracking parameters are not the page."""
+    if isinstance(url, str) and len(url) > MAX_URL:
+        return url.split("#", 1)[0].split("?", 1)[0]
+    return url
 
 
 def _text(value: object, name: str, limit: int) -> str:

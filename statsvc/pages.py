@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Final
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -10,12 +11,14 @@ from aiohttp import web
 from statsvc import __version__
 from statsvc.assets import Asset, asset_response
 from statsvc.box import DEFAULT_ROWS, LABELS, ROWS, box_lines, box_options
-from statsvc.client import client_of
-from statsvc.hits import PageView, check_site_id
+from statsvc.client import client_of, public_origin
+from statsvc.hits import MAX_URL, PageView, check_site_id
 from statsvc.state import COUNTER, SETTINGS
 from statsvc.views import query_path
 
 ASSETS: Final = web.AppKey("assets", dict[str, Asset])
+BADGE_WIDTH = 240  # px: the widget's width
+CHAR_WIDTH = 8.6  # px: a generous width of one character at 14 px
 LANDING_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -43,7 +46,7 @@ async def badge(request: web.Request) -> web.Response:
     """Draw the box as an SVG image; count a view unless count=0."""
     options = box_options(request.query)
     site_id = check_site_id(request.query.get("site"))
-    path = query_path(request) or "/"
+    path = query_path(request) or _referring_path(request)
     counter = request.app[COUNTER]
     if options.count:
         client = client_of(request, request.app[SETTINGS].trusted_proxies)
@@ -51,9 +54,14 @@ async def badge(request: web.Request) -> web.Response:
     else:
         counts = await counter.counts(site_id, path)
     title, lines = box_lines(counts, options, counts["locale"])
-    response = aiohttp_jinja2.render_template(
-        "badge.svg", request, {"title": title, "lines": lines, "theme": options.theme}
-    )
+    longest = max([len(title)] + [len(label) + len(value) + 3 for label, value in lines])
+    context = {
+        "title": title,
+        "lines": lines,
+        "theme": options.theme,
+        "width": max(BADGE_WIDTH, 24 + round(CHAR_WIDTH * longest)),
+    }
+    response = aiohttp_jinja2.render_template("badge.svg", request, context)
     response.content_type = "image/svg+xml"
     response.headers["Cache-Control"] = "no-store"
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -61,9 +69,19 @@ async def badge(request: web.Request) -> web.Response:
     return response
 
 
+def _referring_path(request: web.Request) -> str:
+    """Return the path of the page that shows the badge, as far as its Referer tells, or /."""
+    referer = request.headers.get("Referer", "")
+    try:
+        path = urlsplit(referer).path
+    except ValueError:
+        return "/"
+    return path if path.startswith("/") and len(path) <= MAX_URL else "/"
+
+
 async def landing(request: web.Request) -> web.Response:
     """Show what statsvc is, the live box, a sample portal and the snippet builder."""
-    base = f"{request.scheme}://{request.host}"
+    base = public_origin(request, request.app[SETTINGS].trusted_proxies)
     snippet = (
         '<div id="thong-ke"></div>\n'
         f'<script src="{base}/widget.js" data-site="demo" data-target="#thong-ke" async></script>\n'

@@ -21,6 +21,7 @@ from statsvc.settings import Settings
 from statsvc.store import Limits, Store
 
 log = logging.getLogger("statsvc")
+ACCESS_LOG_FORMAT = '%t "%r" %s %b %Tf'  # aiohttp's default less %a, the client's address
 T = TypeVar("T")
 
 
@@ -44,14 +45,26 @@ def serve(settings: Settings) -> int:
             log.info("embedded Valkey stopped")
 
 
+class NoClientAddress(logging.Filter):
+    """Drop the client's address from aiohttp's log records: statsvc keeps no IP, not even
+    in its logs (aiohttp names it when a request is malformed)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Error handling request from %s":
+            record.args = ("a client",)
+        return True
+
+
 def _run_worker(settings: Settings, *, reuse_port: bool = True) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("aiohttp.server").addFilter(NoClientAddress())
     web.run_app(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         reuse_port=reuse_port or None,
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
+        access_log_format=ACCESS_LOG_FORMAT,
         print=lambda _: log.info(
             "statsvc serving on http://%s:%s/ (pid %d)", settings.host, settings.port, os.getpid()
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import asdict, dataclass, replace
 from functools import cache, cached_property
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from statsvc.text import is_clean_text
 from statsvc.windows import WEEK_STARTS
 
+log = logging.getLogger(__name__)
 SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 HOSTNAME = re.compile(
     r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
@@ -52,8 +54,14 @@ class Site:
 
     @cached_property
     def zone(self) -> ZoneInfo:
-        """Return the site's time zone."""
-        return ZoneInfo(self.timezone)
+        """Return the site's time zone (UTC, with a warning, if this host does not know it)."""
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning(
+                "site %s: time zone %r unknown on this host; using UTC", self.id, self.timezone
+            )
+            return ZoneInfo("UTC")
 
     def to_json(self) -> dict[str, Any]:
         """Return the settings as the JSON object of the admin API."""
@@ -165,6 +173,11 @@ def _zone_names() -> frozenset[str]:
 def validate_timezone(zone: str) -> str:
     """Return `zone` if it is an IANA time zone, else raise SettingsError."""
     return _timezone("timezone", zone)
+
+
+def new_site(site_id: str, timezone: str, locale: str) -> Site:
+    """Return the settings a new site starts with."""
+    return Site(id=site_id, name=site_id, timezone=timezone, locale=locale)
 
 
 def site_from_json(site_id: str, data: dict[str, Any]) -> Site:

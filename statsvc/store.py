@@ -11,7 +11,7 @@ from datetime import date
 from importlib.resources import files
 from typing import Any, Literal
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError
@@ -26,6 +26,7 @@ SHORT_TTL = 3 * 86400  # today's visitor and page-view id sets are read until to
 PAGE_DAY_TTL = 8 * 86400  # daily page tallies serve the today, yesterday and week windows
 PAGE_MONTH_TTL = 62 * 86400  # monthly page tallies serve the month window
 MAX_BATCH = 256  # requests of one site and day in one script run
+MAX_CONNECTIONS = 32  # per process: counting takes one, site and salt look-ups the rest
 REQUEST_ARGS = 6  # script arguments per request
 REPLY_VALUES = 16  # script reply values per request
 StoreError = RedisError
@@ -96,14 +97,16 @@ class Store:
     @classmethod
     def from_url(cls, url: str, keys: Keys, limits: Limits, *, timeout: float = 2.0) -> Store:
         """Open a store; writes are never retried blindly (a lost reply must not double count)."""
-        client = Redis.from_url(
+        pool = BlockingConnectionPool.from_url(
             url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=timeout,  # a request waits this long for a free connection, then fails
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
             health_check_interval=30,
         )
-        return cls(client, keys, limits)
+        return cls(Redis.from_pool(pool), keys, limits)
 
     async def close(self) -> None:
         """Close the connections."""

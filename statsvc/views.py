@@ -12,7 +12,7 @@ from statsvc import __version__
 from statsvc.client import client_of
 from statsvc.errors import ApiError
 from statsvc.hits import MAX_BODY, MAX_URL, check_site_id, parse_body
-from statsvc.sites import SettingsError, Site
+from statsvc.sites import SettingsError, new_site
 from statsvc.state import COUNTER, SETTINGS
 
 BODY_TYPES = ("application/json", "text/plain")
@@ -24,10 +24,13 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
     body = bytearray()
-    while chunk := await request.content.read(limit + 1 - len(body)):
-        body += chunk
-        if len(body) > limit:
-            raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+    try:
+        while chunk := await request.content.read(limit + 1 - len(body)):
+            body += chunk
+            if len(body) > limit:
+                raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+    except web.RequestPayloadError:
+        raise ApiError(400, "invalid_body", "the body cannot be read as its headers say") from None
     return bytes(body)
 
 
@@ -122,11 +125,6 @@ async def put_site(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_setting", f"{exc.field}: {exc}") from None
     await counter.save_site(site)
     return web.json_response(site.to_json(), status=200 if current else 201)
-
-
-def new_site(site_id: str, timezone: str, locale: str) -> Site:
-    """Return the settings a new site starts with."""
-    return Site(id=site_id, name=site_id, timezone=timezone, locale=locale)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -69,6 +69,7 @@ class Portal:
 
     def __init__(self, service: str) -> None:
         self.pages: dict[str, str] = {}
+        self.held: dict[str, tuple[str, str, asyncio.Event]] = {}
         self.csp = (
             f"default-src 'none'; script-src {service}; connect-src {service}; "
             f"img-src {service} data:; style-src 'self'; base-uri 'none'"
@@ -76,15 +77,27 @@ class Portal:
         self.app = web.Application()
         self.app.router.add_get("/{name:.*}", self._page)
 
-    async def _page(self, request: web.Request) -> web.Response:
+    def hold(self, name: str, head: str, tail: str) -> asyncio.Event:
+        """Publish a page sent in two parts: the tail only once the returned event is set."""
+        release = asyncio.Event()
+        self.held[name] = (head, tail, release)
+        return release
+
+    async def _page(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"].split("/")[0] or "index"
+        headers = {"Content-Security-Policy": self.csp, "Content-Type": "text/html"}
+        if name in self.held:
+            head, tail, release = self.held[name]
+            response = web.StreamResponse(headers=headers)
+            await response.prepare(request)
+            await response.write(head.encode())
+            await release.wait()
+            await response.write(tail.encode())
+            await response.write_eof()
+            return response
         if name not in self.pages:
             raise web.HTTPNotFound()
-        return web.Response(
-            text=self.pages[name],
-            content_type="text/html",
-            headers={"Content-Security-Policy": self.csp},
-        )
+        return web.Response(text=self.pages[name], headers=headers)
 
 
 def page_html(body: str, title: str = "Cổng thông tin xã Tú Sơn") -> str:

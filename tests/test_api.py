@@ -1006,3 +1006,45 @@ async def test_reading_a_folded_page_reads_other(client: Client, settings: Setti
     reply = await get_counts(client, path=f"/p{settings.page_cap}")
     assert reply["path"] == "(other)"
     assert reply["page"]["total"] == 1
+
+
+async def test_forwarded_for_is_read_from_the_proxy_end(proxied: Client) -> None:
+    """Forty client-written hops cannot push the real address out: the last hops are read,
+    across every X-Forwarded-For line a proxy adds."""
+    fake = ", ".join(f"10.9.{n}.1" for n in range(40))
+    first = await post_hit(
+        proxied, {"site": "demo", "path": "/a"}, {"X-Forwarded-For": f"{fake}, 198.51.100.7"}
+    )
+    response = await proxied.post(
+        HIT,
+        data=json.dumps({"site": "demo", "path": "/a"}),
+        headers=[
+            ("Content-Type", "text/plain"),
+            ("X-Forwarded-For", "10.0.0.66"),
+            ("X-Forwarded-For", "198.51.100.7"),
+        ],
+    )
+    second = await response.json()
+    assert first["visits"]["today"] == 1
+    assert second["visits"]["today"] == 1  # the same client: 198.51.100.7 both times
+
+
+async def test_a_body_that_is_not_what_its_encoding_says_is_400(client: Client) -> None:
+    """Content-Encoding: gzip over a plain body is a 400 JSON error, not a 500."""
+    for endpoint in (HIT, PING):
+        response = await client.post(
+            endpoint,
+            data=on_demo(path="/a"),
+            headers={**WIDGET, "Content-Encoding": "gzip", "Connection": "close"},
+        )
+        assert await error_code(response, 400) == "invalid_body"
+    assert (await get_counts(client))["views"]["total"] == 0
+
+
+async def test_a_burst_of_hits_is_counted_whole(client: Client) -> None:
+    """1,500 hits at once, more than the connection pool holds, are all answered 200 and all
+    counted: they wait for a connection or share a script run, never fail."""
+    replies = await asyncio.gather(
+        *(post_hit(client, {"site": "demo", "path": f"/b{n % 40}"}) for n in range(1500))
+    )
+    assert sorted(r["views"]["total"] for r in replies) == list(range(1, 1501))

@@ -98,3 +98,11 @@ def test_healthchecks_probe_a_real_route(compose: dict[str, Any]) -> None:
     assert "/healthz" in routes
     assert "/healthz" in (ROOT / "Dockerfile").read_text().split("HEALTHCHECK", 1)[1]
     assert "/healthz" in " ".join(compose["services"]["statsvc"]["healthcheck"]["test"])
+
+
+def test_trusted_proxy_is_the_network_gateway(compose: dict[str, Any]) -> None:
+    """The default trusted proxy is the gateway through which the host's proxy connects."""
+    gateway = compose["networks"]["statsvc"]["ipam"]["config"][0]["gateway"]
+    trusted = compose["services"]["statsvc"]["environment"]["STATSVC_TRUSTED_PROXIES"]
+    assert trusted.endswith(f":-{gateway}}}")
+    assert "ports" not in compose["services"]["redis"]

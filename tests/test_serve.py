@@ -87,8 +87,7 @@ def service(tmp_path: Path) -> Iterator[Service]:
     svc = Service(tmp_path / "data")
     yield svc
     if svc.process is not None:
-        svc.process.kill()
-        svc.process.wait()
+        svc.stop()  # SIGTERM: statsvc stops its embedded Valkey too
 
 
 def hit(port: int, path: str) -> dict[str, Any]:
@@ -146,10 +145,12 @@ def test_store_url_setting_uses_that_server(tmp_path: Path, redis_url: str) -> N
     assert not (prefix_free_dir / "valkey").exists()
 
 
-def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `statsvc ARGS --data-dir DATA_DIR`."""
     command = [sys.executable, "-m", "statsvc", *args, "--data-dir", str(data_dir)]
-    env = {k: v for k, v in os.environ.items() if k != "STATSVC_REDIS_URL"}
+    env = {k: v for k, v in os.environ.items() if k != "STATSVC_REDIS_URL"} | (env or {})
     return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, check=False)
 
 
@@ -208,3 +209,45 @@ def test_second_serve_on_the_same_data_dir_is_refused(service: Service) -> None:
     second = Service(service.data_dir)
     with pytest.raises(RuntimeError, match="another statsvc"):
         second.start()
+
+
+def test_a_killed_service_leaves_no_second_server_behind(service: Service) -> None:
+    """After statsvc is SIGKILLed, its orphaned Valkey is stopped at the next start (two servers
+    never write one AOF) and every count is still there."""
+    service.start()
+    for n in range(3):
+        hit(service.port, f"/k{n}")
+    pidfile = service.data_dir / "valkey" / "valkey.pid"
+    orphan = int(pidfile.read_text())
+    assert service.process is not None
+    service.process.kill()
+    service.process.wait()
+    service.process = None
+    assert Path(f"/proc/{orphan}").exists()  # SIGKILL left the server running
+    service.start()
+    assert not Path(f"/proc/{orphan}").exists()
+    assert int(pidfile.read_text()) != orphan
+    assert hit(service.port, "/k0")["views"]["total"] == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("STATSVC_RETENTION_DAYS", "0"),
+        ("STATSVC_RETENTION_DAYS", "30"),
+        ("STATSVC_PAGE_CAP", "-5"),
+        ("STATSVC_PAGE_CAP", "lots"),
+        ("STATSVC_LOCALE", "fr"),
+        ("STATSVC_TIMEZONE", "Mars/Olympus"),
+        ("STATSVC_WORKERS", "0"),
+        ("STATSVC_PORT", "70000"),
+    ],
+)
+def test_bad_settings_stop_the_command_with_their_name(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    """A setting out of its range is refused at start, naming the variable; nothing runs."""
+    result = run_cli(tmp_path / "data", "site", "list", env={name: value})
+    assert result.returncode == 2
+    assert name.removeprefix("STATSVC_").lower() in result.stderr.lower()
+    assert not (tmp_path / "data").exists()

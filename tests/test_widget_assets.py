@@ -5,15 +5,21 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from dataclasses import replace
 from importlib.resources import files
 from xml.etree import ElementTree
 
 import pytest
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
+from pytest_aiohttp import AiohttpClient
 
+from statsvc.app import create_app
 from statsvc.box import LABELS, BoxOptions, box_lines, box_options, format_number
+from statsvc.client import parse_networks
 from statsvc.hits import BadInput
+from statsvc.settings import Settings
+from tests.conftest import FakeClock
 
 Client = TestClient[Request, Application]
 SVG = "{http://www.w3.org/2000/svg}"
@@ -57,8 +63,22 @@ async def test_widget_is_served_gzipped_with_an_etag(client: Client) -> None:
     assert response.headers["Content-Encoding"] == "gzip"
     assert response.headers["Cache-Control"] == "public, max-age=300"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
-    assert re.fullmatch(r'"[0-9a-f]{16}"', response.headers["ETag"])
+    assert re.fullmatch(r'"[0-9a-f]{16}-gz"', response.headers["ETag"])
     assert gzip.decompress(await response.read()).decode() == WIDGET
+
+
+async def test_gzip_and_identity_bodies_have_their_own_etags(client: Client) -> None:
+    """Each byte sequence has its own strong ETag; q=0 refuses gzip; either tag revalidates."""
+    plain = await client.get("/widget.js", headers={"Accept-Encoding": "identity"})
+    zipped = await client.get("/widget.js", headers={"Accept-Encoding": "gzip"})
+    refused = await client.get("/widget.js", headers={"Accept-Encoding": "gzip;q=0"})
+    assert zipped.headers["ETag"] == plain.headers["ETag"][:-1] + '-gz"'
+    assert "Content-Encoding" not in refused.headers
+    again = await client.get(
+        "/widget.js",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": plain.headers["ETag"]},
+    )
+    assert again.status == 304
 
 
 async def test_widget_answers_304_to_a_matching_etag(client: Client) -> None:
@@ -73,8 +93,9 @@ async def test_widget_answers_304_to_a_matching_etag(client: Client) -> None:
 
 async def test_versioned_widget_url_is_immutable(client: Client) -> None:
     """/widget.<hash>.js is cached for a year; another hash is 404."""
-    etag = (await client.get("/widget.js")).headers["ETag"].strip('"')
-    response = await client.get(f"/widget.{etag}.js")
+    plain = await client.get("/widget.js", headers={"Accept-Encoding": "identity"})
+    version = plain.headers["ETag"].strip('"')
+    response = await client.get(f"/widget.{version}.js")
     assert response.status == 200
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert await response.text() == WIDGET
@@ -139,7 +160,10 @@ async def test_badge_escapes_the_title(client: Client) -> None:
         ("site=demo&lang=fr", "invalid_lang"),
         ("site=demo&metric=hits", "invalid_metric"),
         ("site=demo&count=maybe", "invalid_count"),
-        ("site=demo&title=" + "x" * 101, "invalid_title"),
+        ("site=demo&title=" + "x" * 41, "invalid_title"),
+        ("site=demo&title=a%0Bb", "invalid_title"),
+        ("site=demo&pad=%C2%B2", "invalid_pad"),
+        ("site=demo&theme=none", "invalid_theme"),
         ("site=demo&path=nope", "invalid_path"),
         ("site=../x", "invalid_site"),
         ("pad=3", "invalid_site"),
@@ -152,6 +176,38 @@ async def test_badge_rejects_bad_options(client: Client, query: str, code: str) 
     assert (await response.json())["error"]["code"] == code
     counts = await (await client.get("/api/v1/counts?site=demo")).json()
     assert counts["views"]["total"] == 0
+
+
+async def test_badge_counts_the_referring_page_and_not_head(client: Client) -> None:
+    """Without path, the badge counts the page its Referer names; HEAD is 405 and counts nothing."""
+    response = await client.get(
+        "/api/v1/badge.svg?site=demo", headers={"Referer": "https://x.vn/tin-tuc/a?b=1"}
+    )
+    assert response.status == 200
+    assert (await client.head("/api/v1/badge.svg?site=demo")).status == 405
+    counts = await (await client.get("/api/v1/counts?site=demo&path=/tin-tuc/a")).json()
+    assert (counts["views"]["total"], counts["page"]["total"]) == (1, 1)
+
+
+async def test_badge_grows_to_fit_a_long_title(client: Client) -> None:
+    """A 40-character title widens the image instead of running out of it."""
+    _, svg = await badge(client, "site=demo&count=0&title=" + "W" * 40)
+    assert int(ElementTree.fromstring(svg).attrib["width"]) >= 24 + 8.6 * 40
+
+
+async def test_landing_snippet_uses_the_public_origin_behind_a_trusted_proxy(
+    aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock
+) -> None:
+    """Behind a TLS proxy the snippet says https and the public host, not what the proxy used."""
+    app = create_app(replace(settings, trusted_proxies=parse_networks("127.0.0.1")), clock=clock)
+    proxied = await aiohttp_client(app)
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "stats.example.vn"}
+    html = await (await proxied.get("/", headers=headers)).text()
+    assert 'src="https://stats.example.vn/widget.js"' in html.replace("&#34;", '"')
+    untrusted = await (await aiohttp_client(create_app(settings, clock=clock))).get(
+        "/", headers=headers
+    )
+    assert "stats.example.vn" not in await untrusted.text()
 
 
 async def test_badge_of_unknown_site_is_404(client: Client) -> None:

@@ -1,6 +1,6 @@
 /* statsvc widget: counts this page view and draws the visit statistics box.
    Options are data- attributes of the script tag (see the README). No cookie,
-   no innerHTML, no eval; if the service is down the page stays as it was. */
+   no markup from strings, no eval; if the service is down the page stays as it was. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -14,20 +14,21 @@
          "This week", "This month", "Total", "This page"]
   };
   var ROWS = ["online", "page_online", "today", "yesterday", "week", "month", "total", "page"];
-  var rows = (opt.rows || "online,today,week,total").split(",").map(function (r) {
-    return r.trim();
-  }).filter(function (r) { return ROWS.indexOf(r) >= 0; });
+  var rows = [];
+  (opt.rows || "online,today,week,total").split(",").forEach(function (r) {
+    r = r.trim();
+    if (ROWS.indexOf(r) >= 0 && rows.indexOf(r) < 0) rows.push(r);
+  });
   var metric = opt.metric === "views" ? "views" : "visits";
   var theme = ["dark", "none"].indexOf(opt.theme) >= 0 ? opt.theme : "light";
   var pad = Math.min(parseInt(opt.pad, 10) || 0, 20);
   var counting = opt.count !== "false";
   var lang = LABELS[opt.lang] ? opt.lang : null;
-  var box = null;
-  var mount = null;
-  var values = {};
-  var last = null;
 
-  function label(i) { return LABELS[lang || "vi"][i]; }
+  // What the boxes of one page share: one hit per page view and site, one heartbeat per site.
+  var shared = window.__statsvc = window.__statsvc || { nav: 0, sites: {} };
+  var hub = shared.sites[opt.site] = shared.sites[opt.site] ||
+    { hits: {}, boxes: [], last: null, timer: 0 };
 
   function el(parent, tag, cls, text) {
     var node = document.createElement(tag);
@@ -37,80 +38,68 @@
     return node;
   }
 
-  function host() {
-    var target = opt.target ? document.querySelector(opt.target) : null;
-    if (!target) {
-      target = mount = document.createElement("div");
-      script.parentNode.insertBefore(target, script);
-    }
-    if (theme === "none") return target;
-    var root = target.attachShadow ? target.attachShadow({ mode: "open" }) : target;
-    var css = "ul{list-style:none;margin:0;padding:.25em .75em .6em}" +
-      ":host{all:initial;display:block}" +
-      ".statsvc-box{font:14px/1.5 system-ui,sans-serif;color:var(--statsvc-fg,#1f2937);" +
-      "background:var(--statsvc-bg,#fff);border:1px solid var(--statsvc-border,#d1d5db);" +
-      "border-radius:6px;max-width:18em;overflow:hidden}" +
-      ".statsvc-title{margin:0;padding:.4em .75em;font-size:1em;font-weight:600;" +
-      "color:var(--statsvc-title-fg,#fff);background:var(--statsvc-accent,#b91c1c)}" +
-      "li{display:flex;justify-content:space-between;gap:1em;padding:.15em 0}" +
-      "li:before{content:'\\2022';color:var(--statsvc-accent,#b91c1c);margin-right:-.6em}" +
-      ".statsvc-label{flex:1}.statsvc-value{font-variant-numeric:tabular-nums;font-weight:600}" +
-      ".statsvc-dark{--statsvc-fg:#e5e7eb;--statsvc-bg:#111827;--statsvc-border:#374151;" +
-      "--statsvc-accent:#f59e0b;--statsvc-title-fg:#111827}";
-    try {
-      var sheet = new CSSStyleSheet();
-      sheet.replaceSync(css);
-      root.adoptedStyleSheets = [sheet];
-    } catch (e) {
-      el(root, "style", null, css);
-    }
-    return root;
-  }
+  var CSS = ":host{all:initial;display:block}" +
+    ".statsvc-box{font:14px/1.5 system-ui,sans-serif;max-width:18em;overflow:hidden;" +
+    "border-radius:6px;color:var(--statsvc-fg,#1f2937);background:var(--statsvc-bg,#fff);" +
+    "border:1px solid var(--statsvc-border,#d1d5db);--a:var(--statsvc-accent,#b91c1c)}" +
+    ".statsvc-dark{color:var(--statsvc-fg,#e5e7eb);background:var(--statsvc-bg,#111827);" +
+    "border-color:var(--statsvc-border,#374151);--a:var(--statsvc-accent,#f59e0b)}" +
+    ".statsvc-title{padding:.4em .75em;font-weight:600;background:var(--a);" +
+    "color:var(--statsvc-title-fg,#fff)}.statsvc-dark .statsvc-title{color:var(--statsvc-title-fg,#111827)}" +
+    "ul{list-style:none;margin:0;padding:.25em .75em .6em}" +
+    "li{display:flex;justify-content:space-between;gap:1em;padding:.15em 0}" +
+    "li:before{content:'\\2022';color:var(--a);margin-right:-.6em}" +
+    ".statsvc-label{flex:1}.statsvc-value{font-variant-numeric:tabular-nums;font-weight:600}";
 
-  function draw() {
-    var root = host();
-    box = el(root, "section", "box statsvc-" + theme);
-    var title = opt.title || label(0);
-    box.setAttribute("aria-label", title);
-    el(box, "h2", "title", title);
+  function Box(mount) {
+    var values = {};
+    var root = mount;
+    if (theme !== "none" && mount.attachShadow) {
+      root = mount.attachShadow({ mode: "open" });
+      try {
+        var sheet = new CSSStyleSheet();
+        sheet.replaceSync(CSS);
+        root.adoptedStyleSheets = [sheet];
+      } catch (e) {
+        el(root, "style", null, CSS);
+      }
+    }
+    var box = el(root, "div", "box statsvc-" + theme);
+    var title = el(box, "div", "title");
+    title.id = "statsvc-title-" + (shared.ids = (shared.ids || 0) + 1);
     var list = el(box, "ul", "list");
-    list.setAttribute("aria-label", title);
+    list.setAttribute("aria-labelledby", title.id);
     rows.forEach(function (row) {
       var item = el(list, "li", "row statsvc-" + row);
-      el(item, "span", "label", label(ROWS.indexOf(row) + 1) + ":");
-      values[row] = el(item, "span", "value", "…");
+      values[row] = [el(item, "span", "label"), el(item, "span", "value", "…")];
     });
-  }
 
-  function relabel() {
-    var title = opt.title || label(0);
-    box.setAttribute("aria-label", title);
-    box.querySelector(".statsvc-title").textContent = title;
-    box.querySelector(".statsvc-list").setAttribute("aria-label", title);
-    rows.forEach(function (row) {
-      values[row].previousSibling.textContent = label(ROWS.indexOf(row) + 1) + ":";
-    });
-  }
-
-  function format(n) {
-    if (typeof n !== "number") return "…";
-    if (pad) return String(n).padStart(pad, "0");
-    return n.toLocaleString(lang === "en" ? "en-US" : "vi-VN");
-  }
-
-  function show(data) {
-    last = data;
-    if (!lang) {
-      lang = LABELS[data.locale] ? data.locale : "vi";
-      relabel();
+    function words(language) {
+      var w = LABELS[language];
+      title.textContent = opt.title || w[0];
+      rows.forEach(function (row) {
+        values[row][0].textContent = w[ROWS.indexOf(row) + 1] + ":";
+      });
     }
-    var page = data.page || {};
-    var figures = data[metric] || {};
-    rows.forEach(function (row) {
-      var n = row === "online" ? data.online : row === "page_online" ? page.online :
-        row === "page" ? page.total : figures[row];
-      values[row].textContent = format(n);
-    });
+    words(lang || "vi");
+
+    this.show = function (data) {
+      if (!mount.parentNode) return;
+      var language = lang || (LABELS[data.locale] ? data.locale : "vi");
+      words(language);
+      var page = data.page || {};
+      var figures = data[metric] || {};
+      rows.forEach(function (row) {
+        var n = row === "online" ? data.online : row === "page_online" ? page.online :
+          row === "page" ? page.total : figures[row];
+        values[row][1].textContent = typeof n !== "number" ? "…" : pad ?
+          String(n).padStart(pad, "0") : n.toLocaleString(language === "en" ? "en-US" : "vi-VN");
+      });
+    };
+    // the service is down: take the box away again, leaving the page as it was
+    this.vanish = function () {
+      if (mount.parentNode) mount.parentNode.removeChild(mount);
+    };
   }
 
   function send(path, body) {
@@ -118,7 +107,7 @@
       method: body ? "POST" : "GET", body: body ? JSON.stringify(body) : undefined,
       credentials: "omit", keepalive: !!body, cache: "no-store"
     }).then(function (r) {
-      if (!r.ok) throw new Error(r.status);
+      if (!r.ok) throw r.status;
       return r.json();
     });
   }
@@ -131,79 +120,98 @@
     }).join("");
   }
 
-  // one hit per page view and site, however many boxes the page has
-  var shared = window.__statsvc = window.__statsvc || { nav: 0, hits: {} };
-
-  function count() {
-    var key = opt.site + " " + shared.nav;
-    if (!counting) {
-      return send("/api/v1/counts?site=" + encodeURIComponent(opt.site) +
-        "&path=" + encodeURIComponent(location.pathname));
-    }
-    if (!shared.hits[key]) {
-      var body = { site: opt.site, url: location.href, referrer: document.referrer, id: viewId(),
-        title: document.title.slice(0, 500) };
-      shared.hits[key] = send("/api/v1/hit", body).catch(function () {
+  function hit() {
+    if (!hub.hits[shared.nav]) {
+      var body = { site: opt.site, url: location.href, id: viewId() };
+      hub.hits[shared.nav] = send("/api/v1/hit", body).catch(function (status) {
+        if (typeof status === "number" && status < 500) throw status;  // refused: no retry
         return new Promise(function (done) { setTimeout(done, 2000); }).then(function () {
-          return send("/api/v1/hit", body);
+          return send("/api/v1/hit", body);  // the same page-view id: never counted twice
         });
+      }).then(function (data) {
+        hub.last = data;
+        return data;
       });
     }
-    return shared.hits[key];
-  }
-
-  // the service is down: take the box away again, leaving the page as it was
-  function vanish() {
-    if (box && box.parentNode) box.parentNode.removeChild(box);
-    if (mount && mount.parentNode) mount.parentNode.removeChild(mount);
-    box = null;
-  }
-
-  function refresh() {
-    count().then(function (data) {
-      if (box) show(data);
-    }).catch(vanish);
+    return hub.hits[shared.nav];
   }
 
   function ping() {
-    if (document.visibilityState !== "visible" || !last || !box) return;
+    if (document.visibilityState !== "visible" || !hub.last) return;
     send("/api/v1/ping", { site: opt.site, url: location.href }).then(function (r) {
-      last.online = r.online;
-      if (last.page && r.page) last.page.online = r.page.online;
-      show(last);
-    }).catch(function () {});
+      hub.last.online = r.online;
+      if (hub.last.page && r.page) hub.last.page.online = r.page.online;
+      hub.boxes.forEach(function (b) { b.show(hub.last); });
+    }).catch(function () {
+      clearInterval(hub.timer);  // the service is gone: stop asking, quietly
+      document.removeEventListener("visibilitychange", ping);
+    });
   }
 
-  try {
-    draw();
-  } catch (e) {
-    return;
-  }
-  refresh();
-  if (counting) {
-    var every = Math.max(parseFloat(opt.pingInterval) || 60, 1) * 1000;
-    setInterval(ping, every);
-    document.addEventListener("visibilitychange", ping);
-  }
-  if (opt.spa === "true" || opt.spa === "") {
-    if (!shared.hooked) {
-      shared.hooked = true;
-      var path = location.pathname + location.search;
-      var changed = function () {
-        var now = location.pathname + location.search;
-        if (now === path) return;
-        path = now;
-        shared.nav += 1;
-        window.dispatchEvent(new Event("statsvc:navigate"));
-      };
-      var push = history.pushState;
-      history.pushState = function () {
-        var result = push.apply(this, arguments);
-        changed();
-        return result;
-      };
-      window.addEventListener("popstate", changed);
+  function start(box) {
+    function refresh() {
+      var reply = counting ? hit() : send("/api/v1/counts?site=" + encodeURIComponent(opt.site) +
+        "&path=" + encodeURIComponent(location.pathname + location.search));
+      reply.then(box.show, box.vanish);
     }
-    window.addEventListener("statsvc:navigate", refresh);
+    if (counting) {
+      hub.boxes.push(box);
+      if (!hub.timer) {
+        hub.timer = setInterval(ping, Math.max(parseFloat(opt.pingInterval) || 60, 1) * 1000);
+        document.addEventListener("visibilitychange", ping);
+      }
+    }
+    refresh();
+    if (opt.spa === "true" || opt.spa === "") {
+      if (!shared.hooked) {
+        shared.hooked = true;
+        var path = location.pathname + location.search;
+        var changed = function () {
+          var now = location.pathname + location.search;
+          if (now === path) return;
+          path = now;
+          shared.nav += 1;
+          window.dispatchEvent(new Event("statsvc:navigate"));
+        };
+        var push = history.pushState;
+        history.pushState = function () {
+          var result = push.apply(this, arguments);
+          changed();
+          return result;
+        };
+        window.addEventListener("popstate", changed);
+      }
+      window.addEventListener("statsvc:navigate", refresh);
+    }
   }
+
+  function mount() {
+    var target = null;
+    try {
+      target = opt.target ? document.querySelector(opt.target) : null;
+    } catch (e) {
+      target = null;  // not a selector: draw where the script stands
+    }
+    if (!target && opt.target && document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", mount);  // the target is yet to come
+      return;
+    }
+    var place = document.createElement("div");
+    if (target) target.appendChild(place);
+    else script.parentNode.insertBefore(place, script);
+    var box = null;
+    try {
+      box = new Box(place);
+    } catch (e) {
+      box = { show: function () {}, vanish: function () {} };  // count all the same
+    }
+    // a prerendered page is not a view until the reader actually opens it
+    if (document.prerendering) {
+      document.addEventListener("prerenderingchange", function () { start(box); }, { once: true });
+    } else {
+      start(box);
+    }
+  }
+
+  mount();
 })();
