@@ -12,12 +12,13 @@ from statsvc.hits import PageView, normalise_path
 from statsvc.sites import Site
 from statsvc.store import Counts, Figures, Mode, Store
 from statsvc.visitor import visitor_id
-from statsvc.windows import Windows, local_day, windows_at
+from statsvc.windows import Windows, day_bounds, windows_at
 
 Clock = Callable[[], float]
 T = TypeVar("T")
 SITE_CACHE_SECONDS = 5.0  # a settings change reaches every process within this
 MAX_CACHED_SALTS = 10_000
+MAX_CACHED_PAGES = 20_000
 
 
 class UnknownSite(LookupError):
@@ -33,6 +34,8 @@ class Counter:
         self._sites: dict[str, tuple[Site, float]] = {}
         self._salts: dict[tuple[str, date], bytes] = {}
         self._loading: dict[object, asyncio.Future[Any]] = {}
+        self._calendars: dict[tuple[str, str], tuple[Windows, float, float]] = {}
+        self._pages: dict[tuple[str, tuple[str, ...]], str] = {}
 
     async def site(self, site_id: str) -> Site:
         """Return a site's settings from this process's cache or the store."""
@@ -91,12 +94,12 @@ class Counter:
         self, mode: Mode, site: Site, raw_path: str, client: Client | None, view_id: str | None
     ) -> tuple[Counts, Windows]:
         now = self._clock()
-        windows = windows_at(now, site.zone, site.week_start)
-        path = normalise_path(raw_path, site.query_keys)
+        windows, day_start = self._calendar(site, now)
+        path = self._page(raw_path, site.query_keys)
         visitor = previous = ""
         if mode != "read" and client is not None:
             visitor = await self._visitor(site.id, windows.today, client)
-            if local_day(now - site.online_window, site.zone) != windows.today:
+            if now - site.online_window < day_start:
                 # just after midnight the reader may still be online under yesterday's id
                 previous = await self._visitor(site.id, windows.yesterday, client)
         counts = await self.store.count(
@@ -110,6 +113,27 @@ class Counter:
             view_id=view_id,
         )
         return counts, windows
+
+    def _calendar(self, site: Site, now: float) -> tuple[Windows, float]:
+        """Return the windows at `now` in the site's zone and the start of its local day,
+        computed once per zone, week start and day."""
+        key = (site.timezone, site.week_start)
+        cached = self._calendars.get(key)
+        if cached is None or not cached[1] <= now < cached[2]:
+            windows = windows_at(now, site.zone, site.week_start)
+            cached = self._calendars[key] = (windows, *day_bounds(windows.today, site.zone))
+        return cached[0], cached[1]
+
+    def _page(self, raw_path: str, query_keys: tuple[str, ...]) -> str:
+        """Return the page a raw path stands for, remembering the answers of the busy paths."""
+        key = (raw_path, query_keys)
+        page = self._pages.get(key)
+        if page is None:
+            page = normalise_path(raw_path, query_keys)
+            if len(self._pages) >= MAX_CACHED_PAGES:
+                self._pages.clear()
+            self._pages[key] = page
+        return page
 
     async def _visitor(self, site_id: str, day: date, client: Client) -> str:
         salt = self._salts.get((site_id, day))

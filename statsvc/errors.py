@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+import orjson
 from aiohttp import web
 
 from statsvc.counter import UnknownSite
@@ -42,10 +43,10 @@ class ApiError(Exception):
 
 def error_response(status: int, code: str, message: str) -> web.Response:
     """Return a response with the JSON error shape of DESIGN §3."""
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+    body = orjson.dumps({"error": {"code": code, "message": message}})
+    return web.Response(body=body, status=status, content_type="application/json")
 
 
-@web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer every error with the JSON error shape."""
     try:

@@ -9,12 +9,12 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.resources import files
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from statsvc.keys import Keys
 from statsvc.sites import Site, site_from_json
@@ -32,8 +32,7 @@ REPLY_VALUES = 16  # script reply values per request
 StoreError = RedisError
 
 
-@dataclass(frozen=True, slots=True)
-class Figures:
+class Figures(NamedTuple):
     """Views or visits over the windows of DESIGN §1."""
 
     today: int
@@ -43,9 +42,8 @@ class Figures:
     total: int
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """What one run of the counting script did and read back."""
+class Counts(NamedTuple):
+    """What one run of the counting script did and read back (a tuple: made once per hit)."""
 
     counted: bool
     path: str
@@ -67,13 +65,41 @@ class Limits:
 
 @dataclass(slots=True)
 class _Day:
-    """The requests for one site and local day waiting for the next script run."""
+    """The requests for one site and local day waiting for the next script run, each kept
+    already packed as the protocol's bulk strings (packing is most of a client's work)."""
 
-    keys: list[str]
-    args: list[str | int]
-    page_keys: list[str] = field(default_factory=list)
-    requests: list[str | int] = field(default_factory=list)
+    keys: bytes  # the day's keys, packed
+    args: bytes  # the day's arguments, packed
+    counts: tuple[int, int]  # how many of each
+    page_keys: list[bytes] = field(default_factory=list)
+    requests: list[bytes] = field(default_factory=list)
     waiting: list[asyncio.Future[Counts]] = field(default_factory=list)
+
+    def command(self, sha: bytes) -> bytes:
+        """Return the EVALSHA of this run, packed."""
+        keys = self.counts[0] + len(self.page_keys)
+        args = self.counts[1] + REQUEST_ARGS * len(self.requests)
+        return b"".join(
+            (
+                b"*%d\r\n$7\r\nEVALSHA\r\n" % (3 + keys + args),
+                bulk(sha),
+                bulk(b"%d" % keys),
+                self.keys,
+                *self.page_keys,
+                self.args,
+                *self.requests,
+            )
+        )
+
+
+def bulk(value: bytes) -> bytes:
+    """Return `value` as a bulk string of the Redis protocol."""
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+def packed(*values: str | int) -> bytes:
+    """Return the values as bulk strings of the Redis protocol."""
+    return b"".join(bulk(v.encode() if isinstance(v, str) else b"%d" % v) for v in values)
 
 
 class Store:
@@ -92,6 +118,8 @@ class Store:
         self._pending: dict[tuple[str, date], _Day] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._loaded = False  # whether this store has loaded the script into the server
+        self._connection: Any = None  # the connection counting runs on, held once made
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0  # script runs so far (for tests and benchmarks)
 
     @classmethod
@@ -112,6 +140,8 @@ class Store:
         """Close the connections."""
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
+        if self._connection is not None:
+            await self._redis.connection_pool.release(self._connection)
         await self._redis.aclose()
 
     async def ready(self) -> bool:
@@ -165,28 +195,29 @@ class Store:
         day = self._pending.get((site.id, windows.today))
         if day is None:
             day = self._pending[(site.id, windows.today)] = self._day(site, windows)
-        day.page_keys.append(self._keys.page_online(site.id, path))
-        day.requests += (mode, visitor, previous, path, view_id or "", now_ms)
-        waiter: asyncio.Future[Counts] = asyncio.get_running_loop().create_future()
+        day.page_keys.append(packed(self._keys.page_online(site.id, path)))
+        day.requests.append(packed(mode, visitor, previous, path, view_id or "", now_ms))
+        if self._loop is None:  # asked once: on Python 3.11 each asking is a getpid() call
+            self._loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Counts] = self._loop.create_future()
         day.waiting.append(waiter)
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self._flush())
+            self._flusher = self._loop.create_task(self._flush())
         return waiter
 
     def _day(self, site: Site, windows: Windows) -> _Day:
         limits = self._limits
-        return _Day(
-            keys=self._keys.day(site.id, windows),
-            args=[
-                site.online_window * 1000,
-                limits.page_cap,
-                SHORT_TTL,
-                PAGE_DAY_TTL,
-                (limits.retention_days + 31) * 86400,
-                PAGE_MONTH_TTL,
-                *windows.day_fields(),
-            ],
-        )
+        keys = self._keys.day(site.id, windows)
+        args: list[str | int] = [
+            site.online_window * 1000,
+            limits.page_cap,
+            SHORT_TTL,
+            PAGE_DAY_TTL,
+            (limits.retention_days + 31) * 86400,
+            PAGE_MONTH_TTL,
+            *windows.day_fields(),
+        ]
+        return _Day(keys=packed(*keys), args=packed(*args), counts=(len(keys), len(args)))
 
     async def _flush(self) -> None:
         """Send what is pending, one pipeline at a time, until nothing is."""
@@ -218,18 +249,35 @@ class Store:
         return replies
 
     async def _pipeline(self, runs: list[_Day]) -> list[Any]:
-        pipe = self._redis.pipeline(transaction=False)
+        """Send the runs in one write on the counting connection; read one reply each."""
+        if self._connection is None:
+            pool = self._redis.connection_pool
+            self._connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        connection = self._connection
+        commands = [run.command(self._sha.encode()) for run in runs]
         if not self._loaded:
-            pipe.script_load(self._script)
-        for run in runs:
-            keys = run.keys + run.page_keys
-            pipe.execute_command("EVALSHA", self._sha, len(keys), *keys, *run.args, *run.requests)
+            commands.insert(0, b"*3\r\n" + packed("SCRIPT", "LOAD", self._script))
         self.batches += len(runs)
-        replies: list[Any] = await pipe.execute(raise_on_error=False)
+        try:
+            await connection.send_packed_command(b"".join(commands))
+            replies = [await _reply(connection) for _ in commands]
+        except BaseException:
+            await connection.disconnect()  # the replies are lost with it: start clean next time
+            raise
         if not self._loaded:
+            if isinstance(replies[0], Exception):
+                raise replies[0]
             self._loaded = True
             del replies[0]
         return replies
+
+
+async def _reply(connection: Any) -> Any:
+    """Read one reply; an error reply is returned, not raised (it is one run's, not all)."""
+    try:
+        return await connection.read_response()
+    except ResponseError as error:
+        return error
 
 
 def _slice(day: _Day, start: int) -> _Day:
@@ -238,8 +286,9 @@ def _slice(day: _Day, start: int) -> _Day:
     return _Day(
         keys=day.keys,
         args=day.args,
+        counts=day.counts,
         page_keys=day.page_keys[start:end],
-        requests=day.requests[start * REQUEST_ARGS : end * REQUEST_ARGS],
+        requests=day.requests[start:end],
         waiting=day.waiting[start:end],
     )
 

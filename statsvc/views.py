@@ -6,6 +6,7 @@ import hmac
 import json
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from statsvc import __version__
@@ -19,11 +20,21 @@ BODY_TYPES = ("application/json", "text/plain")
 MAX_SETTINGS_BODY = 16 * 1024
 
 
+def json_reply(data: dict[str, Any], status: int = 200) -> web.Response:
+    """Answer with `data` as JSON."""
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
 async def read_body(request: web.Request, limit: int) -> bytes:
     """Read a request body of at most `limit` bytes, or answer 413."""
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
-    body = bytearray()
+    try:
+        if request.content_length is not None:
+            return await request.read()
+    except web.RequestPayloadError:
+        raise ApiError(400, "invalid_body", "the body cannot be read as its headers say") from None
+    body = bytearray()  # chunked: read in pieces, its length is known only at its end
     try:
         while chunk := await request.content.read(limit + 1 - len(body)):
             body += chunk
@@ -46,20 +57,20 @@ async def hit(request: web.Request) -> web.Response:
     """Count one page view and answer with the counts."""
     view = parse_body(await _page_view_body(request))
     client = client_of(request, request.app[SETTINGS].trusted_proxies)
-    return web.json_response(await request.app[COUNTER].hit(view, client))
+    return json_reply(await request.app[COUNTER].hit(view, client))
 
 
 async def ping(request: web.Request) -> web.Response:
     """Keep the sender online and answer with the online figures."""
     view = parse_body(await _page_view_body(request))
     client = client_of(request, request.app[SETTINGS].trusted_proxies)
-    return web.json_response(await request.app[COUNTER].ping(view, client))
+    return json_reply(await request.app[COUNTER].ping(view, client))
 
 
 async def counts(request: web.Request) -> web.Response:
     """Answer with a site's counts (and a page's, given `path`), counting nothing."""
     site = check_site_id(request.query.get("site"))
-    return web.json_response(await request.app[COUNTER].counts(site, query_path(request)))
+    return json_reply(await request.app[COUNTER].counts(site, query_path(request)))
 
 
 def query_path(request: web.Request) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 WEEK_STARTS = {"monday": 0, "sunday": 6}
@@ -57,3 +57,20 @@ def windows_at(now: float, zone: ZoneInfo, week_start: str) -> Windows:
         week=week_days(today, week_start),
         month=today.strftime("%Y-%m"),
     )
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[float, float]:
+    """Return the Unix times at which local `day` starts and the next day starts in `zone`
+    (where midnight falls in a DST gap, the day starts at its first existing instant)."""
+    return _first_instant(day, zone), _first_instant(day + timedelta(days=1), zone)
+
+
+def _first_instant(day: date, zone: ZoneInfo) -> float:
+    instant = datetime.combine(day, time(0), tzinfo=zone).timestamp()
+    while local_day(instant, zone) > day:  # folded back across a gap: step back an hour
+        instant -= 3600
+    while local_day(instant, zone) < day:
+        instant += 60
+    while local_day(instant - 60, zone) == day:
+        instant -= 60
+    return instant

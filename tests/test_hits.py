@@ -169,9 +169,10 @@ REJECTED = [
     pytest.param(body(site="tuson", path="x.vn/a"), "invalid_path", id="path-with-host"),
     pytest.param(body(site="tuson", path=5), "invalid_path", id="path-number"),
     pytest.param(body(site="tuson", path="/" + "a" * MAX_URL), "invalid_path", id="path-2049"),
-    pytest.param(body(site="tuson", path="/\ud800"), "invalid_path", id="path-lone-surrogate"),
+    # a lone surrogate escape is not Unicode: the body is not JSON (RFC 8259 §8.2)
+    pytest.param(body(site="tuson", path="/\ud800"), "invalid_json", id="path-lone-surrogate"),
     pytest.param(
-        body(site="tuson", url="http://x.vn/\udcff"), "invalid_url", id="url-lone-surrogate"
+        body(site="tuson", url="http://x.vn/\udcff"), "invalid_json", id="url-lone-surrogate"
     ),
     pytest.param(body(site="tuson", path="/", id="abcdefg"), "invalid_id", id="id-7-chars"),
     pytest.param(body(site="tuson", path="/", id="x" * 65), "invalid_id", id="id-65-chars"),

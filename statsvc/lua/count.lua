@@ -56,6 +56,7 @@ local before_v, before_u = days(KEYS[2], ARGV[10])
 local last_v, last_u = days(KEYS[3], ARGV[11])
 before_v, before_u = before_v + last_v, before_u + last_u
 
+local pages = redis.call('ZCARD', KEYS[6])
 local added_v, added_u, marked, oldest = 0, 0, false, nil
 local out = {}
 for i = 1, (#ARGV - 11) / 6 do
@@ -63,14 +64,6 @@ for i = 1, (#ARGV - 11) / 6 do
   local mode, visitor, previous = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local path, view_id, now = ARGV[a + 3], ARGV[a + 4], tonumber(ARGV[a + 5])
   local page_online = KEYS[11 + i]
-
-  -- A path not yet known folds into "(other)" once the site has `cap` pages.
-  local score = redis.call('ZSCORE', KEYS[6], path)
-  if not score and redis.call('ZCARD', KEYS[6]) >= cap then
-    path, page_online = '(other)', KEYS[11]
-    score = redis.call('ZSCORE', KEYS[6], path)
-  end
-  local known, page_total, page_today = score ~= false, num(score), nil
 
   local counted = 0
   if mode == 'hit' then
@@ -80,16 +73,34 @@ for i = 1, (#ARGV - 11) / 6 do
       counted = 0
     end
   end
+
+  -- A path not yet known folds into "(other)" once the site has `cap` pages.
+  local known, page_total, page_today = true, 0, 0
   if counted == 1 then
+    page_total = redis.call('ZINCRBY', KEYS[6], 1, path)
+    if page_total == '1' then
+      pages = pages + 1
+      if pages > cap then
+        redis.call('ZREM', KEYS[6], path)
+        path, page_online = '(other)', KEYS[11]
+        page_total = redis.call('ZINCRBY', KEYS[6], 1, path)
+        pages = pages - (page_total == '1' and 0 or 1)
+      end
+    end
+    page_total = num(page_total)
+    page_today = num(redis.call('ZINCRBY', KEYS[7], 1, path))
+    redis.call('ZINCRBY', KEYS[8], 1, path)
     added_v, today_v, month_v, total_v = added_v + 1, today_v + 1, month_v + 1, total_v + 1
     if redis.call('SADD', KEYS[4], visitor) == 1 then
       added_u, today_u, month_u, total_u = added_u + 1, today_u + 1, month_u + 1, total_u + 1
     end
-    page_total = num(redis.call('ZINCRBY', KEYS[6], 1, path))
-    page_today = num(redis.call('ZINCRBY', KEYS[7], 1, path))
-    redis.call('ZINCRBY', KEYS[8], 1, path)
-    known = true
   else
+    local score = redis.call('ZSCORE', KEYS[6], path)
+    if not score and pages >= cap then
+      path, page_online = '(other)', KEYS[11]
+      score = redis.call('ZSCORE', KEYS[6], path)
+    end
+    known, page_total = score ~= false, num(score)
     page_today = num(redis.call('ZSCORE', KEYS[7], path))
   end
 
@@ -105,8 +116,11 @@ for i = 1, (#ARGV - 11) / 6 do
       if previous ~= '' then
         redis.call('ZREM', page_online, previous)
       end
-      redis.call('ZADD', page_online, 'GT', now, visitor)
-      redis.call('ZREMRANGEBYSCORE', page_online, '-inf', '(' .. since)
+      -- trimmed now and then (by the clock's last digit) as readers join: counts read only
+      -- the window, and the set must not grow with every reader of a page never left idle
+      if redis.call('ZADD', page_online, 'GT', now, visitor) == 1 and now % 8 == 0 then
+        redis.call('ZREMRANGEBYSCORE', page_online, '-inf', '(' .. since)
+      end
       redis.call('PEXPIRE', page_online, window)
     end
   end
