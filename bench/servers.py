@@ -21,6 +21,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
+from statsvc.serve import new_event_loop
+
 SALT = b"bench-salt"
 NAIVE_SCRIPT = (Path(__file__).parent / "naive.lua").read_text()
 
@@ -75,7 +77,15 @@ def run(kind: str, port: int, redis_url: str | None) -> None:
 
         app.cleanup_ctx.append(connect)
     app.router.add_post("/api/v1/hit", naive if kind == "naive" else bare)
-    web.run_app(app, host="127.0.0.1", port=port, reuse_port=True, access_log=None, print=None)
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=port,
+        reuse_port=True,
+        access_log=None,
+        print=None,
+        loop=new_event_loop(),  # the event loop statsvc runs on: the same stack
+    )
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
+from statsvc.hits import OTHER_PAGE
 from statsvc.keys import Keys
 from statsvc.sites import Site, site_from_json
 from statsvc.windows import Windows
@@ -28,7 +29,7 @@ PAGE_MONTH_TTL = 62 * 86400  # monthly page tallies serve the month window
 MAX_BATCH = 256  # requests of one site and day in one script run
 MAX_CONNECTIONS = 32  # per process: counting takes one, site and salt look-ups the rest
 REQUEST_ARGS = 6  # script arguments per request
-REPLY_VALUES = 16  # script reply values per request
+COUNTED, NEW_VISIT, FOLDED = 1, 2, 4  # the script's flags of a request
 StoreError = RedisError
 
 
@@ -73,6 +74,7 @@ class _Day:
     counts: tuple[int, int]  # how many of each
     page_keys: list[bytes] = field(default_factory=list)
     requests: list[bytes] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
     waiting: list[asyncio.Future[Counts]] = field(default_factory=list)
 
     def command(self, sha: bytes) -> bytes:
@@ -197,6 +199,7 @@ class Store:
             day = self._pending[(site.id, windows.today)] = self._day(site, windows)
         day.page_keys.append(packed(self._keys.page_online(site.id, path)))
         day.requests.append(packed(mode, visitor, previous, path, view_id or "", now_ms))
+        day.paths.append(path)
         if self._loop is None:  # asked once: on Python 3.11 each asking is a getpid() call
             self._loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Counts] = self._loop.create_future()
@@ -235,7 +238,7 @@ class Store:
                 if isinstance(reply, Exception):
                     _fail(run.waiting, reply)
                 else:
-                    _answer(run.waiting, reply)
+                    _answer(run, reply)
 
     async def _run(self, runs: list[_Day]) -> list[Any]:
         """Run the script once per run; load it first where the server lacks it."""
@@ -289,6 +292,7 @@ def _slice(day: _Day, start: int) -> _Day:
         counts=day.counts,
         page_keys=day.page_keys[start:end],
         requests=day.requests[start:end],
+        paths=day.paths[start:end],
         waiting=day.waiting[start:end],
     )
 
@@ -299,21 +303,28 @@ def _fail(waiting: list[asyncio.Future[Counts]], error: Exception) -> None:
             waiter.set_exception(error)
 
 
-def _answer(waiting: list[asyncio.Future[Counts]], reply: list[Any]) -> None:
-    for n, waiter in enumerate(waiting):
+def _answer(run: _Day, reply: list[int]) -> None:
+    """Hand each request its counts: the figures before the run plus the views and visits
+    of the requests before it and its own, as the script's flags tell."""
+    views, visits = list(reply[0:5]), list(reply[5:10])
+    for n, waiter in enumerate(run.waiting):
+        flags, online, page_online, page_today, page_total = reply[10 + 5 * n : 15 + 5 * n]
+        if flags & COUNTED:
+            views = [views[0] + 1, views[1], views[2] + 1, views[3] + 1, views[4] + 1]
+        if flags & NEW_VISIT:
+            visits = [visits[0] + 1, visits[1], visits[2] + 1, visits[3] + 1, visits[4] + 1]
         if waiter.done():
             continue  # its caller went away
-        r = reply[n * REPLY_VALUES : (n + 1) * REPLY_VALUES]
         waiter.set_result(
             Counts(
-                counted=r[0] == 1,
-                path=_bytes(r[1]).decode(),
-                online=r[2],
-                page_online=r[3],
-                views=Figures(*r[4:9]),
-                visits=Figures(*r[9:14]),
-                page_today=r[14],
-                page_total=r[15],
+                counted=bool(flags & COUNTED),
+                path=OTHER_PAGE if flags & FOLDED else run.paths[n],
+                online=online,
+                page_online=page_online,
+                views=Figures(*views),
+                visits=Figures(*visits),
+                page_today=page_today,
+                page_total=page_total,
             )
         )
 

@@ -24,8 +24,11 @@
 -- or "" (within one online window after local midnight: not online twice), path,
 -- page-view id or "", now (ms)
 --
--- returns 16 values per request: counted (1/0), path, online, page online,
---   views today, yesterday, week, month, total, visits (the same five), page today, page total
+-- returns the figures before the batch, then 5 values per request; the caller adds up
+-- the requests' views and visits in order (replies are the largest part of the work):
+--   views today, yesterday, week, month, total, visits (the same five) before the batch,
+--   then per request: flags (1 counted, 2 a new visit, 4 folded into "(other)"), online,
+--   page online, page today, page total
 
 local window, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
 local today = ARGV[7]
@@ -34,38 +37,57 @@ local function num(value)
   return tonumber(value) or 0
 end
 
-local function pair(key, day)
-  local got = redis.call('HMGET', key, day .. 'v', day .. 'u')
-  return num(got[1]), num(got[2])
-end
-
-local function days(key, list)
-  local v, u = 0, 0
+-- the views and visits of the days listed ("DD,DD,…") in a month hash, and its own `extra`
+-- fields first: one HMGET
+local function read(key, extra, list)
+  local fields, first = extra, #extra + 1
   for day in string.gmatch(list, '%d+') do
-    local dv, du = pair(key, day)
-    v, u = v + dv, u + du
+    fields[#fields + 1] = day .. 'v'
+    fields[#fields + 1] = day .. 'u'
   end
-  return v, u
+  if #fields == 0 then
+    return {}, 0, 0
+  end
+  local got = redis.call('HMGET', key, unpack(fields))
+  local v, u = 0, 0
+  for i = first, #got, 2 do
+    v, u = v + num(got[i]), u + num(got[i + 1])
+  end
+  return got, v, u
 end
 
-local got = redis.call('HMGET', KEYS[2], 'v', 'u', today .. 'v', today .. 'u')
-local month_v, month_u, today_v, today_u = num(got[1]), num(got[2]), num(got[3]), num(got[4])
-local total_v, total_u = pair(KEYS[1], '')
-local yday_v, yday_u = pair(ARGV[9] == '1' and KEYS[3] or KEYS[2], ARGV[8])
-local before_v, before_u = days(KEYS[2], ARGV[10])
-local last_v, last_u = days(KEYS[3], ARGV[11])
+local yday = ARGV[8]
+local this_extra = {'v', 'u', today .. 'v', today .. 'u'}
+local last_extra = {}
+if ARGV[9] == '1' then
+  last_extra = {yday .. 'v', yday .. 'u'}
+else
+  this_extra[5], this_extra[6] = yday .. 'v', yday .. 'u'
+end
+local this, before_v, before_u = read(KEYS[2], this_extra, ARGV[10])
+local last, last_v, last_u = read(KEYS[3], last_extra, ARGV[11])
 before_v, before_u = before_v + last_v, before_u + last_u
+local got = redis.call('HMGET', KEYS[1], 'v', 'u')
+local total_v, total_u = num(got[1]), num(got[2])
+local month_v, month_u, today_v, today_u = num(this[1]), num(this[2]), num(this[3]), num(this[4])
+local yday_v, yday_u
+if ARGV[9] == '1' then
+  yday_v, yday_u = num(last[1]), num(last[2])
+else
+  yday_v, yday_u = num(this[5]), num(this[6])
+end
 
 local pages = redis.call('ZCARD', KEYS[6])
 local added_v, added_u, marked, oldest = 0, 0, false, nil
-local out = {}
+local out = {today_v, yday_v, before_v + today_v, month_v, total_v,
+             today_u, yday_u, before_u + today_u, month_u, total_u}
 for i = 1, (#ARGV - 11) / 6 do
   local a = 12 + 6 * (i - 1)
   local mode, visitor, previous = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local path, view_id, now = ARGV[a + 3], ARGV[a + 4], tonumber(ARGV[a + 5])
   local page_online = KEYS[11 + i]
 
-  local counted = 0
+  local counted, flags = 0, 0
   if mode == 'hit' then
     counted = 1
     if view_id ~= '' and (redis.call('SISMEMBER', KEYS[10], view_id) == 1
@@ -82,7 +104,7 @@ for i = 1, (#ARGV - 11) / 6 do
       pages = pages + 1
       if pages > cap then
         redis.call('ZREM', KEYS[6], path)
-        path, page_online = '(other)', KEYS[11]
+        path, page_online, flags = '(other)', KEYS[11], 4
         page_total = redis.call('ZINCRBY', KEYS[6], 1, path)
         pages = pages - (page_total == '1' and 0 or 1)
       end
@@ -90,14 +112,14 @@ for i = 1, (#ARGV - 11) / 6 do
     page_total = num(page_total)
     page_today = num(redis.call('ZINCRBY', KEYS[7], 1, path))
     redis.call('ZINCRBY', KEYS[8], 1, path)
-    added_v, today_v, month_v, total_v = added_v + 1, today_v + 1, month_v + 1, total_v + 1
+    added_v, flags = added_v + 1, flags + 1
     if redis.call('SADD', KEYS[4], visitor) == 1 then
-      added_u, today_u, month_u, total_u = added_u + 1, today_u + 1, month_u + 1, total_u + 1
+      added_u, flags = added_u + 1, flags + 2
     end
   else
     local score = redis.call('ZSCORE', KEYS[6], path)
     if not score and pages >= cap then
-      path, page_online = '(other)', KEYS[11]
+      path, page_online, flags = '(other)', KEYS[11], 4
       score = redis.call('ZSCORE', KEYS[6], path)
     end
     known, page_total = score ~= false, num(score)
@@ -126,14 +148,10 @@ for i = 1, (#ARGV - 11) / 6 do
   end
 
   local n = #out
-  out[n + 1], out[n + 2] = counted, path
-  out[n + 3] = redis.call('ZCOUNT', KEYS[5], since, '+inf')
-  out[n + 4] = redis.call('ZCOUNT', page_online, since, '+inf')
-  out[n + 5], out[n + 6], out[n + 7] = today_v, yday_v, before_v + today_v
-  out[n + 8], out[n + 9] = month_v, total_v
-  out[n + 10], out[n + 11], out[n + 12] = today_u, yday_u, before_u + today_u
-  out[n + 13], out[n + 14] = month_u, total_u
-  out[n + 15], out[n + 16] = page_today, page_total
+  out[n + 1] = flags
+  out[n + 2] = redis.call('ZCOUNT', KEYS[5], since, '+inf')
+  out[n + 3] = redis.call('ZCOUNT', page_online, since, '+inf')
+  out[n + 4], out[n + 5] = page_today, page_total
 end
 
 -- The batch's increments, written once; daily and monthly keys get their lifetime when made.
