@@ -1,6 +1,7 @@
 """The comparison servers of the benchmark, with the same worker setup as statsvc.
 
-  A, "bare":  reads the POST body and answers a small JSON object.
+  A, "bare":  reads the POST body and answers a small JSON object, on uvloop as statsvc is;
+              "bare-asyncio" the same on asyncio's own event loop.
   B, "naive": parses the JSON, makes an HMAC visitor id and awaits one redis-py EVALSHA of a
               15-command script per request: the design statsvc must beat.
 
@@ -9,6 +10,7 @@ Usage: python bench/servers.py bare|naive PORT WORKERS [REDIS_URL]
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -77,6 +79,7 @@ def run(kind: str, port: int, redis_url: str | None) -> None:
 
         app.cleanup_ctx.append(connect)
     app.router.add_post("/api/v1/hit", naive if kind == "naive" else bare)
+    loop = asyncio.new_event_loop() if kind == "bare-asyncio" else new_event_loop()
     web.run_app(
         app,
         host="127.0.0.1",
@@ -84,7 +87,7 @@ def run(kind: str, port: int, redis_url: str | None) -> None:
         reuse_port=True,
         access_log=None,
         print=None,
-        loop=new_event_loop(),  # the event loop statsvc runs on: the same stack
+        loop=loop,  # statsvc's event loop (uvloop), so the comparison is of the same stack
     )
 
 
