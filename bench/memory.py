@@ -94,7 +94,9 @@ async def cost_of_a_hit(url: str) -> None:
     print(
         "   "
         + ", ".join(
-            f"{k} {v / 10_000:.2f}" for k, v in calls.most_common() if k not in ("evalsha", "info")
+            f"{k} {v / 10_000:.2f}"
+            for k, v in calls.most_common()
+            if k not in ("evalsha", "info") and v >= 50
         )
     )
     print(f"   bytes held {held:,} in {keys:,} keys, of which {transient:,} in online sets")
@@ -114,7 +116,7 @@ async def commune(url: str, days: int) -> None:
     pages = [f"/tin-tuc/{n}" for n in range(1000)]
     weights = [1 / (n + 1) for n in range(1000)]  # a few pages are read most
     expiry: dict[bytes, float] = {}  # key -> simulated time it expires
-    after_30 = (0, 0, 0)
+    after_30, pairs, tallies = (0, 0, 0), 0, 0
     for day in range(days):
         people = [
             Client(f"10.{day % 200}.{n // 256}.{n % 256}", f"UA {rng.randrange(50)}", None, False)
@@ -147,12 +149,16 @@ async def commune(url: str, days: int) -> None:
                 del expiry[key]
         if day + 1 == 30:
             after_30 = await site_bytes(redis, prefix)
+            page_days = [k async for k in redis.scan_iter(match=f"{prefix}:*:pd:*")]
+            pairs = sum([await redis.zcard(k) for k in page_days])
+            tallies = sum([await redis.memory_usage(k, samples=0) or 0 for k in page_days])
     held, keys, transient = await site_bytes(redis, prefix)
     steady = held - transient
     print(f"2. a commune portal: 1,000 pages, 500 views and 200 visitors a day, {days} days")
     print(
         f"   after 30 days: {after_30[0] - after_30[2]:,} bytes in {after_30[1]:,} keys "
-        f"({(after_30[0] - after_30[2]) / 30:,.0f} bytes per site-day)"
+        f"({(after_30[0] - after_30[2]) / 30:,.0f} bytes per site-day); daily page tallies "
+        f"{tallies / max(pairs, 1):,.0f} bytes per page-day ({pairs:,} kept)"
     )
     print(
         f"   after {days} days: {steady:,} bytes in {keys:,} keys, besides {transient:,} in "
