@@ -26,7 +26,7 @@ SALT_TTL = 2 * 86400  # a day's salt outlives the longest local day, then is gon
 SHORT_TTL = 3 * 86400  # today's visitor and page-view id sets are read until tomorrow ends
 PAGE_DAY_TTL = 8 * 86400  # daily page tallies serve the today, yesterday and week windows
 PAGE_MONTH_TTL = 62 * 86400  # monthly page tallies serve the month window
-MAX_BATCH = 256  # requests of one site and day in one script run
+MAX_BATCH = 256  # requests in one script run (it holds Redis while it runs)
 MAX_CONNECTIONS = 32  # per process: counting takes one, site and salt look-ups the rest
 REQUEST_ARGS = 6  # script arguments per request
 COUNTED, NEW_VISIT, FOLDED = 1, 2, 4  # the script's flags of a request
@@ -77,21 +77,22 @@ class _Day:
     paths: list[str] = field(default_factory=list)
     waiting: list[asyncio.Future[Counts]] = field(default_factory=list)
 
-    def command(self, sha: bytes) -> bytes:
-        """Return the EVALSHA of this run, packed."""
-        keys = self.counts[0] + len(self.page_keys)
-        args = self.counts[1] + REQUEST_ARGS * len(self.requests)
-        return b"".join(
-            (
-                b"*%d\r\n$7\r\nEVALSHA\r\n" % (3 + keys + args),
-                bulk(sha),
-                bulk(b"%d" % keys),
-                self.keys,
-                *self.page_keys,
-                self.args,
-                *self.requests,
-            )
-        )
+    def size(self) -> tuple[int, int]:
+        """Return how many keys and arguments this batch takes in a script run."""
+        n = len(self.requests)
+        return self.counts[0] + n, 1 + self.counts[1] + REQUEST_ARGS * n
+
+
+def evalsha(sha: bytes, days: list[_Day]) -> bytes:
+    """Return the EVALSHA that runs these batches in one script run, packed."""
+    sizes = [day.size() for day in days]
+    keys, args = sum(k for k, _ in sizes), sum(a for _, a in sizes)
+    parts = [b"*%d\r\n$7\r\nEVALSHA\r\n" % (3 + keys + args), bulk(sha), bulk(b"%d" % keys)]
+    for day in days:
+        parts += (day.keys, *day.page_keys)
+    for day in days:
+        parts += (bulk(b"%d" % len(day.requests)), day.args, *day.requests)
+    return b"".join(parts)
 
 
 def bulk(value: bytes) -> bytes:
@@ -107,8 +108,9 @@ def packed(*values: str | int) -> bytes:
 class Store:
     """The statsvc data in one Redis or Valkey server.
 
-    Counting requests that arrive together are batched: one script run per site and day,
-    one pipeline per event-loop turn, each caller awaiting its own reply.
+    Counting requests that arrive together are batched: one batch per site and day, the
+    batches of an event-loop turn in one script run (up to MAX_BATCH requests), each caller
+    awaiting its own reply.
     """
 
     def __init__(self, client: Redis, keys: Keys, limits: Limits) -> None:
@@ -227,20 +229,22 @@ class Store:
         while self._pending:
             await asyncio.sleep(0)  # let the requests of this loop turn join the batch
             days, self._pending = list(self._pending.values()), {}
-            runs = [_slice(day, n) for day in days for n in range(0, len(day.waiting), MAX_BATCH)]
+            runs = _runs(days)
             try:
                 replies = await self._run(runs)
             except Exception as exc:  # every waiter must hear of it, whatever it is
                 for run in runs:
-                    _fail(run.waiting, exc)
+                    for day in run:
+                        _fail(day.waiting, exc)
                 continue
             for run, reply in zip(runs, replies, strict=True):
                 if isinstance(reply, Exception):
-                    _fail(run.waiting, reply)
+                    for day in run:
+                        _fail(day.waiting, reply)
                 else:
                     _answer(run, reply)
 
-    async def _run(self, runs: list[_Day]) -> list[Any]:
+    async def _run(self, runs: list[list[_Day]]) -> list[Any]:
         """Run the script once per run; load it first where the server lacks it."""
         replies = await self._pipeline(runs)
         missing = [n for n, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
@@ -251,13 +255,13 @@ class Store:
                 replies[n] = reply
         return replies
 
-    async def _pipeline(self, runs: list[_Day]) -> list[Any]:
+    async def _pipeline(self, runs: list[list[_Day]]) -> list[Any]:
         """Send the runs in one write on the counting connection; read one reply each."""
         if self._connection is None:
             pool = self._redis.connection_pool
             self._connection = await pool.get_connection()  # type: ignore[no-untyped-call]
         connection = self._connection
-        commands = [run.command(self._sha.encode()) for run in runs]
+        commands = [evalsha(self._sha.encode(), run) for run in runs]
         if not self._loaded:
             commands.insert(0, b"*3\r\n" + packed("SCRIPT", "LOAD", self._script))
         self.batches += len(runs)
@@ -283,8 +287,25 @@ async def _reply(connection: Any) -> Any:
         return error
 
 
+def _runs(days: list[_Day]) -> list[list[_Day]]:
+    """Share the batches out into script runs of at most MAX_BATCH requests each."""
+    runs: list[list[_Day]] = [[]]
+    room = MAX_BATCH
+    for day in days:
+        for start in range(0, len(day.waiting), MAX_BATCH):
+            part = _slice(day, start)
+            if len(part.waiting) > room:
+                runs.append([])
+                room = MAX_BATCH
+            runs[-1].append(part)
+            room -= len(part.waiting)
+    return runs
+
+
 def _slice(day: _Day, start: int) -> _Day:
-    """Return the requests start..start+MAX_BATCH of a day, as one script run."""
+    """Return the requests start..start+MAX_BATCH of a day, as one batch."""
+    if start == 0 and len(day.waiting) <= MAX_BATCH:
+        return day
     end = start + MAX_BATCH
     return _Day(
         keys=day.keys,
@@ -303,30 +324,34 @@ def _fail(waiting: list[asyncio.Future[Counts]], error: Exception) -> None:
             waiter.set_exception(error)
 
 
-def _answer(run: _Day, reply: list[int]) -> None:
-    """Hand each request its counts: the figures before the run plus the views and visits
+def _answer(run: list[_Day], reply: list[int]) -> None:
+    """Hand each request its counts: the figures before its batch plus the views and visits
     of the requests before it and its own, as the script's flags tell."""
-    views, visits = list(reply[0:5]), list(reply[5:10])
-    for n, waiter in enumerate(run.waiting):
-        flags, online, page_online, page_today, page_total = reply[10 + 5 * n : 15 + 5 * n]
-        if flags & COUNTED:
-            views = [views[0] + 1, views[1], views[2] + 1, views[3] + 1, views[4] + 1]
-        if flags & NEW_VISIT:
-            visits = [visits[0] + 1, visits[1], visits[2] + 1, visits[3] + 1, visits[4] + 1]
-        if waiter.done():
-            continue  # its caller went away
-        waiter.set_result(
-            Counts(
-                counted=bool(flags & COUNTED),
-                path=OTHER_PAGE if flags & FOLDED else run.paths[n],
-                online=online,
-                page_online=page_online,
-                views=Figures(*views),
-                visits=Figures(*visits),
-                page_today=page_today,
-                page_total=page_total,
+    at = 0
+    for day in run:
+        views, visits = list(reply[at : at + 5]), list(reply[at + 5 : at + 10])
+        at += 10
+        for n, waiter in enumerate(day.waiting):
+            flags, online, page_online, page_today, page_total = reply[at : at + 5]
+            at += 5
+            if flags & COUNTED:
+                views = [views[0] + 1, views[1], views[2] + 1, views[3] + 1, views[4] + 1]
+            if flags & NEW_VISIT:
+                visits = [visits[0] + 1, visits[1], visits[2] + 1, visits[3] + 1, visits[4] + 1]
+            if waiter.done():
+                continue  # its caller went away
+            waiter.set_result(
+                Counts(
+                    counted=bool(flags & COUNTED),
+                    path=OTHER_PAGE if flags & FOLDED else day.paths[n],
+                    online=online,
+                    page_online=page_online,
+                    views=Figures(*views),
+                    visits=Figures(*visits),
+                    page_today=page_today,
+                    page_total=page_total,
+                )
             )
-        )
 
 
 def _bytes(value: bytes | str) -> bytes:

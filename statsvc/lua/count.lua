@@ -1,5 +1,8 @@
--- Count a batch of hits, heartbeats and reads of one site on one local day, in order,
--- in one atomic run: every request is answered with the counts right after it.
+-- Count batches of hits, heartbeats and reads, each of one site on one local day, in
+-- order, in one atomic run: every request is answered with the counts right after it.
+-- KEYS and ARGV hold one section per batch, one after the other (a batch is a site's:
+-- in a Redis Cluster all of one run's batches must share a slot). In each section, the
+-- ARGV section starts with n, the number of the batch's requests, then:
 --
 -- KEYS[1]  total        hash  v = views, u = visits (never expires)
 -- KEYS[2]  month        hash  v, u of this local month; <DD>v, <DD>u of each of its days
@@ -24,14 +27,11 @@
 -- or "" (within one online window after local midnight: not online twice), path,
 -- page-view id or "", now (ms)
 --
--- returns the figures before the batch, then 5 values per request; the caller adds up
+-- returns, batch after batch, the figures before it, then 5 values per request; the caller adds up
 -- the requests' views and visits in order (replies are the largest part of the work):
 --   views today, yesterday, week, month, total, visits (the same five) before the batch,
 --   then per request: flags (1 counted, 2 a new visit, 4 folded into "(other)"), online,
 --   page online, page today, page total
-
-local window, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
-local today = ARGV[7]
 
 local function num(value)
   return tonumber(value) or 0
@@ -56,122 +56,145 @@ local function read(key, extra, list)
   return got, v, u
 end
 
-local yday = ARGV[8]
-local this_extra = {'v', 'u', today .. 'v', today .. 'u'}
-local last_extra = {}
-if ARGV[9] == '1' then
-  last_extra = {yday .. 'v', yday .. 'u'}
-else
-  this_extra[5], this_extra[6] = yday .. 'v', yday .. 'u'
-end
-local this, before_v, before_u = read(KEYS[2], this_extra, ARGV[10])
-local last, last_v, last_u = read(KEYS[3], last_extra, ARGV[11])
-before_v, before_u = before_v + last_v, before_u + last_u
-local got = redis.call('HMGET', KEYS[1], 'v', 'u')
-local total_v, total_u = num(got[1]), num(got[2])
-local month_v, month_u, today_v, today_u = num(this[1]), num(this[2]), num(this[3]), num(this[4])
-local yday_v, yday_u
-if ARGV[9] == '1' then
-  yday_v, yday_u = num(last[1]), num(last[2])
-else
-  yday_v, yday_u = num(this[5]), num(this[6])
-end
+-- one batch: its keys K, its arguments A, its n requests; appends its replies to `out`
+local function count(K, A, n, out)
+  local window, cap = tonumber(A[1]), tonumber(A[2])
+  local today = A[7]
 
-local pages = redis.call('ZCARD', KEYS[6])
-local added_v, added_u, marked, oldest = 0, 0, false, nil
-local out = {today_v, yday_v, before_v + today_v, month_v, total_v,
-             today_u, yday_u, before_u + today_u, month_u, total_u}
-for i = 1, (#ARGV - 11) / 6 do
-  local a = 12 + 6 * (i - 1)
-  local mode, visitor, previous = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local path, view_id, now = ARGV[a + 3], ARGV[a + 4], tonumber(ARGV[a + 5])
-  local page_online = KEYS[11 + i]
-
-  local counted, flags = 0, 0
-  if mode == 'hit' then
-    counted = 1
-    if view_id ~= '' and (redis.call('SISMEMBER', KEYS[10], view_id) == 1
-        or redis.call('SADD', KEYS[9], view_id) == 0) then
-      counted = 0
-    end
-  end
-
-  -- A path not yet known folds into "(other)" once the site has `cap` pages.
-  local known, page_total, page_today = true, 0, 0
-  if counted == 1 then
-    page_total = redis.call('ZINCRBY', KEYS[6], 1, path)
-    if page_total == '1' then
-      pages = pages + 1
-      if pages > cap then
-        redis.call('ZREM', KEYS[6], path)
-        path, page_online, flags = '(other)', KEYS[11], 4
-        page_total = redis.call('ZINCRBY', KEYS[6], 1, path)
-        pages = pages - (page_total == '1' and 0 or 1)
-      end
-    end
-    page_total = num(page_total)
-    page_today = num(redis.call('ZINCRBY', KEYS[7], 1, path))
-    redis.call('ZINCRBY', KEYS[8], 1, path)
-    added_v, flags = added_v + 1, flags + 1
-    if redis.call('SADD', KEYS[4], visitor) == 1 then
-      added_u, flags = added_u + 1, flags + 2
-    end
+  local yday = A[8]
+  local this_extra = {'v', 'u', today .. 'v', today .. 'u'}
+  local last_extra = {}
+  if A[9] == '1' then
+    last_extra = {yday .. 'v', yday .. 'u'}
   else
-    local score = redis.call('ZSCORE', KEYS[6], path)
-    if not score and pages >= cap then
-      path, page_online, flags = '(other)', KEYS[11], 4
-      score = redis.call('ZSCORE', KEYS[6], path)
-    end
-    known, page_total = score ~= false, num(score)
-    page_today = num(redis.call('ZSCORE', KEYS[7], path))
+    this_extra[5], this_extra[6] = yday .. 'v', yday .. 'u'
+  end
+  local this, before_v, before_u = read(K[2], this_extra, A[10])
+  local last, last_v, last_u = read(K[3], last_extra, A[11])
+  before_v, before_u = before_v + last_v, before_u + last_u
+  local got = redis.call('HMGET', K[1], 'v', 'u')
+  local total_v, total_u = num(got[1]), num(got[2])
+  local month_v, month_u, today_v, today_u = num(this[1]), num(this[2]), num(this[3]), num(this[4])
+  local yday_v, yday_u
+  if A[9] == '1' then
+    yday_v, yday_u = num(last[1]), num(last[2])
+  else
+    yday_v, yday_u = num(this[5]), num(this[6])
   end
 
-  local since = now - window
-  if mode ~= 'read' then
-    marked = true
-    oldest = math.min(oldest or since, since)
-    if previous ~= '' then
-      redis.call('ZREM', KEYS[5], previous)
+  local pages = redis.call('ZCARD', K[6])
+  local added_v, added_u, marked, oldest = 0, 0, false, nil
+  local base = #out
+  out[base + 1], out[base + 2], out[base + 3] = today_v, yday_v, before_v + today_v
+  out[base + 4], out[base + 5] = month_v, total_v
+  out[base + 6], out[base + 7], out[base + 8] = today_u, yday_u, before_u + today_u
+  out[base + 9], out[base + 10] = month_u, total_u
+  for i = 1, n do
+    local a = 12 + 6 * (i - 1)
+    local mode, visitor, previous = A[a], A[a + 1], A[a + 2]
+    local path, view_id, now = A[a + 3], A[a + 4], tonumber(A[a + 5])
+    local page_online = K[11 + i]
+
+    local counted, flags = 0, 0
+    if mode == 'hit' then
+      counted = 1
+      if view_id ~= '' and (redis.call('SISMEMBER', K[10], view_id) == 1
+          or redis.call('SADD', K[9], view_id) == 0) then
+        counted = 0
+      end
     end
-    redis.call('ZADD', KEYS[5], 'GT', now, visitor)
-    if known then
+
+    -- A path not yet known folds into "(other)" once the site has `cap` pages.
+    local known, page_total, page_today = true, 0, 0
+    if counted == 1 then
+      page_total = redis.call('ZINCRBY', K[6], 1, path)
+      if page_total == '1' then
+        pages = pages + 1
+        if pages > cap then
+          redis.call('ZREM', K[6], path)
+          path, page_online, flags = '(other)', K[11], 4
+          page_total = redis.call('ZINCRBY', K[6], 1, path)
+          pages = pages - (page_total == '1' and 0 or 1)
+        end
+      end
+      page_total = num(page_total)
+      page_today = num(redis.call('ZINCRBY', K[7], 1, path))
+      redis.call('ZINCRBY', K[8], 1, path)
+      added_v, flags = added_v + 1, flags + 1
+      if redis.call('SADD', K[4], visitor) == 1 then
+        added_u, flags = added_u + 1, flags + 2
+      end
+    else
+      local score = redis.call('ZSCORE', K[6], path)
+      if not score and pages >= cap then
+        path, page_online, flags = '(other)', K[11], 4
+        score = redis.call('ZSCORE', K[6], path)
+      end
+      known, page_total = score ~= false, num(score)
+      page_today = num(redis.call('ZSCORE', K[7], path))
+    end
+
+    local since = now - window
+    if mode ~= 'read' then
+      marked = true
+      oldest = math.min(oldest or since, since)
       if previous ~= '' then
-        redis.call('ZREM', page_online, previous)
+        redis.call('ZREM', K[5], previous)
       end
-      -- trimmed now and then (by the clock's last digit) as readers join: counts read only
-      -- the window, and the set must not grow with every reader of a page never left idle
-      if redis.call('ZADD', page_online, 'GT', now, visitor) == 1 and now % 8 == 0 then
-        redis.call('ZREMRANGEBYSCORE', page_online, '-inf', '(' .. since)
+      redis.call('ZADD', K[5], 'GT', now, visitor)
+      if known then
+        if previous ~= '' then
+          redis.call('ZREM', page_online, previous)
+        end
+        -- trimmed now and then (by the clock's last digit) as readers join: counts read only
+        -- the window, and the set must not grow with every reader of a page never left idle
+        if redis.call('ZADD', page_online, 'GT', now, visitor) == 1 and now % 8 == 0 then
+          redis.call('ZREMRANGEBYSCORE', page_online, '-inf', '(' .. since)
+        end
+        redis.call('PEXPIRE', page_online, window)
       end
-      redis.call('PEXPIRE', page_online, window)
     end
+
+    local n = #out
+    out[n + 1] = flags
+    out[n + 2] = redis.call('ZCOUNT', K[5], since, '+inf')
+    out[n + 3] = redis.call('ZCOUNT', page_online, since, '+inf')
+    out[n + 4], out[n + 5] = page_today, page_total
   end
 
-  local n = #out
-  out[n + 1] = flags
-  out[n + 2] = redis.call('ZCOUNT', KEYS[5], since, '+inf')
-  out[n + 3] = redis.call('ZCOUNT', page_online, since, '+inf')
-  out[n + 4], out[n + 5] = page_today, page_total
+  -- The batch's increments, written once; daily and monthly keys get their lifetime when made.
+  if added_v > 0 then
+    redis.call('HINCRBY', K[1], 'v', added_v)
+    redis.call('HINCRBY', K[2], 'v', added_v)
+    redis.call('HINCRBY', K[2], today .. 'v', added_v)
+    if added_u > 0 then
+      redis.call('HINCRBY', K[1], 'u', added_u)
+      redis.call('HINCRBY', K[2], 'u', added_u)
+      redis.call('HINCRBY', K[2], today .. 'u', added_u)
+    end
+    redis.call('EXPIRE', K[2], A[5], 'NX')
+    redis.call('EXPIRE', K[4], A[3], 'NX')
+    redis.call('EXPIRE', K[7], A[4], 'NX')
+    redis.call('EXPIRE', K[8], A[6], 'NX')
+    redis.call('EXPIRE', K[9], A[3], 'NX')
+  end
+  if marked then
+    redis.call('ZREMRANGEBYSCORE', K[5], '-inf', '(' .. oldest)
+    redis.call('PEXPIRE', K[5], window)
+  end
 end
 
--- The batch's increments, written once; daily and monthly keys get their lifetime when made.
-if added_v > 0 then
-  redis.call('HINCRBY', KEYS[1], 'v', added_v)
-  redis.call('HINCRBY', KEYS[2], 'v', added_v)
-  redis.call('HINCRBY', KEYS[2], today .. 'v', added_v)
-  if added_u > 0 then
-    redis.call('HINCRBY', KEYS[1], 'u', added_u)
-    redis.call('HINCRBY', KEYS[2], 'u', added_u)
-    redis.call('HINCRBY', KEYS[2], today .. 'u', added_u)
+local out, k, a = {}, 0, 0
+while a < #ARGV do
+  local n = tonumber(ARGV[a + 1])
+  local K, A = {}, {}
+  for i = 1, 11 + n do
+    K[i] = KEYS[k + i]
   end
-  redis.call('EXPIRE', KEYS[2], ARGV[5], 'NX')
-  redis.call('EXPIRE', KEYS[4], ARGV[3], 'NX')
-  redis.call('EXPIRE', KEYS[7], ARGV[4], 'NX')
-  redis.call('EXPIRE', KEYS[8], ARGV[6], 'NX')
-  redis.call('EXPIRE', KEYS[9], ARGV[3], 'NX')
-end
-if marked then
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. oldest)
-  redis.call('PEXPIRE', KEYS[5], window)
+  for i = 1, 11 + 6 * n do
+    A[i] = ARGV[a + 1 + i]
+  end
+  count(K, A, n, out)
+  k, a = k + 11 + n, a + 12 + 6 * n
 end
 return out
