@@ -124,6 +124,7 @@ class Store:
         self._loaded = False  # whether this store has loaded the script into the server
         self._connection: Any = None  # the connection counting runs on, held once made
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
         self.batches = 0  # script runs so far (for tests and benchmarks)
 
     @classmethod
@@ -141,11 +142,13 @@ class Store:
         return cls(Redis.from_pool(pool), keys, limits)
 
     async def close(self) -> None:
-        """Close the connections."""
+        """Answer what is pending, then close the connections; later counting fails."""
+        self._closed = True
         if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
+            await asyncio.gather(asyncio.shield(self._flusher), return_exceptions=True)
         if self._connection is not None:
             await self._redis.connection_pool.release(self._connection)
+            self._connection = None
         await self._redis.aclose()
 
     async def ready(self) -> bool:
@@ -196,6 +199,8 @@ class Store:
         view_id: str | None = None,
     ) -> asyncio.Future[Counts]:
         """Count a hit, refresh a heartbeat, or only read: joins the next script run."""
+        if self._closed:
+            raise StoreError("the store is closed")
         day = self._pending.get((site.id, windows.today))
         if day is None:
             day = self._pending[(site.id, windows.today)] = self._day(site, windows)
@@ -226,23 +231,24 @@ class Store:
 
     async def _flush(self) -> None:
         """Send what is pending, one pipeline at a time, until nothing is."""
-        while self._pending:
-            await asyncio.sleep(0)  # let the requests of this loop turn join the batch
-            days, self._pending = list(self._pending.values()), {}
-            runs = _runs(days)
-            try:
-                replies = await self._run(runs)
-            except Exception as exc:  # every waiter must hear of it, whatever it is
-                for run in runs:
-                    for day in run:
-                        _fail(day.waiting, exc)
-                continue
-            for run, reply in zip(runs, replies, strict=True):
-                if isinstance(reply, Exception):
-                    for day in run:
-                        _fail(day.waiting, reply)
-                else:
+        runs: list[list[_Day]] = []
+        try:
+            while self._pending:
+                await asyncio.sleep(0)  # let the requests of this loop turn join the batch
+                days, self._pending = list(self._pending.values()), {}
+                runs = _runs(days)
+                try:
+                    replies = await self._run(runs)
+                except Exception as exc:  # every waiter must hear of it, whatever it is
+                    replies = [exc] * len(runs)
+                for run, reply in zip(runs, replies, strict=True):
                     _answer(run, reply)
+        except BaseException:  # cancelled: nobody may be left waiting
+            gone = StoreError("the store was closed before it answered")
+            for day in [day for run in runs for day in run] + list(self._pending.values()):
+                _fail(day.waiting, gone)
+            self._pending = {}
+            raise
 
     async def _run(self, runs: list[list[_Day]]) -> list[Any]:
         """Run the script once per run; load it first where the server lacks it."""
@@ -250,7 +256,10 @@ class Store:
         missing = [n for n, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if missing:  # a restarted server: nothing ran for those, so running them again is safe
             self._loaded = False
-            again = await self._pipeline([runs[n] for n in missing])
+            try:
+                again = await self._pipeline([runs[n] for n in missing])
+            except Exception as exc:  # only those runs failed: the others did count
+                again = [exc] * len(missing)
             for n, reply in zip(missing, again, strict=True):
                 replies[n] = reply
         return replies
@@ -271,11 +280,8 @@ class Store:
         except BaseException:
             await connection.disconnect()  # the replies are lost with it: start clean next time
             raise
-        if not self._loaded:
-            if isinstance(replies[0], Exception):
-                raise replies[0]
-            self._loaded = True
-            del replies[0]
+        if not self._loaded:  # if loading failed, the runs say so themselves (NOSCRIPT)
+            self._loaded = not isinstance(replies.pop(0), Exception)
         return replies
 
 
@@ -324,13 +330,22 @@ def _fail(waiting: list[asyncio.Future[Counts]], error: Exception) -> None:
             waiter.set_exception(error)
 
 
-def _answer(run: list[_Day], reply: list[int]) -> None:
+def _answer(run: list[_Day], reply: list[Any] | Exception) -> None:
     """Hand each request its counts: the figures before its batch plus the views and visits
-    of the requests before it and its own, as the script's flags tell."""
+    of the requests before it and its own, as the script's flags tell. A batch that failed
+    (the script says why in place of its figures) fails its requests only."""
+    if isinstance(reply, Exception):
+        for day in run:
+            _fail(day.waiting, reply)
+        return
     at = 0
     for day in run:
-        views, visits = list(reply[at : at + 5]), list(reply[at + 5 : at + 10])
-        at += 10
+        if not isinstance(reply[at], int):
+            _fail(day.waiting, ResponseError(_bytes(reply[at]).decode(errors="replace")))
+            at += 1
+            continue
+        views, visits = list(reply[at + 1 : at + 6]), list(reply[at + 6 : at + 11])
+        at += 11
         for n, waiter in enumerate(day.waiting):
             flags, online, page_online, page_today, page_total = reply[at : at + 5]
             at += 5

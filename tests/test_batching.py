@@ -8,13 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from statsvc.keys import Keys
 from statsvc.sites import Site
-from statsvc.store import Counts, Limits, Mode, Store
+from statsvc.store import Counts, Limits, Mode, Store, StoreError
 from statsvc.windows import windows_at
 
 NOW = 1_795_323_600.0  # a Sunday, noon in Hanoi: the week sums seven days
@@ -129,3 +131,32 @@ async def test_a_server_that_lost_the_script_still_counts_once(
     reply = await Request("hit", 0, 0, 1, 2, 0).send(store)
     assert (reply.counted, reply.views.total) == (True, 2)
     await store.close()
+
+
+async def test_a_failing_site_fails_alone(redis_url: str, redis: Redis) -> None:
+    """When one site's batch fails in a shared script run (here a key of the wrong type), the
+    other sites' requests are answered and counted; only that site's requests get the error."""
+    store = await open_store(redis_url)
+    await redis.set(store._keys.day(SITES[1].id, WINDOWS)[4], "not a sorted set")  # its online
+    requests = [Request("hit", n % 3, 0, n, n, 0) for n in range(9)]
+    replies = await asyncio.gather(*(r.send(store) for r in requests), return_exceptions=True)
+    assert store.batches == 1
+    for request, reply in zip(requests, replies, strict=True):
+        if request.site == 1:
+            assert isinstance(reply, ResponseError)
+        else:
+            assert isinstance(reply, Counts) and reply.counted
+    assert [r.views.total for r in replies if isinstance(r, Counts)] == [1, 1, 2, 2, 3, 3]
+    await store.close()
+
+
+async def test_closing_answers_everyone(redis_url: str) -> None:
+    """Requests pending when the store closes are answered; counting after it fails at once."""
+    store = await open_store(redis_url)
+    pending = [Request("hit", 0, 0, n, None, 0).send(store) for n in range(5)]
+    await store.close()
+    for waiter in pending:
+        assert waiter.done()
+        assert waiter.exception() is None or isinstance(waiter.exception(), StoreError)
+    with pytest.raises(StoreError):
+        Request("hit", 0, 0, 9, None, 0).send(store)

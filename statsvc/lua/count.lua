@@ -27,7 +27,8 @@
 -- or "" (within one online window after local midnight: not online twice), path,
 -- page-view id or "", now (ms)
 --
--- returns, batch after batch, the figures before it, then 5 values per request; the caller adds up
+-- returns, batch after batch, 1 (or the error that failed that batch alone, and nothing
+-- else for it), the figures before it, then 5 values per request; the caller adds up
 -- the requests' views and visits in order (replies are the largest part of the work):
 --   views today, yesterday, week, month, total, visits (the same five) before the batch,
 --   then per request: flags (1 counted, 2 a new visit, 4 folded into "(other)"), online,
@@ -194,7 +195,17 @@ while a < #ARGV do
   for i = 1, 11 + 6 * n do
     A[i] = ARGV[a + 1 + i]
   end
-  count(K, A, n, out)
+  -- a batch that fails (a key of the wrong type, say) fails alone: its place in the reply
+  -- holds the error's text instead of its figures
+  local mark = #out
+  out[mark + 1] = 1
+  local ok, err = pcall(count, K, A, n, out)
+  if not ok then
+    for i = #out, mark + 1, -1 do
+      out[i] = nil
+    end
+    out[mark + 1] = tostring(type(err) == 'table' and err.err or err)
+  end
   k, a = k + 11 + n, a + 12 + 6 * n
 end
 return out
