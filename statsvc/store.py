@@ -27,6 +27,7 @@ SHORT_TTL = 3 * 86400  # today's visitor and page-view id sets are read until to
 PAGE_DAY_TTL = 8 * 86400  # daily page tallies serve the today, yesterday and week windows
 PAGE_MONTH_TTL = 62 * 86400  # monthly page tallies serve the month window
 MAX_BATCH = 256  # requests in one script run (it holds Redis while it runs)
+MAX_CACHED_HEADS = 20_000  # packed day keys and arguments, one per site and day
 MAX_CONNECTIONS = 32  # per process: counting takes one, site and salt look-ups the rest
 REQUEST_ARGS = 6  # script arguments per request
 COUNTED, NEW_VISIT, FOLDED = 1, 2, 4  # the script's flags of a request
@@ -125,6 +126,7 @@ class Store:
         self._connection: Any = None  # the connection counting runs on, held once made
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._heads: dict[tuple[str, date, int], tuple[bytes, bytes, tuple[int, int]]] = {}
         self.batches = 0  # script runs so far (for tests and benchmarks)
 
     @classmethod
@@ -216,18 +218,29 @@ class Store:
         return waiter
 
     def _day(self, site: Site, windows: Windows) -> _Day:
-        limits = self._limits
-        keys = self._keys.day(site.id, windows)
-        args: list[str | int] = [
-            site.online_window * 1000,
-            limits.page_cap,
-            SHORT_TTL,
-            PAGE_DAY_TTL,
-            (limits.retention_days + 31) * 86400,
-            PAGE_MONTH_TTL,
-            *windows.day_fields(),
-        ]
-        return _Day(keys=packed(*keys), args=packed(*args), counts=(len(keys), len(args)))
+        """Return a new batch for a site and day; its keys and arguments, packed, are kept
+        for the next batches of that site, day and online window."""
+        head = self._heads.get((site.id, windows.today, site.online_window))
+        if head is None:
+            limits = self._limits
+            keys = self._keys.day(site.id, windows)
+            args: list[str | int] = [
+                site.online_window * 1000,
+                limits.page_cap,
+                SHORT_TTL,
+                PAGE_DAY_TTL,
+                (limits.retention_days + 31) * 86400,
+                PAGE_MONTH_TTL,
+                *windows.day_fields(),
+            ]
+            if len(self._heads) >= MAX_CACHED_HEADS:
+                self._heads.clear()
+            head = self._heads[(site.id, windows.today, site.online_window)] = (
+                packed(*keys),
+                packed(*args),
+                (len(keys), len(args)),
+            )
+        return _Day(keys=head[0], args=head[1], counts=head[2])
 
     async def _flush(self) -> None:
         """Send what is pending, one pipeline at a time, until nothing is."""

@@ -1048,3 +1048,15 @@ async def test_a_burst_of_hits_is_counted_whole(client: Client) -> None:
         *(post_hit(client, {"site": "demo", "path": f"/b{n % 40}"}) for n in range(1500))
     )
     assert sorted(r["views"]["total"] for r in replies) == list(range(1, 1501))
+
+
+async def test_every_daily_key_expires_whatever_comes_first(
+    client: Client, redis: Redis, prefix: str
+) -> None:
+    """A day whose first view has no page-view id still gets an expiring id set later."""
+    await post_hit(client, {"site": "demo", "path": "/a"})
+    await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-later-0001"})
+    base = f"{prefix}:{{demo}}:"
+    assert 2 * DAY <= await redis.ttl(base + "ids:2026-11-26") <= 3 * DAY
+    for suffix in ("m:2026-11", "pm:2026-11", "pd:2026-11-26", "visitors:2026-11-26"):
+        assert await redis.ttl(base + suffix) > 0, suffix

@@ -84,7 +84,7 @@ local function count(K, A, n, out)
   end
 
   local pages = redis.call('ZCARD', K[6])
-  local added_v, added_u, marked, oldest = 0, 0, false, nil
+  local added_v, added_u, marked, oldest, with_ids = 0, 0, false, nil, false
   local base = #out
   out[base + 1], out[base + 2], out[base + 3] = today_v, yday_v, before_v + today_v
   out[base + 4], out[base + 5] = month_v, total_v
@@ -99,9 +99,13 @@ local function count(K, A, n, out)
     local counted, flags = 0, 0
     if mode == 'hit' then
       counted = 1
-      if view_id ~= '' and (redis.call('SISMEMBER', K[10], view_id) == 1
-          or redis.call('SADD', K[9], view_id) == 0) then
-        counted = 0
+      if view_id ~= '' then
+        if redis.call('SISMEMBER', K[10], view_id) == 1
+            or redis.call('SADD', K[9], view_id) == 0 then
+          counted = 0
+        else
+          with_ids = true
+        end
       end
     end
 
@@ -163,21 +167,27 @@ local function count(K, A, n, out)
     out[n + 4], out[n + 5] = page_today, page_total
   end
 
-  -- The batch's increments, written once; daily and monthly keys get their lifetime when made.
+  -- The batch's increments, written once; daily and monthly keys get their lifetime when made:
+  -- the day's first counted views make the month hash, the month's page tallies, the day's
+  -- visitor set and page tallies (whatever else writes them, imports, must set it too)
   if added_v > 0 then
     redis.call('HINCRBY', K[1], 'v', added_v)
     redis.call('HINCRBY', K[2], 'v', added_v)
-    redis.call('HINCRBY', K[2], today .. 'v', added_v)
+    local first = redis.call('HINCRBY', K[2], today .. 'v', added_v) == added_v
     if added_u > 0 then
       redis.call('HINCRBY', K[1], 'u', added_u)
       redis.call('HINCRBY', K[2], 'u', added_u)
       redis.call('HINCRBY', K[2], today .. 'u', added_u)
     end
-    redis.call('EXPIRE', K[2], A[5], 'NX')
-    redis.call('EXPIRE', K[4], A[3], 'NX')
-    redis.call('EXPIRE', K[7], A[4], 'NX')
-    redis.call('EXPIRE', K[8], A[6], 'NX')
-    redis.call('EXPIRE', K[9], A[3], 'NX')
+    if first then
+      redis.call('EXPIRE', K[2], A[5], 'NX')
+      redis.call('EXPIRE', K[4], A[3], 'NX')
+      redis.call('EXPIRE', K[7], A[4], 'NX')
+      redis.call('EXPIRE', K[8], A[6], 'NX')
+    end
+    if with_ids then  -- the day's id set may come later than its first views
+      redis.call('EXPIRE', K[9], A[3], 'NX')
+    end
   end
   if marked then
     redis.call('ZREMRANGEBYSCORE', K[5], '-inf', '(' .. oldest)
