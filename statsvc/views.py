@@ -27,19 +27,17 @@ def json_reply(data: dict[str, Any], status: int = 200) -> web.Response:
 
 async def read_body(request: web.Request, limit: int) -> bytes:
     """Read a request body of at most `limit` bytes, or answer 413."""
+    too_large = ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
     if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+        raise too_large
     try:
         if request.content_length is not None:
             return await request.read()
-    except web.RequestPayloadError:
-        raise ApiError(400, "invalid_body", "the body cannot be read as its headers say") from None
-    body = bytearray()  # chunked: read in pieces, its length is known only at its end
-    try:
+        body = bytearray()  # chunked: read in pieces, its length is known only at its end
         while chunk := await request.content.read(limit + 1 - len(body)):
             body += chunk
             if len(body) > limit:
-                raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+                raise too_large
     except web.RequestPayloadError:
         raise ApiError(400, "invalid_body", "the body cannot be read as its headers say") from None
     return bytes(body)
