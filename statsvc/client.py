@@ -22,8 +22,14 @@ class Client:
 
     ip: str
     user_agent: str
-    origin_host: str | None  # from Origin, else Referer
+    origin: str | None  # the Origin header, else the Referer
     no_tracking: bool  # DNT: 1 or Sec-GPC: 1
+
+    @property
+    def origin_host(self) -> str | None:
+        """Return the host of the page the request came from (parsed only when asked: only
+        a site that lists its domains asks)."""
+        return _host(self.origin) if self.origin else None
 
 
 def parse_networks(text: str) -> tuple[Network, ...]:
@@ -51,11 +57,10 @@ def client_ip(remote: str | None, forwarded_for: str | None, trusted: Iterable[N
 def client_of(request: web.Request, trusted: tuple[Network, ...]) -> Client:
     """Return the Client of a request."""
     headers = request.headers
-    origin = headers.get("Origin") or headers.get("Referer")
     return Client(
         ip=client_ip(request.remote, ",".join(headers.getall("X-Forwarded-For", [])), trusted),
         user_agent=headers.get("User-Agent", "")[:MAX_USER_AGENT],
-        origin_host=_host(origin) if origin else None,
+        origin=headers.get("Origin") or headers.get("Referer"),
         no_tracking=headers.get("DNT") == "1" or headers.get("Sec-GPC") == "1",
     )
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from statsvc.client import Client
 from statsvc.hits import PageView, normalise_path
 from statsvc.sites import Site
-from statsvc.store import Counts, Figures, Mode, Store
+from statsvc.store import Counts, Mode, Store
 from statsvc.visitor import visitor_id
 from statsvc.windows import Windows, day_bounds, windows_at
 
@@ -156,16 +156,6 @@ def _refusal(site: Site, view: PageView, client: Client) -> str | None:
     return None
 
 
-def _figures(f: Figures) -> dict[str, int]:
-    return {
-        "today": f.today,
-        "yesterday": f.yesterday,
-        "week": f.week,
-        "month": f.month,
-        "total": f.total,
-    }
-
-
 def reply(
     site: Site,
     windows: Windows,
@@ -186,8 +176,8 @@ def reply(
         timezone=site.timezone,
         locale=site.locale,
         online=counts.online,
-        views=_figures(counts.views),
-        visits=_figures(counts.visits),
+        views=counts.views._asdict(),
+        visits=counts.visits._asdict(),
     )
     if page:
         body["page"] = {

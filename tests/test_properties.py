@@ -33,9 +33,9 @@ ZONES = (
 )
 PATHS = ("/", "/a", "/b/c", "/tin-tuc", "/lien-he")
 PEOPLE = (
-    Client(ip="198.51.100.1", user_agent="Mozilla/5.0 A", origin_host=None, no_tracking=False),
-    Client(ip="198.51.100.1", user_agent="Mozilla/5.0 B", origin_host=None, no_tracking=False),
-    Client(ip="2001:db8::1", user_agent="Mozilla/5.0 A", origin_host=None, no_tracking=False),
+    Client(ip="198.51.100.1", user_agent="Mozilla/5.0 A", origin=None, no_tracking=False),
+    Client(ip="198.51.100.1", user_agent="Mozilla/5.0 B", origin=None, no_tracking=False),
+    Client(ip="2001:db8::1", user_agent="Mozilla/5.0 A", origin=None, no_tracking=False),
 )
 VIEW_IDS = ("pv-00000001", "pv-00000002", "pv-00000003")
 WINDOWS = ("today", "yesterday", "week", "month", "total")

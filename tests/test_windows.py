@@ -18,10 +18,8 @@ from tests.conftest import FakeClock
 HCM = "Asia/Ho_Chi_Minh"
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
-ALICE = Client(
-    ip="203.0.113.7", user_agent="Mozilla/5.0 Alice", origin_host=None, no_tracking=False
-)
-BOB = Client(ip="203.0.113.7", user_agent="Mozilla/5.0 Bob", origin_host=None, no_tracking=False)
+ALICE = Client(ip="203.0.113.7", user_agent="Mozilla/5.0 Alice", origin=None, no_tracking=False)
+BOB = Client(ip="203.0.113.7", user_agent="Mozilla/5.0 Bob", origin=None, no_tracking=False)
 
 
 def instant(local: str) -> float:
