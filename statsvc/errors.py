@@ -10,7 +10,7 @@ from aiohttp import web
 
 from statsvc.counter import UnknownSite
 from statsvc.hits import BadInput
-from statsvc.store import StoreError
+from statsvc.store import STORE_FAILURES
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -66,7 +66,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
-    except StoreError:
+    except STORE_FAILURES:
         log.exception("store error on %s %s", request.method, request.path)
         return error_response(503, "store_unavailable", "the store is unavailable")
     except Exception:

@@ -10,11 +10,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib.resources import files
 from typing import Any, Literal, NamedTuple
+from urllib.parse import unquote
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.crc import key_slot
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    NoScriptError,
+    RedisClusterException,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
 
 from statsvc.hits import OTHER_PAGE
 from statsvc.keys import Keys
@@ -32,6 +43,11 @@ MAX_CONNECTIONS = 32  # per process: counting takes one, site and salt look-ups 
 REQUEST_ARGS = 6  # script arguments per request
 COUNTED, NEW_VISIT, FOLDED = 1, 2, 4  # the script's flags of a request
 StoreError = RedisError
+STORE_FAILURES = (RedisError, RedisClusterException)  # what a store call raises when it fails
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+# a cluster's answers that a script did not run (a slot moving, a failover): run it again
+NOT_RUN = (AskError, TryAgainError, ClusterDownError)  # MOVED is an AskError too
+REDIRECT_PAUSE = 0.05  # seconds between runs again while a slot moves or a failover ends
 
 
 class Figures(NamedTuple):
@@ -73,6 +89,7 @@ class _Day:
     keys: bytes  # the day's keys, packed
     args: bytes  # the day's arguments, packed
     counts: tuple[int, int]  # how many of each
+    slot: int  # the cluster slot of the site's keys (0 on a single server)
     page_keys: list[bytes] = field(default_factory=list)
     requests: list[bytes] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
@@ -106,32 +123,50 @@ def packed(*values: str | int) -> bytes:
     return b"".join(bulk(v.encode() if isinstance(v, str) else b"%d" % v) for v in values)
 
 
+@dataclass(slots=True)
+class _Lane:
+    """The connection counting runs on to one server, held once made, and whether that
+    server has the script."""
+
+    connection: Any
+    loaded: bool = False
+
+
 class Store:
-    """The statsvc data in one Redis or Valkey server.
+    """The statsvc data in one Redis or Valkey server, or in a Redis Cluster.
 
     Counting requests that arrive together are batched: one batch per site and day, the
     batches of an event-loop turn in one script run (up to MAX_BATCH requests), each caller
-    awaiting its own reply.
+    awaiting its own reply. In a cluster a run holds the batches of one slot only, and the
+    runs for each primary go to it in one write.
     """
 
-    def __init__(self, client: Redis, keys: Keys, limits: Limits) -> None:
-        self._redis = client
+    def __init__(
+        self, client: Redis | RedisCluster, keys: Keys, limits: Limits, timeout: float = 2.0
+    ) -> None:
+        self._redis: Any = client  # the two clients share the commands used here
+        self._cluster = client if isinstance(client, RedisCluster) else None
+        self._lanes: dict[str, _Lane] = {}
+        self._timeout = timeout
         self._keys = keys
         self._limits = limits
         self._script = files("statsvc.lua").joinpath("count.lua").read_text(encoding="utf-8")
         self._sha = hashlib.sha1(self._script.encode(), usedforsecurity=False).hexdigest()
         self._pending: dict[tuple[str, date], _Day] = {}
         self._flusher: asyncio.Task[None] | None = None
-        self._loaded = False  # whether this store has loaded the script into the server
-        self._connection: Any = None  # the connection counting runs on, held once made
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        self._heads: dict[tuple[str, date, int], tuple[bytes, bytes, tuple[int, int]]] = {}
+        self._heads: dict[tuple[str, date, int], _Day] = {}
         self.batches = 0  # script runs so far (for tests and benchmarks)
 
     @classmethod
     def from_url(cls, url: str, keys: Keys, limits: Limits, *, timeout: float = 2.0) -> Store:
-        """Open a store; writes are never retried blindly (a lost reply must not double count)."""
+        """Open a store: `redis://`, `rediss://` or `unix://` for one server,
+        `redis+cluster://host:port[,host:port…]` for a cluster. Counting is never retried
+        blindly (a lost reply must not double count)."""
+        scheme = url.partition("://")[0].lower()
+        if scheme in CLUSTER_SCHEMES:
+            return cls(cluster_client(url, timeout), keys, limits, timeout)
         pool = BlockingConnectionPool.from_url(
             url,
             max_connections=MAX_CONNECTIONS,
@@ -141,23 +176,23 @@ class Store:
             retry=Retry(NoBackoff(), 0),
             health_check_interval=30,
         )
-        return cls(Redis.from_pool(pool), keys, limits)
+        return cls(Redis.from_pool(pool), keys, limits, timeout)
 
     async def close(self) -> None:
         """Answer what is pending, then close the connections; later counting fails."""
         self._closed = True
         if self._flusher is not None:
             await asyncio.gather(asyncio.shield(self._flusher), return_exceptions=True)
-        if self._connection is not None:
-            await self._redis.connection_pool.release(self._connection)
-            self._connection = None
+        for lane in self._lanes.values():
+            await lane.connection.disconnect()
+        self._lanes.clear()
         await self._redis.aclose()
 
     async def ready(self) -> bool:
-        """Tell whether the server answers."""
+        """Tell whether the server (every primary of a cluster) answers."""
         try:
             return bool(await self._redis.ping())
-        except RedisError:
+        except STORE_FAILURES:
             return False
 
     async def get_site(self, site_id: str) -> Site | None:
@@ -220,7 +255,8 @@ class Store:
     def _day(self, site: Site, windows: Windows) -> _Day:
         """Return a new batch for a site and day; its keys and arguments, packed, are kept
         for the next batches of that site, day and online window."""
-        head = self._heads.get((site.id, windows.today, site.online_window))
+        key = (site.id, windows.today, site.online_window)
+        head = self._heads.get(key)
         if head is None:
             limits = self._limits
             keys = self._keys.day(site.id, windows)
@@ -235,12 +271,13 @@ class Store:
             ]
             if len(self._heads) >= MAX_CACHED_HEADS:
                 self._heads.clear()
-            head = self._heads[(site.id, windows.today, site.online_window)] = (
-                packed(*keys),
-                packed(*args),
-                (len(keys), len(args)),
+            head = self._heads[key] = _Day(
+                keys=packed(*keys),
+                args=packed(*args),
+                counts=(len(keys), len(args)),
+                slot=key_slot(keys[0].encode()) if self._cluster else 0,
             )
-        return _Day(keys=head[0], args=head[1], counts=head[2])
+        return _Day(keys=head.keys, args=head.args, counts=head.counts, slot=head.slot)
 
     async def _flush(self) -> None:
         """Send what is pending, one pipeline at a time, until nothing is."""
@@ -264,27 +301,70 @@ class Store:
             raise
 
     async def _run(self, runs: list[list[_Day]]) -> list[Any]:
-        """Run the script once per run; load it first where the server lacks it."""
-        replies = await self._pipeline(runs)
+        """Run the script once per run, on the server or, in a cluster, on each run's primary."""
+        if self._cluster is None:
+            lane = self._lanes.get("")
+            if lane is None:
+                pool = self._redis.connection_pool
+                lane = self._lanes[""] = _Lane(await pool.get_connection())
+            return await self._run_on(lane, runs)
+        return await self._run_on_cluster(self._cluster, runs)
+
+    async def _run_on_cluster(self, cluster: RedisCluster, runs: list[list[_Day]]) -> list[Any]:
+        """Send each primary its runs; run again, on the slot's new primary, those a moving
+        slot or a failover refused (refused, they did not run), until the store's timeout."""
+        replies: list[Any] = [None] * len(runs)
+        todo = list(range(len(runs)))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+        while True:
+            await cluster.initialize()  # the slot map: read once, then after every redirection
+            by_node: dict[str, tuple[ClusterNode, list[int]]] = {}
+            for n in todo:
+                node = cluster.nodes_manager.get_node_from_slot(runs[n][0].slot)
+                by_node.setdefault(node.name, (node, []))[1].append(n)
+            results = await asyncio.gather(
+                *(
+                    self._run_on(self._lane(node), [runs[n] for n in ns])
+                    for node, ns in by_node.values()
+                ),
+                return_exceptions=True,
+            )
+            for (_, ns), result in zip(by_node.values(), results, strict=True):
+                for at, n in enumerate(ns):
+                    replies[n] = result if isinstance(result, BaseException) else result[at]
+            todo = [n for n in todo if isinstance(replies[n], NOT_RUN)]
+            if any(isinstance(reply, STORE_FAILURES) for reply in replies) or todo:
+                await cluster.nodes_manager.initialize()
+            if not todo or loop.time() >= deadline:
+                return replies
+            await asyncio.sleep(REDIRECT_PAUSE)
+
+    def _lane(self, node: ClusterNode) -> _Lane:
+        lane = self._lanes.get(node.name)
+        if lane is None:
+            lane = self._lanes[node.name] = _Lane(node.acquire_connection())
+        return lane
+
+    async def _run_on(self, lane: _Lane, runs: list[list[_Day]]) -> list[Any]:
+        """Run the script once per run on one server; load it first where the server lacks it."""
+        replies = await self._pipeline(lane, runs)
         missing = [n for n, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if missing:  # a restarted server: nothing ran for those, so running them again is safe
-            self._loaded = False
+            lane.loaded = False
             try:
-                again = await self._pipeline([runs[n] for n in missing])
+                again = await self._pipeline(lane, [runs[n] for n in missing])
             except Exception as exc:  # only those runs failed: the others did count
                 again = [exc] * len(missing)
             for n, reply in zip(missing, again, strict=True):
                 replies[n] = reply
         return replies
 
-    async def _pipeline(self, runs: list[list[_Day]]) -> list[Any]:
-        """Send the runs in one write on the counting connection; read one reply each."""
-        if self._connection is None:
-            pool = self._redis.connection_pool
-            self._connection = await pool.get_connection()  # type: ignore[no-untyped-call]
-        connection = self._connection
+    async def _pipeline(self, lane: _Lane, runs: list[list[_Day]]) -> list[Any]:
+        """Send the runs in one write on a lane's connection; read one reply each."""
+        connection = lane.connection
         commands = [evalsha(self._sha.encode(), run) for run in runs]
-        if not self._loaded:
+        if not lane.loaded:
             commands.insert(0, b"*3\r\n" + packed("SCRIPT", "LOAD", self._script))
         self.batches += len(runs)
         try:
@@ -293,9 +373,34 @@ class Store:
         except BaseException:
             await connection.disconnect()  # the replies are lost with it: start clean next time
             raise
-        if not self._loaded:  # if loading failed, the runs say so themselves (NOSCRIPT)
-            self._loaded = not isinstance(replies.pop(0), Exception)
+        if not lane.loaded:  # if loading failed, the runs say so themselves (NOSCRIPT)
+            lane.loaded = not isinstance(replies.pop(0), Exception)
         return replies
+
+
+def cluster_client(url: str, timeout: float) -> RedisCluster:
+    """Return a cluster client for `redis+cluster://[user:password@]host:port[,host:port…]`."""
+    scheme, _, rest = url.partition("://")
+    rest = rest.partition("/")[0].partition("?")[0]
+    auth, _, hosts = rest.rpartition("@")
+    username, _, password = auth.partition(":") if ":" in auth else ("", "", auth)
+    nodes = []
+    for address in hosts.split(","):
+        host, _, port = address.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"a cluster node must be host:port, not {address!r}")
+        nodes.append(ClusterNode(host.strip("[]"), int(port)))
+    return RedisCluster(
+        startup_nodes=nodes,
+        username=unquote(username) or None,
+        password=unquote(password) or None,
+        ssl=CLUSTER_SCHEMES[scheme.lower()] == "rediss",
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        max_connections=MAX_CONNECTIONS,
+        # look-ups and settings are safe to send again; counting never goes through this retry
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+    )
 
 
 async def _reply(connection: Any) -> Any:
@@ -307,18 +412,23 @@ async def _reply(connection: Any) -> Any:
 
 
 def _runs(days: list[_Day]) -> list[list[_Day]]:
-    """Share the batches out into script runs of at most MAX_BATCH requests each."""
+    """Share the batches out into script runs of at most MAX_BATCH requests each, a run's
+    batches all of one slot (on a single server, all are of slot 0)."""
     runs: list[list[_Day]] = [[]]
     room = MAX_BATCH
-    for day in days:
+    for day in sorted(days, key=_slot):
         for start in range(0, len(day.waiting), MAX_BATCH):
             part = _slice(day, start)
-            if len(part.waiting) > room:
+            if len(part.waiting) > room or (runs[-1] and runs[-1][0].slot != part.slot):
                 runs.append([])
                 room = MAX_BATCH
             runs[-1].append(part)
             room -= len(part.waiting)
     return runs
+
+
+def _slot(day: _Day) -> int:
+    return day.slot
 
 
 def _slice(day: _Day, start: int) -> _Day:
@@ -330,6 +440,7 @@ def _slice(day: _Day, start: int) -> _Day:
         keys=day.keys,
         args=day.args,
         counts=day.counts,
+        slot=day.slot,
         page_keys=day.page_keys[start:end],
         requests=day.requests[start:end],
         paths=day.paths[start:end],

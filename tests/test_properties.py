@@ -11,7 +11,6 @@ from typing import Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from redis.asyncio import Redis
 
 from statsvc.client import Client
 from statsvc.counter import Counter
@@ -19,7 +18,7 @@ from statsvc.hits import OTHER_PAGE, PageView
 from statsvc.keys import Keys
 from statsvc.sites import Site
 from statsvc.store import Limits, Store
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, plain_client
 
 ZONES = (
     "Asia/Ho_Chi_Minh",
@@ -311,7 +310,7 @@ async def run(redis_url: str, scenario: Scenario) -> None:
         await play(store, scenario)
     finally:
         await store.close()
-        redis = Redis.from_url(redis_url)
+        redis = plain_client(redis_url)
         async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
             await redis.delete(key)
         await redis.aclose()

@@ -1,0 +1,176 @@
+"""statsvc on a real 3-primary Redis Cluster: sites spread over shards, batches per shard,
+a slot moved under load."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiohttp.test_utils import TestClient
+from aiohttp.web import Application, Request
+from pytest_aiohttp import AiohttpClient
+from redis.asyncio import Redis
+from redis.crc import key_slot
+
+from statsvc.app import create_app
+from statsvc.keys import Keys
+from statsvc.settings import Settings
+from statsvc.store import Limits, Store
+from tests.cluster import Cluster, running_cluster
+from tests.conftest import ADMIN_TOKEN, FakeClock, admin
+from tests.test_batching import SITES
+from tests.test_batching import Request as Hit
+
+App = TestClient[Request, Application]
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A 3-primary cluster of this module's own, whatever store the rest of the suite uses."""
+    with running_cluster(tmp_path_factory.mktemp("own-cluster")) as started:
+        yield started
+
+
+@pytest.fixture
+async def nodes(cluster: Cluster) -> AsyncIterator[list[Redis]]:
+    """A plain client of each primary, in slot order."""
+    clients = [Redis(host="127.0.0.1", port=port) for port in cluster.ports]
+    yield clients
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def app(
+    aiohttp_client: AiohttpClient, cluster: Cluster, prefix: str, clock: FakeClock
+) -> App:
+    """statsvc on the cluster, under this test's prefix."""
+    settings = Settings(redis_url=cluster.url, key_prefix=prefix, admin_token=ADMIN_TOKEN)
+    return await aiohttp_client(create_app(settings, clock=clock))
+
+
+def sites_per_shard(cluster: Cluster, per_shard: int) -> list[list[str]]:
+    """Return site ids whose slots fall on each primary in turn (slots were shared in order)."""
+    share = 16384 // len(cluster.ports)
+    found: list[list[str]] = [[] for _ in cluster.ports]
+    while min(len(ids) for ids in found) < per_shard:
+        site = "c" + secrets.token_hex(4)
+        shard = min(key_slot(site.encode()) // share, len(cluster.ports) - 1)
+        if len(found[shard]) < per_shard:
+            found[shard].append(site)
+    return found
+
+
+async def hit(app: App, site: str, path: str, view_id: str) -> dict[str, object]:
+    body = {"site": site, "path": path, "id": view_id}
+    reply = await app.post("/api/v1/hit", json=body)
+    return {"status": reply.status, **await reply.json()}
+
+
+async def keys_of(node: Redis, pattern: str) -> list[bytes]:
+    return [key async for key in node.scan_iter(match=pattern, count=1000)]
+
+
+async def test_sites_spread_over_every_primary_and_count_exactly(
+    app: App, cluster: Cluster, nodes: list[Redis], prefix: str
+) -> None:
+    """Sites on all three shards, hit concurrently, each count exactly; every key of a site
+    sits on its own shard, in its one slot."""
+    shards = sites_per_shard(cluster, 2)
+    sites = [site for shard in shards for site in shard]
+    for site in sites:
+        assert (await app.put(f"/api/v1/sites/{site}", json={}, headers=admin())).status == 201
+    replies = await asyncio.gather(
+        *(hit(app, site, f"/p{n % 3}", f"view-{site}-{n:04d}") for site in sites for n in range(20))
+    )
+    assert all(r["status"] == 200 and r["counted"] for r in replies)
+    for site in sites:
+        counts = await (await app.get("/api/v1/counts", params={"site": site})).json()
+        assert counts["views"]["total"] == 20
+        assert counts["visits"]["today"] == 1
+    for shard, node in zip(shards, nodes, strict=True):
+        for site in shard:
+            keys = await keys_of(node, f"{prefix}:{{{site}}}:*")
+            assert len(keys) > 5
+            assert {key_slot(key) for key in keys} == {key_slot(site.encode())}
+        others = [s for s in sites if s not in shard]
+        for site in others:
+            assert await keys_of(node, f"{prefix}:{{{site}}}:*") == []
+
+
+async def test_a_batch_runs_once_per_slot_on_its_primary(cluster: Cluster, prefix: str) -> None:
+    """Hits of three sites on three shards in one loop turn take three script runs, one per
+    primary, and each reply is its own hit's."""
+    store = Store.from_url(cluster.url, Keys(prefix), Limits(page_cap=50))
+    try:
+        requests = [Hit("hit", n % 3, 0, n, n, 0) for n in range(30)]
+        replies = await asyncio.gather(*(r.send(store) for r in requests))
+        slots = {key_slot(site.id.encode()) for site in SITES}
+        assert store.batches == len(slots)
+        assert [r.views.total for r in replies] == [n // 3 + 1 for n in range(30)]
+    finally:
+        await store.close()
+
+
+async def test_settings_and_salts_are_found_through_any_node(
+    app: App, cluster: Cluster, prefix: str, clock: FakeClock, aiohttp_client: AiohttpClient
+) -> None:
+    """A statsvc that knows only one node (not the site's) finds the site, its settings and
+    its salt, and counts the same visitor once."""
+    shards = sites_per_shard(cluster, 1)
+    site = shards[1][0]
+    put = await app.put(f"/api/v1/sites/{site}", json={"locale": "en"}, headers=admin())
+    assert put.status == 201
+    assert (await hit(app, site, "/", "first-view-1"))["counted"]
+    only_first = f"redis+cluster://127.0.0.1:{cluster.ports[0]}"
+    settings = Settings(redis_url=only_first, key_prefix=prefix, admin_token=ADMIN_TOKEN)
+    other = await aiohttp_client(create_app(settings, clock=clock))
+    reply = await hit(other, site, "/", "second-view")
+    assert reply["counted"] and reply["locale"] == "en"
+    assert reply["views"] == {"today": 2, "yesterday": 0, "week": 2, "month": 2, "total": 2}
+    assert reply["visits"]["today"] == 1  # the same salt, so the same visitor
+
+
+async def test_moving_a_slot_under_load_loses_and_doubles_no_hit(
+    app: App, cluster: Cluster, nodes: list[Redis]
+) -> None:
+    """While a site's slot migrates key by key to another primary (MIGRATE), hits keep
+    coming: every one is answered and counted exactly once, on the new primary at the end."""
+    site = sites_per_shard(cluster, 1)[0][0]
+    assert (await app.put(f"/api/v1/sites/{site}", json={}, headers=admin())).status == 201
+    source, target = nodes[0], nodes[1]
+    started, moved = asyncio.Event(), asyncio.Event()
+    sent: list[dict[str, object]] = []
+
+    async def load() -> None:
+        rounds = 0
+        while not moved.is_set() or rounds < 3:
+            batch = [hit(app, site, f"/p{n % 5}", f"view-{len(sent) + n:06d}") for n in range(10)]
+            sent.extend(await asyncio.gather(*batch))
+            if len(sent) >= 30:  # some keys exist before the move begins
+                started.set()
+            rounds = rounds + 1 if moved.is_set() else 0
+
+    async def migrate() -> None:
+        await started.wait()
+        slot = key_slot(site.encode())
+        source_id = (await source.execute_command("CLUSTER", "MYID")).decode()
+        target_id = (await target.execute_command("CLUSTER", "MYID")).decode()
+        await target.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        await source.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        while keys := await source.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 2):
+            port = cluster.ports[1]
+            await source.execute_command("MIGRATE", "127.0.0.1", port, "", 0, 5000, "KEYS", *keys)
+            await asyncio.sleep(0)  # the hits of this loop turn go first
+        for node in nodes:
+            await node.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        moved.set()
+
+    await asyncio.gather(load(), migrate())
+    assert [r["status"] for r in sent] == [200] * len(sent)
+    assert all(r["counted"] for r in sent)
+    counts = await (await app.get("/api/v1/counts", params={"site": site})).json()
+    assert counts["views"]["total"] == len(sent)
+    assert await source.execute_command("CLUSTER", "COUNTKEYSINSLOT", key_slot(site.encode())) == 0
