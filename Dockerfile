@@ -14,6 +14,7 @@ COPY --from=build /opt/statsvc /opt/statsvc
 ENV PATH=/opt/statsvc/bin:$PATH \
     STATSVC_HOST=0.0.0.0 \
     STATSVC_PORT=8080 \
+    STATSVC_WORKERS=auto \
     STATSVC_DATA_DIR=/var/lib/statsvc
 USER statsvc
 WORKDIR /var/lib/statsvc

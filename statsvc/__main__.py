@@ -20,6 +20,17 @@ from statsvc.settings import Settings
 from statsvc.sites import LOCALES, SettingsError, is_site_id, new_site, validate_timezone
 from statsvc.store import Store
 
+MAX_WORKERS = 64
+
+
+def usable_cpus() -> int:
+    """Return how many CPUs this process may run on (a container's share, not the host's)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform
+        count = os.cpu_count() or 1
+    return min(count, MAX_WORKERS)
+
 
 def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
     """Build the settings from the environment, with command-line flags taking precedence."""
@@ -45,7 +56,11 @@ def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
         redis_url=pick("redis_url", "STATSVC_REDIS_URL", "") or None,
         host=pick("host", "STATSVC_HOST", "127.0.0.1"),
         port=number("port", "STATSVC_PORT", 8080, 0, 65535),
-        workers=number("workers", "STATSVC_WORKERS", 1, 1, 64),
+        workers=(
+            usable_cpus()
+            if pick("workers", "STATSVC_WORKERS", "1") == "auto"
+            else number("workers", "STATSVC_WORKERS", 1, 1, MAX_WORKERS)
+        ),
         data_dir=Path(pick("data_dir", "STATSVC_DATA_DIR", user_data_dir("statsvc"))),
         admin_token=env.get("STATSVC_ADMIN_TOKEN") or None,
         trusted_proxies=parse_networks(env.get("STATSVC_TRUSTED_PROXIES", "")),
@@ -110,7 +125,9 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("serve", parents=[store], help="run the HTTP service")
     run.add_argument("--host", help="address to listen on (STATSVC_HOST, 127.0.0.1)")
     run.add_argument("--port", type=int, help="port to listen on (STATSVC_PORT, 8080)")
-    run.add_argument("--workers", type=int, help="worker processes (STATSVC_WORKERS, 1)")
+    run.add_argument(
+        "--workers", help="worker processes, or auto: one per usable CPU (STATSVC_WORKERS, 1)"
+    )
     site = commands.add_parser("site", help="add, list or show sites")
     sub = site.add_subparsers(dest="site_command", required=True)
     add = sub.add_parser("add", parents=[store], help="create a site, or change given settings")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +15,45 @@ import yaml
 
 from statsvc.app import create_app
 from statsvc.settings import Settings
+from statsvc.store import cluster_client
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+COMPOSE_FILES = ("docker-compose.yml", "docker-compose.cluster.yml")
+
+
+def load(name: str) -> dict[str, Any]:
+    """Return a parsed compose file."""
+    data: dict[str, Any] = yaml.safe_load((ROOT / name).read_text())
+    return data
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
     """The parsed docker-compose.yml."""
-    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    return data
+    return load("docker-compose.yml")
+
+
+@pytest.fixture(scope="module")
+def cluster_compose() -> dict[str, Any]:
+    """The parsed docker-compose.cluster.yml."""
+    return load("docker-compose.cluster.yml")
+
+
+@pytest.fixture(scope="module", params=COMPOSE_FILES)
+def each_compose(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Each compose file in turn."""
+    return load(request.param)
+
+
+def redis_servers(compose: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the compose file's Redis servers (not one-off tools that use the image)."""
+    return [
+        service
+        for service in compose["services"].values()
+        if service.get("image", "").startswith("redis:") and "redis-server" in service["command"]
+    ]
 
 
 def settings_read_by_statsvc() -> set[str]:
@@ -36,16 +69,22 @@ def dockerfile_final_stage() -> list[str]:
     return instructions[last_from:]
 
 
-def test_redis_keeps_every_hit(compose: dict[str, Any]) -> None:
-    """Redis runs with AOF on, fsync every second, no eviction, on a volume, healthchecked."""
-    redis = compose["services"]["redis"]
-    command = " ".join(redis["command"])
-    assert "--appendonly yes" in command
-    assert "--appendfsync everysec" in command
-    assert "--maxmemory-policy noeviction" in command
-    assert any(volume.endswith(":/data") for volume in redis["volumes"])
-    assert redis["healthcheck"]["test"][-1] == "ping"
-    assert re.match(r"redis:7", redis["image"])
+def test_redis_keeps_every_hit(each_compose: dict[str, Any]) -> None:
+    """Every Redis runs with AOF on, fsync every second, no eviction, on a volume of its own,
+    healthchecked, unpublished."""
+    servers = redis_servers(each_compose)
+    assert servers
+    volumes = [volume for redis in servers for volume in redis["volumes"]]
+    assert len(set(volumes)) == len(servers)
+    for redis in servers:
+        command = " ".join(redis["command"])
+        assert "--appendonly yes" in command
+        assert "--appendfsync everysec" in command
+        assert "--maxmemory-policy noeviction" in command
+        assert any(volume.endswith(":/data") for volume in redis["volumes"])
+        assert redis["healthcheck"]["test"][-1] == "ping"
+        assert re.match(r"redis:7", redis["image"])
+        assert "ports" not in redis
 
 
 def test_statsvc_uses_that_redis(compose: dict[str, Any]) -> None:
@@ -57,17 +96,85 @@ def test_statsvc_uses_that_redis(compose: dict[str, Any]) -> None:
     assert ":?" in service["environment"]["STATSVC_ADMIN_TOKEN"]
 
 
-def test_compose_environment_names_are_real_settings(compose: dict[str, Any]) -> None:
-    """Every STATSVC_ variable the compose file sets is one statsvc reads."""
-    names = set(compose["services"]["statsvc"]["environment"])
-    assert names <= settings_read_by_statsvc()
+def test_compose_environment_names_are_real_settings(each_compose: dict[str, Any]) -> None:
+    """Every STATSVC_ variable a compose file sets is one statsvc reads; workers follow the
+    CPUs."""
+    environment = each_compose["services"]["statsvc"]["environment"]
+    assert set(environment) <= settings_read_by_statsvc()
+    assert environment["STATSVC_WORKERS"] == "${STATSVC_WORKERS:-auto}"
 
 
-def test_ports_are_bound_to_loopback(compose: dict[str, Any]) -> None:
-    """No port is published on every interface: a reverse proxy fronts statsvc."""
-    for service in compose["services"].values():
-        for port in service.get("ports", []):
-            assert port.startswith("127.0.0.1:")
+def test_ports_are_bound_to_loopback(each_compose: dict[str, Any]) -> None:
+    """Only the edge is published, on loopback: the host's reverse proxy fronts it, and
+    statsvc itself publishes no port, so it can run as several replicas."""
+    published = {
+        name: service["ports"]
+        for name, service in each_compose["services"].items()
+        if service.get("ports")
+    }
+    assert published == {"edge": ["127.0.0.1:8080:8080"]}
+
+
+def test_the_edge_spreads_over_replicas_and_forwards_the_client(
+    each_compose: dict[str, Any],
+) -> None:
+    """The edge runs deploy/nginx.conf, which re-resolves the statsvc replicas and appends the
+    client's address to X-Forwarded-For; the edge and the network's gateway (the host's
+    proxy) are statsvc's trusted proxies, and nothing else is."""
+    edge = each_compose["services"]["edge"]
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in edge["volumes"]
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "resolver 127.0.0.11 valid=10s" in conf
+    assert "set $statsvc http://statsvc:8080;" in conf
+    assert "proxy_pass $statsvc;" in conf
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in conf
+    edge_ip = edge["networks"]["statsvc"]["ipv4_address"]
+    gateway = each_compose["networks"]["statsvc"]["ipam"]["config"][0]["gateway"]
+    trusted = each_compose["services"]["statsvc"]["environment"]["STATSVC_TRUSTED_PROXIES"]
+    assert trusted == f"${{STATSVC_TRUSTED_PROXIES:-{gateway},{edge_ip}}}"
+    assert "/healthz" in " ".join(edge["healthcheck"]["test"])
+
+
+@pytest.mark.skipif(
+    shutil.which("nginx") is None and os.environ.get("STATSVC_REQUIRE_NGINX") != "1",
+    reason="nginx is not installed (CI installs it and sets STATSVC_REQUIRE_NGINX=1)",
+)
+def test_the_edge_configuration_is_valid_nginx(tmp_path: Path) -> None:
+    """nginx itself accepts deploy/nginx.conf."""
+    conf = ROOT / "deploy" / "nginx.conf"
+    command = ["nginx", "-t", "-c", str(conf), "-p", str(tmp_path), "-g", "error_log stderr;"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_cluster_file_forms_one_cluster_that_statsvc_uses(
+    cluster_compose: dict[str, Any],
+) -> None:
+    """Three cluster-enabled nodes at fixed addresses; the init job forms the cluster from
+    exactly those nodes, statsvc waits for it and its redis+cluster URL names them all."""
+    services = cluster_compose["services"]
+    nodes = {
+        name: service["networks"]["statsvc"]["ipv4_address"] + ":6379"
+        for name, service in services.items()
+        if service in redis_servers(cluster_compose)
+    }
+    assert len(nodes) == 3
+    for name in nodes:
+        assert "--cluster-enabled yes" in " ".join(services[name]["command"])
+    init = services["redis-cluster-init"]
+    script = " ".join(init["command"])
+    assert f"--cluster create {' '.join(nodes.values())} --cluster-replicas 0" in script
+    assert set(init["depends_on"]) == set(nodes)
+    statsvc = services["statsvc"]
+    assert statsvc["depends_on"] == {
+        "redis-cluster-init": {"condition": "service_completed_successfully"}
+    }
+    url = statsvc["environment"]["STATSVC_REDIS_URL"]
+    assert url == "redis+cluster://" + ",".join(nodes.values())
+    client = cluster_client(url, timeout=1.0)
+    assert [f"{n.host}:{n.port}" for n in client.nodes_manager.startup_nodes.values()] == list(
+        nodes.values()
+    )
 
 
 def test_image_runs_statsvc_serve_as_non_root() -> None:
@@ -92,17 +199,9 @@ def test_image_copies_what_the_package_needs() -> None:
     assert {"statsvc", "widget"} <= {s for line in copied for s in shlex.split(line)}
 
 
-def test_healthchecks_probe_a_real_route(compose: dict[str, Any]) -> None:
-    """The image's and the compose file's healthchecks ask for /healthz, which the app serves."""
+def test_healthchecks_probe_a_real_route(each_compose: dict[str, Any]) -> None:
+    """The image's and the compose files' healthchecks ask for /healthz, which the app serves."""
     routes = {r.resource.canonical for r in create_app(Settings()).router.routes() if r.resource}
     assert "/healthz" in routes
     assert "/healthz" in (ROOT / "Dockerfile").read_text().split("HEALTHCHECK", 1)[1]
-    assert "/healthz" in " ".join(compose["services"]["statsvc"]["healthcheck"]["test"])
-
-
-def test_trusted_proxy_is_the_network_gateway(compose: dict[str, Any]) -> None:
-    """The default trusted proxy is the gateway through which the host's proxy connects."""
-    gateway = compose["networks"]["statsvc"]["ipam"]["config"][0]["gateway"]
-    trusted = compose["services"]["statsvc"]["environment"]["STATSVC_TRUSTED_PROXIES"]
-    assert trusted.endswith(f":-{gateway}}}")
-    assert "ports" not in compose["services"]["redis"]
+    assert "/healthz" in " ".join(each_compose["services"]["statsvc"]["healthcheck"]["test"])

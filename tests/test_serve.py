@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from statsvc.__main__ import parser, settings_from
+
 TOKEN = "serve-test-token"
 
 
@@ -240,6 +242,7 @@ def test_a_killed_service_leaves_no_second_server_behind(service: Service) -> No
         ("STATSVC_LOCALE", "fr"),
         ("STATSVC_TIMEZONE", "Mars/Olympus"),
         ("STATSVC_WORKERS", "0"),
+        ("STATSVC_WORKERS", "all"),
         ("STATSVC_PORT", "70000"),
     ],
 )
@@ -251,3 +254,12 @@ def test_bad_settings_stop_the_command_with_their_name(
     assert result.returncode == 2
     assert name.removeprefix("STATSVC_").lower() in result.stderr.lower()
     assert not (tmp_path / "data").exists()
+
+
+def test_workers_auto_is_one_per_usable_cpu() -> None:
+    """STATSVC_WORKERS=auto (or --workers auto) runs one worker per CPU this process may use."""
+    args = parser().parse_args(["serve"])
+    assert settings_from({"STATSVC_WORKERS": "auto"}, args).workers == len(os.sched_getaffinity(0))
+    args = parser().parse_args(["serve", "--workers", "auto"])
+    assert settings_from({"STATSVC_WORKERS": "3"}, args).workers == len(os.sched_getaffinity(0))
+    assert settings_from({}, parser().parse_args(["serve", "--workers", "3"])).workers == 3
