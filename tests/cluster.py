@@ -71,6 +71,11 @@ class Cluster:
             )
 
     @property
+    def pids(self) -> list[int]:
+        """The nodes' process ids."""
+        return [process.pid for process in self._processes]
+
+    @property
     def url(self) -> str:
         """The statsvc URL of this cluster."""
         return "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in self.ports)
