@@ -83,7 +83,8 @@ async def test_sites_spread_over_every_primary_and_count_exactly(
     app: App, cluster: Cluster, nodes: list[Redis], prefix: str
 ) -> None:
     """Sites on all three shards, hit concurrently, each count exactly; every key of a site
-    sits on its own shard, in its one slot."""
+    sits on its own shard, in its one slot; /readyz asks every primary."""
+    assert (await app.get("/readyz")).status == 200
     shards = sites_per_shard(cluster, 2)
     sites = [site for shard in shards for site in shard]
     for site in sites:
