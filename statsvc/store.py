@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import secrets
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.resources import files
@@ -48,6 +49,9 @@ CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 # a cluster's answers that a script did not run (a slot moving, a failover): run it again
 NOT_RUN = (AskError, TryAgainError, ClusterDownError)  # MOVED is an AskError too
 REDIRECT_PAUSE = 0.05  # seconds between runs again while a slot moves or a failover ends
+REFRESH_INTERVAL = (
+    1.0  # seconds between reads of the slot map after failures that are not redirections
+)
 
 
 class Figures(NamedTuple):
@@ -148,6 +152,7 @@ class Store:
         self._cluster = client if isinstance(client, RedisCluster) else None
         self._lanes: dict[str, _Lane] = {}
         self._timeout = timeout
+        self._refreshed = 0.0  # when the cluster's slot map was last read again (loop time)
         self._keys = keys
         self._limits = limits
         self._script = files("statsvc.lua").joinpath("count.lua").read_text(encoding="utf-8")
@@ -313,15 +318,19 @@ class Store:
     async def _run_on_cluster(self, cluster: RedisCluster, runs: list[list[_Day]]) -> list[Any]:
         """Send each primary its runs; run again, on the slot's new primary, those a moving
         slot or a failover refused (refused, they did not run), until the store's timeout."""
+        await cluster.initialize()  # the slot map, read on first use
         replies: list[Any] = [None] * len(runs)
         todo = list(range(len(runs)))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
         while True:
-            await cluster.initialize()  # the slot map: read once, then after every redirection
             by_node: dict[str, tuple[ClusterNode, list[int]]] = {}
             for n in todo:
-                node = cluster.nodes_manager.get_node_from_slot(runs[n][0].slot)
+                try:
+                    node = cluster.nodes_manager.get_node_from_slot(runs[n][0].slot)
+                except RedisClusterException as exc:  # no node serves that slot now
+                    replies[n] = exc
+                    continue
                 by_node.setdefault(node.name, (node, []))[1].append(n)
             results = await asyncio.gather(
                 *(
@@ -333,12 +342,23 @@ class Store:
             for (_, ns), result in zip(by_node.values(), results, strict=True):
                 for at, n in enumerate(ns):
                     replies[n] = result if isinstance(result, BaseException) else result[at]
+            failed = any(isinstance(replies[n], STORE_FAILURES) for n in todo)
             todo = [n for n in todo if isinstance(replies[n], NOT_RUN)]
-            if any(isinstance(reply, STORE_FAILURES) for reply in replies) or todo:
-                await cluster.nodes_manager.initialize()
+            if failed:
+                await self._refresh(cluster, at_once=bool(todo))
             if not todo or loop.time() >= deadline:
                 return replies
             await asyncio.sleep(REDIRECT_PAUSE)
+
+    async def _refresh(self, cluster: RedisCluster, *, at_once: bool) -> None:
+        """Read the slot map again: at once after a redirection, at most once a second after
+        other failures (a node that is down fails every run sent to it)."""
+        now = asyncio.get_running_loop().time()
+        if not at_once and now - self._refreshed < REFRESH_INTERVAL:
+            return
+        self._refreshed = now
+        with suppress(*STORE_FAILURES):  # the runs already say what failed; the next tries again
+            await cluster.nodes_manager.initialize()
 
     def _lane(self, node: ClusterNode) -> _Lane:
         lane = self._lanes.get(node.name)

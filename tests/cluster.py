@@ -64,6 +64,8 @@ class Cluster:
                         *("--dir", str(node_dir), "--logfile", str(node_dir / "server.log")),
                         *("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"),
                         *("--cluster-node-timeout", "2000", "--save", "", "--appendonly", "no"),
+                        # as in production: one primary down stops only its own slots
+                        *("--cluster-require-full-coverage", "no"),
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -115,6 +117,11 @@ class Cluster:
         return fields.get("cluster_state") == "ok" and fields.get("cluster_known_nodes") == str(
             len(self.ports)
         )
+
+    def kill(self, n: int) -> None:
+        """Kill node n at once, as a crash would."""
+        self._processes[n].kill()
+        self._processes[n].wait()
 
     def close(self) -> None:
         """Stop every node."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -181,3 +182,25 @@ async def test_moving_a_slot_under_load_loses_and_doubles_no_hit(
     counts = await (await app.get("/api/v1/counts", params={"site": site})).json()
     assert counts["views"]["total"] == len(sent)
     assert await command(source, "CLUSTER", "COUNTKEYSINSLOT", key_slot(site.encode())) == 0
+
+
+async def test_a_primary_down_stops_only_its_own_sites(
+    tmp_path: Path, aiohttp_client: AiohttpClient, prefix: str, clock: FakeClock
+) -> None:
+    """With one primary killed, sites on the other shards go on counting, and a site on the
+    dead shard is told 503 store_unavailable (not counted, not hung)."""
+    with running_cluster(tmp_path) as doomed:
+        settings = Settings(redis_url=doomed.url, key_prefix=prefix, admin_token=ADMIN_TOKEN)
+        app = await aiohttp_client(create_app(settings, clock=clock))
+        shards = sites_per_shard(doomed, 1)
+        sites = [shard[0] for shard in shards]
+        for site in sites:
+            assert (await app.put(f"/api/v1/sites/{site}", json={}, headers=admin())).status == 201
+            assert (await hit(app, site, "/", "before-the-crash"))["counted"]
+        doomed.kill(2)
+        for site in sites[:2]:
+            reply = await hit(app, site, "/", "after-the-crash")
+            assert reply["status"] == 200 and reply["views"]["total"] == 2
+        reply = await hit(app, sites[2], "/", "after-the-crash")
+        assert reply["status"] == 503 and reply["error"]["code"] == "store_unavailable"
+

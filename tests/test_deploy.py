@@ -160,7 +160,9 @@ def test_the_cluster_file_forms_one_cluster_that_statsvc_uses(
     }
     assert len(nodes) == 3
     for name in nodes:
-        assert "--cluster-enabled yes" in " ".join(services[name]["command"])
+        command = " ".join(services[name]["command"])
+        assert "--cluster-enabled yes" in command
+        assert "--cluster-require-full-coverage no" in command  # a node down stops only its sites
     init = services["redis-cluster-init"]
     script = " ".join(init["command"])
     assert f"--cluster create {' '.join(nodes.values())} --cluster-replicas 0" in script
