@@ -49,9 +49,7 @@ CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 # a cluster's answers that a script did not run (a slot moving, a failover): run it again
 NOT_RUN = (AskError, TryAgainError, ClusterDownError)  # MOVED is an AskError too
 REDIRECT_PAUSE = 0.05  # seconds between runs again while a slot moves or a failover ends
-REFRESH_INTERVAL = (
-    1.0  # seconds between reads of the slot map after failures that are not redirections
-)
+REFRESH_INTERVAL = 1.0  # seconds between reads of the slot map after other failures
 
 
 class Figures(NamedTuple):
