@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
+from contextlib import suppress
 
 import aiohttp_jinja2
 import jinja2
@@ -11,14 +13,17 @@ from aiohttp import web
 
 from statsvc import pages, views
 from statsvc.assets import load_asset
+from statsvc.buffer import Buffer, claim_files
 from statsvc.counter import Clock, Counter
 from statsvc.errors import Handler, json_errors
 from statsvc.keys import Keys
 from statsvc.settings import Settings
 from statsvc.sites import new_site
 from statsvc.state import CLOCK, COUNTER, SETTINGS
-from statsvc.store import Limits, Store
+from statsvc.store import UNREACHABLE, Limits, Store
 
+SHUTDOWN_DRAIN_SECONDS = 3.0  # a last try to count kept hits before writing them to disk
+log = logging.getLogger("statsvc")
 PUBLIC_API = ("/api/v1/hit", "/api/v1/ping", "/api/v1/counts", "/api/v1/badge.svg")
 ASSET_FILES = ("widget.js", "static/landing.js", "static/landing.css")
 CORS_PREFLIGHT = {
@@ -48,13 +53,28 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
         raise RuntimeError("no store: set redis_url, or start the embedded one first")
     limits = Limits(retention_days=settings.retention_days, page_cap=settings.page_cap)
     store = Store.from_url(settings.redis_url, Keys(settings.key_prefix), limits)
-    app[COUNTER] = Counter(store, app[CLOCK])
+    counter = app[COUNTER] = Counter(store, app[CLOCK], Buffer(settings.buffer_limit))
+    kept = settings.data_dir / "buffer"
+    claimed = claim_files(kept)  # hits kept through an outage by an earlier run
+    for path in claimed:
+        counter.buffer.load(path)
+    if claimed:
+        counter.start_draining()
     try:
         if settings.demo_site:
             demo = new_site("demo", settings.timezone, settings.locale)
-            await store.put_site(demo, only_new=True)
+            with suppress(*UNREACHABLE):  # a store down at start delays the demo site only
+                await store.put_site(demo, only_new=True)
         yield
     finally:
+        await counter.stop(time_left=SHUTDOWN_DRAIN_SECONDS)
+        written = counter.buffer.dump(kept)
+        if written:
+            log.warning(
+                "the store cannot be reached: %d hits kept in %s", len(counter.buffer), written
+            )
+        for path in claimed:  # their hits are counted, or in the file just written
+            path.unlink(missing_ok=True)
         await store.close()
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
 
+from statsvc.buffer import Buffer, Pending
 from statsvc.client import Client
 from statsvc.hits import PageView, normalise_path
 from statsvc.sites import Site
-from statsvc.store import Counts, Mode, Store
+from statsvc.store import STORE_FAILURES, UNREACHABLE, Counts, Mode, Store, StoreUnavailable
 from statsvc.visitor import visitor_id
 from statsvc.windows import Windows, day_bounds, windows_at
 
@@ -19,6 +23,9 @@ T = TypeVar("T")
 SITE_CACHE_SECONDS = 5.0  # a settings change reaches every process within this
 MAX_CACHED_SALTS = 10_000
 MAX_CACHED_PAGES = 20_000
+REPLAY_BATCH = 256  # pending hits sent to the store at a time
+RETRY_FIRST, RETRY_MAX = 0.25, 4.0  # seconds between tries of an unreachable store, doubling
+log = logging.getLogger("statsvc")
 
 
 class UnknownSite(LookupError):
@@ -28,8 +35,11 @@ class UnknownSite(LookupError):
 class Counter:
     """Counts hits and heartbeats and reads counts, for many sites."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, buffer: Buffer | None = None) -> None:
         self.store = store
+        self.buffer = buffer if buffer is not None else Buffer()
+        self.given_up = 0  # pending hits the store refused when replayed (not an outage)
+        self._drainer: asyncio.Task[None] | None = None
         self._clock = clock
         self._sites: dict[str, tuple[Site, float]] = {}
         self._salts: dict[tuple[str, date], bytes] = {}
@@ -43,9 +53,15 @@ class Counter:
         cached = self._sites.get(site_id)
         if cached is not None and now - cached[1] < SITE_CACHE_SECONDS:
             return cached[0]
-        site: Site | None = await self._once(
-            ("site", site_id), lambda: self.store.get_site(site_id)
-        )
+        try:
+            site: Site | None = await self._once(
+                ("site", site_id), lambda: self.store.get_site(site_id)
+            )
+        except UNREACHABLE:
+            if cached is None:
+                raise
+            self._sites[site_id] = (cached[0], now)  # asked again a cache time later
+            return cached[0]  # a known site keeps counting through an outage
         if site is None:
             self._sites.pop(site_id, None)
             raise UnknownSite(site_id)
@@ -68,14 +84,113 @@ class Counter:
         self._sites[site.id] = (site, self._clock())
 
     async def hit(self, view: PageView, client: Client) -> dict[str, Any]:
-        """Count one page view unless a rule says not to; return the counts."""
+        """Count one page view unless a rule says not to; return the counts. While the store
+        cannot be reached, keep the view to count later and say it is queued."""
         site = await self.site(view.site)
         reason = _refusal(site, view, client)
-        mode: Mode = "read" if reason else "hit"
-        counts, windows = await self._run(mode, site, view.path, client, view.id)
-        if mode == "hit" and not counts.counted:
-            reason = "duplicate"
-        return reply(site, windows, counts, page=True, counted=reason is None, reason=reason)
+        if reason:
+            counts, windows = await self._run("read", site, view.path, client, None)
+            return reply(site, windows, counts, page=True, counted=False, reason=reason)
+        view_id = view.id or new_view_id()  # a retry or a replay of this hit never counts twice
+        try:
+            counts, windows = await self._run("hit", site, view.path, client, view_id)
+        except UNREACHABLE:  # it may have been counted, or not: its id settles it later
+            return self._queue(site, view, client, view_id)
+        reason = None if counts.counted else "duplicate"
+        return reply(site, windows, counts, page=True, counted=not reason, reason=reason)
+
+    def _queue(self, site: Site, view: PageView, client: Client, view_id: str) -> dict[str, Any]:
+        """Keep a hit for later; answer that it is queued, with no figures (none can be read)."""
+        now = self._clock()
+        windows, day_start = self._calendar(site, now)
+        path = self._page(view.path, site.query_keys)
+        pending = Pending(site.id, path, now, view_id)
+        visitor = self._known_visitor(site.id, windows.today, client)
+        previous = ""
+        if now - site.online_window < day_start:
+            previous = self._known_visitor(site.id, windows.yesterday, client) or ""
+        if visitor is None or previous is None:
+            pending.client = client  # in memory only: the visitor id is made when salts are read
+        else:
+            pending.visitor, pending.previous = visitor, previous
+        if not self.buffer.add(pending):
+            raise StoreUnavailable("the store cannot be reached and the hit buffer is full")
+        if len(self.buffer) == 1:
+            log.warning("the store cannot be reached: hits are kept until it answers")
+        self.start_draining()
+        body = reply(site, windows, None, page=True, counted="queued")
+        body["path"] = path
+        return body
+
+    def start_draining(self) -> None:
+        """Count the pending hits in the background, as soon as the store answers."""
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.get_running_loop().create_task(self._drain_until_empty())
+
+    async def _drain_until_empty(self) -> None:
+        """Count the pending hits, oldest first, trying the store again and again (waiting
+        longer each time it cannot be reached) until none is left."""
+        wait = RETRY_FIRST
+        while len(self.buffer):
+            if await self.drain():
+                wait = RETRY_FIRST
+            else:
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, RETRY_MAX)
+        log.info("the store answers again: every kept hit is counted")
+
+    async def drain(self) -> bool:
+        """Send the oldest pending hits to the store; return whether it could be reached."""
+        self.store.try_again()  # this is the try that tells whether the store is back
+        hits = self.buffer.head(REPLAY_BATCH)
+        results = await asyncio.gather(*(self._replay(hit) for hit in hits), return_exceptions=True)
+        counted, refused, down = [], [], False
+        for hit, result in zip(hits, results, strict=True):
+            if result is None:
+                counted.append(hit)
+            elif isinstance(result, UNREACHABLE):
+                down = True  # kept, in its place, for the next try
+            elif isinstance(result, Exception):  # the store answered no: it always will
+                log.error("a kept hit of %s cannot be counted: %s", hit.site, result)
+                refused.append(hit)
+        self.buffer.remove(counted + refused)
+        self.given_up += len(refused)
+        return not down
+
+    async def _replay(self, hit: Pending) -> None:
+        """Count a pending hit in the windows of the instant it came."""
+        try:
+            site = await self.site(hit.site)
+        except UnknownSite:
+            return  # the site was deleted meanwhile: nothing to count it in
+        windows = windows_at(hit.at, site.zone, site.week_start)
+        if hit.client is not None:
+            hit.visitor = await self._visitor(site.id, windows.today, hit.client)
+            if hit.at - site.online_window < day_bounds(windows.today, site.zone)[0]:
+                hit.previous = await self._visitor(site.id, windows.yesterday, hit.client)
+            hit.client = None
+        await self.store.count(
+            "hit",
+            site,
+            windows,
+            path=hit.path,
+            now_ms=int(hit.at * 1000),
+            visitor=hit.visitor,
+            previous=hit.previous,
+            view_id=hit.view_id,
+        )
+
+    async def stop(self, time_left: float) -> None:
+        """Stop draining, after one last try of at most `time_left` seconds."""
+        if self._drainer is not None:
+            self._drainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drainer
+        if len(self.buffer):
+            with contextlib.suppress(TimeoutError, *STORE_FAILURES):
+                async with asyncio.timeout(time_left):
+                    while len(self.buffer) and await self.drain():
+                        pass
 
     async def ping(self, view: PageView, client: Client) -> dict[str, Any]:
         """Keep a visitor online; return the online figures."""
@@ -135,6 +250,11 @@ class Counter:
             self._pages[key] = page
         return page
 
+    def _known_visitor(self, site_id: str, day: date, client: Client) -> str | None:
+        """Return the visitor id when the day's salt is already at hand, else None."""
+        salt = self._salts.get((site_id, day))
+        return None if salt is None else visitor_id(salt, site_id, client.ip, client.user_agent)
+
     async def _visitor(self, site_id: str, day: date, client: Client) -> str:
         salt = self._salts.get((site_id, day))
         if salt is None:
@@ -143,6 +263,11 @@ class Counter:
                 self._salts.clear()
             self._salts[(site_id, day)] = salt
         return visitor_id(salt, site_id, client.ip, client.user_agent)
+
+
+def new_view_id() -> str:
+    """Return a random page-view id for a hit that came without one."""
+    return "s" + secrets.token_urlsafe(12)
 
 
 def _refusal(site: Site, view: PageView, client: Client) -> str | None:
@@ -159,32 +284,33 @@ def _refusal(site: Site, view: PageView, client: Client) -> str | None:
 def reply(
     site: Site,
     windows: Windows,
-    counts: Counts,
+    counts: Counts | None,
     *,
     page: bool,
-    counted: bool | None = None,
+    counted: bool | str | None = None,
     reason: str | None = None,
 ) -> dict[str, Any]:
-    """Return the counts object of DESIGN §3, with the page's figures when `page` is set."""
+    """Return the counts object of DESIGN §3, with the page's figures when `page` is set
+    (without counts, while the store cannot be read, every figure is null)."""
     body: dict[str, Any] = {"site": site.id}
     if page:
-        body["path"] = counts.path
+        body["path"] = counts.path if counts else None
     if counted is not None:
         body["counted"] = counted
     body.update(
         date=windows.today.isoformat(),
         timezone=site.timezone,
         locale=site.locale,
-        online=counts.online,
-        views=counts.views._asdict(),
-        visits=counts.visits._asdict(),
+        online=counts.online if counts else None,
+        views=counts.views._asdict() if counts else None,
+        visits=counts.visits._asdict() if counts else None,
     )
     if page:
-        body["page"] = {
-            "today": counts.page_today,
-            "total": counts.page_total,
-            "online": counts.page_online,
-        }
+        body["page"] = (
+            {"today": counts.page_today, "total": counts.page_total, "online": counts.page_online}
+            if counts
+            else None
+        )
     if reason is not None:
         body["reason"] = reason
     return body

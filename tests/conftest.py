@@ -100,9 +100,15 @@ async def store(redis_url: str, prefix: str) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-def settings(redis_url: str, prefix: str) -> Settings:
+def settings(redis_url: str, prefix: str, tmp_path: Path) -> Settings:
     """Service settings on the server under test, under this test's prefix."""
-    return Settings(redis_url=redis_url, key_prefix=prefix, admin_token=ADMIN_TOKEN, page_cap=50)
+    return Settings(
+        redis_url=redis_url,
+        key_prefix=prefix,
+        admin_token=ADMIN_TOKEN,
+        page_cap=50,
+        data_dir=tmp_path / "data",
+    )
 
 
 @pytest.fixture

@@ -981,7 +981,7 @@ async def test_readyz_answers_ready_with_a_live_store(client: Client) -> None:
     """GET /readyz is 200 while the store answers."""
     response = await client.get("/readyz")
     assert response.status == 200
-    assert await response.json() == {"status": "ready", "store": "up"}
+    assert await response.json() == {"status": "ready", "store": "up", "buffered": 0}
 
 
 async def test_reader_across_local_midnight_is_online_once(

@@ -23,7 +23,8 @@
 -- ARGV[7] today's day of the month ("DD")   ARGV[8] yesterday's   ARGV[9] "1" if in last month
 -- ARGV[10] the week's days before today in this month ("DD,DD,…")   ARGV[11] in last month
 -- then 6 per request i, from ARGV[12 + 6(i-1)]: mode ("hit" counts and marks online,
--- "ping" marks online, "read" reads), visitor id, the visitor's id under yesterday's salt
+-- "ping" marks online, "read" reads), visitor id (or "": a view kept through an outage whose
+-- visitor is not known counts no visit and marks no one online), the visitor's id under yesterday's salt
 -- or "" (within one online window after local midnight: not online twice), path,
 -- page-view id or "", now (ms)
 --
@@ -126,7 +127,7 @@ local function count(K, A, n, out)
       page_today = num(redis.call('ZINCRBY', K[7], 1, path))
       redis.call('ZINCRBY', K[8], 1, path)
       added_v, flags = added_v + 1, flags + 1
-      if redis.call('SADD', K[4], visitor) == 1 then
+      if visitor ~= '' and redis.call('SADD', K[4], visitor) == 1 then
         added_u, flags = added_u + 1, flags + 2
       end
     else
@@ -140,7 +141,7 @@ local function count(K, A, n, out)
     end
 
     local since = now - window
-    if mode ~= 'read' then
+    if mode ~= 'read' and visitor ~= '' then
       marked = true
       oldest = math.min(oldest or since, since)
       if previous ~= '' then

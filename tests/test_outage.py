@@ -1,0 +1,221 @@
+"""Store outages: hits are kept in order within a bound, counted once when the store is back,
+written to the data directory at shutdown and counted at the next start."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web import Application, Request
+from pytest_aiohttp import AiohttpClient
+
+from statsvc.app import create_app
+from statsvc.buffer import Buffer, Pending, claim_files
+from statsvc.settings import Settings
+from statsvc.state import COUNTER
+from tests.conftest import ADMIN_TOKEN, FakeClock, admin
+from tests.servers import Server
+
+App = TestClient[Request, Application]
+SITE = "xa-tu-son"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A store of this test's own, which the test may stop and start again."""
+    own = Server(tmp_path / "store")
+    own.start()
+    yield own
+    own.close()
+
+
+@pytest.fixture
+def own_settings(server: Server, tmp_path: Path) -> Settings:
+    return Settings(
+        redis_url=server.url, admin_token=ADMIN_TOKEN, data_dir=tmp_path / "data", demo_site=False
+    )
+
+
+@pytest.fixture
+async def app(aiohttp_client: AiohttpClient, own_settings: Settings, clock: FakeClock) -> App:
+    """statsvc on that store, with a site."""
+    client = await aiohttp_client(create_app(own_settings, clock=clock))
+    tz = {"timezone": "Asia/Ho_Chi_Minh"}
+    assert (await client.put(f"/api/v1/sites/{SITE}", json=tz, headers=admin())).status == 201
+    return client
+
+
+async def hit(app: App, view_id: str, path: str = "/a", agent: str = "reader") -> dict[str, Any]:
+    body = {"site": SITE, "path": path, "id": view_id}
+    reply = await app.post("/api/v1/hit", json=body, headers={"User-Agent": agent})
+    return {"status": reply.status, **await reply.json()}
+
+
+async def counts(app: App) -> dict[str, Any]:
+    reply = await app.get("/api/v1/counts", params={"site": SITE})
+    assert reply.status == 200
+    data: dict[str, Any] = await reply.json()
+    return data
+
+
+async def drain(app: App) -> None:
+    """Let the service count what it kept (as its background task would, without waiting)."""
+    counter = app.app[COUNTER]
+    assert await counter.drain()
+    while len(counter.buffer):
+        assert await counter.drain()
+
+
+async def test_hits_during_an_outage_are_queued_then_counted_once(
+    app: App, server: Server, clock: FakeClock
+) -> None:
+    """While the store is down a hit is answered 200 "queued" with no figures; when it is
+    back every kept hit is counted once, in the day it came, and the store's state is ready."""
+    assert (await hit(app, "before-outage"))["counted"] is True
+    server.stop()
+    queued = [await hit(app, f"during-outage-{n}", agent=f"reader-{n % 2}") for n in range(5)]
+    for reply in queued:
+        assert reply["status"] == 200
+        assert reply["counted"] == "queued"
+        assert reply["views"] is None and reply["online"] is None and reply["page"] is None
+        assert reply["path"] == "/a"
+    assert (await app.get("/readyz")).status == 503
+    clock.set(datetime(2026, 11, 27, 1, 0, tzinfo=UTC))  # the next local day in Hồ Chí Minh
+    server.start()
+    await drain(app)
+    figures = await counts(app)
+    assert figures["views"]["yesterday"] == 6  # counted on the day they came
+    assert figures["views"]["total"] == 6
+    assert figures["visits"]["yesterday"] == 3  # the outage's two readers, and the first one
+    ready = await app.get("/readyz")
+    assert ready.status == 200 and (await ready.json())["buffered"] == 0
+
+
+async def test_a_hit_counted_before_its_reply_was_lost_is_not_counted_again(
+    app: App, server: Server, clock: FakeClock
+) -> None:
+    """A kept hit whose page-view id the store already counted (the reply was lost, not the
+    write) is not counted again when it is replayed; neither is a client's retry of it."""
+    assert (await hit(app, "written-once"))["counted"] is True
+    counter = app.app[COUNTER]
+    counter.buffer.add(Pending(SITE, "/a", clock(), "written-once"))
+    await drain(app)
+    assert (await counts(app))["views"]["total"] == 1
+    again = await hit(app, "written-once")
+    assert (again["counted"], again["reason"]) == (False, "duplicate")
+
+
+async def test_past_the_bound_a_hit_is_refused_and_counted_dropped(
+    aiohttp_client: AiohttpClient, own_settings: Settings, server: Server, clock: FakeClock
+) -> None:
+    """With the buffer full a hit gets 503 store_unavailable, and the drop is counted; the
+    kept ones are all counted later."""
+    app = await aiohttp_client(create_app(replace(own_settings, buffer_limit=3), clock=clock))
+    assert (await app.put(f"/api/v1/sites/{SITE}", json={}, headers=admin())).status == 201
+    server.stop()
+    replies = [await hit(app, f"bounded-{n}") for n in range(4)]
+    assert [r["status"] for r in replies] == [200, 200, 200, 503]
+    assert replies[3]["error"]["code"] == "store_unavailable"
+    assert app.app[COUNTER].buffer.dropped == 1
+    server.start()
+    await drain(app)
+    assert (await counts(app))["views"]["total"] == 3
+
+
+async def test_a_known_site_keeps_counting_through_an_outage(
+    app: App, server: Server, clock: FakeClock
+) -> None:
+    """Past the settings cache's 5 s a site known to the process is still taken from its
+    copy while the store is down, so its hits are kept rather than refused."""
+    await hit(app, "warm-the-cache")
+    server.stop()
+    clock.advance(60)
+    assert (await hit(app, "after-the-cache"))["counted"] == "queued"
+    unknown = await app.post("/api/v1/hit", json={"site": "never-seen", "path": "/"})
+    assert unknown.status == 503  # nothing is known of that site: it cannot be kept
+
+
+async def test_reads_and_heartbeats_fail_quickly_while_the_store_is_down(
+    app: App, server: Server
+) -> None:
+    """Counts and pings cannot be kept: they answer 503 store_unavailable."""
+    await hit(app, "first-one")
+    server.stop()
+    for reply in (
+        await app.get("/api/v1/counts", params={"site": SITE}),
+        await app.post("/api/v1/ping", json={"site": SITE, "path": "/a"}),
+    ):
+        assert reply.status == 503
+        assert (await reply.json())["error"]["code"] == "store_unavailable"
+
+
+async def test_shutdown_writes_kept_hits_and_the_next_start_counts_them(
+    own_settings: Settings, server: Server, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Hits kept when the service stops are written to the data directory, without any
+    client address; the next start reads them back and counts each once."""
+    first = TestClient(TestServer(create_app(own_settings, clock=clock)))
+    await first.start_server()
+    assert (await first.put(f"/api/v1/sites/{SITE}", json={}, headers=admin())).status == 201
+    await hit(first, "before-the-stop")
+    server.stop()
+    for n in range(3):
+        reply = await first.post(
+            "/api/v1/hit",
+            json={"site": SITE, "path": f"/k{n}", "id": f"kept-hit-{n}"},
+            headers={"X-Forwarded-For": "203.0.113.9", "User-Agent": "agent-x"},
+        )
+        assert (await reply.json())["counted"] == "queued"
+    await first.close()
+    files = list((own_settings.data_dir / "buffer").glob("*.jsonl"))
+    assert len(files) == 1
+    text = files[0].read_text()
+    assert "127.0.0.1" not in text and "203.0.113.9" not in text and "agent-x" not in text
+    assert [json.loads(line)["id"] for line in text.splitlines()] == [
+        "kept-hit-0",
+        "kept-hit-1",
+        "kept-hit-2",
+    ]
+    server.start()
+    second = TestClient(TestServer(create_app(own_settings, clock=clock)))
+    await second.start_server()
+    try:
+        await drain(second)
+        figures = await counts(second)
+        assert figures["views"]["total"] == 4
+    finally:
+        await second.close()
+    assert list((own_settings.data_dir / "buffer").glob("*.jsonl")) == []
+
+
+def test_buffer_files_are_taken_by_one_process_only(tmp_path: Path) -> None:
+    """A file of kept hits is claimed (renamed) by the first process that reads it; what the
+    buffer writes it reads back in the same order."""
+    buffer = Buffer()
+    for n in range(3):
+        buffer.add(Pending("s", f"/p{n}", 1000.0 + n, f"id-{n:06d}", visitor="v"))
+    written = buffer.dump(tmp_path)
+    assert written is not None
+    claimed = claim_files(tmp_path)
+    assert claim_files(tmp_path) == []  # the live owner keeps it
+    again = Buffer()
+    assert again.load(claimed[0]) == 3
+    assert [hit.path for hit in again.head(10)] == ["/p0", "/p1", "/p2"]
+
+
+async def test_draining_in_the_background_counts_kept_hits(app: App, server: Server) -> None:
+    """Without anyone asking, the service counts kept hits once the store is back."""
+    server.stop()
+    assert (await hit(app, "background-1"))["counted"] == "queued"
+    server.start()
+    counter = app.app[COUNTER]
+    assert counter._drainer is not None
+    await asyncio.wait_for(counter._drainer, timeout=30)
+    assert (await counts(app))["views"]["total"] == 1
