@@ -14,6 +14,7 @@ from statsvc.assets import load_asset
 from statsvc.counter import Clock, Counter
 from statsvc.errors import Handler, json_errors
 from statsvc.keys import Keys
+from statsvc.metrics import METRICS, Metrics, metrics_page
 from statsvc.settings import Settings
 from statsvc.sites import new_site
 from statsvc.state import CLOCK, COUNTER, SETTINGS
@@ -32,14 +33,25 @@ CORS_PREFLIGHT = {
 @web.middleware
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Open the public API to every origin, without credentials, and answer its preflights;
-    answer every error with the JSON error shape (one middleware: each costs a call a hit)."""
-    if request.path not in PUBLIC_API:
-        return await json_errors(request, handler)
-    if request.method == "OPTIONS":
-        return web.Response(status=204, headers=CORS_PREFLIGHT)
-    response = await json_errors(request, handler)
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    answer every error with the JSON error shape; time every request (one middleware: each
+    costs a call a hit)."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        if request.path not in PUBLIC_API:
+            response = await json_errors(request, handler)
+        elif request.method == "OPTIONS":
+            response = web.Response(status=204, headers=CORS_PREFLIGHT)
+        else:
+            response = await json_errors(request, handler)
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        status = response.status
+        return response
+    except web.HTTPException as exc:  # a redirect, which json_errors lets through
+        status = exc.status
+        raise
+    finally:
+        request.app[METRICS].request(request, status, time.perf_counter() - started)
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:
@@ -48,7 +60,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
         raise RuntimeError("no store: set redis_url, or start the embedded one first")
     limits = Limits(retention_days=settings.retention_days, page_cap=settings.page_cap)
     store = Store.from_url(settings.redis_url, Keys(settings.key_prefix), limits)
-    app[COUNTER] = Counter(store, app[CLOCK])
+    app[COUNTER] = Counter(store, app[CLOCK], app[METRICS])
     try:
         if settings.demo_site:
             demo = new_site("demo", settings.timezone, settings.locale)
@@ -63,6 +75,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app = web.Application(middlewares=[edge], client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app[CLOCK] = clock
+    app[METRICS] = Metrics(settings.metrics_dir)
     app[pages.ASSETS] = {name: load_asset(name) for name in ASSET_FILES}
     aiohttp_jinja2.setup(
         app, loader=jinja2.PackageLoader("statsvc.widget", "templates"), autoescape=True
@@ -75,6 +88,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app.router.add_get("/api/v1/badge.svg", pages.badge, allow_head=False)  # HEAD must not count
     app.router.add_get("/healthz", views.healthz)
     app.router.add_get("/readyz", views.readyz)
+    app.router.add_get("/metrics", metrics_page(settings.metrics_token))
     app.router.add_post("/api/v1/hit", views.hit)
     app.router.add_post("/api/v1/ping", views.ping)
     app.router.add_get("/api/v1/counts", views.counts)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
 
 from statsvc.client import Client
 from statsvc.hits import PageView, normalise_path
+from statsvc.metrics import Metrics
 from statsvc.sites import Site
 from statsvc.store import Counts, Mode, Store
 from statsvc.visitor import visitor_id
@@ -28,8 +30,9 @@ class UnknownSite(LookupError):
 class Counter:
     """Counts hits and heartbeats and reads counts, for many sites."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, metrics: Metrics | None = None) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self._clock = clock
         self._sites: dict[str, tuple[Site, float]] = {}
         self._salts: dict[tuple[str, date], bytes] = {}
@@ -75,6 +78,7 @@ class Counter:
         counts, windows = await self._run(mode, site, view.path, client, view.id)
         if mode == "hit" and not counts.counted:
             reason = "duplicate"
+        self.metrics.hit(reason)
         return reply(site, windows, counts, page=True, counted=reason is None, reason=reason)
 
     async def ping(self, view: PageView, client: Client) -> dict[str, Any]:
@@ -102,6 +106,7 @@ class Counter:
             if now - site.online_window < day_start:
                 # just after midnight the reader may still be online under yesterday's id
                 previous = await self._visitor(site.id, windows.yesterday, client)
+        started = time.perf_counter()
         counts = await self.store.count(
             mode,
             site,
@@ -112,6 +117,7 @@ class Counter:
             previous=previous,
             view_id=view_id,
         )
+        self.metrics.store_operations[mode].observe(time.perf_counter() - started)
         return counts, windows
 
     def _calendar(self, site: Site, now: float) -> tuple[Windows, float]:
