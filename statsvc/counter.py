@@ -65,9 +65,17 @@ class Counter:
         result: T = await asyncio.shield(pending)
         return result
 
-    async def save_site(self, site: Site) -> None:
-        """Store a site's settings and refresh this process's copy."""
-        await self.store.put_site(site)
+    def now(self) -> float:
+        """Return the time of this counter's clock."""
+        return self._clock()
+
+    async def save_site(self, site: Site, audit: dict[str, Any] | None = None) -> None:
+        """Store a site's settings (recording the change in its audit trail, given an entry)
+        and refresh this process's copy."""
+        if audit is None:
+            await self.store.put_site(site)
+        else:
+            await self.store.save_settings(site, audit)
         self._sites[site.id] = (site, self._clock())
 
     async def hit(self, view: PageView, client: Client) -> dict[str, Any]:
@@ -75,7 +83,7 @@ class Counter:
         site = await self.site(view.site)
         reason = _refusal(site, view, client)
         mode: Mode = "read" if reason else "hit"
-        counts, windows = await self._run(mode, site, view.path, client, view.id)
+        counts, windows = await self._run(mode, site, view.path, client, view.id, reason or "")
         if mode == "hit" and not counts.counted:
             reason = "duplicate"
         self.metrics.hit(reason)
@@ -95,8 +103,15 @@ class Counter:
         return reply(site, windows, counts, page=raw_path is not None)
 
     async def _run(
-        self, mode: Mode, site: Site, raw_path: str, client: Client | None, view_id: str | None
+        self,
+        mode: Mode,
+        site: Site,
+        raw_path: str,
+        client: Client | None,
+        view_id: str | None,
+        reason: str = "",
     ) -> tuple[Counts, Windows]:
+        """Run one request; a read with a `reason` records a refused hit."""
         now = self._clock()
         windows, day_start = self._calendar(site, now)
         path = self._page(raw_path, site.query_keys)
@@ -116,6 +131,7 @@ class Counter:
             visitor=visitor,
             previous=previous,
             view_id=view_id,
+            reason=reason,
         )
         self.metrics.store_operations[mode].observe(time.perf_counter() - started)
         return counts, windows
