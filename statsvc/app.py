@@ -9,7 +9,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from statsvc import pages, views
+from statsvc import admin_views, pages, views
 from statsvc.assets import load_asset
 from statsvc.counter import Clock, Counter
 from statsvc.errors import Handler, json_errors
@@ -92,7 +92,16 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app.router.add_post("/api/v1/hit", views.hit)
     app.router.add_post("/api/v1/ping", views.ping)
     app.router.add_get("/api/v1/counts", views.counts)
-    app.router.add_get("/api/v1/sites", views.list_sites)
-    app.router.add_get("/api/v1/sites/{site}", views.get_site)
-    app.router.add_put("/api/v1/sites/{site}", views.put_site)
+    app.router.add_get("/api/v1/sites", admin_views.list_sites)
+    app.router.add_get("/api/v1/sites/{site}", admin_views.get_site)
+    app.router.add_put("/api/v1/sites/{site}", admin_views.put_site)
+    app.router.add_get("/api/v1/sites/{site}/stats", admin_views.stats)
+    app.router.add_get("/api/v1/sites/{site}/pages", admin_views.pages)
+    app.router.add_get("/api/v1/sites/{site}/series", admin_views.series)
+    app.router.add_get("/api/v1/sites/{site}/audit", admin_views.audit)
+    app.router.add_get("/api/v1/sites/{site}/export", admin_views.export)
+    app.router.add_post("/api/v1/sites/{site}/import", admin_views.import_counts)
+    app.router.add_post("/api/v1/sites/{site}/tokens", admin_views.create_token)
+    app.router.add_get("/api/v1/sites/{site}/tokens", admin_views.list_tokens)
+    app.router.add_delete("/api/v1/sites/{site}/tokens/{token_id}", admin_views.revoke_token)
     return app
