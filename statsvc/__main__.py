@@ -13,12 +13,19 @@ from typing import Any
 
 from platformdirs import user_data_dir
 
+from statsvc import admin_cli
 from statsvc.client import parse_networks
 from statsvc.embedded import StoreBusy
 from statsvc.serve import run_with_store, serve
 from statsvc.settings import Settings
 from statsvc.sites import LOCALES, SettingsError, is_site_id, new_site, validate_timezone
 from statsvc.store import Store
+
+ADMIN_COMMANDS = {
+    "token": admin_cli.token_command,
+    "import": admin_cli.import_command,
+    "export": admin_cli.export_command,
+}
 
 
 def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
@@ -127,6 +134,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("list", parents=[store], help="list site ids")
     show = sub.add_parser("show", parents=[store], help="show a site's settings")
     show.add_argument("id", type=_site_id)
+    admin_cli.add_parsers(commands, store, _site_id)
     return top
 
 
@@ -144,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from(os.environ, args)
         if args.command == "serve":
             return serve(settings)
+        if args.command in ADMIN_COMMANDS:
+            return ADMIN_COMMANDS[args.command](settings, args)
         return site_command(settings, args)
     except SettingsError as exc:
         print(f"statsvc: {exc.field}: {exc}", file=sys.stderr)

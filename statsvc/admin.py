@@ -22,6 +22,10 @@ Signatures (the dashboard calls these; all take the app's Counter):
     await save_settings(counter, site_id, changes, by, *, timezone, locale) -> (settings, new)
     await export_site(counter, site_id) -> dict     the export document (README "API")
     await import_counts(counter, site_id, document, by) -> dict
+        {"imported": true, "import_id", "views", "visits", "days", "days_total_only",
+         "pages"} or {"imported": false, "reason": "already_imported", "import_id"}
+    await apply_import(counter, site_id, imported: imports.Import, by) -> dict   the same,
+        for an import already checked (the CLI's parts)
     REASONS: every reason a hit is not counted, in report order
 
 Callers check `allows` first. Errors: ApiError (4xx JSON), BadInput (400), UnknownSite (404).
@@ -41,7 +45,7 @@ from zoneinfo import ZoneInfo
 
 from statsvc.counter import Counter
 from statsvc.errors import ApiError
-from statsvc.imports import EXPORT_FORMAT, Day, parse_import
+from statsvc.imports import EXPORT_FORMAT, Day, Import, parse_import
 from statsvc.sites import SettingsError, is_site_id, new_site
 from statsvc.store import AUDIT_CAP, REASONS, ImportPlan
 from statsvc.windows import day_bounds, local_day, windows_at
@@ -263,8 +267,15 @@ async def import_counts(
 ) -> dict[str, Any]:
     """Add an import's figures to a site once per import id (see README "Import"): checked
     whole before anything is written, then written in one atomic script run."""
+    await counter.site(site_id)
+    return await apply_import(counter, site_id, parse_import(document), by)
+
+
+async def apply_import(
+    counter: Counter, site_id: str, imported: Import, by: Principal
+) -> dict[str, Any]:
+    """Add a checked import's figures to a site once per import id."""
     site = await counter.site(site_id)
-    imported = parse_import(document)
     now = counter.now()
     today = local_day(now, site.zone)
     if any(d.day > today for d in imported.days):
