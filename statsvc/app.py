@@ -9,8 +9,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from statsvc import admin_views, pages, views
-from statsvc.assets import load_asset
+from statsvc import admin_views, openapi, pages, views
+from statsvc.assets import ASSET_FILES, load_asset
 from statsvc.counter import Clock, Counter
 from statsvc.errors import Handler, json_errors
 from statsvc.keys import Keys
@@ -21,7 +21,6 @@ from statsvc.state import CLOCK, COUNTER, SETTINGS
 from statsvc.store import Limits, Store
 
 PUBLIC_API = ("/api/v1/hit", "/api/v1/ping", "/api/v1/counts", "/api/v1/badge.svg")
-ASSET_FILES = ("widget.js", "static/landing.js", "static/landing.css")
 CORS_PREFLIGHT = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -89,6 +88,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app.router.add_get("/healthz", views.healthz)
     app.router.add_get("/readyz", views.readyz)
     app.router.add_get("/metrics", metrics_page(settings.metrics_token))
+    app.router.add_get("/api/v1/openapi.json", openapi.openapi_json)
     app.router.add_post("/api/v1/hit", views.hit)
     app.router.add_post("/api/v1/ping", views.ping)
     app.router.add_get("/api/v1/counts", views.counts)

@@ -24,7 +24,9 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-HIT_RESULTS = ("counted", "duplicate", "dnt", "origin", "bot", "rate_limited")
+from statsvc.store import REASONS
+
+HIT_RESULTS = ("counted", *REASONS)
 STORE_OPERATIONS = ("hit", "ping", "read")
 METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"))
 # the hit path answers in about a millisecond; pages and exports take longer
@@ -70,7 +72,11 @@ class Metrics:
 
     def hit(self, reason: str | None) -> None:
         """Count one page view, counted (no reason) or not."""
-        self.hit_results[reason or "counted"].inc()
+        result = reason or "counted"
+        child = self.hit_results.get(result)
+        if child is None:  # a reason added later: reasons come from code, never from input
+            child = self.hit_results[result] = self.hits.labels(result)
+        child.inc()
 
     def request(self, request: web.Request, status: int, seconds: float) -> None:
         """Note how long a request took, under its route's pattern."""

@@ -17,7 +17,7 @@ from pytest_aiohttp import AiohttpClient
 from statsvc.app import create_app
 from statsvc.settings import Settings
 from tests.conftest import FakeClock, admin
-from tests.test_serve import Service, hit
+from tests.test_serve import Service, call, hit
 
 Client = TestClient[Request, Application]
 
@@ -115,11 +115,32 @@ async def test_a_metrics_token_closes_the_page(
     assert "statsvc_hits_total" in await response.text()
 
 
+def per_worker(service: Service, metric: str) -> dict[str, float]:
+    """Return, for each worker's metric files, the sum of a counter's or a histogram's counts."""
+    kinds = {"statsvc_hits": "counter", "statsvc_request_duration_seconds": "histogram"}
+    wanted = {"statsvc_hits_total", "statsvc_request_duration_seconds_count"}
+    return {
+        file.name: sum(
+            sample.value
+            for family in MultiProcessCollector.merge([str(file)])
+            if family.name == metric
+            for sample in family.samples
+            if sample.name in wanted
+        )
+        for file in (service.data_dir / "metrics").glob(f"{kinds[metric]}_*.db")
+    }
+
+
 @pytest.fixture
 def two_workers(tmp_path: Path) -> Iterator[Service]:
     """`statsvc serve --workers 2` on the embedded store (stopped at the end)."""
     service = Service(tmp_path / "data", "--workers", "2")
-    service.start()
+    service.start()  # ready as soon as one worker answers: wait for the other one too
+    for _ in range(500):
+        served = per_worker(service, "statsvc_request_duration_seconds")
+        if len(served) == 2 and all(served.values()):
+            break
+        call(service.port, "GET", "/healthz")
     yield service
     service.stop()
 
@@ -128,11 +149,9 @@ def test_every_workers_hits_are_in_each_scrape(two_workers: Service) -> None:
     """With two workers, a scrape answered by either one adds up the hits both counted."""
     for n in range(40):  # each on a new connection: the kernel spreads them over the workers
         hit(two_workers.port, f"/p{n}")
-    files = sorted((two_workers.data_dir / "metrics").glob("counter_*.db"))
-    assert len(files) == 2  # one per worker
-    for file in files:  # and each worker counted some of the hits
-        (hits,) = [m for m in MultiProcessCollector.merge([str(file)]) if m.name == "statsvc_hits"]
-        assert sum(s.value for s in hits.samples if s.labels == {"result": "counted"}) > 0
+    hits = per_worker(two_workers, "statsvc_hits")
+    assert len(hits) == 2
+    assert all(hits.values())  # each worker counted some of them
     for _ in range(4):
         url = f"http://127.0.0.1:{two_workers.port}/metrics"
         with urllib.request.urlopen(url, timeout=10) as reply:
