@@ -73,16 +73,16 @@ class Keys:
         base = f"{self.prefix}:{{{site}}}:"
         today, yesterday = windows.today.isoformat(), windows.yesterday.isoformat()
         return [
-            base + "total",  # hash: v (views), u (visits)
-            base + "m:" + windows.month,  # hash: v, u; <DD>v, <DD>u of each day
-            base + "m:" + windows.last_month,
+            self.total(site),
+            self.month(site, windows.month),
+            self.month(site, windows.last_month),
             base + "visitors:" + today,  # set of today's visitor ids
             base + "online",  # sorted set: visitor -> last seen (ms)
-            base + "pages",  # sorted set: path -> total views (the page registry)
-            base + "pd:" + today,  # sorted set: path -> views today
-            base + "pm:" + windows.month,  # sorted set: path -> views this month
+            self.pages(site),
+            self.pages_day(site, windows.today),
+            self.pages_month(site, windows.month),
             base + "ids:" + today,  # set of page-view ids counted today
             base + "ids:" + yesterday,  # set of page-view ids counted yesterday
             self.page_online(site, OTHER_PAGE),
-            base + "rej:" + today,  # hash: reason -> hits not counted today
+            self.rejected(site, windows.today),
         ]
