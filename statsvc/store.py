@@ -9,13 +9,14 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from importlib.resources import files
 from typing import Any, Literal, NamedTuple
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from statsvc.hits import OTHER_PAGE
@@ -333,6 +334,14 @@ class Store:
         """Return the bounds of what this store keeps."""
         return self._limits
 
+    @cached_property
+    def _adjust_script(self) -> AsyncScript:
+        return self._redis.register_script(_lua("adjust.lua"))
+
+    @cached_property
+    def _import_script(self) -> AsyncScript:
+        return self._redis.register_script(_lua("import.lua"))
+
     async def totals(self, site_id: str) -> tuple[int, int]:
         """Return a site's all-time views and visits."""
         views, visits = await self._redis.hmget(self._keys.total(site_id), ["v", "u"])
@@ -430,11 +439,10 @@ class Store:
     async def _adjust(
         self, site_id: str, key: str, op: str, name: str, value: str, entry: dict[str, Any]
     ) -> bool:
-        script = self._redis.register_script(_lua("adjust.lua"))
         keys = [key, self._keys.audit(site_id)]
         audit = json.dumps(entry, ensure_ascii=False)
         args: list[str | int] = [op, name, value, MAX_TOKENS, audit, AUDIT_CAP]
-        return int(await script(keys=keys, args=args)) == 1
+        return int(await self._adjust_script(keys=keys, args=args)) == 1
 
     async def audit(self, site_id: str, limit: int) -> list[dict[str, Any]]:
         """Return the latest entries of a site's audit trail, newest first."""
@@ -475,8 +483,7 @@ class Store:
                 args += [reason, n]
         for path, views in plan.pages:
             args += [path, views]
-        script = self._redis.register_script(_lua("import.lua"))
-        return _bytes(await script(keys=keys, args=args)).decode()
+        return _bytes(await self._import_script(keys=keys, args=args)).decode()
 
 
 async def _reply(connection: Any) -> Any:
