@@ -26,12 +26,15 @@ PAGES_LIMIT = 10  # top pages without a limit
 async def bearer(request: web.Request) -> Principal:
     """Return who the request's bearer token is: the admin or a site's token; else 401."""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    admin_token = request.app[SETTINGS].admin_token
     principal = None
     if scheme.lower() == "bearer" and given.strip():
-        admin_token = request.app[SETTINGS].admin_token
         principal = await admin.authenticate(request.app[COUNTER], admin_token, given.strip())
     if principal is None:
-        raise ApiError(401, "unauthorized", "a valid admin or site bearer token is required")
+        closed = "" if admin_token else " (no STATSVC_ADMIN_TOKEN is set: only site tokens work)"
+        raise ApiError(
+            401, "unauthorized", "a valid admin or site bearer token is required" + closed
+        )
     return principal
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
+from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
+from statsvc.app import create_app
+from statsvc.settings import Settings
 from tests.conftest import ADMIN_TOKEN, FakeClock
 from tests.test_api import Client, Json, blobs, dump, error_code, post_hit, put_site
 
@@ -413,3 +417,16 @@ async def test_the_audit_trail_is_capped(client: Client) -> None:
     assert len(entries) == 1000
     assert entries[0]["detail"]["import_id"] == "cap-1004"
     assert entries[-1]["detail"]["import_id"] == "cap-5"
+
+
+async def test_site_tokens_work_while_the_admin_token_is_unset(
+    aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock, client: Client
+) -> None:
+    """With no admin token configured, a site's read-only token still reads its site, and a
+    401 says the admin API is closed."""
+    token = await new_token(client, "demo")
+    closed = await aiohttp_client(create_app(replace(settings, admin_token=None), clock=clock))
+    assert (await call(closed, "GET", "/api/v1/sites/demo/stats", token)).status == 200
+    response = await call(closed, "GET", "/api/v1/sites/demo/stats", "anything")
+    assert await error_code(response, 401) == "unauthorized"
+    assert "STATSVC_ADMIN_TOKEN" in (await response.json())["error"]["message"]
