@@ -50,8 +50,6 @@ from statsvc.sites import SettingsError, is_site_id, new_site
 from statsvc.store import AUDIT_CAP, REASONS, ImportPlan
 from statsvc.windows import day_bounds, local_day, windows_at
 
-__all__ = ["REASONS", "Principal"]
-
 ADMIN = "admin"
 WINDOWS = ("today", "yesterday", "week", "month", "total")
 MAX_LIMIT = 1000  # pages or audit entries in one reply
