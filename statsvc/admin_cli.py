@@ -17,7 +17,6 @@ from statsvc.hits import BadInput
 from statsvc.imports import parse_csv, parse_import, parts
 from statsvc.serve import run_with_store
 from statsvc.settings import Settings
-from statsvc.sites import site_from_json
 from statsvc.store import Store
 
 CLI = admin.Principal("cli", None)  # who the audit trail names for the command line
@@ -80,8 +79,7 @@ def import_command(settings: Settings, args: argparse.Namespace) -> int:
     async def run(store: Store) -> dict[str, Any]:
         counter = Counter(store, time.time)
         if await store.get_site(args.site) is None and isinstance(document.get("site"), dict):
-            exported = site_from_json(args.site, document["site"]).to_json()
-            changes = {k: v for k, v in exported.items() if k != "id"}
+            changes = {k: v for k, v in document["site"].items() if k != "id"}
             await admin.save_settings(counter, args.site, changes, CLI, timezone="", locale="")
         summary: dict[str, Any] = dict.fromkeys(FIGURES, 0)
         summary |= {"import_id": whole.import_id, "parts": len(cut), "applied": 0, "skipped": 0}

@@ -139,3 +139,12 @@ def test_a_bad_import_file_is_refused_with_a_message(
     result = statsvc(redis_url, "import", site, str(file))
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_an_import_into_an_unknown_site_is_refused(redis_url: str, tmp_path: Path) -> None:
+    """Days imported into a site that does not exist (and not from an export) are refused."""
+    file = tmp_path / "old.csv"
+    file.write_text(csv_days(3, date.today() - timedelta(days=1)))
+    result = statsvc(redis_url, "import", "nosuch" + os.urandom(4).hex(), str(file))
+    assert result.returncode != 0
+    assert "no site" in result.stderr
