@@ -303,3 +303,23 @@ async def test_an_export_rebuilds_the_same_stats_in_an_empty_site(
     copy_export = await ok(client, "GET", "/api/v1/sites/copy/export")
     for field in ("total", "days", "pages"):
         assert copy_export[field] == exported[field]
+
+
+async def test_imported_pages_never_pass_the_total(
+    client: Client, redis: Redis, prefix: str
+) -> None:
+    """Pages alone may be imported while each page's total stays within the site's total views;
+    one that would pass it refuses the whole import, writing nothing."""
+    for path in ("/a", "/a"):
+        await post_hit(client, {"site": "demo", "path": path})
+    fits = {"import_id": "p1", "pages": [{"path": "/b", "views": 2}]}
+    assert (await ok(client, "POST", IMPORT, body=fits))["imported"] is True
+    before = await dump(redis, prefix)
+    too_many = {
+        "import_id": "p2",
+        "pages": [{"path": "/c", "views": 1}, {"path": "/a", "views": 1}],
+    }
+    response = await call(client, "POST", IMPORT, body=too_many)
+    assert await error_code(response, 400) == "pages_exceed_total"
+    assert await dump(redis, prefix) == before
+    check_invariants(await get_counts(client, path="/b"))
