@@ -16,9 +16,10 @@ from platformdirs import user_data_dir
 from statsvc import admin_cli
 from statsvc.client import parse_networks
 from statsvc.embedded import StoreBusy
+from statsvc.errors import ApiError
 from statsvc.serve import run_with_store, serve
 from statsvc.settings import Settings
-from statsvc.sites import LOCALES, SettingsError, is_site_id, new_site, validate_timezone
+from statsvc.sites import LOCALES, SettingsError, is_site_id, validate_timezone
 from statsvc.store import Store
 
 ADMIN_COMMANDS = {
@@ -95,15 +96,12 @@ def site_command(settings: Settings, args: argparse.Namespace) -> int:
     }
 
     async def add(store: Store) -> dict[str, Any]:
-        current = await store.get_site(args.id)
-        site = (current or new_site(args.id, settings.timezone, settings.locale)).updated(changes)
-        await store.put_site(site)
-        return site.to_json()
+        return await admin_cli.save_site(store, settings, args.id, changes)
 
     try:
         print(json.dumps(run_with_store(settings, add), ensure_ascii=False, indent=2))
-    except SettingsError as exc:
-        print(f"statsvc: {exc.field}: {exc}", file=sys.stderr)
+    except ApiError as exc:
+        print(f"statsvc: {exc.message}", file=sys.stderr)
         return 2
     return 0
 

@@ -23,6 +23,22 @@ CLI = admin.Principal("cli", None)  # who the audit trail names for the command 
 FIGURES = ("views", "visits", "days", "days_total_only", "pages")  # an import's reply sums
 
 
+async def save_site(
+    store: Store, settings: Settings, site_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Create a site or change the settings given (`statsvc site add`), in the audit trail;
+    return all its settings."""
+    saved, _ = await admin.save_settings(
+        Counter(store, time.time),
+        site_id,
+        changes,
+        CLI,
+        timezone=settings.timezone,
+        locale=settings.locale,
+    )
+    return saved
+
+
 def token_command(settings: Settings, args: argparse.Namespace) -> int:
     """Run `statsvc token create|list|revoke SITE`."""
 

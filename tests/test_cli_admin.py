@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 
 def statsvc(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -148,3 +149,14 @@ def test_an_import_into_an_unknown_site_is_refused(redis_url: str, tmp_path: Pat
     result = statsvc(redis_url, "import", "nosuch" + os.urandom(4).hex(), str(file))
     assert result.returncode != 0
     assert "no site" in result.stderr
+
+
+async def test_cli_changes_are_in_the_audit_trail(redis: Redis, redis_url: str, site: str) -> None:
+    """`statsvc site add` and `statsvc token create` are in the audit trail, made by "cli"."""
+    assert statsvc(redis_url, "token", "create", site).returncode == 0
+    entries = [json.loads(e) for e in await redis.lrange(f"sv:{{{site}}}:audit", 0, -1)]
+    assert [(e["by"], e["action"]) for e in entries] == [
+        ("cli", "token_create"),
+        ("cli", "settings"),
+    ]
+    assert entries[1]["detail"] == {"created": True, "timezone": "Asia/Ho_Chi_Minh"}
