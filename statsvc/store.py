@@ -404,6 +404,12 @@ class Store:
             else:
                 key = self._keys.pages(site_id)
             scored = await self._redis.zrange(key, 0, limit - 1, desc=True, withscores=True)
+            if len(scored) == limit:  # the last views may be shared: take the first paths
+                last = scored[-1][1]
+                kept = [page for page in scored if page[1] > last]
+                scored = kept + await self._redis.zrangebyscore(
+                    key, last, last, start=0, num=limit - len(kept), withscores=True
+                )
         pages = [(path.decode(), int(score)) for path, score in scored]
         pages.sort(key=lambda page: (-page[1], page[0]))
         return pages[:limit]

@@ -430,3 +430,12 @@ async def test_site_tokens_work_while_the_admin_token_is_unset(
     response = await call(closed, "GET", "/api/v1/sites/demo/stats", "anything")
     assert await error_code(response, 401) == "unauthorized"
     assert "STATSVC_ADMIN_TOKEN" in (await response.json())["error"]["message"]
+
+
+@pytest.mark.parametrize("window", ["today", "month", "total", "week"])
+async def test_top_pages_cut_ties_by_path(client: Client, window: str) -> None:
+    """Pages with equal views are listed by path, also where `limit` cuts them."""
+    for path in ("/z", "/y", "/x", "/w", "/b", "/b"):
+        await post_hit(client, {"site": "demo", "path": path})
+    reply = await ok(client, "GET", f"/api/v1/sites/demo/pages?window={window}&limit=3")
+    assert [(p["path"], p["views"]) for p in reply["pages"]] == [("/b", 2), ("/w", 1), ("/x", 1)]
