@@ -9,7 +9,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from statsvc import admin_views, openapi, pages, views
+from statsvc import admin_views, dashboard, openapi, pages, views
 from statsvc.assets import ASSET_FILES, load_asset
 from statsvc.counter import Clock, Counter
 from statsvc.errors import Handler, json_errors
@@ -32,13 +32,14 @@ CORS_PREFLIGHT = {
 @web.middleware
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Open the public API to every origin, without credentials, and answer its preflights;
-    answer every error with the JSON error shape; time every request (one middleware: each
-    costs a call a hit)."""
+    answer every error with the JSON error shape (on the dashboard, /admin, with an HTML page
+    and its security headers); time every request (one middleware: each costs a call a hit)."""
     started = time.perf_counter()
     status = 500
     try:
         if request.path not in PUBLIC_API:
-            response = await json_errors(request, handler)
+            is_page = request.path.startswith("/admin/") or request.path == "/admin"
+            response = await (dashboard.html_errors if is_page else json_errors)(request, handler)
         elif request.method == "OPTIONS":
             response = web.Response(status=204, headers=CORS_PREFLIGHT)
         else:
@@ -89,6 +90,13 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app.router.add_get("/readyz", views.readyz)
     app.router.add_get("/metrics", metrics_page(settings.metrics_token))
     app.router.add_get("/api/v1/openapi.json", openapi.openapi_json)
+    app.router.add_get("/admin", dashboard.sites)
+    app.router.add_get("/admin/login", dashboard.signin_form)
+    app.router.add_post("/admin/login", dashboard.signin)
+    app.router.add_post("/admin/logout", dashboard.signout)
+    app.router.add_get("/admin/sites/{site}", dashboard.site)
+    app.router.add_get("/admin/sites/{site}/live", dashboard.live)
+    app.router.add_get("/admin/sites/{site}/export", dashboard.export)
     app.router.add_post("/api/v1/hit", views.hit)
     app.router.add_post("/api/v1/ping", views.ping)
     app.router.add_get("/api/v1/counts", views.counts)

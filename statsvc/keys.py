@@ -67,6 +67,10 @@ class Keys:
         """A site's audit trail (list of JSON entries, newest first, capped)."""
         return f"{self.prefix}:{{{site}}}:audit"
 
+    def session(self, digest: str) -> str:
+        """A dashboard session (JSON; expires), named by the SHA-256 of its cookie."""
+        return f"{self.prefix}:session:{digest}"
+
     def day(self, site: str, windows: Windows) -> list[str]:
         """The keys of one site and local day that the counting script takes, in the order of
         its KEYS header; the per-request page-online keys follow them."""

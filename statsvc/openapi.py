@@ -15,6 +15,7 @@ from statsvc.assets import ASSET_FILES, load_asset
 from statsvc.box import MAX_PAD, MAX_TITLE, METRICS, ROWS, THEMES
 from statsvc.hits import MAX_BODY, MAX_URL, PAGE_VIEW_ID
 from statsvc.imports import EXPORT_FORMAT, IMPORT_ID
+from statsvc.sessions import SESSION_COOKIE
 from statsvc.sites import (
     HOSTNAME,
     LOCALES,
@@ -82,6 +83,7 @@ def path_parameter() -> Schema:
 
 
 ADMIN: list[Schema] = [{"bearer": []}]
+DASHBOARD: list[Schema] = [{"session": []}]
 PAGE_VIEW_BODY: Schema = {
     "required": True,
     "description": f"a JSON object of at most {MAX_BODY} bytes, as text/plain (a CORS simple "
@@ -493,6 +495,7 @@ def _paths() -> dict[str, Schema]:
             },
         },
         **_admin_paths(),
+        **_dashboard_paths(),
         "/healthz": {
             "get": {
                 "summary": "the process is alive",
@@ -628,6 +631,82 @@ def _admin_paths() -> dict[str, Schema]:
     }
 
 
+def _page(summary: str, *statuses: int, **more: Any) -> Schema:
+    """Return a dashboard operation: HTML (or a redirect to the sign-in form), HTML errors."""
+    html = {"text/html": {"schema": {"type": "string"}}}
+    responses: dict[str, Schema] = {
+        "200": {"description": "the page", "content": html},
+        "303": {"description": "to the sign-in form (not signed in), or after a form"},
+        **more.pop("responses", {}),
+    }
+    for status in statuses:
+        responses[str(status)] = {"description": ERROR_STATUSES[status], "content": html}
+    return {
+        "summary": summary,
+        "tags": ["dashboard"],
+        "security": DASHBOARD,
+        **more,
+        "responses": responses,
+    }
+
+
+def _dashboard_paths() -> dict[str, Schema]:
+    site = [site_parameter()]
+    site_errors = (400, 403, 404, 503)
+    live = obj({"online": count(), "views": ref("Figures"), "visits": ref("Figures")})
+
+    def form(fields: dict[str, Schema]) -> Schema:
+        schema = obj(fields)
+        return {"content": {"application/x-www-form-urlencoded": {"schema": schema}}}
+
+    text = {"type": "string"}
+    return {
+        "/admin": {"get": _page("the sites the session may read, with today's figures", 503)},
+        "/admin/login": {
+            "get": {**_page("the sign-in form (sets the form's CSRF cookie)"), "security": []},
+            "post": {
+                **_page(
+                    "sign in with a token: a session cookie (HttpOnly, SameSite=Strict)",
+                    400,
+                    401,
+                    403,
+                    415,
+                    503,
+                    requestBody=form({"csrf": text, "token": text}),
+                ),
+                "security": [],
+            },
+        },
+        "/admin/logout": {
+            "post": _page("end the session", 400, 403, 415, 503, requestBody=form({"csrf": text}))
+        },
+        "/admin/sites/{site}": {
+            "parameters": site,
+            "get": _page(
+                "a site: numbers, online (live), 30 days, top pages, refused hits, audit",
+                *site_errors,
+                parameters=[_query("window", {"enum": list(WINDOWS), "default": "today"})],
+            ),
+        },
+        "/admin/sites/{site}/live": {
+            "parameters": site,
+            "get": _page(
+                "the figures the site page polls: online now and the windows",
+                *site_errors,
+                responses={"200": json_reply(live, "the live figures")},
+            ),
+        },
+        "/admin/sites/{site}/export": {
+            "parameters": site,
+            "get": _page(
+                "the site's export document, as a file to save",
+                *site_errors,
+                responses={"200": json_reply(ref("Export"), "Content-Disposition: attachment")},
+            ),
+        },
+    }
+
+
 def _query(name: str, schema: Schema, description: str = "") -> Schema:
     parameter = {"name": name, "in": "query", "required": False, "schema": schema}
     if description:
@@ -665,6 +744,7 @@ def document() -> dict[str, Any]:
             {"name": "admin", "description": "Authorization: Bearer TOKEN"},
             {"name": "operations"},
             {"name": "pages"},
+            {"name": "dashboard", "description": "HTML pages; a session cookie from sign-in"},
         ],
         "paths": _paths(),
         "components": {
@@ -678,7 +758,8 @@ def document() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "STATSVC_ADMIN_TOKEN, or a site's read-only token",
-                }
+                },
+                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
             },
         },
     }

@@ -491,6 +491,21 @@ class Store:
             args += [path, views]
         return _bytes(await self._import_script(keys=keys, args=args)).decode()
 
+    # -- dashboard sessions: one expiring key each, named by a digest of the cookie ---------
+
+    async def put_session(self, digest: str, session: dict[str, Any], lifetime: int) -> None:
+        """Keep a dashboard session for `lifetime` seconds."""
+        await self._redis.set(self._keys.session(digest), json.dumps(session), ex=lifetime)
+
+    async def session(self, digest: str) -> dict[str, Any] | None:
+        """Return a dashboard session, or None if it ended or expired."""
+        raw = await self._redis.get(self._keys.session(digest))
+        return None if raw is None else dict(json.loads(raw))
+
+    async def end_session(self, digest: str) -> None:
+        """End a dashboard session at once."""
+        await self._redis.delete(self._keys.session(digest))
+
 
 async def _reply(connection: Any) -> Any:
     """Read one reply; an error reply is returned, not raised (it is one run's, not all)."""

@@ -16,6 +16,7 @@ from statsvc.app import PUBLIC_API, create_app
 from statsvc.openapi import document
 from statsvc.settings import Settings
 from tests.conftest import FakeClock, admin
+from tests.test_dashboard import sign_in
 
 Client = TestClient[Request, Application]
 METHODS = ("get", "put", "post", "delete", "patch", "options")
@@ -115,6 +116,13 @@ REPLIES = [
     ("GET", "/api/v1/sites/{site}/tokens", {"headers": admin()}, 200),
     ("POST", "/api/v1/sites/{site}/tokens", {"headers": admin()}, 201),
     ("DELETE", "/api/v1/sites/{site}/tokens/{token_id}", {"headers": admin()}, 404),
+    ("GET", "/admin", {"allow_redirects": False}, 303),
+    ("GET", "/admin/login", {}, 200),
+    ("POST", "/admin/login", {"data": b"token=x"}, 403),
+    ("POST", "/admin/logout", {"allow_redirects": False}, 303),
+    ("GET", "/admin/sites/{site}", {"allow_redirects": False}, 303),
+    ("GET", "/admin/sites/{site}/live", {"allow_redirects": False}, 303),
+    ("GET", "/admin/sites/{site}/export", {"allow_redirects": False}, 303),
     ("GET", "/healthz", {}, 200),
     ("GET", "/readyz", {}, 200),
     ("GET", "/api/v1/openapi.json", {}, 200),
@@ -160,6 +168,15 @@ async def test_site_token_replies_match_the_document(client: Client) -> None:
     )
     assert response.status == 204
     check_reply("DELETE", "/api/v1/sites/{site}/tokens/{token_id}", 204)
+
+
+async def test_dashboard_json_matches_the_document(client: Client) -> None:
+    """The dashboard's live figures and its export download are as documented."""
+    await sign_in(client)
+    for path in ("/admin/sites/{site}/live", "/admin/sites/{site}/export"):
+        response = await client.get(path.format(site="demo"))
+        assert response.status == 200
+        check_reply("GET", path, 200, await response.json())
 
 
 async def test_a_refused_hit_matches_the_document(client: Client) -> None:
