@@ -25,6 +25,7 @@ from statsvc.hits import BadInput, check_site_id
 from statsvc.sessions import LOGIN_COOKIE, SESSION_COOKIE, Session
 from statsvc.state import COUNTER, SETTINGS
 from statsvc.store import REASONS, StoreError
+from statsvc.views import json_reply
 
 log = logging.getLogger(__name__)
 WINDOWS = {
@@ -222,7 +223,7 @@ async def live(request: web.Request) -> web.Response:
     _, site_id = await _site_session(request)
     counts = await request.app[COUNTER].counts(site_id, None)
     body = {"online": counts["online"], "views": counts["views"], "visits": counts["visits"]}
-    return web.json_response(body, dumps=lambda data: orjson.dumps(data).decode())
+    return json_reply(body)
 
 
 async def export(request: web.Request) -> web.Response:
