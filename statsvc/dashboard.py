@@ -63,6 +63,8 @@ async def html_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             exc.headers.update(SECURITY_HEADERS)
             raise
         response = _error(request, exc.status, exc.reason)
+        if "Allow" in exc.headers:  # a 405 names the methods that would do
+            response.headers["Allow"] = exc.headers["Allow"]
     except UnknownSite as exc:
         response = _error(request, 404, f"There is no site {exc.args[0]!r}.")
     except ApiError as exc:

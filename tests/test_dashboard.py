@@ -352,3 +352,12 @@ async def test_a_form_post_of_another_type_is_refused(
     )
     assert reply.status == status
     assert reply.content_type == "text/html"
+
+
+async def test_a_wrong_method_is_an_html_page_naming_the_right_ones(client: Client) -> None:
+    """PUT on a dashboard page answers an HTML 405 that keeps its Allow header."""
+    reply = await client.put("/admin/sites/demo")
+    assert reply.status == 405
+    assert reply.content_type == "text/html"
+    assert "GET" in reply.headers["Allow"]
+    assert_secured(reply.headers)
