@@ -1,7 +1,9 @@
-"""A client written only from DESIGN §3 and §7, run against an installed `statsvc serve`.
+"""A client written only from DESIGN §3, §5 and §7, run against an installed `statsvc serve`.
 
 Usage: contract_client.py BASE_URL ADMIN_TOKEN before|after
-  before: creates a site, counts hits and pings, checks shapes, errors and CORS
+  before: creates a site, counts hits and pings, checks shapes, errors and CORS; reads the
+          admin API's stats, pages and series, imports an old total twice, exports, makes
+          a read-only token
   after:  (after a restart) checks the counts are still there and counting goes on
 """
 
@@ -100,6 +102,42 @@ def before() -> None:
         },
     )
     assert status in (200, 204) and headers["Access-Control-Allow-Origin"] == "*", headers
+    admin_api(admin)
+
+
+def admin_api(admin: dict[str, str]) -> None:
+    base = "/api/v1/sites/tuson"
+    assert call("GET", f"{base}/stats")[0] == 401
+    status, _, stats = call("GET", f"{base}/stats", None, admin)
+    assert status == 200 and stats["views"]["total"] == 2 and "page" not in stats, stats
+    check_counts(stats)
+    status, _, top = call("GET", f"{base}/pages?window=today&limit=5", None, admin)
+    assert status == 200 and top["window"] == "today", top
+    assert top["pages"] == [{"path": "/tin-tuc/a", "views": 2}], top
+    day = stats["date"]
+    status, _, series = call("GET", f"{base}/series?from={day}&to={day}", None, admin)
+    assert status == 200 and series["from"] == series["to"] == day, series
+    assert [(d["date"], d["views"], d["visits"]) for d in series["days"]] == [(day, 2, 1)]
+
+    call("PUT", "/api/v1/sites/old", {"timezone": "Asia/Ho_Chi_Minh"}, admin)
+    old = {
+        "import_id": "old-counter-2026",
+        "total": {"views": 13457, "visits": 13457},
+        "days": [{"date": day, "views": 98, "visits": 35}],
+    }
+    for _ in range(2):
+        assert call("POST", "/api/v1/sites/old/import", old, admin)[0] == 200
+    counts = call("GET", "/api/v1/counts?site=old")[2]
+    assert counts["views"]["total"] == 13457 and counts["views"]["today"] == 98, counts
+    check_counts(counts)
+    status, _, exported = call("GET", "/api/v1/sites/old/export", None, admin)
+    assert status == 200 and exported["total"]["views"] == 13457, exported
+
+    status, _, made = call("POST", f"{base}/tokens", None, admin)
+    assert status == 201 and set(made) == {"token_id", "token"}, made
+    reader = {"Authorization": f"Bearer {made['token']}"}
+    assert call("GET", f"{base}/stats", None, reader)[0] == 200
+    assert call("GET", "/api/v1/sites/old/stats", None, reader)[0] == 403
 
 
 def after() -> None:

@@ -13,14 +13,21 @@ from typing import Any
 
 from platformdirs import user_data_dir
 
+from statsvc import admin_cli
 from statsvc.client import parse_networks
 from statsvc.embedded import StoreBusy
+from statsvc.errors import ApiError
 from statsvc.serve import run_with_store, serve
 from statsvc.settings import Settings
-from statsvc.sites import LOCALES, SettingsError, is_site_id, new_site, validate_timezone
+from statsvc.sites import LOCALES, SettingsError, is_site_id, validate_timezone
 from statsvc.store import Store
 
 MAX_WORKERS = 64
+ADMIN_COMMANDS = {
+    "token": admin_cli.token_command,
+    "import": admin_cli.import_command,
+    "export": admin_cli.export_command,
+}
 
 
 def usable_cpus() -> int:
@@ -71,6 +78,7 @@ def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
         page_cap=number("", "STATSVC_PAGE_CAP", 50_000, 1, 1_000_000),
         buffer_limit=number("", "STATSVC_BUFFER_LIMIT", 100_000, 0, 10_000_000),
         access_log=env.get("STATSVC_ACCESS_LOG", "") == "1",
+        metrics_token=env.get("STATSVC_METRICS_TOKEN") or None,
     )
 
 
@@ -103,15 +111,12 @@ def site_command(settings: Settings, args: argparse.Namespace) -> int:
     }
 
     async def add(store: Store) -> dict[str, Any]:
-        current = await store.get_site(args.id)
-        site = (current or new_site(args.id, settings.timezone, settings.locale)).updated(changes)
-        await store.put_site(site)
-        return site.to_json()
+        return await admin_cli.save_site(store, settings, args.id, changes)
 
     try:
         print(json.dumps(run_with_store(settings, add), ensure_ascii=False, indent=2))
-    except SettingsError as exc:
-        print(f"statsvc: {exc.field}: {exc}", file=sys.stderr)
+    except ApiError as exc:
+        print(f"statsvc: {exc.message}", file=sys.stderr)
         return 2
     return 0
 
@@ -144,6 +149,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("list", parents=[store], help="list site ids")
     show = sub.add_parser("show", parents=[store], help="show a site's settings")
     show.add_argument("id", type=_site_id)
+    admin_cli.add_parsers(commands, store, _site_id)
     return top
 
 
@@ -161,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from(os.environ, args)
         if args.command == "serve":
             return serve(settings)
+        if args.command in ADMIN_COMMANDS:
+            return ADMIN_COMMANDS[args.command](settings, args)
         return site_command(settings, args)
     except SettingsError as exc:
         print(f"statsvc: {exc.field}: {exc}", file=sys.stderr)

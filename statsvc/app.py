@@ -11,12 +11,13 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from statsvc import pages, views
-from statsvc.assets import load_asset
+from statsvc import admin_views, dashboard, openapi, pages, views
+from statsvc.assets import ASSET_FILES, load_asset
 from statsvc.buffer import Buffer, claim_files
 from statsvc.counter import Clock, Counter
 from statsvc.errors import Handler, json_errors
 from statsvc.keys import Keys
+from statsvc.metrics import METRICS, Metrics, metrics_page
 from statsvc.settings import Settings
 from statsvc.sites import new_site
 from statsvc.state import CLOCK, COUNTER, SETTINGS
@@ -25,7 +26,6 @@ from statsvc.store import UNREACHABLE, Limits, Store
 SHUTDOWN_DRAIN_SECONDS = 3.0  # a last try to count kept hits before writing them to disk
 log = logging.getLogger("statsvc")
 PUBLIC_API = ("/api/v1/hit", "/api/v1/ping", "/api/v1/counts", "/api/v1/badge.svg")
-ASSET_FILES = ("widget.js", "static/landing.js", "static/landing.css")
 CORS_PREFLIGHT = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -37,14 +37,26 @@ CORS_PREFLIGHT = {
 @web.middleware
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Open the public API to every origin, without credentials, and answer its preflights;
-    answer every error with the JSON error shape (one middleware: each costs a call a hit)."""
-    if request.path not in PUBLIC_API:
-        return await json_errors(request, handler)
-    if request.method == "OPTIONS":
-        return web.Response(status=204, headers=CORS_PREFLIGHT)
-    response = await json_errors(request, handler)
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    answer every error with the JSON error shape (on the dashboard, /admin, with an HTML page
+    and its security headers); time every request (one middleware: each costs a call a hit)."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        if request.path not in PUBLIC_API:
+            is_page = request.path.startswith("/admin/") or request.path == "/admin"
+            response = await (dashboard.html_errors if is_page else json_errors)(request, handler)
+        elif request.method == "OPTIONS":
+            response = web.Response(status=204, headers=CORS_PREFLIGHT)
+        else:
+            response = await json_errors(request, handler)
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        status = response.status
+        return response
+    except web.HTTPException as exc:  # a redirect, which json_errors lets through
+        status = exc.status
+        raise
+    finally:
+        request.app[METRICS].request(request, status, time.perf_counter() - started)
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:
@@ -53,7 +65,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
         raise RuntimeError("no store: set redis_url, or start the embedded one first")
     limits = Limits(retention_days=settings.retention_days, page_cap=settings.page_cap)
     store = Store.from_url(settings.redis_url, Keys(settings.key_prefix), limits)
-    counter = app[COUNTER] = Counter(store, app[CLOCK], Buffer(settings.buffer_limit))
+    counter = app[COUNTER] = Counter(store, app[CLOCK], Buffer(settings.buffer_limit), app[METRICS])
     kept = settings.data_dir / "buffer"
     claimed = claim_files(kept)  # hits kept through an outage by an earlier run
     for path in claimed:
@@ -83,6 +95,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app = web.Application(middlewares=[edge], client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app[CLOCK] = clock
+    app[METRICS] = Metrics(settings.metrics_dir)
     app[pages.ASSETS] = {name: load_asset(name) for name in ASSET_FILES}
     aiohttp_jinja2.setup(
         app, loader=jinja2.PackageLoader("statsvc.widget", "templates"), autoescape=True
@@ -95,10 +108,28 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app.router.add_get("/api/v1/badge.svg", pages.badge, allow_head=False)  # HEAD must not count
     app.router.add_get("/healthz", views.healthz)
     app.router.add_get("/readyz", views.readyz)
+    app.router.add_get("/metrics", metrics_page(settings.metrics_token))
+    app.router.add_get("/api/v1/openapi.json", openapi.openapi_json)
+    app.router.add_get("/admin", dashboard.sites)
+    app.router.add_get("/admin/login", dashboard.signin_form)
+    app.router.add_post("/admin/login", dashboard.signin)
+    app.router.add_post("/admin/logout", dashboard.signout)
+    app.router.add_get("/admin/sites/{site}", dashboard.site)
+    app.router.add_get("/admin/sites/{site}/live", dashboard.live)
+    app.router.add_get("/admin/sites/{site}/export", dashboard.export)
     app.router.add_post("/api/v1/hit", views.hit)
     app.router.add_post("/api/v1/ping", views.ping)
     app.router.add_get("/api/v1/counts", views.counts)
-    app.router.add_get("/api/v1/sites", views.list_sites)
-    app.router.add_get("/api/v1/sites/{site}", views.get_site)
-    app.router.add_put("/api/v1/sites/{site}", views.put_site)
+    app.router.add_get("/api/v1/sites", admin_views.list_sites)
+    app.router.add_get("/api/v1/sites/{site}", admin_views.get_site)
+    app.router.add_put("/api/v1/sites/{site}", admin_views.put_site)
+    app.router.add_get("/api/v1/sites/{site}/stats", admin_views.stats)
+    app.router.add_get("/api/v1/sites/{site}/pages", admin_views.pages)
+    app.router.add_get("/api/v1/sites/{site}/series", admin_views.series)
+    app.router.add_get("/api/v1/sites/{site}/audit", admin_views.audit)
+    app.router.add_get("/api/v1/sites/{site}/export", admin_views.export)
+    app.router.add_post("/api/v1/sites/{site}/import", admin_views.import_counts)
+    app.router.add_post("/api/v1/sites/{site}/tokens", admin_views.create_token)
+    app.router.add_get("/api/v1/sites/{site}/tokens", admin_views.list_tokens)
+    app.router.add_delete("/api/v1/sites/{site}/tokens/{token_id}", admin_views.revoke_token)
     return app

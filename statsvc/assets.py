@@ -9,6 +9,13 @@ from importlib.resources import files
 
 from aiohttp import web
 
+ASSET_FILES = (
+    "widget.js",
+    "static/landing.js",
+    "static/landing.css",
+    "static/dashboard.js",
+    "static/dashboard.css",
+)
 SHORT_CACHE = "public, max-age=300"
 LONG_CACHE = "public, max-age=31536000, immutable"
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}

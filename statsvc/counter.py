@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 from statsvc.buffer import Buffer, Pending
 from statsvc.client import Client
 from statsvc.hits import PageView, normalise_path
+from statsvc.metrics import Metrics
 from statsvc.sites import Site
 from statsvc.store import STORE_FAILURES, UNREACHABLE, Counts, Mode, Store, StoreUnavailable
 from statsvc.visitor import visitor_id
@@ -35,10 +37,16 @@ class UnknownSite(LookupError):
 class Counter:
     """Counts hits and heartbeats and reads counts, for many sites."""
 
-    def __init__(self, store: Store, clock: Clock, buffer: Buffer | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        buffer: Buffer | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.store = store
         self.buffer = buffer if buffer is not None else Buffer()
-        self.given_up = 0  # pending hits the store refused when replayed (not an outage)
+        self.metrics = metrics or Metrics()
         self._drainer: asyncio.Task[None] | None = None
         self._clock = clock
         self._sites: dict[str, tuple[Site, float]] = {}
@@ -78,9 +86,17 @@ class Counter:
         result: T = await asyncio.shield(pending)
         return result
 
-    async def save_site(self, site: Site) -> None:
-        """Store a site's settings and refresh this process's copy."""
-        await self.store.put_site(site)
+    def now(self) -> float:
+        """Return the time of this counter's clock."""
+        return self._clock()
+
+    async def save_site(self, site: Site, audit: dict[str, Any] | None = None) -> None:
+        """Store a site's settings (recording the change in its audit trail, given an entry)
+        and refresh this process's copy."""
+        if audit is None:
+            await self.store.put_site(site)
+        else:
+            await self.store.save_settings(site, audit)
         self._sites[site.id] = (site, self._clock())
 
     async def hit(self, view: PageView, client: Client) -> dict[str, Any]:
@@ -89,7 +105,8 @@ class Counter:
         site = await self.site(view.site)
         reason = _refusal(site, view, client)
         if reason:
-            counts, windows = await self._run("read", site, view.path, client, None)
+            counts, windows = await self._run("read", site, view.path, client, None, reason)
+            self.metrics.hit(reason)
             return reply(site, windows, counts, page=True, counted=False, reason=reason)
         view_id = view.id or new_view_id()  # a retry or a replay of this hit never counts twice
         try:
@@ -97,6 +114,7 @@ class Counter:
         except UNREACHABLE:  # it may have been counted, or not: its id settles it later
             return self._queue(site, view, client, view_id)
         reason = None if counts.counted else "duplicate"
+        self.metrics.hit(reason)
         return reply(site, windows, counts, page=True, counted=not reason, reason=reason)
 
     def _queue(self, site: Site, view: PageView, client: Client, view_id: str) -> dict[str, Any]:
@@ -114,7 +132,10 @@ class Counter:
         else:
             pending.visitor, pending.previous = visitor, previous
         if not self.buffer.add(pending):
+            self.metrics.buffer_dropped.inc()
             raise StoreUnavailable("the store cannot be reached and the hit buffer is full")
+        self.metrics.hit("queued")
+        self.metrics.buffer_depth.set(len(self.buffer))
         if len(self.buffer) == 1:
             log.warning("the store cannot be reached: hits are kept until it answers")
         self.start_draining()
@@ -124,6 +145,7 @@ class Counter:
 
     def start_draining(self) -> None:
         """Count the pending hits in the background, as soon as the store answers."""
+        self.metrics.buffer_depth.set(len(self.buffer))
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.get_running_loop().create_task(self._drain_until_empty())
 
@@ -154,7 +176,8 @@ class Counter:
                 log.error("a kept hit of %s cannot be counted: %s", hit.site, result)
                 refused.append(hit)
         self.buffer.remove(counted + refused)
-        self.given_up += len(refused)
+        self.metrics.buffer_given_up.inc(len(refused))
+        self.metrics.buffer_depth.set(len(self.buffer))
         return not down
 
     async def _replay(self, hit: Pending) -> None:
@@ -206,8 +229,15 @@ class Counter:
         return reply(site, windows, counts, page=raw_path is not None)
 
     async def _run(
-        self, mode: Mode, site: Site, raw_path: str, client: Client | None, view_id: str | None
+        self,
+        mode: Mode,
+        site: Site,
+        raw_path: str,
+        client: Client | None,
+        view_id: str | None,
+        reason: str = "",
     ) -> tuple[Counts, Windows]:
+        """Run one request; a read with a `reason` records a refused hit."""
         now = self._clock()
         windows, day_start = self._calendar(site, now)
         path = self._page(raw_path, site.query_keys)
@@ -217,6 +247,7 @@ class Counter:
             if now - site.online_window < day_start:
                 # just after midnight the reader may still be online under yesterday's id
                 previous = await self._visitor(site.id, windows.yesterday, client)
+        started = time.perf_counter()
         counts = await self.store.count(
             mode,
             site,
@@ -226,7 +257,9 @@ class Counter:
             visitor=visitor,
             previous=previous,
             view_id=view_id,
+            reason=reason,
         )
+        self.metrics.store_operations[mode].observe(time.perf_counter() - started)
         return counts, windows
 
     def _calendar(self, site: Site, now: float) -> tuple[Windows, float]:

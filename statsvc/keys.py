@@ -31,21 +31,62 @@ class Keys:
         """Visitors reading one page now (sorted set: visitor -> last seen, ms)."""
         return f"{self.prefix}:{{{site}}}:pon:{path}"
 
+    def total(self, site: str) -> str:
+        """A site's all-time totals (hash: v views, u visits; never expires)."""
+        return f"{self.prefix}:{{{site}}}:total"
+
+    def month(self, site: str, month: str) -> str:
+        """A site's month "YYYY-MM" (hash: v, u; <DD>v, <DD>u of each day)."""
+        return f"{self.prefix}:{{{site}}}:m:{month}"
+
+    def pages(self, site: str) -> str:
+        """A site's pages (sorted set: path -> total views; the page registry)."""
+        return f"{self.prefix}:{{{site}}}:pages"
+
+    def pages_day(self, site: str, day: date) -> str:
+        """A site's page tallies of one local day (sorted set: path -> views)."""
+        return f"{self.prefix}:{{{site}}}:pd:{day.isoformat()}"
+
+    def pages_month(self, site: str, month: str) -> str:
+        """A site's page tallies of one month "YYYY-MM" (sorted set: path -> views)."""
+        return f"{self.prefix}:{{{site}}}:pm:{month}"
+
+    def rejected(self, site: str, day: date) -> str:
+        """A site's hits not counted on one local day (hash: reason -> n)."""
+        return f"{self.prefix}:{{{site}}}:rej:{day.isoformat()}"
+
+    def tokens(self, site: str) -> str:
+        """A site's read-only tokens (hash: token id -> JSON record with the token's hash)."""
+        return f"{self.prefix}:{{{site}}}:tokens"
+
+    def imports(self, site: str) -> str:
+        """The imports applied to a site (hash: import id -> digest of the import)."""
+        return f"{self.prefix}:{{{site}}}:imports"
+
+    def audit(self, site: str) -> str:
+        """A site's audit trail (list of JSON entries, newest first, capped)."""
+        return f"{self.prefix}:{{{site}}}:audit"
+
+    def session(self, digest: str) -> str:
+        """A dashboard session (JSON; expires), named by the SHA-256 of its cookie."""
+        return f"{self.prefix}:session:{digest}"
+
     def day(self, site: str, windows: Windows) -> list[str]:
         """The keys of one site and local day that the counting script takes, in the order of
         its KEYS header; the per-request page-online keys follow them."""
         base = f"{self.prefix}:{{{site}}}:"
         today, yesterday = windows.today.isoformat(), windows.yesterday.isoformat()
         return [
-            base + "total",  # hash: v (views), u (visits)
-            base + "m:" + windows.month,  # hash: v, u; <DD>v, <DD>u of each day
-            base + "m:" + windows.last_month,
+            self.total(site),
+            self.month(site, windows.month),
+            self.month(site, windows.last_month),
             base + "visitors:" + today,  # set of today's visitor ids
             base + "online",  # sorted set: visitor -> last seen (ms)
-            base + "pages",  # sorted set: path -> total views (the page registry)
-            base + "pd:" + today,  # sorted set: path -> views today
-            base + "pm:" + windows.month,  # sorted set: path -> views this month
+            self.pages(site),
+            self.pages_day(site, windows.today),
+            self.pages_month(site, windows.month),
             base + "ids:" + today,  # set of page-view ids counted today
             base + "ids:" + yesterday,  # set of page-view ids counted yesterday
             self.page_online(site, OTHER_PAGE),
+            self.rejected(site, windows.today),
         ]

@@ -6,13 +6,16 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from multiprocessing.connection import wait
+from pathlib import Path
 from typing import TypeVar
 
 from aiohttp import web
+from prometheus_client.multiprocess import mark_process_dead
 
 from statsvc.app import create_app
 from statsvc.embedded import EmbeddedStore, running_url
@@ -82,8 +85,22 @@ def _run_worker(settings: Settings, *, reuse_port: bool = True) -> None:
     )
 
 
+def _metrics_dir(data_dir: Path) -> Path:
+    """Make an empty directory for the workers' metric files; point prometheus_client at it.
+
+    prometheus_client reads PROMETHEUS_MULTIPROC_DIR when it is first imported, which in a
+    spawned worker is before anything else runs: so it is set here, for the workers to
+    inherit. Emptied at each start: the files of an earlier run would add old counts in."""
+    path = data_dir / "metrics"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path
+
+
 def _run_workers(settings: Settings) -> int:
-    """Run N worker processes that share the port (SO_REUSEPORT) and the store."""
+    """Run N worker processes that share the port (SO_REUSEPORT), the store and the metrics."""
+    settings = replace(settings, metrics_dir=_metrics_dir(settings.data_dir))
     context = multiprocessing.get_context("spawn")
     workers = [
         context.Process(target=_run_worker, args=(settings,), name=f"statsvc-worker-{n}")
@@ -106,6 +123,8 @@ def _run_workers(settings: Settings) -> int:
     stop(signal.SIGTERM, None)
     for worker in workers:
         worker.join(timeout=30)
+        if worker.pid is not None:
+            mark_process_dead(worker.pid, str(settings.metrics_dir))
     return 0 if stopping else 1
 
 

@@ -27,3 +27,5 @@ class Settings:
     key_prefix: str = "sv"
     demo_site: bool = True  # create the `demo` site on first start
     access_log: bool = False
+    metrics_token: str | None = None  # None: /metrics is open (it names no site, page or client)
+    metrics_dir: Path | None = None  # set by serve.py for N workers: their shared metric files

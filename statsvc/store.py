@@ -6,9 +6,11 @@ import asyncio
 import hashlib
 import json
 import secrets
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache, cached_property
 from importlib.resources import files
 from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote
@@ -17,6 +19,7 @@ from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.commands.core import AsyncScript
 from redis.crc import key_slot
 from redis.exceptions import (
     AskError,
@@ -36,6 +39,9 @@ from statsvc.sites import Site, site_from_json
 from statsvc.windows import Windows
 
 Mode = Literal["hit", "ping", "read"]
+# why a hit was not counted (the rejected-traffic report): the script records `duplicate`
+# itself, the counter the others as a read with a reason
+REASONS = ("bot", "rate_limited", "origin", "dnt", "duplicate")
 SALT_TTL = 2 * 86400  # a day's salt outlives the longest local day, then is gone
 SHORT_TTL = 3 * 86400  # today's visitor and page-view id sets are read until tomorrow ends
 PAGE_DAY_TTL = 8 * 86400  # daily page tallies serve the today, yesterday and week windows
@@ -45,6 +51,8 @@ MAX_CACHED_HEADS = 20_000  # packed day keys and arguments, one per site and day
 MAX_CONNECTIONS = 32  # per process: counting takes one, site and salt look-ups the rest
 REQUEST_ARGS = 6  # script arguments per request
 COUNTED, NEW_VISIT, FOLDED = 1, 2, 4  # the script's flags of a request
+AUDIT_CAP = 1000  # entries kept in a site's audit trail
+MAX_TOKENS = 100  # read-only tokens of one site
 StoreError = RedisError
 STORE_FAILURES = (RedisError, RedisClusterException)  # what a store call raises when it fails
 # of those, the ones that say the store cannot be reached now (down, frozen, loading, failing
@@ -91,6 +99,20 @@ class Limits:
 
     retention_days: int = 400
     page_cap: int = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPlan:
+    """An import, checked and laid out as the import script takes it."""
+
+    import_id: str
+    digest: str
+    entry: dict[str, Any]  # its audit entry
+    views: int  # added to the total
+    visits: int
+    months: list[tuple[str, int, list[tuple[int, int, int]]]]  # month, lifetime, (DD, v, u)
+    rejected: list[tuple[date, dict[str, int]]]  # refused hits by reason, of days
+    pages: list[tuple[str, int]]  # page totals
 
 
 @dataclass(slots=True)
@@ -253,15 +275,22 @@ class Store:
         visitor: str = "",
         previous: str = "",
         view_id: str | None = None,
+        reason: str = "",
     ) -> asyncio.Future[Counts]:
-        """Count a hit, refresh a heartbeat, or only read: joins the next script run."""
+        """Count a hit, refresh a heartbeat, or only read: joins the next script run. A read
+        with a `reason` (one of REASONS) records a hit refused for that reason."""
         if self._closed:
             raise StoreConnectionError("the store is closed")
+        mode_arg: str = mode
+        if reason:
+            if mode != "read" or reason not in REASONS:
+                raise ValueError(f"a refusal is a read with a known reason, not {reason!r}")
+            mode_arg = "refuse:" + reason
         day = self._pending.get((site.id, windows.today))
         if day is None:
             day = self._pending[(site.id, windows.today)] = self._day(site, windows)
         day.page_keys.append(packed(self._keys.page_online(site.id, path)))
-        day.requests.append(packed(mode, visitor, previous, path, view_id or "", now_ms))
+        day.requests.append(packed(mode_arg, visitor, previous, path, view_id or "", now_ms))
         day.paths.append(path)
         if self._loop is None:  # asked once: on Python 3.11 each asking is a getpid() call
             self._loop = asyncio.get_running_loop()
@@ -421,6 +450,188 @@ class Store:
             lane.loaded = not isinstance(replies.pop(0), Exception)
         return replies
 
+    # -- the admin API: figures by day and page, tokens, the audit trail, imports ----------
+    # (plain commands and registered scripts, off the hit path; every key of one site)
+
+    @property
+    def limits(self) -> Limits:
+        """Return the bounds of what this store keeps."""
+        return self._limits
+
+    @cached_property
+    def _adjust_script(self) -> AsyncScript:
+        script: AsyncScript = self._redis.register_script(_lua("adjust.lua"))
+        return script
+
+    @cached_property
+    def _import_script(self) -> AsyncScript:
+        script: AsyncScript = self._redis.register_script(_lua("import.lua"))
+        return script
+
+    async def totals(self, site_id: str) -> tuple[int, int]:
+        """Return a site's all-time views and visits."""
+        views, visits = await self._redis.hmget(self._keys.total(site_id), ["v", "u"])
+        return _int(views), _int(visits)
+
+    async def day_figures(self, site_id: str, days: Sequence[date]) -> list[tuple[int, int]]:
+        """Return the views and visits of each day: one HMGET per month, pipelined."""
+        months: dict[str, list[date]] = {}
+        for day in days:
+            months.setdefault(day.strftime("%Y-%m"), []).append(day)
+        pipe = self._redis.pipeline(transaction=False)
+        for month, in_month in months.items():
+            fields = [f"{day.day:02d}{kind}" for day in in_month for kind in "vu"]
+            pipe.hmget(self._keys.month(site_id, month), fields)
+        figures: dict[date, tuple[int, int]] = {}
+        for in_month, got in zip(months.values(), await pipe.execute(), strict=True):
+            for n, day in enumerate(in_month):
+                figures[day] = (_int(got[2 * n]), _int(got[2 * n + 1]))
+        return [figures[day] for day in days]
+
+    async def month_days(self, site_id: str, months: Sequence[str]) -> dict[date, tuple[int, int]]:
+        """Return every day of these months ("YYYY-MM") that has figures, with them."""
+        pipe = self._redis.pipeline(transaction=False)
+        for month in months:
+            pipe.hgetall(self._keys.month(site_id, month))
+        days: dict[date, list[int]] = {}
+        for month, fields in zip(months, await pipe.execute(), strict=True):
+            for name, value in fields.items():
+                field_name = _bytes(name).decode()
+                if len(field_name) == 3 and field_name[:2].isdigit():
+                    day = date.fromisoformat(f"{month}-{field_name[:2]}")
+                    figures = days.setdefault(day, [0, 0])
+                    figures[field_name[2] == "u"] = _int(value)
+        return {day: (v, u) for day, (v, u) in sorted(days.items())}
+
+    async def rejected(self, site_id: str, days: Sequence[date]) -> list[dict[str, int]]:
+        """Return each day's hits not counted, by reason."""
+        pipe = self._redis.pipeline(transaction=False)
+        for day in days:
+            pipe.hgetall(self._keys.rejected(site_id, day))
+        return [
+            {_bytes(reason).decode(): _int(n) for reason, n in tally.items()}
+            for tally in await pipe.execute()
+        ]
+
+    async def page_views(
+        self, site_id: str, *, days: Sequence[date] = (), month: str | None = None, limit: int
+    ) -> list[tuple[str, int]]:
+        """Return the most viewed pages, most viewed first (ties by path): of the days given
+        (summed), else of the month given, else of all time."""
+        scored: Any  # pairs (path, views)
+        if len(days) > 1:  # a week: its days summed (ZUNION of one site's keys, one slot)
+            keys = [self._keys.pages_day(site_id, day) for day in days]
+            scored = await self._redis.zunion(keys, withscores=True)
+        else:
+            if days:
+                key = self._keys.pages_day(site_id, days[0])
+            elif month:
+                key = self._keys.pages_month(site_id, month)
+            else:
+                key = self._keys.pages(site_id)
+            scored = await self._redis.zrange(key, 0, limit - 1, desc=True, withscores=True)
+            if len(scored) == limit:  # the last views may be shared: take the first paths
+                last = scored[-1][1]
+                kept = [page for page in scored if page[1] > last]
+                scored = kept + await self._redis.zrangebyscore(
+                    key, last, last, start=0, num=limit - len(kept), withscores=True
+                )
+        pages = [(path.decode(), int(score)) for path, score in scored]
+        pages.sort(key=lambda page: (-page[1], page[0]))
+        return pages[:limit]
+
+    async def save_settings(self, site: Site, entry: dict[str, Any]) -> None:
+        """Store a site's settings and record the change in its audit trail, atomically."""
+        data = json.dumps(site.to_json(), ensure_ascii=False)
+        await self._adjust(site.id, self._keys.site(site.id), "set", "", data, entry)
+        await self._redis.sadd(self._keys.sites(), site.id)
+
+    async def token(self, site_id: str, token_id: str) -> dict[str, Any] | None:
+        """Return the record of a site's read-only token, or None."""
+        raw = await self._redis.hget(self._keys.tokens(site_id), token_id)
+        return None if raw is None else dict(json.loads(raw))
+
+    async def tokens(self, site_id: str) -> dict[str, dict[str, Any]]:
+        """Return the records of a site's read-only tokens by token id."""
+        records = await self._redis.hgetall(self._keys.tokens(site_id))
+        return {_bytes(k).decode(): json.loads(v) for k, v in records.items()}
+
+    async def add_token(
+        self, site_id: str, token_id: str, record: dict[str, Any], entry: dict[str, Any]
+    ) -> bool:
+        """Add a token record and its audit entry, atomically; False if the site has
+        MAX_TOKENS tokens already."""
+        key, data = self._keys.tokens(site_id), json.dumps(record)
+        return await self._adjust(site_id, key, "hset", token_id, data, entry)
+
+    async def remove_token(self, site_id: str, token_id: str, entry: dict[str, Any]) -> bool:
+        """Remove a token and record it in the audit trail, atomically; False if there was none."""
+        return await self._adjust(site_id, self._keys.tokens(site_id), "hdel", token_id, "", entry)
+
+    async def _adjust(
+        self, site_id: str, key: str, op: str, name: str, value: str, entry: dict[str, Any]
+    ) -> bool:
+        keys = [key, self._keys.audit(site_id)]
+        audit = json.dumps(entry, ensure_ascii=False)
+        args: list[str | int] = [op, name, value, MAX_TOKENS, audit, AUDIT_CAP]
+        return int(await self._adjust_script(keys=keys, args=args)) == 1
+
+    async def audit(self, site_id: str, limit: int) -> list[dict[str, Any]]:
+        """Return the latest entries of a site's audit trail, newest first."""
+        entries = await self._redis.lrange(self._keys.audit(site_id), 0, limit - 1)
+        return [json.loads(entry) for entry in entries]
+
+    async def apply_import(self, site_id: str, plan: ImportPlan) -> str:
+        """Apply an import unless its id was applied before: "applied", or "same" / "different"
+        (the id was applied with the same / another digest; nothing changed)."""
+        keys = [
+            self._keys.total(site_id),
+            self._keys.imports(site_id),
+            self._keys.audit(site_id),
+            self._keys.pages(site_id),
+            *(self._keys.month(site_id, month) for month, _, _ in plan.months),
+            *(self._keys.rejected(site_id, day) for day, _ in plan.rejected),
+        ]
+        args: list[str | int] = [
+            plan.import_id,
+            plan.digest,
+            json.dumps(plan.entry, ensure_ascii=False),
+            AUDIT_CAP,
+            plan.views,
+            plan.visits,
+            self._limits.page_cap,
+            len(plan.months),
+            len(plan.rejected),
+            len(plan.pages),
+            (self._limits.retention_days + 31) * 86400,
+        ]
+        for _, lifetime, days in plan.months:
+            args += [lifetime, len(days)]
+            for day, views, visits in days:
+                args += [f"{day:02d}", views, visits]
+        for _, tally in plan.rejected:
+            args.append(len(tally))
+            for reason, n in tally.items():
+                args += [reason, n]
+        for path, views in plan.pages:
+            args += [path, views]
+        return _bytes(await self._import_script(keys=keys, args=args)).decode()
+
+    # -- dashboard sessions: one expiring key each, named by a digest of the cookie ---------
+
+    async def put_session(self, digest: str, session: dict[str, Any], lifetime: int) -> None:
+        """Keep a dashboard session for `lifetime` seconds."""
+        await self._redis.set(self._keys.session(digest), json.dumps(session), ex=lifetime)
+
+    async def session(self, digest: str) -> dict[str, Any] | None:
+        """Return a dashboard session, or None if it ended or expired."""
+        raw = await self._redis.get(self._keys.session(digest))
+        return None if raw is None else dict(json.loads(raw))
+
+    async def end_session(self, digest: str) -> None:
+        """End a dashboard session at once."""
+        await self._redis.delete(self._keys.session(digest))
+
 
 def cluster_client(url: str, timeout: float) -> RedisCluster:
     """Return a cluster client for `redis+cluster://[user:password@]host:port[,host:port…]`."""
@@ -539,3 +750,12 @@ def _answer(run: list[_Day], reply: list[Any] | Exception) -> None:
 
 def _bytes(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else value.encode()
+
+
+def _int(value: bytes | str | None) -> int:
+    return 0 if value is None else int(value)
+
+
+@cache
+def _lua(name: str) -> str:
+    return files("statsvc.lua").joinpath(name).read_text(encoding="utf-8")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import json
 from typing import Any
 
 import orjson
@@ -13,11 +11,10 @@ from statsvc import __version__
 from statsvc.client import client_of
 from statsvc.errors import ApiError
 from statsvc.hits import MAX_BODY, MAX_URL, check_site_id, parse_body
-from statsvc.sites import SettingsError, new_site
 from statsvc.state import COUNTER, SETTINGS
 
 BODY_TYPES = ("application/json", "text/plain")
-MAX_SETTINGS_BODY = 16 * 1024
+DIRECT_READ = 64 * 1024  # create_app's client_max_size: aiohttp's own read refuses more
 
 
 def json_reply(data: dict[str, Any], status: int = 200) -> web.Response:
@@ -31,9 +28,9 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise too_large
     try:
-        if request.content_length is not None:
+        if request.content_length is not None and limit <= DIRECT_READ:
             return await request.read()
-        body = bytearray()  # chunked: read in pieces, its length is known only at its end
+        body = bytearray()  # read in pieces: chunked (its length known only at its end) or large
         while chunk := await request.content.read(limit + 1 - len(body)):
             body += chunk
             if len(body) > limit:
@@ -98,56 +95,3 @@ async def readyz(request: web.Request) -> web.Response:
         "store_unavailable",
         f"the store does not answer; {buffered} hits are kept to count when it does",
     )
-
-
-def require_admin(request: web.Request) -> None:
-    """Let only a request bearing the admin token through."""
-    token = request.app[SETTINGS].admin_token
-    if not token:
-        raise ApiError(401, "unauthorized", "the admin API is closed: set STATSVC_ADMIN_TOKEN")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    # header bytes that are not UTF-8 arrive as surrogate escapes: compare the bytes sent
-    presented = given.strip().encode("utf-8", "surrogateescape")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(presented, token.encode()):
-        raise ApiError(401, "unauthorized", "a valid admin bearer token is required")
-
-
-async def list_sites(request: web.Request) -> web.Response:
-    """List the site ids."""
-    require_admin(request)
-    return web.json_response({"sites": await request.app[COUNTER].store.site_ids()})
-
-
-async def get_site(request: web.Request) -> web.Response:
-    """Answer with one site's settings."""
-    require_admin(request)
-    site = await request.app[COUNTER].site(check_site_id(request.match_info["site"]))
-    return web.json_response(site.to_json())
-
-
-async def put_site(request: web.Request) -> web.Response:
-    """Create a site, or change the settings sent; answer with all its settings."""
-    require_admin(request)
-    site_id = check_site_id(request.match_info["site"])
-    changes = _json_object(await read_body(request, MAX_SETTINGS_BODY))
-    counter = request.app[COUNTER]
-    try:
-        current = await counter.store.get_site(site_id)
-        base = current or new_site(
-            site_id, request.app[SETTINGS].timezone, request.app[SETTINGS].locale
-        )
-        site = base.updated(changes)
-    except SettingsError as exc:
-        raise ApiError(400, "invalid_setting", f"{exc.field}: {exc}") from None
-    await counter.save_site(site)
-    return web.json_response(site.to_json(), status=200 if current else 201)
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body or b"{}")
-    except (ValueError, RecursionError):
-        raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
-    return data

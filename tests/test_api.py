@@ -671,7 +671,8 @@ async def test_query_keys_make_distinct_pages(client: Client) -> None:
 async def test_do_not_track_is_respected_when_the_site_asks(
     client: Client, redis: Redis, prefix: str, header: str
 ) -> None:
-    """With respect_dnt, DNT: 1 or Sec-GPC: 1 is not counted (reason dnt) and changes nothing."""
+    """With respect_dnt, DNT: 1 or Sec-GPC: 1 is not counted (reason dnt) and changes nothing
+    but the day's tally of refused hits."""
     await put_site(client, "private", {"respect_dnt": True})
     counted = await post_hit(client, {"site": "private", "path": "/a"})
     before = await dump(redis, prefix)
@@ -682,7 +683,9 @@ async def test_do_not_track_is_respected_when_the_site_asks(
         assert reply[key] == counted[key]
     ping = await post_ping(client, {"site": "private", "path": "/a"}, headers)
     assert ping["online"] == 1
-    assert await dump(redis, prefix) == before
+    after = await dump(redis, prefix)
+    assert after.pop(f"{prefix}:{{private}}:rej:2026-11-26".encode()) == {b"dnt": b"1"}
+    assert after == before
 
 
 @pytest.mark.parametrize(
@@ -724,7 +727,8 @@ async def test_domains_limit_who_counts(
     page: str,
     allowed: bool,
 ) -> None:
-    """With domains set, only pages on them or their subdomains count; others get reason origin."""
+    """With domains set, only pages on them or their subdomains count; others get reason origin,
+    changing nothing but the day's tally of refused hits."""
     await put_site(client, "tuson", {"domains": ["example.vn"]})
     before = await dump(redis, prefix)
     body = (
@@ -739,7 +743,9 @@ async def test_domains_limit_who_counts(
     else:
         assert (reply["counted"], reply["reason"]) == (False, "origin")
         assert (reply["views"], reply["online"]) == (ZERO, 0)
-        assert await dump(redis, prefix) == before
+        after = await dump(redis, prefix)
+        assert after.pop(f"{prefix}:{{tuson}}:rej:2026-11-26".encode()) == {b"origin": b"1"}
+        assert after == before
 
 
 # -- admin API -------------------------------------------------------------------------

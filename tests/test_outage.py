@@ -22,6 +22,7 @@ from statsvc.settings import Settings
 from statsvc.state import COUNTER
 from tests.conftest import ADMIN_TOKEN, FakeClock, admin
 from tests.servers import Server
+from tests.test_openapi import check_reply
 
 App = TestClient[Request, Application]
 SITE = "xa-tu-son"
@@ -86,6 +87,7 @@ async def test_hits_during_an_outage_are_queued_then_counted_once(
         assert reply["counted"] == "queued"
         assert reply["views"] is None and reply["online"] is None and reply["page"] is None
         assert reply["path"] == "/a"
+        check_reply("POST", "/api/v1/hit", 200, {k: v for k, v in reply.items() if k != "status"})
     assert (await app.get("/readyz")).status == 503
     clock.set(datetime(2026, 11, 27, 1, 0, tzinfo=UTC))  # the next local day in Hồ Chí Minh
     server.start()

@@ -1,4 +1,5 @@
-"""Random hits, heartbeats, reads and clock jumps give exactly a reference model's counts."""
+"""Random hits, heartbeats, reads, imports and clock jumps give exactly a reference model's
+counts."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from statsvc import admin
 from statsvc.client import Client
 from statsvc.counter import Counter
 from statsvc.hits import OTHER_PAGE, PageView
@@ -93,7 +95,20 @@ class ToMidnight:
     offset_ms: int
 
 
-Operation = Hit | Ping | Read | Advance | AfterWindow | ToMidnight
+@dataclass(frozen=True)
+class Load:
+    """Import an older counter's days (`back` days before today) and total, or (`again`)
+    the site's previous import once more; then read the admin stats."""
+
+    site: int
+    back: tuple[int, ...]
+    views: int
+    visits: int
+    total: int | None
+    again: bool
+
+
+Operation = Hit | Ping | Read | Load | Advance | AfterWindow | ToMidnight
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,15 @@ operations = st.one_of(
         person=st.integers(0, len(PEOPLE) - 1),
     ),
     st.builds(Read, site=sites_, path=st.none() | st.integers(0, len(PATHS) - 1)),
+    st.builds(
+        Load,
+        site=sites_,
+        back=st.lists(st.integers(0, 40), max_size=4, unique=True).map(tuple),
+        views=st.integers(0, 5),
+        visits=st.integers(0, 5),
+        total=st.none() | st.integers(0, 30),
+        again=st.booleans(),
+    ),
     st.builds(Advance, ms=advances),
     st.builds(AfterWindow, site=sites_, offset_ms=st.sampled_from([-1, 0, 1])),
     st.builds(ToMidnight, site=sites_, offset_ms=st.sampled_from([-SECOND_MS, -1, 0, 1])),
@@ -182,6 +206,9 @@ class SiteModel:
     )
     online: dict[Visitor, int] = field(default_factory=dict)
     page_online: dict[str, dict[Visitor, int]] = field(default_factory=lambda: defaultdict(dict))
+    imported: list[int] = field(default_factory=lambda: [0, 0])  # totals beyond the days
+    imports: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: dict[date, int] = field(default_factory=lambda: defaultdict(int))
 
     def day(self, now: float) -> date:
         """Return the site's local date at `now`."""
@@ -201,6 +228,8 @@ class SiteModel:
         counted = view_id is None or not (
             view_id in self.ids[today - ONE_DAY] or view_id in self.ids[today]
         )
+        if not counted:
+            self.duplicates[today] += 1
         if counted:
             if view_id is not None:
                 self.ids[today].add(view_id)
@@ -213,6 +242,32 @@ class SiteModel:
             known = True
         self.mark_online(now, person, path if known else None)
         return counted, path
+
+    def load(self, now: float, op: Load) -> dict[str, Any]:
+        """Return the import document of `op`, and add what it adds (nothing if it is the
+        previous import again)."""
+        if op.again and self.imports:
+            return self.imports[-1]
+        today = self.day(now)
+        visits = min(op.visits, op.views)
+        days = [today - timedelta(days=n) for n in op.back]
+        document: dict[str, Any] = {
+            "import_id": f"load-{len(self.imports)}",
+            "days": [{"date": d.isoformat(), "views": op.views, "visits": visits} for d in days],
+        }
+        total = None if op.total is None else (op.total, op.total // 2)
+        if total is None and not days:
+            total = (0, 0)  # an import needs something
+        if total is not None:
+            document["total"] = {"views": total[0], "visits": total[1]}
+        for d in days:
+            self.views[d] += op.views
+            self.visits[d] += visits
+        if total is not None:
+            self.imported[0] += max(0, total[0] - op.views * len(days))
+            self.imported[1] += max(0, total[1] - visits * len(days))
+        self.imports.append(document)
+        return document
 
     def ping(self, now: float, path: str, person: int) -> str:
         """Keep a person online, and on the page if the page is known."""
@@ -244,7 +299,7 @@ class SiteModel:
         else:
             week_first = today - timedelta(days=today.isoweekday() % 7)
 
-        def figures(per_day: dict[date, int]) -> dict[str, int]:
+        def figures(per_day: dict[date, int], beyond: int) -> dict[str, int]:
             return {
                 "today": per_day.get(today, 0),
                 "yesterday": per_day.get(today - ONE_DAY, 0),
@@ -252,7 +307,7 @@ class SiteModel:
                 "month": sum(
                     n for d, n in per_day.items() if (d.year, d.month) == (today.year, today.month)
                 ),
-                "total": sum(per_day.values()),
+                "total": sum(per_day.values()) + beyond,
             }
 
         body: dict[str, Any] = {"site": self.site.id}
@@ -262,8 +317,8 @@ class SiteModel:
             date=today.isoformat(),
             timezone=self.site.timezone,
             online=sum(1 for seen in self.online.values() if seen >= since),
-            views=figures(self.views),
-            visits=figures(self.visits),
+            views=figures(self.views, self.imported[0]),
+            visits=figures(self.visits, self.imported[1]),
         )
         if path is not None:
             body["page"] = {
@@ -364,6 +419,19 @@ async def play(store: Store, scenario: Scenario) -> None:
                 got = await counter.counts(site_id, read_path)
                 page = None if read_path is None else model.page(read_path)[0]
                 expected = model.counts(now, page)
+            case Load():
+                again = op.again and bool(model.imports)
+                reply = await admin.import_counts(
+                    counter, site_id, model.load(now, op), admin.Principal("admin", None)
+                )
+                assert reply["imported"] is not again, reply
+                got = await admin.site_stats(counter, site_id)
+                expected = model.counts(now, None)
+                today = model.day(now)
+                month = (today.year, today.month)
+                duplicates = [n for d, n in model.duplicates.items() if (d.year, d.month) == month]
+                assert got["rejected"]["today"]["duplicate"] == model.duplicates[today]
+                assert got["rejected"]["month"]["duplicate"] == sum(duplicates)
         if not isinstance(op, Ping):
             check_invariants(got)
         assert {k: v for k, v in got.items() if k in MODELLED} == expected, op
@@ -413,6 +481,7 @@ def hcm(*operations: Operation, page_cap: int = 10) -> Scenario:
 # a reader stays online for exactly the online window
 @example(hcm(Hit(0, 0, 0, None), AfterWindow(0, 0), Read(0, 0), Advance(1), Read(0, 0)))
 def test_counts_equal_the_model_and_keep_the_invariants(redis_url: str, scenario: Scenario) -> None:
-    """After every hit, heartbeat, read or clock jump, the service answers exactly the model's
-    counts, and every DESIGN §2 invariant holds."""
+    """After every hit, heartbeat, read, import (new or repeated) or clock jump, the service
+    answers exactly the model's counts and refused duplicates, and every DESIGN §2 invariant
+    holds."""
     asyncio.run(run(redis_url, scenario))

@@ -15,7 +15,8 @@
 -- KEYS[9]  ids_today    set   page-view ids counted today
 -- KEYS[10] ids_yday     set   page-view ids counted yesterday
 -- KEYS[11] other_online zset  visitor -> last seen (ms) on the "(other)" page
--- KEYS[11+i] the same for the page of request i (i = 1..n)
+-- KEYS[12] rejected     hash  reason -> hits not counted today (kept as long as a month hash)
+-- KEYS[12+i] the page-online set of request i's page (i = 1..n)
 --
 -- ARGV[1] online window (ms)   ARGV[2] page cap
 -- ARGV[3] lifetime (s) of today's visitor and id sets   ARGV[4] of a day's page tallies
@@ -23,8 +24,10 @@
 -- ARGV[7] today's day of the month ("DD")   ARGV[8] yesterday's   ARGV[9] "1" if in last month
 -- ARGV[10] the week's days before today in this month ("DD,DD,…")   ARGV[11] in last month
 -- then 6 per request i, from ARGV[12 + 6(i-1)]: mode ("hit" counts and marks online,
--- "ping" marks online, "read" reads), visitor id (or "": a view kept through an outage whose
--- visitor is not known counts no visit and marks no one online), the visitor's id under yesterday's salt
+-- "ping" marks online, "read" reads, "refuse:<reason>" reads and records a hit refused for
+-- that reason; a hit whose page-view id was counted is recorded as "duplicate"), visitor id
+-- (or "": a view kept through an outage whose visitor is not known counts no visit and marks
+-- no one online), the visitor's id under yesterday's salt
 -- or "" (within one online window after local midnight: not online twice), path,
 -- page-view id or "", now (ms)
 --
@@ -56,6 +59,13 @@ local function read(key, extra, list)
     v, u = v + num(got[i]), u + num(got[i + 1])
   end
   return got, v, u
+end
+
+-- a hit not counted, for `reason`: the day's tally of refusals gets its lifetime when made
+local function refuse(key, reason, lifetime)
+  if redis.call('HINCRBY', key, reason, 1) == 1 then
+    redis.call('EXPIRE', key, lifetime, 'NX')
+  end
 end
 
 -- one batch: its keys K, its arguments A, its n requests; appends its replies to `out`
@@ -95,7 +105,7 @@ local function count(K, A, n, out)
     local a = 12 + 6 * (i - 1)
     local mode, visitor, previous = A[a], A[a + 1], A[a + 2]
     local path, view_id, now = A[a + 3], A[a + 4], tonumber(A[a + 5])
-    local page_online = K[11 + i]
+    local page_online = K[12 + i]
 
     local counted, flags = 0, 0
     if mode == 'hit' then
@@ -104,10 +114,13 @@ local function count(K, A, n, out)
         if redis.call('SISMEMBER', K[10], view_id) == 1
             or redis.call('SADD', K[9], view_id) == 0 then
           counted = 0
+          refuse(K[12], 'duplicate', A[5])
         else
           with_ids = true
         end
       end
+    elseif mode ~= 'read' and mode ~= 'ping' then
+      refuse(K[12], string.sub(mode, 8), A[5])
     end
 
     -- A path not yet known folds into "(other)" once the site has `cap` pages.
@@ -141,7 +154,7 @@ local function count(K, A, n, out)
     end
 
     local since = now - window
-    if mode ~= 'read' and visitor ~= '' then
+    if (mode == 'hit' or mode == 'ping') and visitor ~= '' then
       marked = true
       oldest = math.min(oldest or since, since)
       if previous ~= '' then
@@ -174,7 +187,10 @@ local function count(K, A, n, out)
   if added_v > 0 then
     redis.call('HINCRBY', K[1], 'v', added_v)
     redis.call('HINCRBY', K[2], 'v', added_v)
+    -- the day's first views; or, when an import wrote today's figures first, the batch
+    -- that made today's visitor set (the day's first counted view is always a new visit)
     local first = redis.call('HINCRBY', K[2], today .. 'v', added_v) == added_v
+        or (added_u > 0 and redis.call('SCARD', K[4]) == added_u)
     if added_u > 0 then
       redis.call('HINCRBY', K[1], 'u', added_u)
       redis.call('HINCRBY', K[2], 'u', added_u)
@@ -200,7 +216,7 @@ local out, k, a = {}, 0, 0
 while a < #ARGV do
   local n = tonumber(ARGV[a + 1])
   local K, A = {}, {}
-  for i = 1, 11 + n do
+  for i = 1, 12 + n do
     K[i] = KEYS[k + i]
   end
   for i = 1, 11 + 6 * n do
@@ -217,6 +233,6 @@ while a < #ARGV do
     end
     out[mark + 1] = tostring(type(err) == 'table' and err.err or err)
   end
-  k, a = k + 11 + n, a + 12 + 6 * n
+  k, a = k + 12 + n, a + 12 + 6 * n
 end
 return out

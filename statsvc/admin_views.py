@@ -1,0 +1,182 @@
+"""HTTP handlers of the admin API (DESIGN §5): the bearer token, checked input, then the
+admin service (statsvc/admin.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from statsvc import admin
+from statsvc.admin import Principal
+from statsvc.errors import ApiError
+from statsvc.hits import check_site_id
+from statsvc.imports import DATE
+from statsvc.state import COUNTER, SETTINGS
+from statsvc.views import json_reply, read_body
+
+MAX_SETTINGS_BODY = 16 * 1024
+MAX_IMPORT_BODY = 16 * 1024 * 1024  # an import of 100,000 days, with room
+SERIES_DAYS = 30  # the series without from and to: the last 30 days
+PAGES_LIMIT = 10  # top pages without a limit
+
+
+async def bearer(request: web.Request) -> Principal:
+    """Return who the request's bearer token is: the admin or a site's token; else 401."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    admin_token = request.app[SETTINGS].admin_token
+    principal = None
+    if scheme.lower() == "bearer" and given.strip():
+        principal = await admin.authenticate(request.app[COUNTER], admin_token, given.strip())
+    if principal is None:
+        closed = "" if admin_token else " (no STATSVC_ADMIN_TOKEN is set: only site tokens work)"
+        raise ApiError(
+            401, "unauthorized", "a valid admin or site bearer token is required" + closed
+        )
+    return principal
+
+
+async def site_request(request: web.Request, *, write: bool) -> tuple[Principal, str]:
+    """Authorize a request on the site of its URL: 401 without a valid token, 403 for a site
+    token on another site or any change; return who it is and the site id."""
+    principal = await bearer(request)
+    site_id = check_site_id(request.match_info["site"])
+    if not admin.allows(principal, site_id, write=write):
+        doing = "change" if write else "read"
+        raise ApiError(403, "forbidden", f"this token may not {doing} site {site_id!r}")
+    return principal, site_id
+
+
+async def list_sites(request: web.Request) -> web.Response:
+    """List the site ids (a site token sees its own site only)."""
+    principal = await bearer(request)
+    ids = await request.app[COUNTER].store.site_ids()
+    return json_reply({"sites": [i for i in ids if admin.allows(principal, i, write=False)]})
+
+
+async def get_site(request: web.Request) -> web.Response:
+    """Answer with one site's settings."""
+    _, site_id = await site_request(request, write=False)
+    site = await request.app[COUNTER].site(site_id)
+    return json_reply(site.to_json())
+
+
+async def put_site(request: web.Request) -> web.Response:
+    """Create a site (201), or change the settings sent (200); answer with all its settings."""
+    principal, site_id = await site_request(request, write=True)
+    changes = json_object(await read_body(request, MAX_SETTINGS_BODY))
+    settings = request.app[SETTINGS]
+    site, created = await admin.save_settings(
+        request.app[COUNTER],
+        site_id,
+        changes,
+        principal,
+        timezone=settings.timezone,
+        locale=settings.locale,
+    )
+    return json_reply(site, status=201 if created else 200)
+
+
+async def stats(request: web.Request) -> web.Response:
+    """Answer with the site's counts and refused hits."""
+    _, site_id = await site_request(request, write=False)
+    return json_reply(await admin.site_stats(request.app[COUNTER], site_id))
+
+
+async def pages(request: web.Request) -> web.Response:
+    """Answer with the most viewed pages of a window."""
+    _, site_id = await site_request(request, write=False)
+    window = request.query.get("window", "today")
+    limit = number(request, "limit", PAGES_LIMIT)
+    return json_reply(await admin.top_pages(request.app[COUNTER], site_id, window, limit))
+
+
+async def series(request: web.Request) -> web.Response:
+    """Answer with views, visits and refused hits per local day from `from` to `to`."""
+    _, site_id = await site_request(request, write=False)
+    counter = request.app[COUNTER]
+    end = day(request, "to") or await admin.local_today(counter, site_id)
+    start = day(request, "from") or end - timedelta(days=SERIES_DAYS - 1)
+    return json_reply(await admin.series(counter, site_id, start, end))
+
+
+async def audit(request: web.Request) -> web.Response:
+    """Answer with the latest entries of the site's audit trail, newest first."""
+    _, site_id = await site_request(request, write=False)
+    entries = await admin.audit(request.app[COUNTER], site_id, number(request, "limit", 100))
+    return json_reply({"site": site_id, "entries": entries})
+
+
+async def export(request: web.Request) -> web.Response:
+    """Answer with the export document of the site."""
+    _, site_id = await site_request(request, write=False)
+    return json_reply(await admin.export_site(request.app[COUNTER], site_id))
+
+
+async def import_counts(request: web.Request) -> web.Response:
+    """Add an older counter's figures (or an export) to the site, once per import id."""
+    principal, site_id = await site_request(request, write=True)
+    await request.app[COUNTER].site(site_id)  # an unknown site is 404 before a long read
+    document = json_object(await read_body(request, MAX_IMPORT_BODY))
+    reply = await admin.import_counts(request.app[COUNTER], site_id, document, principal)
+    return json_reply(reply)
+
+
+async def create_token(request: web.Request) -> web.Response:
+    """Make a read-only token of the site; answer with it, the one time it is shown."""
+    principal, site_id = await site_request(request, write=True)
+    return json_reply(
+        await admin.create_token(request.app[COUNTER], site_id, principal), status=201
+    )
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    """List the site's tokens, without their secrets (the admin's only)."""
+    _, site_id = await site_request(request, write=True)
+    tokens = await admin.list_tokens(request.app[COUNTER], site_id)
+    return json_reply({"site": site_id, "tokens": tokens})
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    """Revoke one of the site's tokens at once: 204, or 404 if it has no such token."""
+    principal, site_id = await site_request(request, write=True)
+    token_id = request.match_info["token_id"]
+    if not await admin.revoke_token(request.app[COUNTER], site_id, token_id, principal):
+        raise ApiError(404, "unknown_token", f"site {site_id!r} has no token {token_id[:40]!r}")
+    return web.Response(status=204)
+
+
+def number(request: web.Request, name: str, default: int) -> int:
+    """Return a whole-number query parameter, or `default` when it is absent."""
+    text = request.query.get(name)
+    if text is None:
+        return default
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise ApiError(400, f"invalid_{name}", f"{name} must be a whole number")
+    return int(text)
+
+
+def day(request: web.Request, name: str) -> date | None:
+    """Return a date query parameter (YYYY-MM-DD), or None when it is absent."""
+    text = request.query.get(name)
+    if text is None:
+        return None
+    try:
+        if not DATE.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(400, "invalid_date", f"{name} must be a date YYYY-MM-DD") from None
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """Return a request body that must be a JSON object; else 400."""
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    return data

@@ -1,0 +1,240 @@
+"""The dashboard at /admin: server-rendered pages over the admin service (statsvc/admin.py).
+
+Every /admin answer gets the security headers, and every /admin error is an HTML page (or,
+for a visitor not signed in, a redirect to the sign-in form): edge() in app.py routes /admin
+requests through html_errors() instead of the JSON error middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import aiohttp_jinja2
+import orjson
+from aiohttp import web
+
+from statsvc import admin, sessions
+from statsvc.chart import chart
+from statsvc.client import public_origin
+from statsvc.counter import UnknownSite
+from statsvc.errors import ApiError, Handler
+from statsvc.hits import BadInput, check_site_id
+from statsvc.sessions import LOGIN_COOKIE, SESSION_COOKIE, Session
+from statsvc.state import COUNTER, SETTINGS
+from statsvc.store import REASONS, StoreError
+from statsvc.views import json_reply
+
+log = logging.getLogger(__name__)
+WINDOWS = {
+    "today": "Today",
+    "yesterday": "Yesterday",
+    "week": "This week",
+    "month": "This month",
+    "total": "All time",
+}
+CHART_DAYS = 30
+TOP_PAGES = 20
+AUDIT_ENTRIES = 20
+FORM = "application/x-www-form-urlencoded"
+MAX_TOKEN = 512  # characters of a token typed into the sign-in form
+LIVE_SECONDS = 10  # how often the page asks for the online figure
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",  # no-referrer would make Chrome send "Origin: null"
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+async def html_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer an /admin request with the security headers; its errors as HTML pages."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:  # a redirect
+            exc.headers.update(SECURITY_HEADERS)
+            raise
+        response = _error(request, exc.status, exc.reason)
+        if "Allow" in exc.headers:  # a 405 names the methods that would do
+            response.headers["Allow"] = exc.headers["Allow"]
+    except UnknownSite as exc:
+        response = _error(request, 404, f"There is no site {exc.args[0]!r}.")
+    except ApiError as exc:
+        response = _error(request, exc.status, exc.message)
+    except BadInput as exc:
+        response = _error(request, 400, str(exc))
+    except StoreError:
+        log.exception("store error on %s %s", request.method, request.path)
+        response = _error(request, 503, "The store does not answer; try again shortly.")
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        response = _error(request, 500, "Something went wrong on our side.")
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _error(request: web.Request, status: int, message: str) -> web.Response:
+    context = {"status": status, "message": message}
+    return aiohttp_jinja2.render_template("admin_error.html", request, context, status=status)
+
+
+async def _session(request: web.Request) -> Session:
+    """Return the request's session, or send the browser to the sign-in form."""
+    session = await sessions.current(request)
+    if session is None:
+        raise web.HTTPSeeOther("/admin/login")
+    return session
+
+
+async def _site_session(request: web.Request) -> tuple[Session, str]:
+    """Return the session and the site of the URL, which the session's token may read."""
+    session = await _session(request)
+    site_id = check_site_id(request.match_info["site"])
+    if not admin.allows(session.principal, site_id, write=False):
+        raise ApiError(403, "forbidden", f"This token may not read site {site_id!r}.")
+    return session, site_id
+
+
+async def signin_form(request: web.Request) -> web.Response:
+    """Show the sign-in form (or go to the dashboard when signed in already)."""
+    if await sessions.current(request) is not None:
+        raise web.HTTPSeeOther("/admin")
+    return _signin(request, None, 200)
+
+
+def _signin(request: web.Request, problem: str | None, status: int) -> web.Response:
+    csrf = sessions.new_csrf()
+    context = {"csrf": csrf, "problem": problem}
+    response = aiohttp_jinja2.render_template("admin_signin.html", request, context, status=status)
+    sessions.set_cookie(request, response, LOGIN_COOKIE, csrf)
+    return response
+
+
+async def _form(request: web.Request) -> Mapping[str, object]:
+    """Return the fields of a posted form: our forms only, URL-encoded (never multipart)."""
+    if request.content_type != FORM:
+        raise ApiError(415, "unsupported_media_type", "Send the form as the page does.")
+    try:
+        return await request.post()
+    except (ValueError, web.RequestPayloadError):
+        raise ApiError(400, "invalid_form", "The form could not be read.") from None
+
+
+async def signin(request: web.Request) -> web.Response:
+    """Sign in with a token from the form; open a session and go to the dashboard."""
+    form = await _form(request)
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not sessions.same_origin(request) or not expected:
+        raise ApiError(403, "forbidden", "Sign in from the sign-in page.")
+    if not sessions.csrf_matches(expected, form.get("csrf")):
+        raise ApiError(403, "forbidden", "The sign-in form expired: sign in again.")
+    token = form.get("token")
+    opened = None
+    if isinstance(token, str) and 0 < len(token.strip()) <= MAX_TOKEN:
+        opened = await sessions.sign_in(request, token.strip())
+    if opened is None:
+        return _signin(request, "That token is not valid.", 401)
+    principal, session_id = opened
+    target = "/admin" if principal.site is None else f"/admin/sites/{principal.site}"
+    response = web.HTTPSeeOther(target)
+    sessions.set_cookie(request, response, SESSION_COOKIE, session_id)
+    response.del_cookie(LOGIN_COOKIE, path=sessions.COOKIE_PATH)
+    raise response
+
+
+async def signout(request: web.Request) -> web.Response:
+    """End the session (a form post carrying its CSRF token) and go to the sign-in form."""
+    session = await _session(request)
+    form = await _form(request)
+    if not sessions.same_origin(request) or not sessions.csrf_matches(
+        session.csrf, form.get("csrf")
+    ):
+        raise ApiError(403, "forbidden", "Sign out from a dashboard page.")
+    await sessions.sign_out(request, session)
+    response = web.HTTPSeeOther("/admin/login")
+    response.del_cookie(SESSION_COOKIE, path=sessions.COOKIE_PATH)
+    raise response
+
+
+@aiohttp_jinja2.template("admin_sites.html")
+async def sites(request: web.Request) -> dict[str, Any]:
+    """List the sites the session may read, with today's figures."""
+    session = await _session(request)
+    counter = request.app[COUNTER]
+    ids = [
+        site_id
+        for site_id in await counter.store.site_ids()
+        if admin.allows(session.principal, site_id, write=False)
+    ]
+    found = await asyncio.gather(*(counter.site(i) for i in ids))
+    counts = await asyncio.gather(*(counter.counts(i, None) for i in ids))
+    return {
+        "session": session,
+        "sites": [
+            {"site": site, "counts": figures}
+            for site, figures in sorted(zip(found, counts, strict=True), key=lambda s: s[0].id)
+        ],
+    }
+
+
+@aiohttp_jinja2.template("admin_site.html")
+async def site(request: web.Request) -> dict[str, Any]:
+    """Show one site: its numbers, online (live), 30 days, top pages, refused hits, audit."""
+    session, site_id = await _site_session(request)
+    window = request.query.get("window", "today")
+    if window not in WINDOWS:
+        raise ApiError(400, "invalid_window", f"window must be one of {', '.join(WINDOWS)}")
+    counter = request.app[COUNTER]
+    settings = await counter.site(site_id)
+    today = await admin.local_today(counter, site_id)
+    stats, top, days, trail = await asyncio.gather(
+        admin.site_stats(counter, site_id),
+        admin.top_pages(counter, site_id, window, TOP_PAGES),
+        admin.series(counter, site_id, today - timedelta(days=CHART_DAYS - 1), today),
+        admin.audit(counter, site_id, AUDIT_ENTRIES),
+    )
+    base = public_origin(request, request.app[SETTINGS].trusted_proxies)
+    return {
+        "session": session,
+        "site": settings,
+        "stats": stats,
+        "window": window,
+        "windows": WINDOWS,
+        "pages": top["pages"],
+        "chart": chart(days["days"]),
+        "reasons": REASONS,
+        "audit": [{**entry, "detail": orjson.dumps(entry["detail"]).decode()} for entry in trail],
+        "snippet": (
+            f'<div id="thong-ke"></div>\n<script src="{base}/widget.js" data-site="{site_id}"'
+            ' data-target="#thong-ke" async></script>'
+        ),
+        "live_seconds": LIVE_SECONDS,
+    }
+
+
+async def live(request: web.Request) -> web.Response:
+    """Answer the figures the site page updates live: online now and today's."""
+    _, site_id = await _site_session(request)
+    counts = await request.app[COUNTER].counts(site_id, None)
+    body = {"online": counts["online"], "views": counts["views"], "visits": counts["visits"]}
+    return json_reply(body)
+
+
+async def export(request: web.Request) -> web.Response:
+    """Download the site's export document (GET /api/v1/sites/{site}/export) as a file."""
+    _, site_id = await _site_session(request)
+    document = await admin.export_site(request.app[COUNTER], site_id)
+    name = f"statsvc-{site_id}-{document['exported_at'][:10]}.json"
+    return web.Response(
+        body=orjson.dumps(document, option=orjson.OPT_INDENT_2),
+        content_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

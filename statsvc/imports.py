@@ -1,0 +1,197 @@
+"""Import documents: an older counter's figures (or an export), checked and split into parts.
+
+Pure code: what an import may say, its digest, CSV rows, and how a large import is cut into
+parts that are each idempotent and together add exactly what the whole would.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from statsvc.hits import MAX_PATH_BYTES, OTHER_PAGE, BadInput
+from statsvc.store import REASONS
+from statsvc.text import is_clean_text
+
+EXPORT_FORMAT = "statsvc-export/1"
+IMPORT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,199}")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_DAYS = 100_000  # daily rows in one import
+MAX_PAGES = 100_000  # page rows in one import
+MAX_COUNT = 10**10  # one figure: sums of a whole import stay exact in Lua's doubles
+DOCUMENT_KEYS = frozenset(
+    ("import_id", "total", "days", "pages", "format", "site", "exported_at")  # an export's too
+)
+DAY_KEYS = frozenset(("date", "views", "visits"))
+PART_ROWS = 1000  # daily rows in one part of a large import (the CLI's chunks)
+
+
+@dataclass(frozen=True)
+class Day:
+    """One local day of an import: its views, visits and hits not counted by reason."""
+
+    day: date
+    views: int
+    visits: int
+    rejected: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Import:
+    """A checked import: the old counter's totals (which include its days), days and pages."""
+
+    import_id: str
+    total: tuple[int, int] | None  # views, visits
+    days: tuple[Day, ...] = ()
+    pages: tuple[tuple[str, int], ...] = ()
+
+    def digest(self) -> str:
+        """Return a digest of what this import adds (the same figures, the same digest)."""
+        body = {
+            "total": self.total,
+            "days": [
+                (d.day.isoformat(), d.views, d.visits, sorted(d.rejected.items()))
+                for d in sorted(self.days, key=lambda d: d.day)
+            ],
+            "pages": sorted(self.pages),
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+    def added(self) -> tuple[int, int]:
+        """Return the views and visits this import adds to the total: the old total includes
+        its days, so the larger of the total and the sum of the days."""
+        views, visits = sum(d.views for d in self.days), sum(d.visits for d in self.days)
+        if self.total is None:
+            return views, visits
+        return max(self.total[0], views), max(self.total[1], visits)
+
+
+def parse_import(document: object) -> Import:
+    """Check an import document (POST /import's body, or an export); raise BadInput."""
+    if not isinstance(document, dict):
+        raise BadInput("invalid_import", "the import must be a JSON object")
+    unknown = sorted(set(document) - DOCUMENT_KEYS)
+    if unknown:
+        raise BadInput("invalid_import", f"unknown field {unknown[0][:80]!r}")
+    if "format" in document and document["format"] != EXPORT_FORMAT:
+        raise BadInput("invalid_import", f"format must be {EXPORT_FORMAT!r}")
+    import_id = document.get("import_id")
+    if not isinstance(import_id, str) or not IMPORT_ID.fullmatch(import_id):
+        raise BadInput(
+            "invalid_import_id",
+            "import_id must be 1 to 200 characters of A-Z a-z 0-9 . _ : / @ + = -",
+        )
+    total = None
+    if document.get("total") is not None:
+        total = _figures(document["total"], "total")
+    days = tuple(_day(row) for row in _rows(document.get("days"), "days", MAX_DAYS))
+    if len({d.day for d in days}) < len(days):
+        raise BadInput("invalid_import", "days lists a date twice")
+    pages = tuple(_page(row) for row in _rows(document.get("pages"), "pages", MAX_PAGES))
+    if len({path for path, _ in pages}) < len(pages):
+        raise BadInput("invalid_import", "pages lists a path twice")
+    if total is None and not days and not pages:
+        raise BadInput("empty_import", "an import needs a total, days or pages")
+    return Import(import_id, total, days, pages)
+
+
+def parse_csv(text: str) -> list[dict[str, Any]]:
+    """Return the rows of a `date,views,visits` CSV (with that header) as import day rows."""
+    reader = csv.reader(io.StringIO(text))
+    header = [name.strip().lower() for name in next(reader, [])]
+    if header != ["date", "views", "visits"]:
+        raise BadInput("invalid_csv", "the first line must be the header date,views,visits")
+    rows: list[dict[str, Any]] = []
+    for line, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        if len(row) != 3 or not all(cell.strip().isdigit() for cell in row[1:]):
+            raise BadInput("invalid_csv", f"line {line}: expected date,views,visits")
+        if len(rows) == MAX_DAYS:
+            raise BadInput("too_many_rows", f"more than {MAX_DAYS} days")
+        rows.append({"date": row[0].strip(), "views": int(row[1]), "visits": int(row[2])})
+    return rows
+
+
+def parts(whole: Import, size: int = PART_ROWS) -> list[Import]:
+    """Cut an import into parts of at most `size` days, each with an id of its own derived
+    from the whole's, that together add exactly what the whole adds: the days first (each
+    part adds its days), then the rest of the total with the pages."""
+    if len(whole.days) <= size:
+        return [whole]
+    days = sorted(whole.days, key=lambda d: d.day)
+    cut = [
+        Import(f"{whole.import_id}:{n // size + 1}", None, tuple(days[n : n + size]))
+        for n in range(0, len(days), size)
+    ]
+    views, visits = whole.added()
+    rest = (views - sum(d.views for d in days), visits - sum(d.visits for d in days))
+    if rest != (0, 0) or whole.pages:
+        cut.append(replace(whole, import_id=f"{whole.import_id}:rest", total=rest, days=()))
+    return cut
+
+
+def _rows(value: object, name: str, limit: int) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadInput("invalid_import", f"{name} must be a list")
+    if len(value) > limit:
+        raise BadInput("too_many_rows", f"{name} has more than {limit} rows")
+    return value
+
+
+def _count(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise BadInput("invalid_import", f"{name} must be a whole number from 0 to {MAX_COUNT}")
+    return value
+
+
+def _figures(value: object, name: str) -> tuple[int, int]:
+    if not isinstance(value, dict) or set(value) != {"views", "visits"}:
+        raise BadInput("invalid_import", f"{name} must be an object of views and visits")
+    views = _count(value["views"], f"{name}.views")
+    visits = _count(value["visits"], f"{name}.visits")
+    if visits > views:
+        raise BadInput("invalid_import", f"{name}: visits cannot exceed views")
+    return views, visits
+
+
+def _day(row: object) -> Day:
+    if not isinstance(row, dict) or not DAY_KEYS <= set(row) <= {*DAY_KEYS, "rejected"}:
+        raise BadInput("invalid_import", "a day is an object of date, views, visits [, rejected]")
+    text = row["date"]
+    try:
+        if not isinstance(text, str) or not DATE.fullmatch(text):
+            raise ValueError(text)
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise BadInput("invalid_date", f"{str(text)[:40]!r} is not a date YYYY-MM-DD") from None
+    views, visits = _figures({"views": row["views"], "visits": row["visits"]}, text)
+    rejected = row.get("rejected") or {}
+    if not isinstance(rejected, dict) or not set(rejected) <= set(REASONS):
+        raise BadInput("invalid_import", f"{text}: rejected maps {', '.join(REASONS)} to numbers")
+    tally = {r: _count(n, f"{text}.rejected.{r}") for r, n in rejected.items()}
+    return Day(day, views, visits, {r: n for r, n in tally.items() if n})
+
+
+def _page(row: object) -> tuple[str, int]:
+    if not isinstance(row, dict) or set(row) != {"path", "views"}:
+        raise BadInput("invalid_import", "a page is an object of path and views")
+    path = row["path"]
+    if (
+        not isinstance(path, str)
+        or not (path.startswith("/") or path == OTHER_PAGE)
+        or len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES
+        or not is_clean_text(path)
+    ):
+        raise BadInput(
+            "invalid_path", f"a page path starts with / and is at most {MAX_PATH_BYTES} bytes"
+        )
+    return path, _count(row["views"], f"page {path[:80]!r}")

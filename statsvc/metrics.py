@@ -1,0 +1,134 @@
+"""Prometheus metrics: hits by result, request and store latency, and the /metrics page.
+
+One `Metrics` per application, in a registry of its own (tests read their app's numbers
+alone). Under `statsvc serve --workers N` every worker writes its values to files in a
+directory shared by the workers (prometheus_client's multiprocess mode, chosen by
+`PROMETHEUS_MULTIPROC_DIR`, which serve.py sets before it starts them), and /metrics, on
+whichever worker the scrape reaches, adds up the files of all of them."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Final
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from statsvc.store import REASONS
+
+HIT_RESULTS = ("counted", "queued", *REASONS)
+STORE_OPERATIONS = ("hit", "ping", "read")
+METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"))
+# the hit path answers in about a millisecond; pages and exports take longer
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+UNMATCHED = "(unmatched)"  # any path no route serves: never the raw path, its values are endless
+
+
+class Metrics:
+    """The service's metrics, and the registry /metrics reads them from."""
+
+    def __init__(self, multiprocess_dir: Path | None = None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.hits = Counter(
+            "statsvc_hits",
+            "Page views received, by result: counted, or the reason they were not.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.requests = Histogram(
+            "statsvc_request_duration_seconds",
+            "Time to answer an HTTP request, by route (its pattern), method and status.",
+            ["route", "method", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.store = Histogram(
+            "statsvc_store_duration_seconds",
+            "Time a counting request waits for the store (batching included), by operation.",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.buffer_depth = Gauge(
+            "statsvc_buffer_depth",
+            "Hits kept while the store cannot be reached, waiting to be counted.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.buffer_dropped = Counter(
+            "statsvc_buffer_dropped",
+            "Hits refused while the store could not be reached and the buffer was full: lost.",
+            registry=self.registry,
+        )
+        self.buffer_given_up = Counter(
+            "statsvc_buffer_given_up",
+            "Kept hits the store refused when they were counted later (not an outage): lost.",
+            registry=self.registry,
+        )
+        # children bound once: a label look-up per request would cost more than the count
+        self.hit_results = {result: self.hits.labels(result) for result in HIT_RESULTS}
+        self.store_operations = {op: self.store.labels(op) for op in STORE_OPERATIONS}
+        self._routes: dict[tuple[str, str, int], Histogram] = {}
+        if multiprocess_dir is not None:
+            self.exposed = CollectorRegistry()
+            MultiProcessCollector(self.exposed, path=str(multiprocess_dir))
+        else:
+            self.exposed = self.registry
+            ProcessCollector(registry=self.registry)
+
+    def hit(self, reason: str | None) -> None:
+        """Count one page view, counted (no reason) or not."""
+        result = reason or "counted"
+        child = self.hit_results.get(result)
+        if child is None:  # a reason added later: reasons come from code, never from input
+            child = self.hit_results[result] = self.hits.labels(result)
+        child.inc()
+
+    def request(self, request: web.Request, status: int, seconds: float) -> None:
+        """Note how long a request took, under its route's pattern."""
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else UNMATCHED
+        method = request.method if request.method in METHODS else "other"
+        key = (route, method, status)
+        child = self._routes.get(key)
+        if child is None:
+            child = self._routes[key] = self.requests.labels(route, method, str(status))
+        child.observe(seconds)
+
+    def text(self) -> bytes:
+        """Return every metric in the Prometheus text format."""
+        return generate_latest(self.exposed)
+
+
+METRICS: Final = web.AppKey("metrics", Metrics)
+
+
+def bearer_is(request: web.Request, token: str) -> bool:
+    """Tell whether the request bears `token` as its bearer token (compared in constant time)."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    # header bytes that are not UTF-8 arrive as surrogate escapes: compare the bytes sent
+    presented = given.strip().encode("utf-8", "surrogateescape")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented, token.encode())
+
+
+def metrics_page(token: str | None) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Return the /metrics handler: open, or only for `token` as a bearer token when set."""
+
+    async def page(request: web.Request) -> web.Response:
+        if token is not None and not bearer_is(request, token):
+            raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        body = request.app[METRICS].text()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return page

@@ -1,0 +1,173 @@
+"""The dashboard in real Chromium: sign in, read the numbers, change the window, watch online
+update, export, sign out; under the dashboard's own strict CSP, with no console error."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from statsvc.app import create_app
+from statsvc.settings import Settings
+from tests.conftest import ADMIN_TOKEN, FakeClock
+from tests.live import LoopThread, free_port
+from tests.test_widget_browser import SCREENSHOTS, browser  # noqa: F401 (the fixture, shared)
+
+TODAY = date(2026, 11, 26)  # the test clock's day in Asia/Ho_Chi_Minh (17:00 there)
+
+
+class Service:
+    """statsvc on loopback with the test clock, and calls of its HTTP API."""
+
+    def __init__(self, settings: Settings, clock: FakeClock) -> None:
+        self.loop = LoopThread()
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self.loop.serve(create_app(settings, clock=clock), int(self.url.rsplit(":", 1)[1]))
+
+    def call(self, method: str, path: str, body: Any, user_agent: str = "admin") -> Any:
+        """Send one JSON request (as the admin); return the JSON reply."""
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode(),
+            method=method,
+            headers={
+                "Authorization": f"Bearer {ADMIN_TOKEN}",
+                "Content-Type": "application/json",
+                "User-Agent": user_agent,
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return json.loads(reply.read())
+
+    def hit(self, path: str, reader: str) -> None:
+        """Count a view of a page of the tuson site by one reader."""
+        self.call("POST", "/api/v1/hit", {"site": "tuson", "path": path}, user_agent=reader)
+
+
+@pytest.fixture
+def service(redis_url: str, prefix: str, clock: FakeClock) -> Iterator[Service]:
+    """statsvc with a site `tuson`: 30 days of imported history, views today and yesterday,
+    and a duplicate."""
+    settings = Settings(redis_url=redis_url, key_prefix=prefix, admin_token=ADMIN_TOKEN)
+    svc = Service(settings, clock)
+    svc.call("PUT", "/api/v1/sites/tuson", {"name": "Xã Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
+    days = [
+        {
+            "date": (TODAY - timedelta(days=n)).isoformat(),
+            "views": 300
+            + (n * 37) % 160
+            - (90 if (TODAY - timedelta(days=n)).weekday() > 4 else 0),
+            "visits": 110 + (n * 13) % 50,
+        }
+        for n in range(2, 30)
+    ]
+    svc.call(
+        "POST",
+        "/api/v1/sites/tuson/import",
+        {"import_id": "old-counter", "total": {"views": 13457, "visits": 5012}, "days": days},
+    )
+    clock.advance(-86400)  # yesterday: a page nobody reads today
+    for reader in ("a", "b", "c", "d"):
+        svc.hit("/thu-tuc-hanh-chinh", reader)
+    clock.advance(86400)
+    for path, readers in (
+        ("/", "abcdef"),
+        ("/tin-tuc/le-hoi-lang", "abcd"),
+        ("/gioi-thieu", "ab"),
+        ("/lien-he", "a"),
+    ):
+        for reader in readers:
+            svc.hit(path, reader)
+    for _ in range(2):  # a page view sent twice: counted once, then refused as a duplicate
+        body = {"site": "tuson", "path": "/", "id": "view-0000001"}
+        svc.call("POST", "/api/v1/hit", body, user_agent="a")
+    yield svc
+    svc.loop.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:  # noqa: F811 (uses the fixture)
+    """A fresh context and page, with its console errors collected."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    yield tab, errors
+    context.close()
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save a picture of the page for the README when STATSVC_SCREENSHOTS names a directory."""
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / name), full_page=True)
+
+
+def test_sign_in_read_change_window_watch_online_sign_out(
+    service: Service, page: tuple[Page, list[str]], clock: FakeClock
+) -> None:
+    """A user signs in with the admin token, opens a site, sees its numbers and chart,
+    switches the top pages to this week, sees online rise after a new reader arrives (the
+    page polls), downloads the export and signs out."""
+    tab, errors = page
+    tab.clock.install()
+    tab.goto(service.url + "/admin")
+    expect(tab).to_have_url(service.url + "/admin/login")
+    screenshot(tab, "dashboard-signin.png")
+    tab.get_by_label("Token").fill(ADMIN_TOKEN)
+    tab.get_by_role("button", name="Sign in").click()
+    expect(tab).to_have_url(service.url + "/admin")
+    tab.get_by_role("link", name="tuson").click()
+
+    expect(tab.get_by_role("heading", level=1)).to_contain_text("Xã Tú Sơn")
+    expect(tab.locator('[data-field="online"]')).to_have_text("6")
+    expect(tab.locator('[data-field="views.today"]')).to_have_text("14")
+    expect(tab.locator('[data-field="visits.yesterday"]')).to_have_text("4")
+    expect(tab.get_by_role("img", name="Views and visits per day, last 30 days")).to_be_visible()
+    duplicates = tab.get_by_role("row", name="duplicate")
+    expect(duplicates.get_by_role("cell").first).to_have_text("1")
+    pages = tab.locator("table.pages td.path")
+    expect(pages).to_have_text(["/", "/tin-tuc/le-hoi-lang", "/gioi-thieu", "/lien-he"])
+
+    tab.get_by_role("link", name="This week").click()
+    expect(tab).to_have_url(service.url + "/admin/sites/tuson?window=week")
+    expect(pages.first).to_have_text("/")
+    expect(pages).to_contain_text(["/thu-tuc-hanh-chinh"])
+    expect(tab.get_by_role("link", name="This week")).to_have_attribute("aria-current", "page")
+
+    service.hit("/lien-he", "a new reader")
+    tab.clock.run_for(11_000)  # one poll of the live figures
+    expect(tab.locator('[data-field="online"]')).to_have_text("7")
+    expect(tab.locator('[data-field="views.today"]')).to_have_text("15")
+    screenshot(tab, "dashboard.png")
+
+    with tab.expect_download() as download:
+        tab.get_by_role("link", name="Export (JSON)").click()
+    assert download.value.suggested_filename == "statsvc-tuson-2026-11-26.json"
+
+    tab.get_by_role("button", name="Sign out").click()
+    expect(tab).to_have_url(service.url + "/admin/login")
+    tab.goto(service.url + "/admin/sites/tuson")
+    expect(tab).to_have_url(service.url + "/admin/login")
+    assert errors == []
+
+
+def test_a_wrong_token_is_told_and_nothing_opens(
+    service: Service, page: tuple[Page, list[str]]
+) -> None:
+    """A wrong token shows the form again with an alert; the dashboard stays closed."""
+    tab, errors = page
+    tab.goto(service.url + "/admin/login")
+    tab.get_by_label("Token").fill("not-the-token")
+    tab.get_by_role("button", name="Sign in").click()
+    expect(tab.get_by_role("alert")).to_have_text("That token is not valid.")
+    tab.goto(service.url + "/admin")
+    expect(tab).to_have_url(service.url + "/admin/login")
+    assert [e for e in errors if "401" not in e] == []
