@@ -64,7 +64,9 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     if settings.redis_url is None:
         raise RuntimeError("no store: set redis_url, or start the embedded one first")
     limits = Limits(retention_days=settings.retention_days, page_cap=settings.page_cap)
-    store = Store.from_url(settings.redis_url, Keys(settings.key_prefix), limits)
+    store = Store.from_url(
+        settings.redis_url, Keys(settings.key_prefix), limits, timeout=settings.store_timeout
+    )
     counter = app[COUNTER] = Counter(store, app[CLOCK], Buffer(settings.buffer_limit), app[METRICS])
     kept = settings.data_dir / "buffer"
     claimed = claim_files(kept)  # hits kept through an outage by an earlier run

@@ -26,7 +26,7 @@ SITE_CACHE_SECONDS = 5.0  # a settings change reaches every process within this
 MAX_CACHED_SALTS = 10_000
 MAX_CACHED_PAGES = 20_000
 REPLAY_BATCH = 256  # pending hits sent to the store at a time
-RETRY_FIRST, RETRY_MAX = 0.25, 4.0  # seconds between tries of an unreachable store, doubling
+RETRY_FIRST, RETRY_MAX = 0.25, 2.0  # seconds between tries of an unreachable store, doubling
 log = logging.getLogger("statsvc")
 
 
@@ -162,8 +162,12 @@ class Counter:
         log.info("the store answers again: every kept hit is counted")
 
     async def drain(self) -> bool:
-        """Send the oldest pending hits to the store; return whether it could be reached."""
-        self.store.try_again()  # this is the try that tells whether the store is back
+        """Send the oldest pending hits to the store; return whether it could be reached.
+        A PING on a connection of its own asks first, so that a frozen store holds up this
+        try alone, not the hits that come meanwhile."""
+        if not await self.store.ready():
+            return False
+        self.store.try_again()  # it answers: counting may use it again at once
         hits = self.buffer.head(REPLAY_BATCH)
         results = await asyncio.gather(*(self._replay(hit) for hit in hits), return_exceptions=True)
         counted, refused, down = [], [], False

@@ -130,7 +130,9 @@ def _run_workers(settings: Settings) -> int:
 
 async def _with_store(settings: Settings, action: Callable[[Store], Awaitable[T]]) -> T:
     limits = Limits(retention_days=settings.retention_days, page_cap=settings.page_cap)
-    store = Store.from_url(settings.redis_url or "", Keys(settings.key_prefix), limits)
+    store = Store.from_url(
+        settings.redis_url or "", Keys(settings.key_prefix), limits, timeout=settings.store_timeout
+    )
     try:
         return await action(store)
     finally:

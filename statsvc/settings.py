@@ -24,6 +24,7 @@ class Settings:
     retention_days: int = 400
     page_cap: int = 50_000
     buffer_limit: int = 100_000  # hits kept per process while the store cannot be reached
+    store_timeout: float = 1.0  # seconds a request waits for the store, then its hit is kept
     key_prefix: str = "sv"
     demo_site: bool = True  # create the `demo` site on first start
     access_log: bool = False

@@ -62,7 +62,7 @@ CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 # a cluster's answers that a script did not run (a slot moving, a failover): run it again
 NOT_RUN = (AskError, TryAgainError, ClusterDownError)  # MOVED is an AskError too
 REDIRECT_PAUSE = 0.05  # seconds between runs again while a slot moves or a failover ends
-LANE_REST = 0.5  # seconds a server that failed to answer is not asked again
+LANE_REST = 2.0  # seconds a server that failed to answer is not asked again, at most
 REFRESH_INTERVAL = 1.0  # seconds between reads of the slot map after other failures
 
 
@@ -411,9 +411,9 @@ class Store:
 
     async def _run_on(self, lane: _Lane, runs: list[list[_Day]]) -> list[Any]:
         """Run the script once per run on one server; load it first where the server lacks it.
-        A server that just failed to answer is not asked again for LANE_REST seconds: the
-        requests meanwhile fail at once (and hits are kept) instead of each waiting out the
-        timeout on a frozen server."""
+        A server that just failed to answer is not asked again for LANE_REST seconds, or until
+        a PING says it is back (try_again): the requests meanwhile fail at once (and hits are
+        kept) instead of each waiting out the timeout on a frozen server."""
         now = asyncio.get_running_loop().time()
         if now < lane.resting_until:
             raise StoreConnectionError("the store did not answer a moment ago")

@@ -22,6 +22,9 @@ from statsvc.store import Limits, Store, cluster_client
 from tests.cluster import running_cluster
 
 ADMIN_TOKEN = "test-admin-token"
+# a store's answers may take a while on a busy machine running the suite: a test is not
+# about the 1-second production timeout unless it says so (the outage and fault tests do)
+STORE_TIMEOUT = 10.0
 
 
 class FakeClock:
@@ -94,7 +97,7 @@ def plain_client(url: str) -> Redis:
 @pytest.fixture
 async def store(redis_url: str, prefix: str) -> AsyncIterator[Store]:
     """A store on the server under test, under this test's prefix."""
-    store = Store.from_url(redis_url, Keys(prefix), Limits(page_cap=50))
+    store = Store.from_url(redis_url, Keys(prefix), Limits(page_cap=50), timeout=STORE_TIMEOUT)
     yield store
     await store.close()
 
@@ -108,6 +111,7 @@ def settings(redis_url: str, prefix: str, tmp_path: Path) -> Settings:
         admin_token=ADMIN_TOKEN,
         page_cap=50,
         data_dir=tmp_path / "data",
+        store_timeout=STORE_TIMEOUT,
     )
 
 

@@ -18,6 +18,7 @@ from statsvc.keys import Keys
 from statsvc.sites import Site
 from statsvc.store import Counts, Limits, Mode, Store, StoreError
 from statsvc.windows import windows_at
+from tests.conftest import STORE_TIMEOUT
 
 NOW = 1_795_323_600.0  # a Sunday, noon in Hanoi: the week sums seven days
 SITES = [Site(id=f"b{n}", timezone="Asia/Ho_Chi_Minh", online_window=300) for n in range(3)]
@@ -48,7 +49,12 @@ class Request:
 
 
 async def open_store(redis_url: str, page_cap: int = 4) -> Store:
-    store = Store.from_url(redis_url, Keys("b" + secrets.token_hex(6)), Limits(page_cap=page_cap))
+    store = Store.from_url(
+        redis_url,
+        Keys("b" + secrets.token_hex(6)),
+        Limits(page_cap=page_cap),
+        timeout=STORE_TIMEOUT,
+    )
     for site in SITES:
         await store.put_site(site)
     return store

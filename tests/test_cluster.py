@@ -21,7 +21,7 @@ from statsvc.keys import Keys
 from statsvc.settings import Settings
 from statsvc.store import Limits, Store
 from tests.cluster import Cluster, running_cluster
-from tests.conftest import ADMIN_TOKEN, FakeClock, admin
+from tests.conftest import ADMIN_TOKEN, STORE_TIMEOUT, FakeClock, admin
 from tests.test_batching import SITES
 from tests.test_batching import Request as Hit
 
@@ -49,7 +49,12 @@ async def app(
     aiohttp_client: AiohttpClient, cluster: Cluster, prefix: str, clock: FakeClock
 ) -> App:
     """statsvc on the cluster, under this test's prefix."""
-    settings = Settings(redis_url=cluster.url, key_prefix=prefix, admin_token=ADMIN_TOKEN)
+    settings = Settings(
+        redis_url=cluster.url,
+        key_prefix=prefix,
+        admin_token=ADMIN_TOKEN,
+        store_timeout=STORE_TIMEOUT,
+    )
     return await aiohttp_client(create_app(settings, clock=clock))
 
 
@@ -111,7 +116,7 @@ async def test_sites_spread_over_every_primary_and_count_exactly(
 async def test_a_batch_runs_once_per_slot_on_its_primary(cluster: Cluster, prefix: str) -> None:
     """Hits of three sites on three shards in one loop turn take three script runs, one per
     primary, and each reply is its own hit's."""
-    store = Store.from_url(cluster.url, Keys(prefix), Limits(page_cap=50))
+    store = Store.from_url(cluster.url, Keys(prefix), Limits(page_cap=50), timeout=STORE_TIMEOUT)
     try:
         requests = [Hit("hit", n % 3, 0, n, n, 0) for n in range(30)]
         replies = await asyncio.gather(*(r.send(store) for r in requests))
@@ -133,7 +138,12 @@ async def test_settings_and_salts_are_found_through_any_node(
     assert put.status == 201
     assert (await hit(app, site, "/", "first-view-1"))["counted"]
     only_first = f"redis+cluster://127.0.0.1:{cluster.ports[0]}"
-    settings = Settings(redis_url=only_first, key_prefix=prefix, admin_token=ADMIN_TOKEN)
+    settings = Settings(
+        redis_url=only_first,
+        key_prefix=prefix,
+        admin_token=ADMIN_TOKEN,
+        store_timeout=STORE_TIMEOUT,
+    )
     other = await aiohttp_client(create_app(settings, clock=clock))
     reply = await hit(other, site, "/", "second-view")
     assert reply["counted"] and reply["locale"] == "en"
@@ -195,6 +205,7 @@ async def test_a_primary_down_stops_only_its_own_sites(
             key_prefix=prefix,
             admin_token=ADMIN_TOKEN,
             data_dir=tmp_path / "data",
+            store_timeout=STORE_TIMEOUT,
         )
         app = await aiohttp_client(create_app(settings, clock=clock))
         shards = sites_per_shard(doomed, 1)

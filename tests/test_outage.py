@@ -20,7 +20,7 @@ from statsvc.app import create_app
 from statsvc.buffer import Buffer, Pending, claim_files
 from statsvc.settings import Settings
 from statsvc.state import COUNTER
-from tests.conftest import ADMIN_TOKEN, FakeClock, admin
+from tests.conftest import ADMIN_TOKEN, STORE_TIMEOUT, FakeClock, admin
 from tests.servers import Server
 from tests.test_openapi import check_reply
 
@@ -40,7 +40,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
 @pytest.fixture
 def own_settings(server: Server, tmp_path: Path) -> Settings:
     return Settings(
-        redis_url=server.url, admin_token=ADMIN_TOKEN, data_dir=tmp_path / "data", demo_site=False
+        redis_url=server.url,
+        admin_token=ADMIN_TOKEN,
+        data_dir=tmp_path / "data",
+        demo_site=False,
+        store_timeout=STORE_TIMEOUT,  # a stopped server refuses at once: no timeout is met
     )
 
 

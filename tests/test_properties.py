@@ -21,7 +21,7 @@ from statsvc.hits import OTHER_PAGE, PageView
 from statsvc.keys import Keys
 from statsvc.sites import Site
 from statsvc.store import Limits, Store
-from tests.conftest import FakeClock, plain_client
+from tests.conftest import STORE_TIMEOUT, FakeClock, plain_client
 
 ZONES = (
     "Asia/Ho_Chi_Minh",
@@ -361,7 +361,9 @@ def check_invariants(body: dict[str, Any]) -> None:
 async def run(redis_url: str, scenario: Scenario) -> None:
     """Play a scenario against a fresh store and the model, comparing after every operation."""
     prefix = "prop" + secrets.token_hex(6)
-    store = Store.from_url(redis_url, Keys(prefix), Limits(page_cap=scenario.page_cap))
+    store = Store.from_url(
+        redis_url, Keys(prefix), Limits(page_cap=scenario.page_cap), timeout=STORE_TIMEOUT
+    )
     try:
         await play(store, scenario)
     finally:

@@ -54,7 +54,13 @@ class Service:
         self.port = free_port()
         self.data_dir = data_dir
         self.args = args
-        self.env = dict(os.environ, STATSVC_ADMIN_TOKEN=TOKEN, **(env or {}))
+        # patient with the store on a busy machine, unless a test asks for the 1 s default
+        self.env = {
+            **os.environ,
+            "STATSVC_ADMIN_TOKEN": TOKEN,
+            "STATSVC_STORE_TIMEOUT_MS": "10000",
+            **(env or {}),
+        }
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

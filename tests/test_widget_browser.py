@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, 
 
 from statsvc.app import create_app
 from statsvc.settings import Settings
-from tests.conftest import ADMIN_TOKEN, FakeClock
+from tests.conftest import ADMIN_TOKEN, STORE_TIMEOUT, FakeClock
 from tests.live import LoopThread, Portal, free_port, page_html
 
 CHROMIUM = os.environ.get("STATSVC_CHROMIUM", "/usr/bin/chromium")
@@ -99,7 +99,9 @@ def live(redis_url: str, prefix: str, clock: FakeClock) -> Iterator[Live]:
     """statsvc (test clock, own key prefix) and a portal on another origin."""
     loop = LoopThread()
     service = f"http://127.0.0.1:{free_port()}"
-    settings = Settings(redis_url=redis_url, key_prefix=prefix, admin_token=ADMIN_TOKEN)
+    settings = Settings(
+        redis_url=redis_url, key_prefix=prefix, admin_token=ADMIN_TOKEN, store_timeout=STORE_TIMEOUT
+    )
     loop.serve(create_app(settings, clock=clock), int(service.rsplit(":", 1)[1]))
     portal = Portal(service)
     portal_port = free_port()

@@ -1,0 +1,192 @@
+"""Faults under steady load, with real processes: the store shut down and started again
+from its AOF, the store frozen, statsvc stopped while it keeps hits. In each, the site's
+total views at the end equal the hits statsvc accepted: none lost, none counted twice.
+
+These tests last as long as the outages they make (5 s each): the outage is the event under
+test, not a wait for a clock."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import Server
+from tests.test_serve import TOKEN, Service, call
+
+OUTAGE_SECONDS = 5.0
+LOAD_THREADS = 4
+SETTLE_TIMEOUT = 60.0  # for the kept hits to be counted once the store is back
+
+
+class Load:
+    """Hits sent without pause by a few threads, each reply noted: accepted (counted or
+    queued) or not (an error status, or no answer)."""
+
+    def __init__(self, port: int, site: str) -> None:
+        self.port, self.site = port, site
+        self.accepted = 0
+        self.refused = 0
+        self.statuses: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(n,)) for n in range(LOAD_THREADS)]
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+
+    def _run(self, worker: int) -> None:
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+            body = {"site": self.site, "path": f"/p{n % 10}", "id": f"load{worker}-{n:07d}"}
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{self.port}/api/v1/hit",
+                data=json.dumps(body).encode(),
+                method="POST",
+                headers={"Content-Type": "text/plain", "User-Agent": f"reader-{n % 50}"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as reply:
+                    counted = json.loads(reply.read())["counted"]
+                    outcome = str(counted)
+                    accepted = counted in (True, "queued")
+            except urllib.error.HTTPError as error:
+                outcome, accepted = str(error.code), False
+            except OSError as error:
+                outcome, accepted = type(error).__name__, False
+            with self._lock:
+                self.statuses[outcome] = self.statuses.get(outcome, 0) + 1
+                if accepted:
+                    self.accepted += 1
+                else:
+                    self.refused += 1
+
+    def running_for(self, seconds: float) -> None:
+        """Keep the load going for this long (the faults' own durations)."""
+        time.sleep(seconds)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A Redis/Valkey of this test's own, with its AOF on (appendfsync everysec)."""
+    server = Server(tmp_path / "store")
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def statsvc(tmp_path: Path, server: Server) -> Iterator[Service]:
+    """`statsvc serve --workers 2` on that store, with the default 1 s store timeout."""
+    env = {"STATSVC_REDIS_URL": server.url, "STATSVC_STORE_TIMEOUT_MS": "1000"}  # the default
+    service = Service(tmp_path / "data", "--workers", "2", env=env)
+    service.start()
+    yield service
+    if service.process is not None:
+        service.stop()
+
+
+def new_site(service: Service) -> str:
+    site = "f" + secrets.token_hex(4)
+    assert call(service.port, "PUT", f"/api/v1/sites/{site}", {}, TOKEN)[0] == 201
+    return site
+
+
+def total_views(service: Service, site: str) -> int | None:
+    """Return the site's total views, or None while the service cannot read the store yet."""
+    status, body = call(service.port, "GET", f"/api/v1/counts?site={site}")
+    if status == 503:  # a worker that just lost the store tries it again within 2 s
+        return None
+    assert status == 200, body
+    return int(body["views"]["total"])
+
+
+def settle(service: Service, site: str, expected: int) -> int | None:
+    """Wait until the kept hits are counted (the service drains them on its own pace, in
+    both workers); return the total views then, or the last seen at the deadline."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    seen = total_views(service, site)
+    while (seen is None or seen < expected) and time.monotonic() < deadline:
+        time.sleep(0.2)  # polls another process's progress
+        seen = total_views(service, site)
+    time.sleep(1.0)  # and a moment more: a late replay must not add a second count
+    return total_views(service, site)
+
+
+def under_load(service: Service, site: str, fault: Callable[[Load], None]) -> Load:
+    with Load(service.port, site) as load:
+        load.running_for(1.0)
+        fault(load)
+        load.running_for(1.0)
+    return load
+
+
+def test_store_shut_down_for_5_s_and_started_from_its_aof_loses_and_doubles_nothing(
+    statsvc: Service, server: Server
+) -> None:
+    """Steady hits while the store is shut down for 5 s and started again from its AOF:
+    every accepted hit is counted exactly once."""
+    site = new_site(statsvc)
+
+    def outage(load: Load) -> None:
+        server.stop()
+        load.running_for(OUTAGE_SECONDS)
+        server.start()
+
+    load = under_load(statsvc, site, outage)
+    assert load.statuses.get("queued", 0) > 0, load.statuses  # the outage was met
+    assert load.refused == 0, load.statuses
+    assert settle(statsvc, site, load.accepted) == load.accepted
+
+
+def test_store_frozen_for_5_s_loses_and_doubles_nothing(statsvc: Service, server: Server) -> None:
+    """Steady hits while the store is frozen (SIGSTOP) for 5 s: requests are answered, not
+    hung, and every accepted hit is counted exactly once after it thaws."""
+    site = new_site(statsvc)
+
+    def freeze(load: Load) -> None:
+        server.freeze()
+        load.running_for(OUTAGE_SECONDS)
+        server.thaw()
+
+    load = under_load(statsvc, site, freeze)
+    assert load.statuses.get("queued", 0) > 0, load.statuses
+    assert load.refused == 0, load.statuses
+    assert settle(statsvc, site, load.accepted) == load.accepted
+
+
+def test_statsvc_stopped_while_it_keeps_hits_counts_them_at_the_next_start(
+    statsvc: Service, server: Server
+) -> None:
+    """Hits kept while the store is down survive a SIGTERM of statsvc: written to its data
+    directory, counted once at the next start; nothing is left behind after."""
+    site = new_site(statsvc)
+    with Load(statsvc.port, site) as load:
+        load.running_for(1.0)
+        server.stop()
+        load.running_for(2.0)
+    assert load.statuses.get("queued", 0) > 0, load.statuses
+    assert statsvc.stop() == 0
+    kept = list((statsvc.data_dir / "buffer").glob("*.jsonl"))
+    assert kept, "the kept hits were written to the data directory"
+    server.start()
+    statsvc.start()
+    assert load.refused == 0, load.statuses
+    assert settle(statsvc, site, load.accepted) == load.accepted
+    assert statsvc.stop() == 0
+    assert list((statsvc.data_dir / "buffer").glob("*.jsonl")) == []
