@@ -21,6 +21,7 @@ MAX_SETTINGS_BODY = 16 * 1024
 MAX_IMPORT_BODY = 16 * 1024 * 1024  # an import of 100,000 days, with room
 SERIES_DAYS = 30  # the series without from and to: the last 30 days
 PAGES_LIMIT = 10  # top pages without a limit
+FIRST_YEAR, LAST_YEAR = 1970, 9998  # the dates a query may name
 
 
 async def bearer(request: web.Request) -> Principal:
@@ -166,9 +167,14 @@ def day(request: web.Request, name: str) -> date | None:
     try:
         if not DATE.fullmatch(text):
             raise ValueError(text)
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:  # ranges around it stay within dates
+            raise ValueError(text)
     except ValueError:
-        raise ApiError(400, "invalid_date", f"{name} must be a date YYYY-MM-DD") from None
+        raise ApiError(
+            400, "invalid_date", f"{name} must be a date YYYY-MM-DD, {FIRST_YEAR} to {LAST_YEAR}"
+        ) from None
+    return value
 
 
 def json_object(body: bytes) -> dict[str, Any]:

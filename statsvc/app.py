@@ -69,10 +69,8 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     )
     counter = app[COUNTER] = Counter(store, app[CLOCK], Buffer(settings.buffer_limit), app[METRICS])
     kept = settings.data_dir / "buffer"
-    claimed = claim_files(kept)  # hits kept through an outage by an earlier run
-    for path in claimed:
-        counter.buffer.load(path)
-    if claimed:
+    claims = claim_files(kept, counter.buffer)  # hits kept through an outage by an earlier run
+    if claims:
         counter.start_draining()
     try:
         if settings.demo_site:
@@ -87,8 +85,8 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
             log.warning(
                 "the store cannot be reached: %d hits kept in %s", len(counter.buffer), written
             )
-        for path in claimed:  # their hits are counted, or in the file just written
-            path.unlink(missing_ok=True)
+        for claim in claims:  # their hits are counted, or in the file just written
+            claim.release()
         await store.close()
 
 

@@ -92,20 +92,24 @@ def format_number(n: int, lang: str, pad: int) -> str:
 def box_lines(
     counts: Mapping[str, Any], options: BoxOptions, locale: str
 ) -> tuple[str, list[tuple[str, str]]]:
-    """Return the box's title and its (label, number) rows for a counts reply."""
+    """Return the box's title and its (label, number) rows for a counts reply; a figure the
+    reply does not have (a hit kept through an outage has none) is drawn "…", as the widget
+    draws it."""
     lang = options.lang or (locale if locale in LABELS else "vi")
     words = LABELS[lang]
-    page = counts.get("page", {})
-    figures = counts[options.metric]
+    page = counts.get("page", {})  # absent: no page asked for; None: no figures now
+    page = {"online": None, "total": None} if page is None else page
+    figures = counts.get(options.metric) or {}
     lines = []
     for row in options.rows:
         if row == "online":
-            n = counts["online"]
+            n = counts.get("online")
         elif row == "page_online":
             n = page.get("online", 0)
         elif row == "page":
             n = page.get("total", 0)
         else:
-            n = figures[row]
-        lines.append((words[ROWS.index(row) + 1], format_number(n, lang, options.pad)))
+            n = figures.get(row)
+        number = "…" if n is None else format_number(n, lang, options.pad)
+        lines.append((words[ROWS.index(row) + 1], number))
     return options.title or words[0], lines

@@ -3,10 +3,11 @@ data directory at shutdown and read back at the next start."""
 
 from __future__ import annotations
 
-import contextlib
+import fcntl
 import json
 import os
 import secrets
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,7 @@ from pathlib import Path
 from statsvc.client import Client
 
 DEFAULT_LIMIT = 100_000
-FILE_PREFIX = "hits-"  # hits-<pid>-<random>.jsonl, written at shutdown
-CLAIMED_PREFIX = "replaying-"  # replaying-<pid>-<random>.jsonl, read back by a live process
+FILE_PREFIX = "hits-"  # hits-<time>-<pid>-<random>.jsonl, written at shutdown
 
 
 @dataclass(slots=True)
@@ -68,16 +68,21 @@ class Buffer:
         return [self._hits[i] for i in range(min(n, len(self._hits)))]
 
     def remove(self, hits: list[Pending]) -> None:
-        """Remove these hits (counted or given up); the others keep their order."""
+        """Remove these hits (counted or given up); the others keep their order. The oldest
+        go first, so those at the head are popped; any others cost one pass."""
         gone = {id(hit) for hit in hits}
-        self._hits = deque(hit for hit in self._hits if id(hit) not in gone)
+        while self._hits and id(self._hits[0]) in gone:
+            gone.discard(id(self._hits.popleft()))
+        if gone:
+            self._hits = deque(hit for hit in self._hits if id(hit) not in gone)
 
     def dump(self, directory: Path) -> Path | None:
         """Write every pending hit to a new file in `directory`; return it (None if empty)."""
         if not self._hits:
             return None
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = directory / f"{FILE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.jsonl"
+        stamp = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}"
+        path = directory / f"{FILE_PREFIX}{stamp}.jsonl"
         partial = path.with_suffix(".partial")
         with partial.open("w", encoding="utf-8") as out:
             for hit in self._hits:
@@ -88,12 +93,12 @@ class Buffer:
         return path
 
     def load(self, path: Path) -> int:
-        """Add the hits of a file written by dump(); return how many were read."""
+        """Add the hits of a file written by dump(); return how many were kept."""
         count = 0
         with path.open(encoding="utf-8") as lines:
             for line in lines:
                 data = json.loads(line)
-                self.add(
+                count += self.add(
                     Pending(
                         site=str(data["site"]),
                         path=str(data["path"]),
@@ -103,34 +108,55 @@ class Buffer:
                         previous=str(data.get("previous", "")),
                     )
                 )
-                count += 1
         return count
 
 
-def claim_files(directory: Path) -> list[Path]:
-    """Take the buffer files no live process owns, oldest first, renaming each to this
-    process (a rename succeeds for one process only: two workers never read one file)."""
+@dataclass
+class Claim:
+    """A file of kept hits this process has taken: locked (flock) while the process lives, so
+    no other process reads it; a crash lets the lock go, and the next start takes it."""
+
+    path: Path
+    descriptor: int
+
+    def release(self) -> None:
+        """Delete the file (its hits are counted, or written again), then let the lock go."""
+        self.path.unlink(missing_ok=True)
+        os.close(self.descriptor)
+
+
+def claim_files(directory: Path, buffer: Buffer) -> list[Claim]:
+    """Take the files of kept hits that no live process holds, oldest first, while `buffer`
+    has room for all of a file's hits, and load them into it (the rest wait for another
+    process, or the next start: none is dropped)."""
     if not directory.is_dir():
         return []
-    claimed = []
-    for path in sorted(directory.glob("*.jsonl"), key=lambda p: p.stat().st_mtime):
-        if path.name.startswith(CLAIMED_PREFIX) and _owner_alive(path):
+    claims = []
+    for path in sorted(directory.glob(f"{FILE_PREFIX}*.jsonl")):  # names sort by time made
+        claim = _lock(path)
+        if claim is None:
             continue
-        target = directory / f"{CLAIMED_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.jsonl"
-        with contextlib.suppress(FileNotFoundError):  # another process took it first
-            path.rename(target)
-            claimed.append(target)
-    return claimed
+        hits = path.read_text(encoding="utf-8").count("\n")
+        if len(buffer) + hits > buffer.limit:
+            os.close(claim.descriptor)
+            break
+        buffer.load(path)
+        claims.append(claim)
+    return claims
 
 
-def _owner_alive(path: Path) -> bool:
-    pid = path.name.removeprefix(CLAIMED_PREFIX).split("-", 1)[0]
-    if not pid.isdigit():
-        return False
+def _lock(path: Path) -> Claim | None:
+    """Lock a file for this process, or return None if another process holds it or it is
+    gone (a process deletes a file before it lets its lock go)."""
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        descriptor = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.fstat(descriptor).st_ino != path.stat().st_ino:
+            raise FileNotFoundError(path)  # deleted (and maybe made again) meanwhile
+    except OSError:  # held by a live process, or gone
+        os.close(descriptor)
+        return None
+    return Claim(path, descriptor)

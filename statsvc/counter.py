@@ -16,7 +16,15 @@ from statsvc.client import Client
 from statsvc.hits import PageView, normalise_path
 from statsvc.metrics import Metrics
 from statsvc.sites import Site
-from statsvc.store import STORE_FAILURES, UNREACHABLE, Counts, Mode, Store, StoreUnavailable
+from statsvc.store import (
+    STORE_FAILURES,
+    UNREACHABLE,
+    Counts,
+    Mode,
+    ScriptError,
+    Store,
+    StoreUnavailable,
+)
 from statsvc.visitor import visitor_id
 from statsvc.windows import Windows, day_bounds, windows_at
 
@@ -109,24 +117,26 @@ class Counter:
             self.metrics.hit(reason)
             return reply(site, windows, counts, page=True, counted=False, reason=reason)
         view_id = view.id or new_view_id()  # a retry or a replay of this hit never counts twice
+        now = self._clock()  # a hit kept for later counts at the instant it came
         try:
-            counts, windows = await self._run("hit", site, view.path, client, view_id)
+            counts, windows = await self._run("hit", site, view.path, client, view_id, now=now)
         except UNREACHABLE:  # it may have been counted, or not: its id settles it later
-            return self._queue(site, view, client, view_id)
+            return self._queue(site, view, client, view_id, now)
         reason = None if counts.counted else "duplicate"
         self.metrics.hit(reason)
         return reply(site, windows, counts, page=True, counted=not reason, reason=reason)
 
-    def _queue(self, site: Site, view: PageView, client: Client, view_id: str) -> dict[str, Any]:
+    def _queue(
+        self, site: Site, view: PageView, client: Client, view_id: str, now: float
+    ) -> dict[str, Any]:
         """Keep a hit for later; answer that it is queued, with no figures (none can be read)."""
-        now = self._clock()
         windows, day_start = self._calendar(site, now)
         path = self._page(view.path, site.query_keys)
         pending = Pending(site.id, path, now, view_id)
         visitor = self._known_visitor(site.id, windows.today, client)
-        previous = ""
+        previous: str | None = ""
         if now - site.online_window < day_start:
-            previous = self._known_visitor(site.id, windows.yesterday, client) or ""
+            previous = self._known_visitor(site.id, windows.yesterday, client)
         if visitor is None or previous is None:
             pending.client = client  # in memory only: the visitor id is made when salts are read
         else:
@@ -162,25 +172,33 @@ class Counter:
         log.info("the store answers again: every kept hit is counted")
 
     async def drain(self) -> bool:
-        """Send the oldest pending hits to the store; return whether it could be reached.
-        A PING on a connection of its own asks first, so that a frozen store holds up this
-        try alone, not the hits that come meanwhile."""
-        if not await self.store.ready():
+        """Send every pending hit to the store, oldest first, REPLAY_BATCH at a time; return
+        whether all were taken. A PING of each server on a connection of its own asks first,
+        so a frozen store holds up this try alone, not the hits that come meanwhile; hits for
+        a server that is down (a cluster shard) stay, the others are counted."""
+        if not await self.store.reachable():
             return False
-        self.store.try_again()  # it answers: counting may use it again at once
-        hits = self.buffer.head(REPLAY_BATCH)
-        results = await asyncio.gather(*(self._replay(hit) for hit in hits), return_exceptions=True)
-        counted, refused, down = [], [], False
-        for hit, result in zip(hits, results, strict=True):
-            if result is None:
-                counted.append(hit)
-            elif isinstance(result, UNREACHABLE):
-                down = True  # kept, in its place, for the next try
-            elif isinstance(result, Exception):  # the store answered no: it always will
-                log.error("a kept hit of %s cannot be counted: %s", hit.site, result)
-                refused.append(hit)
-        self.buffer.remove(counted + refused)
-        self.metrics.buffer_given_up.inc(len(refused))
+        pending = self.buffer.head(len(self.buffer))
+        finished: list[Pending] = []
+        down = False
+        for start in range(0, len(pending), REPLAY_BATCH):
+            hits = pending[start : start + REPLAY_BATCH]
+            results = await asyncio.gather(
+                *(self._replay(hit) for hit in hits), return_exceptions=True
+            )
+            for hit, result in zip(hits, results, strict=True):
+                if result is None:
+                    finished.append(hit)
+                elif isinstance(result, ScriptError) or (
+                    isinstance(result, Exception) and not isinstance(result, STORE_FAILURES)
+                ):
+                    # the script failed for this hit's batch (or the code did): it always will
+                    log.error("a kept hit of %s cannot be counted: %r", hit.site, result)
+                    self.metrics.buffer_given_up.inc()
+                    finished.append(hit)
+                else:
+                    down = True  # kept, in its place, for the next try
+        self.buffer.remove(finished)
         self.metrics.buffer_depth.set(len(self.buffer))
         return not down
 
@@ -240,9 +258,11 @@ class Counter:
         client: Client | None,
         view_id: str | None,
         reason: str = "",
+        now: float | None = None,
     ) -> tuple[Counts, Windows]:
-        """Run one request; a read with a `reason` records a refused hit."""
-        now = self._clock()
+        """Run one request (at `now`, else the clock's time); a read with a `reason` records a
+        refused hit."""
+        now = self._clock() if now is None else now
         windows, day_start = self._calendar(site, now)
         path = self._page(raw_path, site.query_keys)
         visitor = previous = ""

@@ -24,7 +24,7 @@ from statsvc.errors import ApiError, Handler
 from statsvc.hits import BadInput, check_site_id
 from statsvc.sessions import LOGIN_COOKIE, SESSION_COOKIE, Session
 from statsvc.state import COUNTER, SETTINGS
-from statsvc.store import REASONS, StoreError
+from statsvc.store import REASONS, STORE_FAILURES
 from statsvc.views import json_reply
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ async def html_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         response = _error(request, exc.status, exc.message)
     except BadInput as exc:
         response = _error(request, 400, str(exc))
-    except StoreError:
+    except STORE_FAILURES:
         log.exception("store error on %s %s", request.method, request.path)
         response = _error(request, 503, "The store does not answer; try again shortly.")
     except Exception:

@@ -18,13 +18,15 @@ from urllib.parse import unquote
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.crc import key_slot
 from redis.exceptions import (
     AskError,
     ClusterDownError,
     NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
     RedisClusterException,
     RedisError,
     ResponseError,
@@ -55,19 +57,35 @@ AUDIT_CAP = 1000  # entries kept in a site's audit trail
 MAX_TOKENS = 100  # read-only tokens of one site
 StoreError = RedisError
 STORE_FAILURES = (RedisError, RedisClusterException)  # what a store call raises when it fails
-# of those, the ones that say the store cannot be reached now (down, frozen, loading, failing
-# over), not that it refused the request: the hit may be kept and counted later
-UNREACHABLE = (StoreConnectionError, StoreTimeoutError, ClusterDownError, RedisClusterException)
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 # a cluster's answers that a script did not run (a slot moving, a failover): run it again
 NOT_RUN = (AskError, TryAgainError, ClusterDownError)  # MOVED is an AskError too
+# of the failures, those that say the store cannot take the request now (down, frozen,
+# loading, failing over, a slot moving, out of memory, a replica where the primary was),
+# not that the request itself is wrong: a hit may be kept and counted later
+UNREACHABLE = (
+    StoreConnectionError,
+    StoreTimeoutError,
+    RedisClusterException,
+    OutOfMemoryError,
+    ReadOnlyError,
+    *NOT_RUN,
+)
 REDIRECT_PAUSE = 0.05  # seconds between runs again while a slot moves or a failover ends
+# how long a run a cluster refused is tried again before its hits are kept for later: short,
+# for the other sites' requests of the same flush wait for it
+REDIRECT_WINDOW = 0.25
 LANE_REST = 2.0  # seconds a server that failed to answer is not asked again, at most
 REFRESH_INTERVAL = 1.0  # seconds between reads of the slot map after other failures
 
 
 class StoreUnavailable(StoreConnectionError):
     """The store cannot be reached, and what was asked cannot wait for it."""
+
+
+class ScriptError(ResponseError):
+    """The counting script failed for one batch (a key of the wrong type, say): running it
+    again would fail again."""
 
 
 class Figures(NamedTuple):
@@ -192,7 +210,7 @@ class Store:
         self._flusher: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        self._heads: dict[tuple[str, date, int], _Day] = {}
+        self._heads: dict[tuple[str, date, int, str], _Day] = {}
         self.batches = 0  # script runs so far (for tests and benchmarks)
 
     @classmethod
@@ -231,10 +249,28 @@ class Store:
         except STORE_FAILURES:
             return False
 
-    def try_again(self) -> None:
-        """Let the next counting try every server again, even one that just failed."""
-        for lane in self._lanes.values():
-            lane.resting_until = 0.0
+    async def reachable(self) -> bool:
+        """PING each server (each primary of a cluster) on a connection of its own, not the
+        counting one; let counting use at once those that answer; tell whether any did."""
+        if self._cluster is None:
+            answers = await self.ready()
+            nodes = [("", answers)]
+        else:
+            try:
+                await self._cluster.initialize()
+            except STORE_FAILURES:
+                return False
+            primaries = self._cluster.get_primaries()
+            pongs = await asyncio.gather(
+                *(self._cluster.ping(target_nodes=node) for node in primaries),
+                return_exceptions=True,
+            )
+            nodes = [(n.name, p is True) for n, p in zip(primaries, pongs, strict=True)]
+        for name, answers in nodes:
+            lane = self._lanes.get(name)
+            if answers and lane is not None:
+                lane.resting_until = 0.0
+        return any(answers for _, answers in nodes)
 
     async def get_site(self, site_id: str) -> Site | None:
         """Return a site's settings, or None for an unknown site."""
@@ -303,7 +339,7 @@ class Store:
     def _day(self, site: Site, windows: Windows) -> _Day:
         """Return a new batch for a site and day; its keys and arguments, packed, are kept
         for the next batches of that site, day and online window."""
-        key = (site.id, windows.today, site.online_window)
+        key = (site.id, windows.today, site.online_window, site.week_start)
         head = self._heads.get(key)
         if head is None:
             limits = self._limits
@@ -360,12 +396,13 @@ class Store:
 
     async def _run_on_cluster(self, cluster: RedisCluster, runs: list[list[_Day]]) -> list[Any]:
         """Send each primary its runs; run again, on the slot's new primary, those a moving
-        slot or a failover refused (refused, they did not run), until the store's timeout."""
+        slot or a failover refused (refused, they did not run), for REDIRECT_WINDOW at most;
+        then their hits are told the store cannot take them now (and are kept)."""
         await cluster.initialize()  # the slot map, read on first use
         replies: list[Any] = [None] * len(runs)
         todo = list(range(len(runs)))
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout
+        deadline = loop.time() + min(self._timeout, REDIRECT_WINDOW)
         while True:
             by_node: dict[str, tuple[ClusterNode, list[int]]] = {}
             for n in todo:
@@ -412,7 +449,7 @@ class Store:
     async def _run_on(self, lane: _Lane, runs: list[list[_Day]]) -> list[Any]:
         """Run the script once per run on one server; load it first where the server lacks it.
         A server that just failed to answer is not asked again for LANE_REST seconds, or until
-        a PING says it is back (try_again): the requests meanwhile fail at once (and hits are
+        a PING says it is back (reachable): the requests meanwhile fail at once (and hits are
         kept) instead of each waiting out the timeout on a frozen server."""
         now = asyncio.get_running_loop().time()
         if now < lane.resting_until:
@@ -653,8 +690,9 @@ def cluster_client(url: str, timeout: float) -> RedisCluster:
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         max_connections=MAX_CONNECTIONS,
-        # look-ups and settings are safe to send again; counting never goes through this retry
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+        # nothing is sent again blindly (the admin scripts write too); redirections (MOVED,
+        # ASK) are followed all the same
+        retry=Retry(NoBackoff(), 0),
     )
 
 
@@ -709,6 +747,15 @@ def _fail(waiting: list[asyncio.Future[Counts]], error: Exception) -> None:
             waiter.set_exception(error)
 
 
+def _batch_error(text: str) -> ResponseError:
+    """Return the error a batch failed with: passing (out of memory, a replica), or its own."""
+    if text.startswith("OOM"):
+        return OutOfMemoryError(text)
+    if text.startswith("READONLY"):
+        return ReadOnlyError(text)
+    return ScriptError(text)
+
+
 def _answer(run: list[_Day], reply: list[Any] | Exception) -> None:
     """Hand each request its counts: the figures before its batch plus the views and visits
     of the requests before it and its own, as the script's flags tell. A batch that failed
@@ -720,7 +767,7 @@ def _answer(run: list[_Day], reply: list[Any] | Exception) -> None:
     at = 0
     for day in run:
         if not isinstance(reply[at], int):
-            _fail(day.waiting, ResponseError(_bytes(reply[at]).decode(errors="replace")))
+            _fail(day.waiting, _batch_error(_bytes(reply[at]).decode(errors="replace")))
             at += 1
             continue
         views, visits = list(reply[at + 1 : at + 6]), list(reply[at + 6 : at + 11])

@@ -342,6 +342,8 @@ async def test_series_defaults_to_the_last_30_days(client: Client) -> None:
         ("from=26-11-01&to=2026-11-26", "invalid_date"),
         ("from=2026-W48-1&to=2026-11-26", "invalid_date"),
         ("to=tomorrow", "invalid_date"),
+        ("to=0001-01-05", "invalid_date"),  # the 30 days before it are before year 1
+        ("from=9999-12-31&to=9999-12-31", "invalid_date"),
     ],
 )
 async def test_series_bounds(client: Client, query: str, code: str) -> None:

@@ -17,8 +17,10 @@ from redis.asyncio import Redis
 from redis.crc import key_slot
 
 from statsvc.app import create_app
+from statsvc.buffer import Pending
 from statsvc.keys import Keys
 from statsvc.settings import Settings
+from statsvc.state import COUNTER
 from statsvc.store import Limits, Store
 from tests.cluster import Cluster, running_cluster
 from tests.conftest import ADMIN_TOKEN, STORE_TIMEOUT, FakeClock, admin
@@ -221,3 +223,38 @@ async def test_a_primary_down_stops_only_its_own_sites(
         assert (reply["status"], reply["counted"]) == (200, "queued")
         reply = await hit(app, sites[0], "/", "while-one-is-kept")
         assert reply["counted"] is True and reply["views"]["total"] == 3
+        counter = app.app[COUNTER]
+        counter.buffer.add(Pending(sites[1], "/", clock(), "kept-for-a-live-shard"))
+        assert not await counter.drain()  # the dead shard's hit stays ...
+        assert len(counter.buffer) == 1
+        counts = await (await app.get("/api/v1/counts", params={"site": sites[1]})).json()
+        assert counts["views"]["total"] == 3  # ... and the live shard's is counted
+
+
+async def test_a_slot_that_does_not_settle_keeps_its_hits_and_holds_up_no_other_site(
+    app: App, cluster: Cluster, nodes: list[Redis]
+) -> None:
+    """While a site's slot is half moved (MIGRATING, keys not moved), its hits are refused
+    TRYAGAIN by the cluster: they are kept (queued) after a short window, another site's hit
+    in the same moment is counted, and the kept hits are counted once the slot settles."""
+    shards = sites_per_shard(cluster, 1)
+    stuck, other = shards[0][0], shards[1][0]
+    for site in (stuck, other):
+        assert (await app.put(f"/api/v1/sites/{site}", json={}, headers=admin())).status == 201
+        assert (await hit(app, site, "/", "settled-first"))["counted"] is True
+    slot = key_slot(stuck.encode())
+    source, target = nodes[0], nodes[1]
+    source_id = (await command(source, "CLUSTER", "MYID")).decode()
+    target_id = (await command(target, "CLUSTER", "MYID")).decode()
+    await command(target, "CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+    await command(source, "CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+    replies = await asyncio.gather(
+        hit(app, stuck, "/new-page", "while-stuck"), hit(app, other, "/", "meanwhile")
+    )
+    assert replies[0]["counted"] == "queued"
+    assert replies[1]["counted"] is True
+    await command(source, "CLUSTER", "SETSLOT", slot, "STABLE")
+    await command(target, "CLUSTER", "SETSLOT", slot, "STABLE")
+    assert await app.app[COUNTER].drain()
+    counts = await (await app.get("/api/v1/counts", params={"site": stuck})).json()
+    assert counts["views"]["total"] == 2

@@ -96,6 +96,17 @@ def test_statsvc_uses_that_redis(compose: dict[str, Any]) -> None:
     assert ":?" in service["environment"]["STATSVC_ADMIN_TOKEN"]
 
 
+def test_kept_hits_survive_a_new_container(each_compose: dict[str, Any]) -> None:
+    """The data directory (where hits kept through an outage are written at shutdown) is a
+    volume of each statsvc replica, so a container made again finds them."""
+    data_dir = next(
+        line.split("STATSVC_DATA_DIR=", 1)[1].split()[0]
+        for line in dockerfile_final_stage()
+        if "STATSVC_DATA_DIR=" in line
+    )
+    assert data_dir in each_compose["services"]["statsvc"]["volumes"]
+
+
 def test_compose_environment_names_are_real_settings(each_compose: dict[str, Any]) -> None:
     """Every STATSVC_ variable a compose file sets is one statsvc reads; workers follow the
     CPUs."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -148,6 +149,18 @@ async def test_a_known_site_keeps_counting_through_an_outage(
     assert unknown.status == 503  # nothing is known of that site: it cannot be kept
 
 
+async def test_the_badge_of_a_kept_hit_draws_placeholders(app: App, server: Server) -> None:
+    """The <noscript> badge counts its view like a hit: kept through an outage, the image
+    is still drawn, with "…" where the numbers go (as the widget does)."""
+    await hit(app, "warm-the-caches")
+    server.stop()
+    reply = await app.get("/api/v1/badge.svg", params={"site": SITE, "path": "/a"})
+    assert reply.status == 200
+    svg = await reply.text()
+    assert svg.count(">…</text>") == 4 and "<svg" in svg  # and in its aria-label
+    assert len(app.app[COUNTER].buffer) == 1
+
+
 async def test_reads_and_heartbeats_fail_quickly_while_the_store_is_down(
     app: App, server: Server
 ) -> None:
@@ -201,19 +214,27 @@ async def test_shutdown_writes_kept_hits_and_the_next_start_counts_them(
     assert list((own_settings.data_dir / "buffer").glob("*.jsonl")) == []
 
 
-def test_buffer_files_are_taken_by_one_process_only(tmp_path: Path) -> None:
-    """A file of kept hits is claimed (renamed) by the first process that reads it; what the
-    buffer writes it reads back in the same order."""
-    buffer = Buffer()
+def test_a_file_of_kept_hits_is_read_by_one_process_only(tmp_path: Path) -> None:
+    """A file of kept hits is locked by the process that loads it (in order); another finds
+    it taken; when the first dies without deleting it the lock goes, and the file is taken
+    again; a buffer without room for a whole file leaves it where it is."""
+    written = Buffer()
     for n in range(3):
-        buffer.add(Pending("s", f"/p{n}", 1000.0 + n, f"id-{n:06d}", visitor="v"))
-    written = buffer.dump(tmp_path)
-    assert written is not None
-    claimed = claim_files(tmp_path)
-    assert claim_files(tmp_path) == []  # the live owner keeps it
+        written.add(Pending("s", f"/p{n}", 1000.0 + n, f"id-{n:06d}", visitor="v"))
+    assert written.dump(tmp_path) is not None
+    first = Buffer()
+    claims = claim_files(tmp_path, first)
+    assert len(claims) == 1
+    assert [hit.path for hit in first.head(10)] == ["/p0", "/p1", "/p2"]
+    assert claim_files(tmp_path, Buffer()) == []  # held by a live owner
+    os.close(claims[0].descriptor)  # the owner died: the file stays, its lock goes
+    small = Buffer(limit=2)
+    assert claim_files(tmp_path, small) == [] and len(small) == 0  # no room for all of it
     again = Buffer()
-    assert again.load(claimed[0]) == 3
-    assert [hit.path for hit in again.head(10)] == ["/p0", "/p1", "/p2"]
+    retaken = claim_files(tmp_path, again)
+    assert len(retaken) == 1 and len(again) == 3
+    retaken[0].release()
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_draining_in_the_background_counts_kept_hits(app: App, server: Server) -> None:
