@@ -24,6 +24,9 @@ class Settings:
     retention_days: int = 400
     page_cap: int = 50_000
     buffer_limit: int = 100_000  # hits kept per process while the store cannot be reached
+    # seconds a client may take to send a request's head (from connecting, or from the end of
+    # the previous reply) or its body; an idle keep-alive connection is closed as late
+    client_timeout: float = 75.0
     key_prefix: str = "sv"
     demo_site: bool = True  # create the `demo` site on first start
     access_log: bool = False
