@@ -3,17 +3,22 @@ served normally, none is a 5xx or a traceback, and none changes a count it shoul
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
+from pytest_aiohttp import AiohttpClient
 
-from tests.conftest import admin
+from statsvc.app import create_app
+from statsvc.settings import Settings
+from tests.conftest import FakeClock, admin
 
 Client = TestClient[Request, Application]
 Json = dict[str, Any]
@@ -830,3 +835,231 @@ def test_the_table_has_at_least_60_distinct_cases() -> None:
     ids = [param.id for param in CASES]
     assert len(ids) >= 60
     assert len(set(ids)) == len(ids)
+
+
+# -- requests aiohttp refuses before any middleware runs -----------------------------------
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """A reply read off a socket."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
+async def exchange(client: Client, head: bytes, body: bytes = b"", chunks: int = 0) -> RawReply:
+    """Send `head` then `body` (and `chunks` chunks of 64 KiB) byte for byte; return the
+    reply, read within a few seconds whatever of the body the server left unread."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        writer.write(head + body)
+        chunk = b"%x\r\n%s\r\n" % (64 * 1024, b" " * 64 * 1024)
+        for _ in range(chunks):
+            writer.write(chunk)
+        async with asyncio.timeout(5):
+            reply_head = await reader.readuntil(b"\r\n\r\n")
+            lines = reply_head.decode("latin-1").split("\r\n")
+            fields = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+            reply_body = await reader.readexactly(int(fields.get("Content-Length", "0")))
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    content_type = fields.get("Content-Type", "").split(";")[0]
+    return RawReply(int(lines[0].split()[1]), content_type, reply_body)
+
+
+def request_head(method: str, path: str, *fields: bytes) -> bytes:
+    """Return a request head with a Host header and `fields`."""
+    lines = [f"{method} {path} HTTP/1.1".encode(), b"Host: statsvc.test", *fields]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+HIT_BODY = b'{"site": "demo", "path": "/"}'
+AIOHTTP_REFUSED = [
+    pytest.param(b"GARBAGE\r\n\r\n", id="malformed-request-line"),
+    pytest.param(request_head("BREW", HIT), id="unknown-method-token"),
+    pytest.param(
+        request_head("GET", "/api/v1/counts?site=demo", b"X-A: " + b"a" * 8191),
+        id="header-line-over-8190-bytes",
+    ),
+    pytest.param(
+        request_head("GET", "/api/v1/counts?site=" + "a" * 8200), id="request-line-over-8190-bytes"
+    ),
+    pytest.param(
+        request_head("GET", COUNTS, *(b"X-%d: 1" % n for n in range(200))), id="too-many-headers"
+    ),
+    pytest.param(
+        request_head("POST", HIT, b"Transfer-Encoding: chunked") + b"zz\r\n{}\r\n0\r\n\r\n",
+        id="invalid-chunk-size",
+    ),
+    pytest.param(
+        request_head("POST", HIT, b"Transfer-Encoding: chunked") + b"f" * 20 + b"\r\n",
+        id="chunk-size-overflow",
+    ),
+    pytest.param(
+        request_head("POST", HIT, b"Content-Length: 3", b"Transfer-Encoding: chunked")
+        + b"0\r\n\r\n",
+        id="content-length-and-chunked",
+    ),
+    pytest.param(
+        request_head("POST", HIT, b"Content-Length: 29", b"Content-Length: 30") + HIT_BODY,
+        id="two-content-lengths",
+    ),
+    pytest.param(request_head("POST", HIT, b"Content-Length: -1"), id="negative-content-length"),
+    pytest.param(
+        request_head("POST", HIT, b"Transfer-Encoding: gzip"), id="unknown-transfer-encoding"
+    ),
+    pytest.param(request_head("GET", COUNTS, b"X A: 1"), id="space-in-header-name"),
+    pytest.param(request_head("GET", COUNTS, b"X-A: a\x00b"), id="nul-in-header-value"),
+    pytest.param(request_head("GET", COUNTS, b"X-A: 1", b" folded"), id="obsolete-line-folding"),
+    pytest.param(b"GET /api/v1/counts?site=demo HTTP/1.1\nHost: x\n\n", id="bare-line-feeds"),
+    pytest.param(b"GET / HTTP/9.9\r\nHost: x\r\n\r\n", id="unknown-http-version"),
+    pytest.param(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", id="http2-preface"),
+    pytest.param(
+        b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + b"\x00" * 40, id="tls-on-plain-port"
+    ),
+]
+
+
+@pytest.mark.parametrize("raw", AIOHTTP_REFUSED)
+async def test_bad_http_is_4xx_without_a_traceback(
+    client: Client, site_token: str, raw: bytes
+) -> None:
+    """A request aiohttp's parser refuses is its plain-text 400 (no hook exists to answer
+    it in JSON), never a 5xx or a traceback, and changes no count."""
+    before = await snapshot(client)
+    reply = await exchange(client, raw)
+    assert reply.status == 400
+    assert reply.content_type == "text/plain"
+    assert b"Traceback" not in reply.body
+    assert await snapshot(client) == before
+
+
+# -- huge bodies ---------------------------------------------------------------------------
+
+TEN_MB = 10 * 1024 * 1024
+JSON_PUT = (
+    b"Content-Type: application/json",
+    b"Authorization: Bearer " + admin()["Authorization"][7:].encode(),
+)
+HUGE = [
+    # (method, path, extra head fields, status when declared, status when chunked)
+    pytest.param("POST", HIT, (b"Content-Type: text/plain",), 413, 413, id="hit"),
+    pytest.param("POST", PING, (b"Content-Type: application/json",), 413, 413, id="ping"),
+    pytest.param("GET", f"{COUNTS}?site=demo", (), 413, 200, id="counts-reads-no-body"),
+    pytest.param("GET", f"{BADGE}?site=demo&count=0", (), 413, 200, id="badge-reads-no-body"),
+    pytest.param("PUT", f"{SITES}/demo", JSON_PUT, 413, 413, id="put-site"),
+    pytest.param("POST", f"{SITES}/demo/tokens", JSON_PUT, 413, 201, id="tokens-reads-no-body"),
+    pytest.param(
+        "POST",
+        "/admin/login",
+        (b"Content-Type: application/x-www-form-urlencoded",),
+        413,
+        413,
+        id="dashboard-login",
+    ),
+]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
+@pytest.mark.parametrize(("method", "path", "fields", "declared", "streamed"), HUGE)
+async def test_a_huge_body_is_refused_before_it_is_read(
+    client: Client,
+    site_token: str,
+    method: str,
+    path: str,
+    fields: tuple[bytes, ...],
+    declared: int,
+    streamed: int,
+    chunked: bool,
+) -> None:
+    """A 10 MB body is 413 (JSON; HTML on the dashboard) as soon as its declared length or
+    its first bytes past the route's limit are in, not once all of it came; a route that
+    reads no body answers a streamed one normally; no count changes."""
+    before = await snapshot(client)
+    if chunked:  # 1 MiB of the 10 MB is sent: the reply must not wait for the rest
+        head = request_head(method, path, *fields, b"Transfer-Encoding: chunked")
+        reply = await exchange(client, head, chunks=16)
+    else:  # 64 KiB of the 10 MB declared is sent
+        head = request_head(method, path, *fields, b"Content-Length: %d" % TEN_MB)
+        reply = await exchange(client, head, b" " * 64 * 1024)
+    assert reply.status == (streamed if chunked else declared), reply.body[:300]
+    if reply.status == 413:
+        html = path.startswith("/admin")
+        assert reply.content_type == ("text/html" if html else "application/json")
+        if not html:
+            assert json.loads(reply.body)["error"]["code"] == "body_too_large"
+    assert await snapshot(client) == before
+
+
+async def test_the_import_keeps_its_own_larger_limit(client: Client) -> None:
+    """An import may be far larger than a hit (1 MiB is read and applied), but one that
+    declares more than 16 MiB is 413 at once."""
+    document = json.dumps({"import_id": "big", "total": {"views": 5, "visits": 3}}).encode()
+    large = document + b" " * (1024 * 1024)
+    response = await client.post(f"{SITES}/demo/import", data=large, headers=ADMIN)
+    assert response.status == 200, await response.text()
+    assert (await response.json())["imported"] is True
+    head = request_head(
+        "POST", f"{SITES}/demo/import", JSON_PUT[1], b"Content-Length: %d" % (17 * 1024 * 1024)
+    )
+    reply = await exchange(client, head, b" " * 64 * 1024)
+    assert reply.status == 413
+    assert json.loads(reply.body)["error"]["code"] == "body_too_large"
+
+
+# -- slow clients --------------------------------------------------------------------------
+
+CLIENT_TIMEOUT = 0.5  # seconds: the bound, shortened for the test (75 s by default)
+
+
+@pytest.fixture
+async def impatient(aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock) -> Client:
+    """A client of an app that gives a client half a second to send a request's head or body."""
+    return await aiohttp_client(
+        create_app(replace(settings, client_timeout=CLIENT_TIMEOUT), clock=clock)
+    )
+
+
+async def test_a_client_trickling_its_head_is_cut_off_while_others_are_served(
+    impatient: Client,
+) -> None:
+    """A client that sends its request head a byte at a time (slowloris) is disconnected
+    once the client timeout has passed since it connected; other requests are answered
+    meanwhile."""
+    loop = asyncio.get_running_loop()
+    reader, writer = await asyncio.open_connection(impatient.host, impatient.port)
+    started = loop.time()
+    writer.write(b"POST /api/v1/hit HTTP/1.1\r\nHost: statsvc.test\r\nX-Slow: ")
+    served = 0
+    try:
+        async with asyncio.timeout(4 * CLIENT_TIMEOUT + 1):
+            while True:
+                writer.write(b"a")
+                with contextlib.suppress(TimeoutError):
+                    if await asyncio.wait_for(reader.read(1), 0.05) == b"":
+                        break  # the server closed the connection
+                response = await impatient.get(f"{COUNTS}?site=demo")
+                assert response.status == 200
+                served += 1
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    assert CLIENT_TIMEOUT - 0.05 <= loop.time() - started < 3 * CLIENT_TIMEOUT + 0.5
+    assert served >= 3
+
+
+async def test_a_body_that_does_not_come_in_time_is_408(impatient: Client) -> None:
+    """A hit whose body stalls after its head is 408 request_timeout in the error shape once
+    the client timeout has passed, and counts nothing."""
+    head = request_head("POST", HIT, b"Content-Type: text/plain", b"Content-Length: 100")
+    reply = await exchange(impatient, head, HIT_BODY[:10])
+    assert reply.status == 408
+    assert reply.content_type == "application/json"
+    assert json.loads(reply.body)["error"]["code"] == "request_timeout"
+    counts = await (await impatient.get(f"{COUNTS}?site=demo")).json()
+    assert counts["views"]["total"] == 0
