@@ -16,8 +16,10 @@ from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 
+from statsvc.__main__ import parser, settings_from
 from statsvc.app import create_app
 from statsvc.settings import Settings
+from statsvc.sites import SettingsError
 from tests.conftest import FakeClock, admin
 
 Client = TestClient[Request, Application]
@@ -1063,3 +1065,18 @@ async def test_a_body_that_does_not_come_in_time_is_408(impatient: Client) -> No
     assert json.loads(reply.body)["error"]["code"] == "request_timeout"
     counts = await (await impatient.get(f"{COUNTS}?site=demo")).json()
     assert counts["views"]["total"] == 0
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(None, 75), ("30", 30), ("3600", 3600)])
+def test_the_client_timeout_is_set_from_the_environment(value: str | None, seconds: int) -> None:
+    """STATSVC_CLIENT_TIMEOUT sets the client timeout, 75 s without it."""
+    env = {} if value is None else {"STATSVC_CLIENT_TIMEOUT": value}
+    assert settings_from(env, parser().parse_args(["serve"])).client_timeout == seconds
+
+
+@pytest.mark.parametrize("value", ["0", "3601", "-1", "1.5", "soon"])
+def test_a_client_timeout_out_of_range_is_refused(value: str) -> None:
+    """A STATSVC_CLIENT_TIMEOUT that is not a whole number of seconds from 1 to 3600 is refused."""
+    with pytest.raises(SettingsError) as refused:
+        settings_from({"STATSVC_CLIENT_TIMEOUT": value}, parser().parse_args(["serve"]))
+    assert refused.value.field == "STATSVC_CLIENT_TIMEOUT"
