@@ -733,6 +733,54 @@ CASES = [
     case("dashboard-site-hash-tag-no-route", "GET", "/admin/sites/%7Ba%7D", 404),
     case("dashboard-site-star-no-session", "GET", "/admin/sites/*", 303),
     case("admin-post-to-page", "POST", "/admin", 405, data=b"x=1", headers=FORM),
+    case(
+        "dashboard-4-kib-session-cookie",
+        "GET",
+        "/admin",
+        303,
+        headers={"Cookie": "statsvc_session=" + "s" * 4000},
+    ),
+    case(
+        "dashboard-login-csrf-mismatch",
+        "POST",
+        "/admin/login",
+        403,
+        data=b"token=x&csrf=other",
+        headers={**FORM, "Cookie": "statsvc_login=mine"},
+    ),
+    # -- the page a badge counts comes from the Referer: one that is no page is refused
+    case(
+        "badge-referer-escape-not-utf-8",
+        "GET",
+        f"{BADGE}?site=demo",
+        400,
+        "invalid_path",
+        headers={"Referer": "https://x.vn/%FF"},
+    ),
+    case(
+        "badge-referer-escaped-nul",
+        "GET",
+        f"{BADGE}?site=demo",
+        400,
+        "invalid_path",
+        headers={"Referer": "https://x.vn/a%00"},
+    ),
+    case(
+        "badge-referer-path-over-512-bytes",
+        "GET",
+        f"{BADGE}?site=demo",
+        400,
+        "path_too_long",
+        headers={"Referer": "https://x.vn/" + "a" * 600},
+    ),
+    case(
+        "badge-referer-dot-segments",
+        "GET",
+        f"{BADGE}?site=demo",
+        200,
+        headers={"Referer": "https://x.vn/a/../../b"},
+        effect=counted("/b"),
+    ),
 ]
 
 
