@@ -39,7 +39,8 @@ CORS_PREFLIGHT = {
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Open the public API to every origin, without credentials, and answer its preflights;
     answer every error with the JSON error shape (on the dashboard, /admin, with an HTML page
-    and its security headers); time every request (one middleware: each costs a call a hit)."""
+    and its security headers); refuse a body declared larger than its route takes (413); time
+    every request (one middleware: each costs a call a hit)."""
     started = time.perf_counter()
     status = 500
     if (request.content_length or 0) > body_limit(request):
