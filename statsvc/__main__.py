@@ -78,6 +78,7 @@ def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
         page_cap=number("", "STATSVC_PAGE_CAP", 50_000, 1, 1_000_000),
         buffer_limit=number("", "STATSVC_BUFFER_LIMIT", 100_000, 0, 10_000_000),
         store_timeout=number("", "STATSVC_STORE_TIMEOUT_MS", 1000, 100, 60_000) / 1000,
+        client_timeout=number("", "STATSVC_CLIENT_TIMEOUT", 75, 1, 3600),
         access_log=env.get("STATSVC_ACCESS_LOG", "") == "1",
         metrics_token=env.get("STATSVC_METRICS_TOKEN") or None,
     )

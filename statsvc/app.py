@@ -15,7 +15,8 @@ from statsvc import admin_views, dashboard, openapi, pages, views
 from statsvc.assets import ASSET_FILES, load_asset
 from statsvc.buffer import Buffer, claim_files
 from statsvc.counter import Clock, Counter
-from statsvc.errors import Handler, json_errors
+from statsvc.errors import ApiError, Handler, json_errors
+from statsvc.hits import MAX_BODY
 from statsvc.keys import Keys
 from statsvc.metrics import METRICS, Metrics, metrics_page
 from statsvc.settings import Settings
@@ -38,9 +39,12 @@ CORS_PREFLIGHT = {
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Open the public API to every origin, without credentials, and answer its preflights;
     answer every error with the JSON error shape (on the dashboard, /admin, with an HTML page
-    and its security headers); time every request (one middleware: each costs a call a hit)."""
+    and its security headers); refuse a body declared larger than its route takes (413); time
+    every request (one middleware: each costs a call a hit)."""
     started = time.perf_counter()
     status = 500
+    if (request.content_length or 0) > body_limit(request):
+        handler = _too_large  # refused before a byte of it is read, whatever the route
     try:
         if request.path not in PUBLIC_API:
             is_page = request.path.startswith("/admin/") or request.path == "/admin"
@@ -57,6 +61,21 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise
     finally:
         request.app[METRICS].request(request, status, time.perf_counter() - started)
+
+
+def body_limit(request: web.Request) -> int:
+    """Return the most body bytes a request to this path may declare: a hit's on the public
+    API, an import's on the import route, else the application's client_max_size."""
+    if request.path in PUBLIC_API:
+        return MAX_BODY
+    if request.path.startswith("/api/v1/sites/") and request.path.endswith("/import"):
+        return admin_views.MAX_IMPORT_BODY
+    return request.client_max_size
+
+
+async def _too_large(request: web.Request) -> web.StreamResponse:
+    limit = body_limit(request)
+    raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:
@@ -92,7 +111,14 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     """Build the statsvc application for `settings`, reading time from `clock`."""
-    app = web.Application(middlewares=[edge], client_max_size=64 * 1024)
+    app = web.Application(
+        middlewares=[edge],
+        client_max_size=64 * 1024,
+        # aiohttp closes a connection whose request head is not whole within this time:
+        # its keep-alive timer runs from the connection's start (slowloris); the body's
+        # bound is read_body's
+        handler_args={"keepalive_timeout": settings.client_timeout},
+    )
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[METRICS] = Metrics(settings.metrics_dir)

@@ -428,7 +428,7 @@ def _paths() -> dict[str, Schema]:
                 "requestBody": PAGE_VIEW_BODY,
                 "responses": {
                     "200": json_reply(ref("HitReply"), "the counts, counted or not"),
-                    **errors(400, 404, 413, 415, 503),
+                    **errors(400, 404, 408, 413, 415, 503),
                 },
             },
             "options": PREFLIGHT,
@@ -440,7 +440,7 @@ def _paths() -> dict[str, Schema]:
                 "requestBody": PAGE_VIEW_BODY,
                 "responses": {
                     "200": json_reply(ref("PingReply"), "the online figures"),
-                    **errors(400, 404, 413, 415, 503),
+                    **errors(400, 404, 408, 413, 415, 503),
                 },
             },
             "options": PREFLIGHT,
@@ -452,7 +452,7 @@ def _paths() -> dict[str, Schema]:
                 "parameters": [site_parameter("query"), path_parameter()],
                 "responses": {
                     "200": json_reply(ref("Counts"), "the counts"),
-                    **errors(400, 404, 503),
+                    **errors(400, 404, 413, 503),
                 },
             },
             "options": PREFLIGHT,
@@ -474,7 +474,7 @@ def _paths() -> dict[str, Schema]:
                 ],
                 "responses": {
                     "200": {"description": "the box", "content": {"image/svg+xml": {}}},
-                    **errors(400, 404, 503),
+                    **errors(400, 404, 413, 503),
                 },
             },
             "options": PREFLIGHT,
@@ -514,7 +514,7 @@ def _paths() -> dict[str, Schema]:
                 "responses": {
                     "200": json_reply(_site_settings_reply(), "changed: all the settings"),
                     "201": json_reply(_site_settings_reply(), "created: all the settings"),
-                    **errors(400, 401, 403, 413, 503),
+                    **errors(400, 401, 403, 408, 413, 503),
                 },
             },
         },
@@ -629,6 +629,7 @@ def _admin_paths() -> dict[str, Schema]:
             "post": _admin(
                 "add an older counter's figures (or an export), once per import_id",
                 ref("Imported"),
+                408,
                 409,
                 413,
                 requestBody={
@@ -750,6 +751,7 @@ ERROR_STATUSES = {
     401: "a valid bearer token is required",
     403: "the token may not do this",
     404: "no such site, or no such file",
+    408: "the body did not come within the client timeout",
     409: "conflict",
     413: "the body is too large",
     415: "send the body as application/json or text/plain",

@@ -77,6 +77,7 @@ def _run_worker(settings: Settings, *, reuse_port: bool = True) -> None:
         host=settings.host,
         port=settings.port,
         reuse_port=reuse_port or None,
+        keepalive_timeout=settings.client_timeout,  # create_app's handler_args say the same
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
         access_log_format=ACCESS_LOG_FORMAT,
         print=lambda _: log.info(

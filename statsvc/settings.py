@@ -25,6 +25,9 @@ class Settings:
     page_cap: int = 50_000
     buffer_limit: int = 100_000  # hits kept per process while the store cannot be reached
     store_timeout: float = 1.0  # seconds a request waits for the store, then its hit is kept
+    # seconds a client may take to send a request's head (from connecting, or from the end of
+    # the previous reply) or its body; an idle keep-alive connection is closed as late
+    client_timeout: float = 75.0
     key_prefix: str = "sv"
     demo_site: bool = True  # create the `demo` site on first start
     access_log: bool = False

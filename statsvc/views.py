@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -23,20 +24,26 @@ def json_reply(data: dict[str, Any], status: int = 200) -> web.Response:
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
-    """Read a request body of at most `limit` bytes, or answer 413."""
+    """Read a request body of at most `limit` bytes, or answer 413; one that does not come
+    within the client timeout is 408."""
     too_large = ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
     if request.content_length is not None and request.content_length > limit:
         raise too_large
+    # a body here already (a hit's, nearly always) needs no timer
+    timeout = None if request.content.is_eof() else request.app[SETTINGS].client_timeout
     try:
-        if request.content_length is not None and limit <= DIRECT_READ:
-            return await request.read()
-        body = bytearray()  # read in pieces: chunked (its length known only at its end) or large
-        while chunk := await request.content.read(limit + 1 - len(body)):
-            body += chunk
-            if len(body) > limit:
-                raise too_large
+        async with asyncio.timeout(timeout):
+            if request.content_length is not None and limit <= DIRECT_READ:
+                return await request.read()
+            body = bytearray()  # in pieces: chunked (its length known only at its end) or large
+            while chunk := await request.content.read(limit + 1 - len(body)):
+                body += chunk
+                if len(body) > limit:
+                    raise too_large
     except web.RequestPayloadError:
         raise ApiError(400, "invalid_body", "the body cannot be read as its headers say") from None
+    except TimeoutError:
+        raise ApiError(408, "request_timeout", "the body did not come in time") from None
     return bytes(body)
 
 
