@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
@@ -136,11 +137,14 @@ def two_workers(tmp_path: Path) -> Iterator[Service]:
     """`statsvc serve --workers 2` on the embedded store (stopped at the end)."""
     service = Service(tmp_path / "data", "--workers", "2")
     service.start()  # ready as soon as one worker answers: wait for the other one too
-    for _ in range(500):
+    deadline = time.monotonic() + 60
+    while True:
         served = per_worker(service, "statsvc_request_duration_seconds")
         if len(served) == 2 and all(served.values()):
             break
-        call(service.port, "GET", "/healthz")
+        assert time.monotonic() < deadline, f"the second worker never answered: {served}"
+        call(service.port, "GET", "/healthz")  # on a new connection: either worker
+        time.sleep(0.01)  # polls a starting process
     yield service
     service.stop()
 
