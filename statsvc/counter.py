@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
 
+from statsvc.bots import is_bot
 from statsvc.buffer import Buffer, Pending
 from statsvc.client import Client
 from statsvc.hits import PageView, normalise_path
@@ -305,6 +306,10 @@ def new_view_id() -> str:
 
 def _refusal(site: Site, view: PageView, client: Client) -> str | None:
     """Return why a view of this site must not be counted, or None."""
+    if is_bot(client.user_agent):
+        return "bot"
+    if client.prefetch:
+        return "prefetch"
     if site.respect_dnt and client.no_tracking:
         return "dnt"
     if site.domains:

@@ -41,7 +41,7 @@ from statsvc.windows import Windows
 Mode = Literal["hit", "ping", "read"]
 # why a hit was not counted (the rejected-traffic report): the script records `duplicate`
 # itself, the counter the others as a read with a reason
-REASONS = ("bot", "rate_limited", "origin", "dnt", "duplicate")
+REASONS = ("bot", "prefetch", "rate_limited", "origin", "dnt", "duplicate")
 SALT_TTL = 2 * 86400  # a day's salt outlives the longest local day, then is gone
 SHORT_TTL = 3 * 86400  # today's visitor and page-view id sets are read until tomorrow ends
 PAGE_DAY_TTL = 8 * 86400  # daily page tallies serve the today, yesterday and week windows

@@ -22,6 +22,8 @@ from statsvc.store import Limits, Store, cluster_client
 from tests.cluster import running_cluster
 
 ADMIN_TOKEN = "test-admin-token"
+# a browser's User-Agent: the test client's own ("Python/3.11 aiohttp/…") is a robot's
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
 class FakeClock:
@@ -109,6 +111,17 @@ def settings(redis_url: str, prefix: str, tmp_path: Path) -> Settings:
         page_cap=50,
         data_dir=tmp_path / "data",
     )
+
+
+@pytest.fixture
+def aiohttp_client(aiohttp_client: AiohttpClient) -> AiohttpClient:
+    """The plugin's client factory, its clients sending a browser's User-Agent by default."""
+
+    async def make(app: Any, **kwargs: Any) -> Any:
+        kwargs["headers"] = {"User-Agent": BROWSER} | kwargs.get("headers", {})
+        return await aiohttp_client(app, **kwargs)
+
+    return cast(AiohttpClient, make)
 
 
 @pytest.fixture

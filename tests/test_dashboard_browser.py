@@ -142,7 +142,7 @@ def test_sign_in_read_change_window_watch_online_sign_out(
     expect(pages).to_contain_text(["/thu-tuc-hanh-chinh"])
     expect(tab.get_by_role("link", name="This week")).to_have_attribute("aria-current", "page")
 
-    service.hit("/lien-he", "a new reader")
+    service.hit("/lien-he", "a new visitor")
     tab.clock.run_for(11_000)  # one poll of the live figures
     expect(tab.locator('[data-field="online"]')).to_have_text("7")
     expect(tab.locator('[data-field="views.today"]')).to_have_text("15")

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from statsvc.__main__ import parser, settings_from
+from tests.conftest import BROWSER
 
 TOKEN = "serve-test-token"
 
@@ -33,7 +34,7 @@ def call(
     port: int, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
 ) -> tuple[int, dict[str, Any]]:
     """Send one request; return the status and the JSON reply."""
-    headers = {"Content-Type": "text/plain"}
+    headers = {"Content-Type": "text/plain", "User-Agent": BROWSER}  # urllib's is a robot's
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body).encode() if body is not None else None
