@@ -63,7 +63,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     if settings.redis_url is None:
         raise RuntimeError("no store: set redis_url, or start the embedded one first")
-    limits = Limits(retention_days=settings.retention_days, page_cap=settings.page_cap)
+    limits = Limits(settings.retention_days, settings.page_cap, settings.rate_limit)
     store = Store.from_url(settings.redis_url, Keys(settings.key_prefix), limits)
     counter = app[COUNTER] = Counter(store, app[CLOCK], Buffer(settings.buffer_limit), app[METRICS])
     kept = settings.data_dir / "buffer"

@@ -114,7 +114,7 @@ class Counter:
             counts, windows = await self._run("hit", site, view.path, client, view_id)
         except UNREACHABLE:  # it may have been counted, or not: its id settles it later
             return self._queue(site, view, client, view_id)
-        reason = None if counts.counted else "duplicate"
+        reason = None if counts.counted else "rate_limited" if counts.rate_limited else "duplicate"
         self.metrics.hit(reason)
         return reply(site, windows, counts, page=True, counted=not reason, reason=reason)
 

@@ -23,6 +23,7 @@ class Settings:
     locale: str = "vi"  # default for new sites
     retention_days: int = 400
     page_cap: int = 50_000
+    rate_limit: int = 30  # counted views per visitor, site and minute (0: no limit)
     buffer_limit: int = 100_000  # hits kept per process while the store cannot be reached
     key_prefix: str = "sv"
     demo_site: bool = True  # create the `demo` site on first start

@@ -95,20 +95,23 @@ def plain_client(url: str) -> Redis:
 
 @pytest.fixture
 async def store(redis_url: str, prefix: str) -> AsyncIterator[Store]:
-    """A store on the server under test, under this test's prefix."""
-    store = Store.from_url(redis_url, Keys(prefix), Limits(page_cap=50))
+    """A store on the server under test, under this test's prefix (no rate limit: tests of
+    the figures send many views from one visitor; tests/test_abuse.py sets one)."""
+    store = Store.from_url(redis_url, Keys(prefix), Limits(page_cap=50, rate_limit=0))
     yield store
     await store.close()
 
 
 @pytest.fixture
 def settings(redis_url: str, prefix: str, tmp_path: Path) -> Settings:
-    """Service settings on the server under test, under this test's prefix."""
+    """Service settings on the server under test, under this test's prefix (no rate limit,
+    as for the store)."""
     return Settings(
         redis_url=redis_url,
         key_prefix=prefix,
         admin_token=ADMIN_TOKEN,
         page_cap=50,
+        rate_limit=0,
         data_dir=tmp_path / "data",
     )
 

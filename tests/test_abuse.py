@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
+from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
+from statsvc.app import create_app
 from statsvc.bots import is_bot
-from tests.conftest import BROWSER
+from statsvc.keys import Keys
+from statsvc.settings import Settings
+from statsvc.sites import Site
+from statsvc.store import Limits, Store
+from statsvc.windows import windows_at
+from tests.conftest import BROWSER, FakeClock
 from tests.test_api import Client, dump, post_hit, post_ping
 
 CHROME = (
@@ -87,3 +100,89 @@ async def test_the_badge_of_a_robot_counts_nothing(client: Client) -> None:
     response = await client.get("/api/v1/badge.svg?site=demo&path=/a", headers={"User-Agent": ""})
     assert response.status == 200
     assert (await post_hit(client, {"site": "demo", "path": "/b"}))["views"]["total"] == 1
+
+
+# -- the rate limit ---------------------------------------------------------------------
+
+LIMIT = 30
+NOW = 1_795_323_600.0  # 2026-11-22 05:00 UTC: on a minute's start
+UTC_WINDOWS = windows_at(NOW, ZoneInfo("UTC"), "monday")
+SITE = Site(id="rl", timezone="UTC")
+
+
+@pytest.fixture
+async def limited(aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock) -> Client:
+    """The application with the default rate limit of 30 views a visitor a minute."""
+    return await aiohttp_client(create_app(replace(settings, rate_limit=LIMIT), clock=clock))
+
+
+@pytest.fixture
+async def limited_store(redis_url: str, prefix: str) -> AsyncIterator[Store]:
+    """A store on the server under test with a rate limit of 30."""
+    store = Store.from_url(redis_url, Keys(prefix), Limits(page_cap=50, rate_limit=LIMIT))
+    yield store
+    await store.close()
+
+
+async def test_the_31st_view_in_a_minute_is_refused_and_the_next_minute_counts(
+    limited: Client, redis: Redis, prefix: str, clock: FakeClock
+) -> None:
+    """A visitor's 31st view within a minute answers counted false, reason rate_limited, with
+    the counts unchanged; another visitor still counts; the next minute the first counts again."""
+    clock.set(datetime(2026, 11, 26, 10, 0, 5, tzinfo=UTC))
+    for n in range(LIMIT):
+        last = await post_hit(limited, {"site": "demo", "path": f"/p{n % 3}"})
+        assert last["counted"] is True
+    before = await dump(redis, prefix)
+    refused = await post_hit(limited, {"site": "demo", "path": "/p0", "id": "pv-over-0001"})
+    assert (refused["counted"], refused["reason"]) == (False, "rate_limited")
+    assert (refused["views"], refused["visits"]) == (last["views"], last["visits"])
+    after = await dump(redis, prefix)
+    rejected = f"{prefix}:{{demo}}:rej:2026-11-26".encode()
+    rate = f"{prefix}:{{demo}}:rate:{int(clock.now) // 60}".encode()
+    assert after.pop(rejected) == {b"rate_limited": b"1"}
+    assert list(after.pop(rate).values()) == [b"31"]
+    before.pop(rate)
+    assert after == before  # the refused view's id is not kept either
+    other = await post_hit(limited, {"site": "demo", "path": "/p0"}, {"User-Agent": CHROME})
+    assert other["counted"] is True
+    clock.advance(55)  # 10:01:00, a new minute
+    again = await post_hit(limited, {"site": "demo", "path": "/p0", "id": "pv-over-0001"})
+    assert again["counted"] is True
+    assert again["views"]["today"] == LIMIT + 2
+    assert 0 < await redis.ttl(rate) <= 120  # a minute's tally is gone two minutes later
+
+
+async def test_a_batch_over_two_minutes_limits_each_minute(limited_store: Store) -> None:
+    """Views sent in one script run are limited in the minute each came in, not the batch's."""
+    start = int(NOW * 1000) + 59_000
+    sends = [(start, n) for n in range(LIMIT)] + [(start + 1000, n) for n in range(LIMIT + 1)]
+    replies = await asyncio.gather(
+        *(
+            limited_store.count("hit", SITE, UTC_WINDOWS, path="/a", now_ms=at, visitor="v1")
+            for at, _ in sends
+        )
+    )
+    assert [r.counted for r in replies] == [True] * (2 * LIMIT) + [False]
+    assert replies[-1].rate_limited
+    assert replies[-1].views.today == 2 * LIMIT
+    assert limited_store.batches == 1
+
+
+async def test_views_kept_without_a_visitor_are_not_limited(limited_store: Store) -> None:
+    """A view kept through an outage whose visitor is unknown counts: it names no one."""
+    now_ms = int(NOW * 1000)
+    replies = await asyncio.gather(
+        *(
+            limited_store.count("hit", SITE, UTC_WINDOWS, path="/a", now_ms=now_ms)
+            for _ in range(LIMIT + 5)
+        )
+    )
+    assert all(r.counted for r in replies)
+
+
+async def test_no_limit_when_set_to_zero(client: Client) -> None:
+    """STATSVC_RATE_LIMIT=0 (the test settings) counts every view."""
+    for _ in range(LIMIT + 1):
+        reply = await post_hit(client, {"site": "demo", "path": "/a"})
+    assert reply["counted"] is True

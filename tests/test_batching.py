@@ -48,7 +48,9 @@ class Request:
 
 
 async def open_store(redis_url: str, page_cap: int = 4) -> Store:
-    store = Store.from_url(redis_url, Keys("b" + secrets.token_hex(6)), Limits(page_cap=page_cap))
+    store = Store.from_url(
+        redis_url, Keys("b" + secrets.token_hex(6)), Limits(page_cap=page_cap, rate_limit=0)
+    )
     for site in SITES:
         await store.put_site(site)
     return store

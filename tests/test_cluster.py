@@ -49,7 +49,9 @@ async def app(
     aiohttp_client: AiohttpClient, cluster: Cluster, prefix: str, clock: FakeClock
 ) -> App:
     """statsvc on the cluster, under this test's prefix."""
-    settings = Settings(redis_url=cluster.url, key_prefix=prefix, admin_token=ADMIN_TOKEN)
+    settings = Settings(
+        redis_url=cluster.url, key_prefix=prefix, admin_token=ADMIN_TOKEN, rate_limit=0
+    )
     return await aiohttp_client(create_app(settings, clock=clock))
 
 
@@ -111,7 +113,7 @@ async def test_sites_spread_over_every_primary_and_count_exactly(
 async def test_a_batch_runs_once_per_slot_on_its_primary(cluster: Cluster, prefix: str) -> None:
     """Hits of three sites on three shards in one loop turn take three script runs, one per
     primary, and each reply is its own hit's."""
-    store = Store.from_url(cluster.url, Keys(prefix), Limits(page_cap=50))
+    store = Store.from_url(cluster.url, Keys(prefix), Limits(page_cap=50, rate_limit=0))
     try:
         requests = [Hit("hit", n % 3, 0, n, n, 0) for n in range(30)]
         replies = await asyncio.gather(*(r.send(store) for r in requests))
@@ -133,7 +135,9 @@ async def test_settings_and_salts_are_found_through_any_node(
     assert put.status == 201
     assert (await hit(app, site, "/", "first-view-1"))["counted"]
     only_first = f"redis+cluster://127.0.0.1:{cluster.ports[0]}"
-    settings = Settings(redis_url=only_first, key_prefix=prefix, admin_token=ADMIN_TOKEN)
+    settings = Settings(
+        redis_url=only_first, key_prefix=prefix, admin_token=ADMIN_TOKEN, rate_limit=0
+    )
     other = await aiohttp_client(create_app(settings, clock=clock))
     reply = await hit(other, site, "/", "second-view")
     assert reply["counted"] and reply["locale"] == "en"

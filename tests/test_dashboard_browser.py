@@ -54,7 +54,9 @@ class Service:
 def service(redis_url: str, prefix: str, clock: FakeClock) -> Iterator[Service]:
     """statsvc with a site `tuson`: 30 days of imported history, views today and yesterday,
     and a duplicate."""
-    settings = Settings(redis_url=redis_url, key_prefix=prefix, admin_token=ADMIN_TOKEN)
+    settings = Settings(
+        redis_url=redis_url, key_prefix=prefix, admin_token=ADMIN_TOKEN, rate_limit=0
+    )
     svc = Service(settings, clock)
     svc.call("PUT", "/api/v1/sites/tuson", {"name": "Xã Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
     days = [

@@ -361,7 +361,9 @@ def check_invariants(body: dict[str, Any]) -> None:
 async def run(redis_url: str, scenario: Scenario) -> None:
     """Play a scenario against a fresh store and the model, comparing after every operation."""
     prefix = "prop" + secrets.token_hex(6)
-    store = Store.from_url(redis_url, Keys(prefix), Limits(page_cap=scenario.page_cap))
+    store = Store.from_url(
+        redis_url, Keys(prefix), Limits(page_cap=scenario.page_cap, rate_limit=0)
+    )
     try:
         await play(store, scenario)
     finally:

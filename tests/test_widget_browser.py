@@ -105,7 +105,9 @@ def live(redis_url: str, prefix: str, clock: FakeClock) -> Iterator[Live]:
     """statsvc (test clock, own key prefix) and a portal on another origin."""
     loop = LoopThread()
     service = f"http://127.0.0.1:{free_port()}"
-    settings = Settings(redis_url=redis_url, key_prefix=prefix, admin_token=ADMIN_TOKEN)
+    settings = Settings(
+        redis_url=redis_url, key_prefix=prefix, admin_token=ADMIN_TOKEN, rate_limit=0
+    )
     loop.serve(create_app(settings, clock=clock), int(service.rsplit(":", 1)[1]))
     portal = Portal(service)
     portal_port = free_port()
