@@ -703,6 +703,7 @@ def _slice(day: _Day, start: int) -> _Day:
         counts=day.counts,
         slot=day.slot,
         page_keys=day.page_keys[start:end],
+        rate_keys=day.rate_keys[start:end],
         requests=day.requests[start:end],
         paths=day.paths[start:end],
         waiting=day.waiting[start:end],

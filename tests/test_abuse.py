@@ -186,3 +186,43 @@ async def test_no_limit_when_set_to_zero(client: Client) -> None:
     for _ in range(LIMIT + 1):
         reply = await post_hit(client, {"site": "demo", "path": "/a"})
     assert reply["counted"] is True
+
+
+# -- a flood of random paths ------------------------------------------------------------
+
+FLOOD, CAP, FLOOD_VISITORS = 100_000, 1000, 500
+PER_PAGE_BYTES = 1024  # a page's entries in the registry, day and month tallies, its online set
+
+
+async def test_a_flood_of_random_paths_stays_within_the_page_cap(
+    redis_url: str, redis: Redis, prefix: str
+) -> None:
+    """100,000 distinct paths to one site leave its page registry at the cap (the rest is
+    "(other)") and its keys' memory under 1 KiB a capped page plus 256 KiB, whatever the flood."""
+    store = Store.from_url(redis_url, Keys(prefix), Limits(page_cap=CAP, rate_limit=LIMIT))
+    start = int(NOW * 1000)
+    try:
+        for chunk in range(0, FLOOD, 10_000):
+            replies = await asyncio.gather(
+                *(
+                    store.count(
+                        "hit",
+                        SITE,
+                        UTC_WINDOWS,
+                        path=f"/flood/{n:06d}/{'x' * 40}",
+                        now_ms=start + 5 * n,  # 500 s: 24 views a minute a visitor
+                        visitor=f"visitor-{n % FLOOD_VISITORS:04d}",
+                    )
+                    for n in range(chunk, chunk + 10_000)
+                )
+            )
+            assert all(r.counted for r in replies)
+    finally:
+        await store.close()
+    pages = f"{prefix}:{{rl}}:pages"
+    assert await redis.zcard(pages) == CAP + 1  # the capped pages and "(other)"
+    assert await redis.zscore(pages, "(other)") == FLOOD - CAP
+    used = 0
+    async for key in redis.scan_iter(match=f"{prefix}:{{rl}}:*", count=1000):
+        used += await redis.memory_usage(key) or 0
+    assert used < CAP * PER_PAGE_BYTES + 256 * 1024, used
