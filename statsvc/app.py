@@ -13,6 +13,7 @@ from aiohttp import web
 
 from statsvc import admin_views, dashboard, openapi, pages, views
 from statsvc.assets import ASSET_FILES, load_asset
+from statsvc.attempts import Attempts
 from statsvc.buffer import Buffer, claim_files
 from statsvc.counter import Clock, Counter
 from statsvc.errors import Handler, json_errors
@@ -20,7 +21,7 @@ from statsvc.keys import Keys
 from statsvc.metrics import METRICS, Metrics, metrics_page
 from statsvc.settings import Settings
 from statsvc.sites import new_site
-from statsvc.state import CLOCK, COUNTER, SETTINGS
+from statsvc.state import ATTEMPTS, CLOCK, COUNTER, SETTINGS
 from statsvc.store import UNREACHABLE, Limits, Store
 
 SHUTDOWN_DRAIN_SECONDS = 3.0  # a last try to count kept hits before writing them to disk
@@ -95,6 +96,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app = web.Application(middlewares=[edge], client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app[CLOCK] = clock
+    app[ATTEMPTS] = Attempts(clock, settings.trusted_proxies)
     app[METRICS] = Metrics(settings.metrics_dir)
     app[pages.ASSETS] = {name: load_asset(name) for name in ASSET_FILES}
     aiohttp_jinja2.setup(

@@ -23,7 +23,7 @@ from statsvc.counter import UnknownSite
 from statsvc.errors import ApiError, Handler
 from statsvc.hits import BadInput, check_site_id
 from statsvc.sessions import LOGIN_COOKIE, SESSION_COOKIE, Session
-from statsvc.state import COUNTER, SETTINGS
+from statsvc.state import ATTEMPTS, COUNTER, SETTINGS
 from statsvc.store import REASONS, StoreError
 from statsvc.views import json_reply
 
@@ -69,6 +69,7 @@ async def html_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         response = _error(request, 404, f"There is no site {exc.args[0]!r}.")
     except ApiError as exc:
         response = _error(request, exc.status, exc.message)
+        response.headers.update(exc.headers)
     except BadInput as exc:
         response = _error(request, 400, str(exc))
     except StoreError:
@@ -137,10 +138,13 @@ async def signin(request: web.Request) -> web.Response:
     if not sessions.csrf_matches(expected, form.get("csrf")):
         raise ApiError(403, "forbidden", "The sign-in form expired: sign in again.")
     token = form.get("token")
+    attempts = request.app[ATTEMPTS]
+    address = attempts.check(request, html=True)
     opened = None
     if isinstance(token, str) and 0 < len(token.strip()) <= MAX_TOKEN:
         opened = await sessions.sign_in(request, token.strip())
     if opened is None:
+        attempts.failed(address)
         return _signin(request, "That token is not valid.", 401)
     principal, session_id = opened
     target = "/admin" if principal.site is None else f"/admin/sites/{principal.site}"

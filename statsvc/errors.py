@@ -34,11 +34,14 @@ _KEPT_HEADERS = ("Allow", "WWW-Authenticate")
 class ApiError(Exception):
     """An error answered with `status` and the JSON error shape."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}  # sent with the error (Retry-After, say)
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
@@ -52,7 +55,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message)
+        response = error_response(exc.status, exc.code, exc.message)
+        response.headers.update(exc.headers)
+        return response
     except BadInput as exc:
         return error_response(400, exc.code, str(exc))
     except UnknownSite as exc:
