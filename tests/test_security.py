@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
+from urllib.parse import urlsplit
 
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import NoPermissionError
+
+from statsvc.embedded import EmbeddedStore
 from tests.conftest import ADMIN_TOKEN, FakeClock, admin
 from tests.test_api import Client
 from tests.test_dashboard import form_csrf
@@ -97,3 +103,35 @@ async def test_html_pages_carry_security_headers(client: Client, path: str) -> N
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] in ("same-origin", "strict-origin-when-cross-origin")
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("long_path", [False, True], ids=["unix-socket", "loopback-tcp"])
+async def test_the_embedded_store_listens_locally_only(tmp_path: Path, long_path: bool) -> None:
+    """The embedded Valkey listens on a Unix socket with no TCP port, or, when the data
+    directory is too deep for a socket path, on loopback TCP only, where a client without
+    the password may only PING."""
+    data_dir = tmp_path / ("d" * 120 if long_path else "d")
+    embedded = EmbeddedStore(data_dir)
+    url = embedded.start()
+    try:
+        store = Redis.from_url(url)
+        try:
+            config = await store.config_get("port")
+            binds = str((await store.config_get("bind"))["bind"]).split()
+            if not long_path:
+                assert url.startswith("unix://") and config["port"] == "0"
+                return
+            assert url.startswith("redis://statsvc:") and "@127.0.0.1:" in url
+            assert binds and {b.lstrip("-") for b in binds} <= {"127.0.0.1", "::1"}
+            parts = urlsplit(url)
+            stranger = Redis(host=parts.hostname or "", port=parts.port or 0)
+            try:
+                assert await stranger.ping()  # all one may do without the password
+                with pytest.raises(NoPermissionError):
+                    await stranger.get("sv:sites")
+            finally:
+                await stranger.aclose()
+        finally:
+            await store.aclose()
+    finally:
+        embedded.stop()
