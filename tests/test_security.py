@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from redis.asyncio import Redis
@@ -135,3 +135,41 @@ async def test_the_embedded_store_listens_locally_only(tmp_path: Path, long_path
             await store.aclose()
     finally:
         embedded.stop()
+
+
+SCRIPT, IMG = "<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'
+HOSTILE_PATHS = ["/" + SCRIPT, "/a" + IMG]
+
+
+async def test_markup_in_paths_titles_and_names_is_text_in_every_output(client: Client) -> None:
+    """Paths, titles and a site name holding <script> and an onerror image come back as data
+    in JSON, and escaped in the badge SVG, the dashboard and the landing page."""
+    named = await client.put("/api/v1/sites/demo", json={"name": SCRIPT + IMG}, headers=admin())
+    assert named.status == 200
+    for path in HOSTILE_PATHS:
+        url = "https://portal.example/" + quote(path[1:], safe="")  # as browsers send it
+        reply = await client.post("/api/v1/hit", json={"site": "demo", "url": url, "title": IMG})
+        assert reply.content_type == "application/json"
+        assert (await reply.json())["path"] == path
+    counts = await client.get("/api/v1/counts", params={"site": "demo", "path": HOSTILE_PATHS[0]})
+    assert (await counts.json())["page"]["total"] == 1
+    pages = await client.get("/api/v1/sites/demo/pages", headers=admin())
+    assert {p["path"] for p in (await pages.json())["pages"]} == set(HOSTILE_PATHS)
+    badge = await client.get(
+        "/api/v1/badge.svg", params={"site": "demo", "path": HOSTILE_PATHS[1], "title": SCRIPT}
+    )
+    svg = await badge.text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+    page = await client.get("/admin/login")
+    data = {"csrf": form_csrf(await page.text()), "token": ADMIN_TOKEN}
+    await client.post("/admin/login", data=data, allow_redirects=False)
+    outputs = [svg]
+    for url in ("/", "/admin", "/admin/sites/demo"):
+        response = await client.get(url)
+        assert response.status == 200
+        outputs.append(await response.text())
+    for html in outputs:
+        assert SCRIPT not in html and "<img src=x" not in html
+    dashboard = outputs[-1]
+    assert "/&lt;script&gt;alert(1)&lt;/script&gt;" in dashboard
+    assert "&lt;img src=x onerror=alert(1)&gt;" in dashboard

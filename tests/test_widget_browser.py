@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -582,4 +583,29 @@ def test_landing_page_shows_the_live_box_and_builds_snippets(page: Page, live: L
     expect(snippet).to_contain_text('data-rows="online,today,week,month,total"')
     expect(snippet).to_contain_text("badge.svg?site=demo&amp;lang=en")
     assert live.counts()["views"]["total"] == 1
+    assert live.errors == []
+
+
+def test_markup_in_the_path_and_title_stays_text(page: Page, live: Live) -> None:
+    """A page whose path holds <script> and an onerror image, and a data-title of markup, get
+    a box of text: no element is injected, no dialog opens, the view counts under that path."""
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
+    title = "<img src=x onerror=alert(2)>"
+    body = '<div id="stats"></div>' + live.script(
+        site="demo", target="#stats", title=title.replace("<", "&lt;").replace('"', "&quot;")
+    )
+    live.add_page("xss", body)
+    page.goto(f"{live.portal_url}/xss/{urllib.parse.quote(hostile, safe='')}")
+    box_text(page)
+    assert title in page.evaluate("document.querySelector('#stats > div').shadowRoot.textContent")
+    injected = page.evaluate(
+        "(() => { const root = document.querySelector('#stats > div').shadowRoot;"
+        " return document.querySelectorAll('img, script:not([src])').length"
+        " + root.querySelectorAll('img, script').length; })()"
+    )
+    assert injected == 0
+    assert dialogs == []
+    assert live.counts(path=urllib.parse.quote("/xss/" + hostile))["page"]["total"] == 1
     assert live.errors == []
