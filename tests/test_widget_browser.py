@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    Request,
+    expect,
+    sync_playwright,
+)
 
 from statsvc.app import create_app
 from statsvc.settings import Settings
@@ -590,7 +598,12 @@ def test_markup_in_the_path_and_title_stays_text(page: Page, live: Live) -> None
     """A page whose path holds <script> and an onerror image, and a data-title of markup, get
     a box of text: no element is injected, no dialog opens, the view counts under that path."""
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def opened(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", opened)
     hostile = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
     title = "<img src=x onerror=alert(2)>"
     body = '<div id="stats"></div>' + live.script(
