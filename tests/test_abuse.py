@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
@@ -226,3 +229,54 @@ async def test_a_flood_of_random_paths_stays_within_the_page_cap(
     async for key in redis.scan_iter(match=f"{prefix}:{{rl}}:*", count=1000):
         used += await redis.memory_usage(key) or 0
     assert used < CAP * PER_PAGE_BYTES + 256 * 1024, used
+
+
+SMALL_LIMIT = 3
+hits_strategy = st.lists(
+    st.tuples(st.integers(0, 2), st.integers(0, 179_999), st.booleans()), max_size=40
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hits=hits_strategy)
+def test_the_limit_matches_a_model_of_minutes(
+    redis_url: str, hits: list[tuple[int, int, bool]]
+) -> None:
+    """Any hits of 3 visitors over 3 minutes, sent in time order, in two concurrent groups:
+    a hit counts exactly when its visitor has fewer than the limit counted in its minute, and
+    the figures hold exactly the counted views (refusals change nothing else)."""
+    hits = sorted(hits, key=lambda h: h[1])
+
+    async def scenario() -> None:
+        keys = Keys("rl" + secrets.token_hex(6))
+        store = Store.from_url(redis_url, keys, Limits(page_cap=50, rate_limit=SMALL_LIMIT))
+        try:
+            start, replies = int(NOW * 1000), []
+            for group in (hits[: len(hits) // 2], hits[len(hits) // 2 :]):
+                replies += await asyncio.gather(
+                    *(
+                        store.count(
+                            "hit",
+                            SITE,
+                            UTC_WINDOWS,
+                            path=f"/p{visitor}" if page else "/",
+                            now_ms=start + at,
+                            visitor=f"v{visitor}",
+                        )
+                        for visitor, at, page in group
+                    )
+                )
+        finally:
+            await store.close()
+        tally: dict[tuple[int, int], int] = {}
+        expected = []
+        for visitor, at, _ in hits:
+            minute = (visitor, at // 60_000)
+            expected.append(tally.get(minute, 0) < SMALL_LIMIT)
+            tally[minute] = tally.get(minute, 0) + expected[-1]
+        assert [r.counted for r in replies] == expected
+        assert [r.rate_limited for r in replies] == [not e for e in expected]
+        if replies:
+            assert replies[-1].views.total == sum(expected)
+
+    asyncio.run(scenario())
