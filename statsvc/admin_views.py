@@ -14,7 +14,7 @@ from statsvc.admin import Principal
 from statsvc.errors import ApiError
 from statsvc.hits import check_site_id
 from statsvc.imports import DATE
-from statsvc.state import COUNTER, SETTINGS
+from statsvc.state import ATTEMPTS, COUNTER, SETTINGS
 from statsvc.views import json_reply, read_body
 
 MAX_SETTINGS_BODY = 16 * 1024
@@ -25,12 +25,17 @@ FIRST_YEAR, LAST_YEAR = 1970, 9998  # the dates a query may name
 
 
 async def bearer(request: web.Request) -> Principal:
-    """Return who the request's bearer token is: the admin or a site's token; else 401."""
+    """Return who the request's bearer token is: the admin or a site's token; else 401 (429
+    while the client's address has too many failed tokens this minute)."""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     admin_token = request.app[SETTINGS].admin_token
     principal = None
     if scheme.lower() == "bearer" and given.strip():
+        attempts = request.app[ATTEMPTS]
+        address = attempts.check(request)
         principal = await admin.authenticate(request.app[COUNTER], admin_token, given.strip())
+        if principal is None:
+            attempts.failed(address)
     if principal is None:
         closed = "" if admin_token else " (no STATSVC_ADMIN_TOKEN is set: only site tokens work)"
         raise ApiError(

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from statsvc import admin_views, dashboard, openapi, pages, views
 from statsvc.assets import ASSET_FILES, load_asset
+from statsvc.attempts import Attempts
 from statsvc.buffer import Buffer, claim_files
 from statsvc.counter import Clock, Counter
 from statsvc.errors import ApiError, Handler, json_errors
@@ -21,7 +22,7 @@ from statsvc.keys import Keys
 from statsvc.metrics import METRICS, Metrics, metrics_page
 from statsvc.settings import Settings
 from statsvc.sites import new_site
-from statsvc.state import CLOCK, COUNTER, SETTINGS
+from statsvc.state import ATTEMPTS, CLOCK, COUNTER, SETTINGS
 from statsvc.store import UNREACHABLE, Limits, Store
 
 SHUTDOWN_DRAIN_SECONDS = 3.0  # a last try to count kept hits before writing them to disk
@@ -82,7 +83,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     if settings.redis_url is None:
         raise RuntimeError("no store: set redis_url, or start the embedded one first")
-    limits = Limits(retention_days=settings.retention_days, page_cap=settings.page_cap)
+    limits = Limits(settings.retention_days, settings.page_cap, settings.rate_limit)
     store = Store.from_url(
         settings.redis_url, Keys(settings.key_prefix), limits, timeout=settings.store_timeout
     )
@@ -121,6 +122,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
+    app[ATTEMPTS] = Attempts(clock, settings.trusted_proxies)
     app[METRICS] = Metrics(settings.metrics_dir)
     app[pages.ASSETS] = {name: load_asset(name) for name in ASSET_FILES}
     aiohttp_jinja2.setup(

@@ -24,6 +24,7 @@ class Client:
     user_agent: str
     origin: str | None  # the Origin header, else the Referer
     no_tracking: bool  # DNT: 1 or Sec-GPC: 1
+    prefetch: bool = False  # Sec-Purpose or Purpose: prefetch (a page fetched ahead, unseen)
 
     @property
     def origin_host(self) -> str | None:
@@ -62,6 +63,7 @@ def client_of(request: web.Request, trusted: tuple[Network, ...]) -> Client:
         user_agent=headers.get("User-Agent", "")[:MAX_USER_AGENT],
         origin=headers.get("Origin") or headers.get("Referer"),
         no_tracking=headers.get("DNT") == "1" or headers.get("Sec-GPC") == "1",
+        prefetch="prefetch" in (headers.get("Sec-Purpose") or headers.get("Purpose") or ""),
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
 
+from statsvc.bots import is_bot
 from statsvc.buffer import Buffer, Pending
 from statsvc.client import Client
 from statsvc.hits import PageView, normalise_path
@@ -122,7 +123,7 @@ class Counter:
             counts, windows = await self._run("hit", site, view.path, client, view_id, now=now)
         except UNREACHABLE:  # it may have been counted, or not: its id settles it later
             return self._queue(site, view, client, view_id, now)
-        reason = None if counts.counted else "duplicate"
+        reason = None if counts.counted else "rate_limited" if counts.rate_limited else "duplicate"
         self.metrics.hit(reason)
         return reply(site, windows, counts, page=True, counted=not reason, reason=reason)
 
@@ -329,6 +330,10 @@ def new_view_id() -> str:
 
 def _refusal(site: Site, view: PageView, client: Client) -> str | None:
     """Return why a view of this site must not be counted, or None."""
+    if is_bot(client.user_agent):
+        return "bot"
+    if client.prefetch:
+        return "prefetch"
     if site.respect_dnt and client.no_tracking:
         return "dnt"
     if site.domains:

@@ -20,10 +20,10 @@ from statsvc import admin, sessions
 from statsvc.chart import chart
 from statsvc.client import public_origin
 from statsvc.counter import UnknownSite
-from statsvc.errors import ApiError, Handler
+from statsvc.errors import ApiError, Handler, log_store_failure
 from statsvc.hits import BadInput, check_site_id
 from statsvc.sessions import LOGIN_COOKIE, SESSION_COOKIE, Session
-from statsvc.state import COUNTER, SETTINGS
+from statsvc.state import ATTEMPTS, COUNTER, SETTINGS
 from statsvc.store import REASONS, STORE_FAILURES
 from statsvc.views import json_reply
 
@@ -69,10 +69,11 @@ async def html_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         response = _error(request, 404, f"There is no site {exc.args[0]!r}.")
     except ApiError as exc:
         response = _error(request, exc.status, exc.message)
+        response.headers.update(exc.headers)
     except BadInput as exc:
         response = _error(request, 400, str(exc))
-    except STORE_FAILURES:
-        log.exception("store error on %s %s", request.method, request.path)
+    except STORE_FAILURES as exc:
+        log_store_failure(request, exc)
         response = _error(request, 503, "The store does not answer; try again shortly.")
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
@@ -137,10 +138,13 @@ async def signin(request: web.Request) -> web.Response:
     if not sessions.csrf_matches(expected, form.get("csrf")):
         raise ApiError(403, "forbidden", "The sign-in form expired: sign in again.")
     token = form.get("token")
+    attempts = request.app[ATTEMPTS]
+    address = attempts.check(request, html=True)
     opened = None
     if isinstance(token, str) and 0 < len(token.strip()) <= MAX_TOKEN:
         opened = await sessions.sign_in(request, token.strip())
     if opened is None:
+        attempts.failed(address)
         return _signin(request, "That token is not valid.", 401)
     principal, session_id = opened
     target = "/admin" if principal.site is None else f"/admin/sites/{principal.site}"

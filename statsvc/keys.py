@@ -31,6 +31,11 @@ class Keys:
         """Visitors reading one page now (sorted set: visitor -> last seen, ms)."""
         return f"{self.prefix}:{{{site}}}:pon:{path}"
 
+    def rate(self, site: str, minute: int) -> str:
+        """A site's counted views per visitor in one minute since the epoch (hash: visitor ->
+        views; expires two minutes after it is made)."""
+        return f"{self.prefix}:{{{site}}}:rate:{minute}"
+
     def total(self, site: str) -> str:
         """A site's all-time totals (hash: v views, u visits; never expires)."""
         return f"{self.prefix}:{{{site}}}:total"

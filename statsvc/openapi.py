@@ -488,7 +488,7 @@ def _paths() -> dict[str, Schema]:
                     "200": json_reply(
                         obj({"sites": {"type": "array", "items": ref("SiteId")}}), "site ids"
                     ),
-                    **errors(401, 503),
+                    **errors(401, 429, 503),
                 },
             }
         },
@@ -500,7 +500,7 @@ def _paths() -> dict[str, Schema]:
                 "security": ADMIN,
                 "responses": {
                     "200": json_reply(_site_settings_reply(), "the settings"),
-                    **errors(400, 401, 403, 404, 503),
+                    **errors(400, 401, 403, 404, 429, 503),
                 },
             },
             "put": {
@@ -514,7 +514,7 @@ def _paths() -> dict[str, Schema]:
                 "responses": {
                     "200": json_reply(_site_settings_reply(), "changed: all the settings"),
                     "201": json_reply(_site_settings_reply(), "created: all the settings"),
-                    **errors(400, 401, 403, 408, 413, 503),
+                    **errors(400, 401, 403, 408, 413, 429, 503),
                 },
             },
         },
@@ -576,7 +576,7 @@ def _admin(summary: str, reply: Schema, *statuses: int, **more: Any) -> Schema:
         "tags": ["admin"],
         "security": ADMIN,
         **more,
-        "responses": {**responses, **errors(400, 401, 403, 404, *statuses, 503)},
+        "responses": {**responses, **errors(400, 401, 403, 404, *statuses, 429, 503)},
     }
 
 
@@ -703,6 +703,7 @@ def _dashboard_paths() -> dict[str, Schema]:
                     401,
                     403,
                     415,
+                    429,
                     503,
                     requestBody=form({"csrf": text, "token": text}),
                 ),
@@ -755,6 +756,7 @@ ERROR_STATUSES = {
     409: "conflict",
     413: "the body is too large",
     415: "send the body as application/json or text/plain",
+    429: "too_many_attempts: ten failed tokens from this address this minute; see Retry-After",
     503: "the store does not answer",
 }
 

@@ -43,7 +43,7 @@ from statsvc.windows import Windows
 Mode = Literal["hit", "ping", "read"]
 # why a hit was not counted (the rejected-traffic report): the script records `duplicate`
 # itself, the counter the others as a read with a reason
-REASONS = ("bot", "rate_limited", "origin", "dnt", "duplicate")
+REASONS = ("bot", "prefetch", "rate_limited", "origin", "dnt", "duplicate")
 SALT_TTL = 2 * 86400  # a day's salt outlives the longest local day, then is gone
 SHORT_TTL = 3 * 86400  # today's visitor and page-view id sets are read until tomorrow ends
 PAGE_DAY_TTL = 8 * 86400  # daily page tallies serve the today, yesterday and week windows
@@ -52,7 +52,7 @@ MAX_BATCH = 256  # requests in one script run (it holds Redis while it runs)
 MAX_CACHED_HEADS = 20_000  # packed day keys and arguments, one per site and day
 MAX_CONNECTIONS = 32  # per process: counting takes one, site and salt look-ups the rest
 REQUEST_ARGS = 6  # script arguments per request
-COUNTED, NEW_VISIT, FOLDED = 1, 2, 4  # the script's flags of a request
+COUNTED, NEW_VISIT, FOLDED, RATE_LIMITED = 1, 2, 4, 8  # the script's flags of a request
 AUDIT_CAP = 1000  # entries kept in a site's audit trail
 MAX_TOKENS = 100  # read-only tokens of one site
 StoreError = RedisError
@@ -109,14 +109,16 @@ class Counts(NamedTuple):
     visits: Figures
     page_today: int
     page_total: int
+    rate_limited: bool = False  # not counted: the visitor's views this minute reached the limit
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Bounds of what the store keeps."""
+    """Bounds of what the store keeps, and of what one visitor may count."""
 
     retention_days: int = 400
     page_cap: int = 50_000
+    rate_limit: int = 30  # counted views per visitor, site and minute (0: no limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,7 @@ class _Day:
     counts: tuple[int, int]  # how many of each
     slot: int  # the cluster slot of the site's keys (0 on a single server)
     page_keys: list[bytes] = field(default_factory=list)
+    rate_keys: list[bytes] = field(default_factory=list)
     requests: list[bytes] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     waiting: list[asyncio.Future[Counts]] = field(default_factory=list)
@@ -150,7 +153,7 @@ class _Day:
     def size(self) -> tuple[int, int]:
         """Return how many keys and arguments this batch takes in a script run."""
         n = len(self.requests)
-        return self.counts[0] + n, 1 + self.counts[1] + REQUEST_ARGS * n
+        return self.counts[0] + 2 * n, 1 + self.counts[1] + REQUEST_ARGS * n
 
 
 def evalsha(sha: bytes, days: list[_Day]) -> bytes:
@@ -159,7 +162,7 @@ def evalsha(sha: bytes, days: list[_Day]) -> bytes:
     keys, args = sum(k for k, _ in sizes), sum(a for _, a in sizes)
     parts = [b"*%d\r\n$7\r\nEVALSHA\r\n" % (3 + keys + args), bulk(sha), bulk(b"%d" % keys)]
     for day in days:
-        parts += (day.keys, *day.page_keys)
+        parts += (day.keys, *day.page_keys, *day.rate_keys)
     for day in days:
         parts += (bulk(b"%d" % len(day.requests)), day.args, *day.requests)
     return b"".join(parts)
@@ -326,6 +329,8 @@ class Store:
         if day is None:
             day = self._pending[(site.id, windows.today)] = self._day(site, windows)
         day.page_keys.append(packed(self._keys.page_online(site.id, path)))
+        # the minute of the request, not of the batch: a batch may straddle two minutes
+        day.rate_keys.append(packed(self._keys.rate(site.id, now_ms // 60_000)))
         day.requests.append(packed(mode_arg, visitor, previous, path, view_id or "", now_ms))
         day.paths.append(path)
         if self._loop is None:  # asked once: on Python 3.11 each asking is a getpid() call
@@ -352,6 +357,7 @@ class Store:
                 (limits.retention_days + 31) * 86400,
                 PAGE_MONTH_TTL,
                 *windows.day_fields(),
+                limits.rate_limit,
             ]
             if len(self._heads) >= MAX_CACHED_HEADS:
                 self._heads.clear()
@@ -735,6 +741,7 @@ def _slice(day: _Day, start: int) -> _Day:
         counts=day.counts,
         slot=day.slot,
         page_keys=day.page_keys[start:end],
+        rate_keys=day.rate_keys[start:end],
         requests=day.requests[start:end],
         paths=day.paths[start:end],
         waiting=day.waiting[start:end],
@@ -791,6 +798,7 @@ def _answer(run: list[_Day], reply: list[Any] | Exception) -> None:
                     visits=Figures(*visits),
                     page_today=page_today,
                     page_total=page_total,
+                    rate_limited=bool(flags & RATE_LIMITED),
                 )
             )
 

@@ -25,6 +25,8 @@ ADMIN_TOKEN = "test-admin-token"
 # a store's answers may take a while on a busy machine running the suite: a test is not
 # about the 1-second production timeout unless it says so (the outage and fault tests do)
 STORE_TIMEOUT = 10.0
+# a browser's User-Agent: the test client's own ("Python/3.11 aiohttp/…") is a robot's
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
 class FakeClock:
@@ -96,23 +98,39 @@ def plain_client(url: str) -> Redis:
 
 @pytest.fixture
 async def store(redis_url: str, prefix: str) -> AsyncIterator[Store]:
-    """A store on the server under test, under this test's prefix."""
-    store = Store.from_url(redis_url, Keys(prefix), Limits(page_cap=50), timeout=STORE_TIMEOUT)
+    """A store on the server under test, under this test's prefix (no rate limit: tests of
+    the figures send many views from one visitor; tests/test_abuse.py sets one)."""
+    store = Store.from_url(
+        redis_url, Keys(prefix), Limits(page_cap=50, rate_limit=0), timeout=STORE_TIMEOUT
+    )
     yield store
     await store.close()
 
 
 @pytest.fixture
 def settings(redis_url: str, prefix: str, tmp_path: Path) -> Settings:
-    """Service settings on the server under test, under this test's prefix."""
+    """Service settings on the server under test, under this test's prefix (no rate limit,
+    as for the store)."""
     return Settings(
         redis_url=redis_url,
         key_prefix=prefix,
         admin_token=ADMIN_TOKEN,
         page_cap=50,
+        rate_limit=0,
         data_dir=tmp_path / "data",
         store_timeout=STORE_TIMEOUT,
     )
+
+
+@pytest.fixture
+def aiohttp_client(aiohttp_client: AiohttpClient) -> AiohttpClient:
+    """The plugin's client factory, its clients sending a browser's User-Agent by default."""
+
+    async def make(app: Any, **kwargs: Any) -> Any:
+        kwargs["headers"] = {"User-Agent": BROWSER} | kwargs.get("headers", {})
+        return await aiohttp_client(app, **kwargs)
+
+    return cast(AiohttpClient, make)
 
 
 @pytest.fixture

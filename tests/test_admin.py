@@ -17,7 +17,7 @@ from tests.conftest import ADMIN_TOKEN, FakeClock
 from tests.test_api import Client, Json, blobs, dump, error_code, post_hit, put_site
 
 DAY = 86400
-REASONS = ("bot", "rate_limited", "origin", "dnt", "duplicate")
+REASONS = ("bot", "prefetch", "rate_limited", "origin", "dnt", "duplicate")
 NONE_REJECTED = dict.fromkeys(REASONS, 0)
 READS = ("stats", "pages", "series", "export", "audit")
 

@@ -52,7 +52,7 @@ async def open_store(redis_url: str, page_cap: int = 4) -> Store:
     store = Store.from_url(
         redis_url,
         Keys("b" + secrets.token_hex(6)),
-        Limits(page_cap=page_cap),
+        Limits(page_cap=page_cap, rate_limit=0),
         timeout=STORE_TIMEOUT,
     )
     for site in SITES:

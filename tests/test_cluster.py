@@ -56,6 +56,7 @@ async def app(
         key_prefix=prefix,
         admin_token=ADMIN_TOKEN,
         store_timeout=STORE_TIMEOUT,
+        rate_limit=0,
     )
     return await aiohttp_client(create_app(settings, clock=clock))
 
@@ -118,7 +119,9 @@ async def test_sites_spread_over_every_primary_and_count_exactly(
 async def test_a_batch_runs_once_per_slot_on_its_primary(cluster: Cluster, prefix: str) -> None:
     """Hits of three sites on three shards in one loop turn take three script runs, one per
     primary, and each reply is its own hit's."""
-    store = Store.from_url(cluster.url, Keys(prefix), Limits(page_cap=50), timeout=STORE_TIMEOUT)
+    store = Store.from_url(
+        cluster.url, Keys(prefix), Limits(page_cap=50, rate_limit=0), timeout=STORE_TIMEOUT
+    )
     try:
         requests = [Hit("hit", n % 3, 0, n, n, 0) for n in range(30)]
         replies = await asyncio.gather(*(r.send(store) for r in requests))
@@ -145,6 +148,7 @@ async def test_settings_and_salts_are_found_through_any_node(
         key_prefix=prefix,
         admin_token=ADMIN_TOKEN,
         store_timeout=STORE_TIMEOUT,
+        rate_limit=0,
     )
     other = await aiohttp_client(create_app(settings, clock=clock))
     reply = await hit(other, site, "/", "second-view")

@@ -55,7 +55,11 @@ def service(redis_url: str, prefix: str, clock: FakeClock) -> Iterator[Service]:
     """statsvc with a site `tuson`: 30 days of imported history, views today and yesterday,
     and a duplicate."""
     settings = Settings(
-        redis_url=redis_url, key_prefix=prefix, admin_token=ADMIN_TOKEN, store_timeout=STORE_TIMEOUT
+        redis_url=redis_url,
+        key_prefix=prefix,
+        admin_token=ADMIN_TOKEN,
+        store_timeout=STORE_TIMEOUT,
+        rate_limit=0,
     )
     svc = Service(settings, clock)
     svc.call("PUT", "/api/v1/sites/tuson", {"name": "Xã Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
@@ -144,7 +148,7 @@ def test_sign_in_read_change_window_watch_online_sign_out(
     expect(pages).to_contain_text(["/thu-tuc-hanh-chinh"])
     expect(tab.get_by_role("link", name="This week")).to_have_attribute("aria-current", "page")
 
-    service.hit("/lien-he", "a new reader")
+    service.hit("/lien-he", "a new visitor")
     tab.clock.run_for(11_000)  # one poll of the live figures
     expect(tab.locator('[data-field="online"]')).to_have_text("7")
     expect(tab.locator('[data-field="views.today"]')).to_have_text("15")

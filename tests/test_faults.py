@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import BROWSER
 from tests.servers import Server
 from tests.test_serve import TOKEN, Service, call
 
@@ -58,7 +59,7 @@ class Load:
                 f"http://127.0.0.1:{self.port}/api/v1/hit",
                 data=json.dumps(body).encode(),
                 method="POST",
-                headers={"Content-Type": "text/plain", "User-Agent": f"reader-{n % 50}"},
+                headers={"Content-Type": "text/plain", "User-Agent": f"{BROWSER} v{n % 50}"},
             )
             try:
                 with urllib.request.urlopen(request, timeout=30) as reply:
@@ -93,7 +94,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
 @pytest.fixture
 def statsvc(tmp_path: Path, server: Server) -> Iterator[Service]:
     """`statsvc serve --workers 2` on that store, with the default 1 s store timeout."""
-    env = {"STATSVC_REDIS_URL": server.url, "STATSVC_STORE_TIMEOUT_MS": "1000"}  # the default
+    env = {
+        "STATSVC_REDIS_URL": server.url,
+        "STATSVC_STORE_TIMEOUT_MS": "1000",  # the default
+        "STATSVC_RATE_LIMIT": "0",  # fifty readers send thousands of views a minute here
+    }
     service = Service(tmp_path / "data", "--workers", "2", env=env)
     service.start()
     yield service

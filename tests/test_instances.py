@@ -29,7 +29,7 @@ def send_hit(port: int, site: str, n: int) -> int:
         f"http://127.0.0.1:{port}/api/v1/hit",
         data=body.encode(),
         method="POST",
-        headers={"Content-Type": "text/plain", "User-Agent": f"reader-{n % READERS}"},
+        headers={"Content-Type": "text/plain", "User-Agent": f"visitor-{n % READERS}"},
     )
     with urllib.request.urlopen(request, timeout=10) as reply:
         return int(reply.status)

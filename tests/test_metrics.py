@@ -135,7 +135,8 @@ def per_worker(service: Service, metric: str) -> dict[str, float]:
 @pytest.fixture
 def two_workers(tmp_path: Path) -> Iterator[Service]:
     """`statsvc serve --workers 2` on the embedded store (stopped at the end)."""
-    service = Service(tmp_path / "data", "--workers", "2")
+    # no rate limit: the one visitor's 40 views run on the wall clock, maybe over two minutes
+    service = Service(tmp_path / "data", "--workers", "2", env={"STATSVC_RATE_LIMIT": "0"})
     service.start()  # ready as soon as one worker answers: wait for the other one too
     deadline = time.monotonic() + 60
     while True:

@@ -58,7 +58,7 @@ async def app(aiohttp_client: AiohttpClient, own_settings: Settings, clock: Fake
     return client
 
 
-async def hit(app: App, view_id: str, path: str = "/a", agent: str = "reader") -> dict[str, Any]:
+async def hit(app: App, view_id: str, path: str = "/a", agent: str = "visitor") -> dict[str, Any]:
     body = {"site": SITE, "path": path, "id": view_id}
     reply = await app.post("/api/v1/hit", json=body, headers={"User-Agent": agent})
     return {"status": reply.status, **await reply.json()}
@@ -86,7 +86,7 @@ async def test_hits_during_an_outage_are_queued_then_counted_once(
     back every kept hit is counted once, in the day it came, and the store's state is ready."""
     assert (await hit(app, "before-outage"))["counted"] is True
     server.stop()
-    queued = [await hit(app, f"during-outage-{n}", agent=f"reader-{n % 2}") for n in range(5)]
+    queued = [await hit(app, f"during-outage-{n}", agent=f"visitor-{n % 2}") for n in range(5)]
     for reply in queued:
         assert reply["status"] == 200
         assert reply["counted"] == "queued"

@@ -362,7 +362,10 @@ async def run(redis_url: str, scenario: Scenario) -> None:
     """Play a scenario against a fresh store and the model, comparing after every operation."""
     prefix = "prop" + secrets.token_hex(6)
     store = Store.from_url(
-        redis_url, Keys(prefix), Limits(page_cap=scenario.page_cap), timeout=STORE_TIMEOUT
+        redis_url,
+        Keys(prefix),
+        Limits(page_cap=scenario.page_cap, rate_limit=0),
+        timeout=STORE_TIMEOUT,
     )
     try:
         await play(store, scenario)

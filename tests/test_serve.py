@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from statsvc.__main__ import parser, settings_from
+from tests.conftest import BROWSER
 
 TOKEN = "serve-test-token"
 
@@ -33,7 +34,7 @@ def call(
     port: int, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
 ) -> tuple[int, dict[str, Any]]:
     """Send one request; return the status and the JSON reply."""
-    headers = {"Content-Type": "text/plain"}
+    headers = {"Content-Type": "text/plain", "User-Agent": BROWSER}  # urllib's is a robot's
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body).encode() if body is not None else None
@@ -66,13 +67,14 @@ class Service:
     def start(self) -> None:
         command = [sys.executable, "-m", "statsvc", "serve", "--port", str(self.port)]
         command += ["--data-dir", str(self.data_dir), *self.args]
-        self.process = subprocess.Popen(command, env=self.env, stderr=subprocess.PIPE)
+        # its log to a file: a pipe nobody reads fills up, and then the service blocks on it
+        self.log = self.data_dir.parent / f"statsvc-{self.port}.log"
+        with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(command, env=self.env, stderr=log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    self.process.stderr.read().decode() if self.process.stderr else ""
-                )
+                raise RuntimeError(self.log.read_text(errors="replace")[-4000:])
             try:
                 if call(self.port, "GET", "/readyz")[0] == 200:
                     return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -12,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    Request,
+    expect,
+    sync_playwright,
+)
 
 from statsvc.app import create_app
 from statsvc.settings import Settings
@@ -29,6 +38,12 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# headless Chromium names itself "HeadlessChrome", a robot statsvc does not count: the
+# tests' browser says what a desktop Chrome says
+USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
 SCREENSHOTS = os.environ.get("STATSVC_SCREENSHOTS")  # a directory to save the box's pictures in
 
 if not shutil.which(CHROMIUM) and not os.environ.get("STATSVC_REQUIRE_BROWSER"):
@@ -62,7 +77,7 @@ class Live:
             data: dict[str, Any] = json.loads(reply.read())
             return data
 
-    def hit(self, body: dict[str, Any], user_agent: str = "another reader") -> dict[str, Any]:
+    def hit(self, body: dict[str, Any], user_agent: str = "another visitor") -> dict[str, Any]:
         """Count a view from outside the browser."""
         request = urllib.request.Request(
             f"{self.service}/api/v1/hit",
@@ -100,7 +115,11 @@ def live(redis_url: str, prefix: str, clock: FakeClock) -> Iterator[Live]:
     loop = LoopThread()
     service = f"http://127.0.0.1:{free_port()}"
     settings = Settings(
-        redis_url=redis_url, key_prefix=prefix, admin_token=ADMIN_TOKEN, store_timeout=STORE_TIMEOUT
+        redis_url=redis_url,
+        key_prefix=prefix,
+        admin_token=ADMIN_TOKEN,
+        store_timeout=STORE_TIMEOUT,
+        rate_limit=0,
     )
     loop.serve(create_app(settings, clock=clock), int(service.rsplit(":", 1)[1]))
     portal = Portal(service)
@@ -113,7 +132,7 @@ def live(redis_url: str, prefix: str, clock: FakeClock) -> Iterator[Live]:
 @pytest.fixture
 def page(browser: Browser, live: Live) -> Iterator[Page]:
     """A fresh browser context and page; console errors and page errors are collected."""
-    context = browser.new_context(locale="vi-VN")
+    context = browser.new_context(locale="vi-VN", user_agent=USER_AGENT)
     tab = context.new_page()
 
     def console(message: ConsoleMessage) -> None:
@@ -531,7 +550,7 @@ def test_themes_and_languages(
     for day, readers in ((0, 40), (4, 20), (1, 5)):  # Thursday, next Monday, Tuesday
         live.clock.advance(day * 86400)
         for n in range(readers * 2):
-            live.hit({"site": "demo", "path": f"/{n % 3}"}, user_agent=f"reader {n % readers}")
+            live.hit({"site": "demo", "path": f"/{n % 3}"}, user_agent=f"visitor {n % readers}")
     script = live.script(site="demo", target="#stats", theme=theme, lang=lang, pad="6")
     page.set_viewport_size({"width": 420, "height": 320})
     page.goto(
@@ -549,7 +568,7 @@ def test_themes_and_languages(
 
 def test_noscript_badge_counts_and_draws(browser: Browser, live: Live) -> None:
     """With JavaScript off, the <noscript> image draws the box and counts the view."""
-    context = browser.new_context(java_script_enabled=False)
+    context = browser.new_context(java_script_enabled=False, user_agent=USER_AGENT)
     page = context.new_page()
     src = f"{live.service}/api/v1/badge.svg?site=demo&amp;pad=6&amp;path=/nojs"
     img = f'<noscript><img id="badge" src="{src}" alt="Thống kê truy cập"></noscript>'
@@ -576,4 +595,34 @@ def test_landing_page_shows_the_live_box_and_builds_snippets(page: Page, live: L
     expect(snippet).to_contain_text('data-rows="online,today,week,month,total"')
     expect(snippet).to_contain_text("badge.svg?site=demo&amp;lang=en")
     assert live.counts()["views"]["total"] == 1
+    assert live.errors == []
+
+
+def test_markup_in_the_path_and_title_stays_text(page: Page, live: Live) -> None:
+    """A page whose path holds <script> and an onerror image, and a data-title of markup, get
+    a box of text: no element is injected, no dialog opens, the view counts under that path."""
+    dialogs: list[str] = []
+
+    def opened(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", opened)
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
+    title = "<img src=x onerror=alert(2)>"
+    body = '<div id="stats"></div>' + live.script(
+        site="demo", target="#stats", title=title.replace("<", "&lt;").replace('"', "&quot;")
+    )
+    live.add_page("xss", body)
+    page.goto(f"{live.portal_url}/xss/{urllib.parse.quote(hostile, safe='')}")
+    box_text(page)
+    assert title in page.evaluate("document.querySelector('#stats > div').shadowRoot.textContent")
+    injected = page.evaluate(
+        "(() => { const root = document.querySelector('#stats > div').shadowRoot;"
+        " return document.querySelectorAll('img, script:not([src])').length"
+        " + root.querySelectorAll('img, script').length; })()"
+    )
+    assert injected == 0
+    assert dialogs == []
+    assert live.counts(path=urllib.parse.quote("/xss/" + hostile))["page"]["total"] == 1
     assert live.errors == []

@@ -17,15 +17,18 @@
 -- KEYS[11] other_online zset  visitor -> last seen (ms) on the "(other)" page
 -- KEYS[12] rejected     hash  reason -> hits not counted today (kept as long as a month hash)
 -- KEYS[12+i] the page-online set of request i's page (i = 1..n)
+-- KEYS[12+n+i] hash  visitor -> counted views in request i's minute (expires in RATE_TTL)
 --
 -- ARGV[1] online window (ms)   ARGV[2] page cap
 -- ARGV[3] lifetime (s) of today's visitor and id sets   ARGV[4] of a day's page tallies
 -- ARGV[5] of a month hash   ARGV[6] of a month's page tallies
 -- ARGV[7] today's day of the month ("DD")   ARGV[8] yesterday's   ARGV[9] "1" if in last month
 -- ARGV[10] the week's days before today in this month ("DD,DD,…")   ARGV[11] in last month
--- then 6 per request i, from ARGV[12 + 6(i-1)]: mode ("hit" counts and marks online,
+-- ARGV[12] counted views a visitor may make in a minute (0: no limit)
+-- then 6 per request i, from ARGV[13 + 6(i-1)]: mode ("hit" counts and marks online,
 -- "ping" marks online, "read" reads, "refuse:<reason>" reads and records a hit refused for
--- that reason; a hit whose page-view id was counted is recorded as "duplicate"), visitor id
+-- that reason; a hit whose page-view id was counted is recorded as "duplicate", one over the
+-- visitor's limit in its minute as "rate_limited"), visitor id
 -- (or "": a view kept through an outage whose visitor is not known counts no visit and marks
 -- no one online), the visitor's id under yesterday's salt
 -- or "" (within one online window after local midnight: not online twice), path,
@@ -35,8 +38,11 @@
 -- else for it), the figures before it, then 5 values per request; the caller adds up
 -- the requests' views and visits in order (replies are the largest part of the work):
 --   views today, yesterday, week, month, total, visits (the same five) before the batch,
---   then per request: flags (1 counted, 2 a new visit, 4 folded into "(other)"), online,
+--   then per request: flags (1 counted, 2 a new visit, 4 folded into "(other)", 8 refused
+--   over the rate limit), online,
 --   page online, page today, page total
+
+local RATE_TTL = 120  -- seconds a minute's tally of views per visitor is kept
 
 local function num(value)
   return tonumber(value) or 0
@@ -70,7 +76,7 @@ end
 
 -- one batch: its keys K, its arguments A, its n requests; appends its replies to `out`
 local function count(K, A, n, out)
-  local window, cap = tonumber(A[1]), tonumber(A[2])
+  local window, cap, limit = tonumber(A[1]), tonumber(A[2]), tonumber(A[12])
   local today = A[7]
 
   local yday = A[8]
@@ -102,10 +108,10 @@ local function count(K, A, n, out)
   out[base + 6], out[base + 7], out[base + 8] = today_u, yday_u, before_u + today_u
   out[base + 9], out[base + 10] = month_u, total_u
   for i = 1, n do
-    local a = 12 + 6 * (i - 1)
+    local a = 13 + 6 * (i - 1)
     local mode, visitor, previous = A[a], A[a + 1], A[a + 2]
     local path, view_id, now = A[a + 3], A[a + 4], tonumber(A[a + 5])
-    local page_online = K[12 + i]
+    local page_online, rate = K[12 + i], K[12 + n + i]
 
     local counted, flags = 0, 0
     if mode == 'hit' then
@@ -115,10 +121,23 @@ local function count(K, A, n, out)
             or redis.call('SADD', K[9], view_id) == 0 then
           counted = 0
           refuse(K[12], 'duplicate', A[5])
-        else
-          with_ids = true
         end
       end
+      -- a visitor's counted views in the minute; past the limit, refused (and its id
+      -- forgotten: it was not counted). Views kept through an outage without a visitor pass.
+      if counted == 1 and limit > 0 and visitor ~= '' then
+        local seen = redis.call('HINCRBY', rate, visitor, 1)
+        if seen == 1 then
+          redis.call('EXPIRE', rate, RATE_TTL, 'NX')
+        elseif seen > limit then
+          counted, flags = 0, 8
+          refuse(K[12], 'rate_limited', A[5])
+          if view_id ~= '' then
+            redis.call('SREM', K[9], view_id)
+          end
+        end
+      end
+      with_ids = with_ids or (counted == 1 and view_id ~= '')
     elseif mode ~= 'read' and mode ~= 'ping' then
       refuse(K[12], string.sub(mode, 8), A[5])
     end
@@ -146,7 +165,7 @@ local function count(K, A, n, out)
     else
       local score = redis.call('ZSCORE', K[6], path)
       if not score and pages >= cap then
-        path, page_online, flags = '(other)', K[11], 4
+        path, page_online, flags = '(other)', K[11], flags + 4
         score = redis.call('ZSCORE', K[6], path)
       end
       known, page_total = score ~= false, num(score)
@@ -216,10 +235,10 @@ local out, k, a = {}, 0, 0
 while a < #ARGV do
   local n = tonumber(ARGV[a + 1])
   local K, A = {}, {}
-  for i = 1, 12 + n do
+  for i = 1, 12 + 2 * n do
     K[i] = KEYS[k + i]
   end
-  for i = 1, 11 + 6 * n do
+  for i = 1, 12 + 6 * n do
     A[i] = ARGV[a + 1 + i]
   end
   -- a batch that fails (a key of the wrong type, say) fails alone: its place in the reply
@@ -233,6 +252,6 @@ while a < #ARGV do
     end
     out[mark + 1] = tostring(type(err) == 'table' and err.err or err)
   end
-  k, a = k + 12 + n, a + 12 + 6 * n
+  k, a = k + 12 + 2 * n, a + 13 + 6 * n
 end
 return out

@@ -1,0 +1,63 @@
+"""Failed sign-ins per client address: past a limit a minute, further tries are refused."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from aiohttp import web
+
+from statsvc.client import Network, client_ip
+from statsvc.errors import ApiError
+
+FAILURES_PER_MINUTE = 10
+WINDOW = 60.0
+MAX_ADDRESSES = 10_000  # addresses remembered: past it, those whose minute is over are forgotten
+
+
+class Attempts:
+    """Failed admin-token tries of each client address in fixed one-minute windows, held in
+    this process (each worker and instance keeps its own: N of them allow N times the limit)."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        trusted: tuple[Network, ...] = (),
+        limit: int = FAILURES_PER_MINUTE,
+    ) -> None:
+        self._clock = clock
+        self._trusted = trusted  # proxies whose X-Forwarded-For names the client
+        self._limit = limit
+        self._failures: dict[str, tuple[float, int]] = {}  # address -> window start, failures
+
+    def check(self, request: web.Request, *, html: bool = False) -> str:
+        """Return the request's client address; raise 429 too_many_attempts (with Retry-After)
+        while that address has used up its failures of the minute."""
+        forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
+        address = client_ip(request.remote, forwarded, self._trusted)
+        started, failures = self._failures.get(address, (0.0, 0))
+        wait = started + WINDOW - self._clock()
+        if failures >= self._limit and wait > 0:
+            seconds = str(math.ceil(wait))
+            message = (
+                f"Too many failed sign-ins from your address: try again in {seconds} s."
+                if html
+                else f"too many failed attempts from this address: try again in {seconds} s"
+            )
+            raise ApiError(429, "too_many_attempts", message, {"Retry-After": seconds})
+        return address
+
+    def failed(self, address: str) -> None:
+        """Record a failed try from `address`."""
+        now = self._clock()
+        started, failures = self._failures.get(address, (0.0, 0))
+        if now - started >= WINDOW:
+            started, failures = now, 0
+            if len(self._failures) >= MAX_ADDRESSES:
+                self._forget(now)
+        self._failures[address] = (started, failures + 1)
+
+    def _forget(self, now: float) -> None:
+        self._failures = {a: f for a, f in self._failures.items() if now - f[0] < WINDOW}
+        if len(self._failures) >= MAX_ADDRESSES:  # a flood from many addresses: start afresh
+            self._failures.clear()
