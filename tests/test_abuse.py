@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from crawlerdetect import CrawlerDetect
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
 from statsvc.app import create_app
-from statsvc.bots import is_bot
+from statsvc.bots import HEADLESS, is_bot
 from statsvc.keys import Keys
 from statsvc.settings import Settings
 from statsvc.sites import Site
@@ -280,3 +281,25 @@ def test_the_limit_matches_a_model_of_minutes(
             assert replies[-1].views.total == sum(expected)
 
     asyncio.run(scenario())
+
+
+def reference_is_bot(user_agent: str) -> bool:
+    """The rule without the fast search: crawlerdetect's own answer on every agent."""
+    agent = user_agent.strip()
+    return not agent or bool(HEADLESS.search(agent)) or CrawlerDetect().is_crawler(agent)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [*BROWSERS, *ROBOTS, "Yandex", "YandexSearch/1.0", "bot", "Cubot", "Java/1.8", " "]
+        )
+        | st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30),
+        max_size=4,
+    ).map("".join)
+)
+def test_the_fast_search_never_changes_crawlerdetects_answer(user_agent: str) -> None:
+    """Looking for crawlerdetect's patterns with RE2 first only skips work: for agents made
+    of browsers', robots' and random pieces the answer is crawlerdetect's own."""
+    assert is_bot.__wrapped__(user_agent) == reference_is_bot(user_agent)
