@@ -20,6 +20,7 @@ from statsvc.keys import Keys
 from statsvc.settings import Settings
 from statsvc.store import Limits, Store, cluster_client
 from tests.cluster import running_cluster
+from tests.servers import Server
 
 ADMIN_TOKEN = "test-admin-token"
 # a store's answers may take a while on a busy machine running the suite: a test is not
@@ -144,3 +145,13 @@ async def client(
 def admin() -> dict[str, str]:
     """The headers of an admin request."""
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A Redis or Valkey of this test's own (AOF on), which the test may stop, freeze and
+    start again."""
+    own = Server(tmp_path / "store")
+    own.start()
+    yield own
+    own.close()

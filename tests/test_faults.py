@@ -83,15 +83,6 @@ class Load:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """A Redis/Valkey of this test's own, with its AOF on (appendfsync everysec)."""
-    server = Server(tmp_path / "store")
-    server.start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def statsvc(tmp_path: Path, server: Server) -> Iterator[Service]:
     """`statsvc serve --workers 2` on that store, with the default 1 s store timeout."""
     env = {
@@ -133,44 +124,25 @@ def settle(service: Service, site: str, expected: int) -> int | None:
     return total_views(service, site)
 
 
-def under_load(service: Service, site: str, fault: Callable[[Load], None]) -> Load:
-    with Load(service.port, site) as load:
-        load.running_for(1.0)
-        fault(load)
-        load.running_for(1.0)
-    return load
-
-
-def test_store_shut_down_for_5_s_and_started_from_its_aof_loses_and_doubles_nothing(
-    statsvc: Service, server: Server
+@pytest.mark.parametrize(
+    ("begin", "end"),
+    [(Server.stop, Server.start), (Server.freeze, Server.thaw)],
+    ids=["shut-down-5s-then-started-from-its-aof", "frozen-5s-by-sigstop"],
+)
+def test_a_store_outage_under_load_loses_and_doubles_nothing(
+    statsvc: Service, server: Server, begin: Callable[[Server], None], end: Callable[[Server], None]
 ) -> None:
-    """Steady hits while the store is shut down for 5 s and started again from its AOF:
-    every accepted hit is counted exactly once."""
+    """Steady hits while the store is shut down for 5 s and started again from its AOF, or
+    frozen (SIGSTOP) for 5 s: every request is answered (none hangs, none is refused) and
+    every accepted hit is counted exactly once when the store is back."""
     site = new_site(statsvc)
-
-    def outage(load: Load) -> None:
-        server.stop()
+    with Load(statsvc.port, site) as load:
+        load.running_for(1.0)
+        begin(server)
         load.running_for(OUTAGE_SECONDS)
-        server.start()
-
-    load = under_load(statsvc, site, outage)
+        end(server)
+        load.running_for(1.0)
     assert load.statuses.get("queued", 0) > 0, load.statuses  # the outage was met
-    assert load.refused == 0, load.statuses
-    assert settle(statsvc, site, load.accepted) == load.accepted
-
-
-def test_store_frozen_for_5_s_loses_and_doubles_nothing(statsvc: Service, server: Server) -> None:
-    """Steady hits while the store is frozen (SIGSTOP) for 5 s: requests are answered, not
-    hung, and every accepted hit is counted exactly once after it thaws."""
-    site = new_site(statsvc)
-
-    def freeze(load: Load) -> None:
-        server.freeze()
-        load.running_for(OUTAGE_SECONDS)
-        server.thaw()
-
-    load = under_load(statsvc, site, freeze)
-    assert load.statuses.get("queued", 0) > 0, load.statuses
     assert load.refused == 0, load.statuses
     assert settle(statsvc, site, load.accepted) == load.accepted
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,15 +26,6 @@ from tests.test_openapi import check_reply
 
 App = TestClient[Request, Application]
 SITE = "xa-tu-son"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """A store of this test's own, which the test may stop and start again."""
-    own = Server(tmp_path / "store")
-    own.start()
-    yield own
-    own.close()
 
 
 @pytest.fixture

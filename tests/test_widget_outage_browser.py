@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Browser, ConsoleMessage, expect
 
 from statsvc.app import create_app
@@ -23,15 +21,6 @@ BROWSER_AGENT = (  # a reader's browser (headless Chromium names itself Headless
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
 )
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """A store of this test's own, which it stops and starts."""
-    own = Server(tmp_path / "store")
-    own.start()
-    yield own
-    own.close()
 
 
 def test_a_hit_kept_through_an_outage_shows_placeholders_and_counts_later(
