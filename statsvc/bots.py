@@ -36,7 +36,8 @@ def is_bot(user_agent: str) -> bool:
     crawler, library or tool of crawlerdetect's maintained list, or a headless browser.
     crawlerdetect first strips the tokens every browser sends, then looks for its patterns;
     a User-Agent in which no pattern appears at all is a browser's without that work."""
-    agent = user_agent.strip()
+    # header bytes that are not UTF-8 arrive as surrogate escapes, which RE2 cannot take
+    agent = user_agent.strip().encode("utf-8", "replace").decode()
     if not agent or HEADLESS.search(agent):
         return True
     return _MAYBE_CRAWLER.search(agent) is not None and bool(_detector.is_crawler(agent))
