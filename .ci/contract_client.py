@@ -16,13 +16,17 @@ import urllib.request
 from typing import Any
 
 WINDOWS = {"today", "yesterday", "week", "month", "total"}
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
 def call(
     method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(BASE + path, data=data, method=method, headers=headers or {})
+    # page views come from browsers (DESIGN §3 does not count robots: reason "bot"), and
+    # Python's own User-Agent names a robot
+    headers = {"User-Agent": BROWSER, **(headers or {})}
+    request = urllib.request.Request(BASE + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as reply:
             raw = reply.read()
