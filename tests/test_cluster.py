@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from statsvc.settings import Settings
 from statsvc.state import COUNTER
 from statsvc.store import Limits, Store
 from tests.cluster import Cluster, running_cluster
-from tests.conftest import ADMIN_TOKEN, STORE_TIMEOUT, FakeClock, admin
+from tests.conftest import STORE_TIMEOUT, FakeClock, admin
 from tests.test_batching import SITES
 from tests.test_batching import Request as Hit
 
@@ -48,17 +49,11 @@ async def nodes(cluster: Cluster) -> AsyncIterator[list[Redis]]:
 
 @pytest.fixture
 async def app(
-    aiohttp_client: AiohttpClient, cluster: Cluster, prefix: str, clock: FakeClock
+    aiohttp_client: AiohttpClient, cluster: Cluster, settings: Settings, clock: FakeClock
 ) -> App:
     """statsvc on the cluster, under this test's prefix."""
-    settings = Settings(
-        redis_url=cluster.url,
-        key_prefix=prefix,
-        admin_token=ADMIN_TOKEN,
-        store_timeout=STORE_TIMEOUT,
-        rate_limit=0,
-    )
-    return await aiohttp_client(create_app(settings, clock=clock))
+    on_cluster = replace(settings, redis_url=cluster.url)
+    return await aiohttp_client(create_app(on_cluster, clock=clock))
 
 
 def sites_per_shard(cluster: Cluster, per_shard: int) -> list[list[str]]:
@@ -133,7 +128,7 @@ async def test_a_batch_runs_once_per_slot_on_its_primary(cluster: Cluster, prefi
 
 
 async def test_settings_and_salts_are_found_through_any_node(
-    app: App, cluster: Cluster, prefix: str, clock: FakeClock, aiohttp_client: AiohttpClient
+    app: App, cluster: Cluster, settings: Settings, clock: FakeClock, aiohttp_client: AiohttpClient
 ) -> None:
     """A statsvc that knows only one node (not the site's) finds the site, its settings and
     its salt, and counts the same visitor once."""
@@ -143,14 +138,7 @@ async def test_settings_and_salts_are_found_through_any_node(
     assert put.status == 201
     assert (await hit(app, site, "/", "first-view-1"))["counted"]
     only_first = f"redis+cluster://127.0.0.1:{cluster.ports[0]}"
-    settings = Settings(
-        redis_url=only_first,
-        key_prefix=prefix,
-        admin_token=ADMIN_TOKEN,
-        store_timeout=STORE_TIMEOUT,
-        rate_limit=0,
-    )
-    other = await aiohttp_client(create_app(settings, clock=clock))
+    other = await aiohttp_client(create_app(replace(settings, redis_url=only_first), clock=clock))
     reply = await hit(other, site, "/", "second-view")
     assert reply["counted"] and reply["locale"] == "en"
     assert reply["views"] == {"today": 2, "yesterday": 0, "week": 2, "month": 2, "total": 2}
@@ -201,19 +189,13 @@ async def test_moving_a_slot_under_load_loses_and_doubles_no_hit(
 
 
 async def test_a_primary_down_stops_only_its_own_sites(
-    tmp_path: Path, aiohttp_client: AiohttpClient, prefix: str, clock: FakeClock
+    tmp_path: Path, aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock
 ) -> None:
     """With one primary killed, sites on the other shards go on counting, and a hit of a
     site on the dead shard is kept to count later (queued, not lost, not hung)."""
     with running_cluster(tmp_path / "cluster") as doomed:
-        settings = Settings(
-            redis_url=doomed.url,
-            key_prefix=prefix,
-            admin_token=ADMIN_TOKEN,
-            data_dir=tmp_path / "data",
-            store_timeout=STORE_TIMEOUT,
-        )
-        app = await aiohttp_client(create_app(settings, clock=clock))
+        on_cluster = replace(settings, redis_url=doomed.url)
+        app = await aiohttp_client(create_app(on_cluster, clock=clock))
         shards = sites_per_shard(doomed, 1)
         sites = [shard[0] for shard in shards]
         for site in sites:

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from statsvc.app import create_app
 from statsvc.settings import Settings
-from tests.conftest import ADMIN_TOKEN, STORE_TIMEOUT, FakeClock
+from tests.conftest import ADMIN_TOKEN, FakeClock
 from tests.live import LoopThread, free_port
 from tests.test_widget_browser import SCREENSHOTS, browser  # noqa: F401 (the fixture, shared)
 
@@ -51,16 +51,9 @@ class Service:
 
 
 @pytest.fixture
-def service(redis_url: str, prefix: str, clock: FakeClock) -> Iterator[Service]:
+def service(settings: Settings, clock: FakeClock) -> Iterator[Service]:
     """statsvc with a site `tuson`: 30 days of imported history, views today and yesterday,
     and a duplicate."""
-    settings = Settings(
-        redis_url=redis_url,
-        key_prefix=prefix,
-        admin_token=ADMIN_TOKEN,
-        store_timeout=STORE_TIMEOUT,
-        rate_limit=0,
-    )
     svc = Service(settings, clock)
     svc.call("PUT", "/api/v1/sites/tuson", {"name": "Xã Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
     days = [

@@ -20,7 +20,7 @@ from statsvc.app import create_app
 from statsvc.buffer import Buffer, Pending, claim_files
 from statsvc.settings import Settings
 from statsvc.state import COUNTER
-from tests.conftest import ADMIN_TOKEN, STORE_TIMEOUT, FakeClock, admin
+from tests.conftest import FakeClock, admin
 from tests.servers import Server
 from tests.test_openapi import check_reply
 
@@ -29,14 +29,10 @@ SITE = "xa-tu-son"
 
 
 @pytest.fixture
-def own_settings(server: Server, tmp_path: Path) -> Settings:
-    return Settings(
-        redis_url=server.url,
-        admin_token=ADMIN_TOKEN,
-        data_dir=tmp_path / "data",
-        demo_site=False,
-        store_timeout=STORE_TIMEOUT,  # a stopped server refuses at once: no timeout is met
-    )
+def own_settings(server: Server, settings: Settings) -> Settings:
+    """The test settings on that store (a stopped server refuses at once: the tests meet no
+    timeout)."""
+    return replace(settings, redis_url=server.url, demo_site=False)
 
 
 @pytest.fixture

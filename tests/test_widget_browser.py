@@ -25,7 +25,7 @@ from playwright.sync_api import (
 
 from statsvc.app import create_app
 from statsvc.settings import Settings
-from tests.conftest import ADMIN_TOKEN, STORE_TIMEOUT, FakeClock
+from tests.conftest import ADMIN_TOKEN, FakeClock
 from tests.live import LoopThread, Portal, free_port, page_html
 
 CHROMIUM = os.environ.get("STATSVC_CHROMIUM", "/usr/bin/chromium")
@@ -110,17 +110,10 @@ class Live:
 
 
 @pytest.fixture
-def live(redis_url: str, prefix: str, clock: FakeClock) -> Iterator[Live]:
+def live(settings: Settings, clock: FakeClock) -> Iterator[Live]:
     """statsvc (test clock, own key prefix) and a portal on another origin."""
     loop = LoopThread()
     service = f"http://127.0.0.1:{free_port()}"
-    settings = Settings(
-        redis_url=redis_url,
-        key_prefix=prefix,
-        admin_token=ADMIN_TOKEN,
-        store_timeout=STORE_TIMEOUT,
-        rate_limit=0,
-    )
     loop.serve(create_app(settings, clock=clock), int(service.rsplit(":", 1)[1]))
     portal = Portal(service)
     portal_port = free_port()

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from pathlib import Path
+from dataclasses import replace
 
 from playwright.sync_api import Browser, ConsoleMessage, expect
 
 from statsvc.app import create_app
 from statsvc.settings import Settings
 from statsvc.state import COUNTER
-from tests.conftest import ADMIN_TOKEN, STORE_TIMEOUT, FakeClock
+from tests.conftest import FakeClock
 from tests.live import LoopThread, Portal, free_port, page_html
 from tests.servers import Server
 from tests.test_widget_browser import browser  # noqa: F401  (the module's Chromium fixture)
@@ -26,21 +26,15 @@ BROWSER_AGENT = (  # a reader's browser (headless Chromium names itself Headless
 def test_a_hit_kept_through_an_outage_shows_placeholders_and_counts_later(
     browser: Browser,  # noqa: F811
     server: Server,
+    settings: Settings,
     clock: FakeClock,
-    tmp_path: Path,
 ) -> None:
     """With the store down, the box is drawn with "…" in place of the numbers and no error
     reaches the console; when the store is back, the view is counted once."""
     loop = LoopThread()
     try:
         service = f"http://127.0.0.1:{free_port()}"
-        settings = Settings(
-            redis_url=server.url,
-            admin_token=ADMIN_TOKEN,
-            data_dir=tmp_path / "data",
-            store_timeout=STORE_TIMEOUT,
-        )
-        app = create_app(settings, clock=clock)
+        app = create_app(replace(settings, redis_url=server.url), clock=clock)
         loop.serve(app, int(service.rsplit(":", 1)[1]))
         portal = Portal(service)
         portal_port = free_port()
