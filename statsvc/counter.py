@@ -146,7 +146,6 @@ class Counter:
             self.metrics.buffer_dropped.inc()
             raise StoreUnavailable("the store cannot be reached and the hit buffer is full")
         self.metrics.hit("queued")
-        self.metrics.buffer_depth.set(len(self.buffer))
         if len(self.buffer) == 1:
             log.warning("the store cannot be reached: hits are kept until it answers")
         self.start_draining()
@@ -155,7 +154,8 @@ class Counter:
         return body
 
     def start_draining(self) -> None:
-        """Count the pending hits in the background, as soon as the store answers."""
+        """Count the pending hits in the background, as soon as the store answers (and show
+        how many there are)."""
         self.metrics.buffer_depth.set(len(self.buffer))
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.get_running_loop().create_task(self._drain_until_empty())

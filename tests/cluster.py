@@ -13,10 +13,9 @@ from pathlib import Path
 
 from redis import Redis
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError
 from redis.retry import Retry
 
-from tests.servers import server_binary
+from tests.servers import answers, server_binary
 
 SLOTS = 16384
 BUS_OFFSET = 10_000  # a node's cluster bus listens this far above its port
@@ -81,8 +80,8 @@ class Cluster:
         deadline = time.monotonic() + FORM_TIMEOUT
         share = SLOTS // len(self.ports)
         for n, port in enumerate(self.ports):
+            _until(deadline, partial(self._answers, n))
             with self.node(port) as node:
-                _until(deadline, partial(self._answers, n, node))
                 last = SLOTS - 1 if n == len(self.ports) - 1 else (n + 1) * share - 1
                 node.execute_command("CLUSTER", "ADDSLOTSRANGE", n * share, last)
         with self.node(self.ports[0]) as first:
@@ -92,14 +91,11 @@ class Cluster:
             with self.node(port) as node:
                 _until(deadline, partial(self._agreed, node))
 
-    def _answers(self, n: int, node: Redis) -> bool:
+    def _answers(self, n: int) -> bool:
         if self._processes[n].poll() is not None:
             log = (self.directory / str(self.ports[n]) / "server.log").read_text()
             raise RuntimeError(f"a cluster node exited:\n{log[-2000:]}")
-        try:
-            return bool(node.ping())
-        except ConnectionError:  # not listening yet
-            return False
+        return answers(self.ports[n])
 
     def _agreed(self, node: Redis) -> bool:
         info = node.execute_command("CLUSTER", "INFO").decode()  # type: ignore[no-untyped-call]
