@@ -149,9 +149,7 @@ class Counter:
         if len(self.buffer) == 1:
             log.warning("the store cannot be reached: hits are kept until it answers")
         self.start_draining()
-        body = reply(site, windows, None, page=True, counted="queued")
-        body["path"] = path
-        return body
+        return reply(site, windows, None, page=True, counted="queued", path=path)
 
     def start_draining(self) -> None:
         """Count the pending hits in the background, as soon as the store answers (and show
@@ -351,12 +349,14 @@ def reply(
     page: bool,
     counted: bool | str | None = None,
     reason: str | None = None,
+    path: str | None = None,
 ) -> dict[str, Any]:
     """Return the counts object of DESIGN §3, with the page's figures when `page` is set
-    (without counts, while the store cannot be read, every figure is null)."""
+    (without counts, while the store cannot be read, every figure is null and the page is
+    `path`)."""
     body: dict[str, Any] = {"site": site.id}
     if page:
-        body["path"] = counts.path if counts else None
+        body["path"] = counts.path if counts else path
     if counted is not None:
         body["counted"] = counted
     body.update(
