@@ -24,12 +24,12 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-from statsvc.client import Client
-from statsvc.counter import Counter
-from statsvc.hits import PageView
-from statsvc.keys import Keys
-from statsvc.sites import Site
-from statsvc.store import Limits, Store
+from statsvc.core.keys import Keys
+from statsvc.core.pageview import PageView
+from statsvc.core.requester import Client
+from statsvc.core.site import Site
+from statsvc.service.counting import Counter
+from statsvc.store.store import Limits, Store
 
 DAY = 86400
 START = datetime(2026, 11, 22, 5, tzinfo=UTC).timestamp()  # a Sunday: a whole week to sum

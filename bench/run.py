@@ -35,9 +35,9 @@ from pathlib import Path
 
 from redis import Redis
 
-from statsvc.keys import Keys
-from statsvc.sites import Site
-from statsvc.store import Limits, Store
+from statsvc.core.keys import Keys
+from statsvc.core.site import Site
+from statsvc.store.store import Limits, Store
 
 HERE = Path(__file__).resolve().parent
 TICK_US = 1_000_000 / os.sysconf("SC_CLK_TCK")

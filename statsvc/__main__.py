@@ -13,14 +13,14 @@ from typing import Any
 
 from platformdirs import user_data_dir
 
-from statsvc import admin_cli
-from statsvc.client import parse_networks
+from statsvc import cli as admin_cli
+from statsvc.core.requester import parse_networks
+from statsvc.core.site import LOCALES, SettingsError, is_site_id, validate_timezone
 from statsvc.embedded import StoreBusy
-from statsvc.errors import ApiError
+from statsvc.http.errors import ApiError
 from statsvc.serve import run_with_store, serve
 from statsvc.settings import Settings
-from statsvc.sites import LOCALES, SettingsError, is_site_id, validate_timezone
-from statsvc.store import Store
+from statsvc.store.store import Store
 
 MAX_WORKERS = 64
 ADMIN_COMMANDS = {

@@ -11,19 +11,22 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from statsvc import admin_views, dashboard, openapi, pages, views
-from statsvc.assets import ASSET_FILES, load_asset
-from statsvc.attempts import Attempts
-from statsvc.buffer import Buffer, claim_files
-from statsvc.counter import Clock, Counter
-from statsvc.errors import ApiError, Handler, json_errors
-from statsvc.hits import MAX_BODY
-from statsvc.keys import Keys
-from statsvc.metrics import METRICS, Metrics, metrics_page
+from statsvc.core.keys import Keys
+from statsvc.core.pageview import MAX_BODY
+from statsvc.core.site import new_site
+from statsvc.http import admin_api as admin_views
+from statsvc.http import api as views
+from statsvc.http import dashboard, openapi
+from statsvc.http import widget as pages
+from statsvc.http.appkeys import ATTEMPTS, CLOCK, COUNTER, SETTINGS
+from statsvc.http.assets import ASSET_FILES, load_asset
+from statsvc.http.errors import ApiError, Handler, json_errors
+from statsvc.service.buffer import Buffer, claim_files
+from statsvc.service.counting import Clock, Counter
+from statsvc.service.metrics import METRICS, Metrics, metrics_page
+from statsvc.service.signin_limit import Attempts
 from statsvc.settings import Settings
-from statsvc.sites import new_site
-from statsvc.state import ATTEMPTS, CLOCK, COUNTER, SETTINGS
-from statsvc.store import UNREACHABLE, Limits, Store
+from statsvc.store.store import UNREACHABLE, Limits, Store
 
 SHUTDOWN_DRAIN_SECONDS = 3.0  # a last try to count kept hits before writing them to disk
 log = logging.getLogger("statsvc")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from statsvc.client import Network
+from statsvc.core.requester import Network
 
 
 @dataclass(frozen=True)

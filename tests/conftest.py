@@ -16,9 +16,9 @@ from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
 from statsvc.app import create_app
-from statsvc.keys import Keys
+from statsvc.core.keys import Keys
 from statsvc.settings import Settings
-from statsvc.store import Limits, Store, cluster_client
+from statsvc.store.store import Limits, Store, cluster_client
 from tests.cluster import running_cluster
 from tests.servers import Server
 

@@ -17,12 +17,12 @@ from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
 from statsvc.app import create_app
-from statsvc.bots import HEADLESS, is_bot
-from statsvc.keys import Keys
+from statsvc.core.bots import HEADLESS, is_bot
+from statsvc.core.calendar import windows_at
+from statsvc.core.keys import Keys
+from statsvc.core.site import Site
 from statsvc.settings import Settings
-from statsvc.sites import Site
-from statsvc.store import Limits, Store
-from statsvc.windows import windows_at
+from statsvc.store.store import Limits, Store
 from tests.conftest import BROWSER, FakeClock
 from tests.test_api import Client, dump, post_hit, post_ping
 

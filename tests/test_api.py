@@ -18,7 +18,7 @@ from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
 from statsvc.app import create_app
-from statsvc.client import parse_networks
+from statsvc.core.requester import parse_networks
 from statsvc.settings import Settings
 from tests.conftest import ADMIN_TOKEN, FakeClock, admin
 

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from statsvc.keys import Keys
-from statsvc.sites import Site
-from statsvc.store import Counts, Limits, Mode, Store, StoreError
-from statsvc.windows import windows_at
+from statsvc.core.calendar import windows_at
+from statsvc.core.keys import Keys
+from statsvc.core.site import Site
+from statsvc.store.store import Counts, Limits, Mode, Store, StoreError
 from tests.conftest import STORE_TIMEOUT
 
 NOW = 1_795_323_600.0  # a Sunday, noon in Hanoi: the week sums seven days

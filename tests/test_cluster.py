@@ -18,11 +18,11 @@ from redis.asyncio import Redis
 from redis.crc import key_slot
 
 from statsvc.app import create_app
-from statsvc.buffer import Pending
-from statsvc.keys import Keys
+from statsvc.core.keys import Keys
+from statsvc.http.appkeys import COUNTER
+from statsvc.service.buffer import Pending
 from statsvc.settings import Settings
-from statsvc.state import COUNTER
-from statsvc.store import Limits, Store
+from statsvc.store.store import Limits, Store
 from tests.cluster import Cluster, running_cluster
 from tests.conftest import STORE_TIMEOUT, FakeClock, admin
 from tests.test_batching import SITES

@@ -12,8 +12,8 @@ from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import create_app
-from statsvc.chart import chart, step_for
-from statsvc.client import parse_networks
+from statsvc.core.chart import chart, step_for
+from statsvc.core.requester import parse_networks
 from statsvc.settings import Settings
 from tests.conftest import ADMIN_TOKEN, FakeClock, admin
 

@@ -15,7 +15,7 @@ import yaml
 
 from statsvc.app import create_app
 from statsvc.settings import Settings
-from statsvc.store import cluster_client
+from statsvc.store.store import cluster_client
 
 ROOT = Path(__file__).resolve().parent.parent
 

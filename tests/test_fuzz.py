@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from statsvc.app import create_app
-from statsvc.hits import (
+from statsvc.core.pageview import (
     MAX_PATH_BYTES,
     MAX_URL,
     PAGE_VIEW_ID,

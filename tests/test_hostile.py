@@ -18,8 +18,8 @@ from pytest_aiohttp import AiohttpClient
 
 from statsvc.__main__ import parser, settings_from
 from statsvc.app import create_app
+from statsvc.core.site import SettingsError
 from statsvc.settings import Settings
-from statsvc.sites import SettingsError
 from tests.conftest import FakeClock, admin
 
 Client = TestClient[Request, Application]

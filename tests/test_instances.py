@@ -13,7 +13,7 @@ from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import create_app
-from statsvc.counter import SITE_CACHE_SECONDS
+from statsvc.service.counting import SITE_CACHE_SECONDS
 from statsvc.settings import Settings
 from tests.conftest import FakeClock, admin
 from tests.test_serve import TOKEN, Service, call

@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import PUBLIC_API, create_app
-from statsvc.openapi import document
+from statsvc.http.openapi import document
 from statsvc.settings import Settings
 from tests.conftest import FakeClock, admin
 from tests.test_dashboard import sign_in

@@ -17,9 +17,9 @@ from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import create_app
-from statsvc.buffer import Buffer, Pending, claim_files
+from statsvc.http.appkeys import COUNTER
+from statsvc.service.buffer import Buffer, Pending, claim_files
 from statsvc.settings import Settings
-from statsvc.state import COUNTER
 from tests.conftest import FakeClock, admin
 from tests.servers import Server
 from tests.test_openapi import check_reply

@@ -14,13 +14,13 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from statsvc import admin
-from statsvc.client import Client
-from statsvc.counter import Counter
-from statsvc.hits import OTHER_PAGE, PageView
-from statsvc.keys import Keys
-from statsvc.sites import Site
-from statsvc.store import Limits, Store
+from statsvc.core.keys import Keys
+from statsvc.core.pageview import OTHER_PAGE, PageView
+from statsvc.core.requester import Client
+from statsvc.core.site import Site
+from statsvc.service import admin
+from statsvc.service.counting import Counter
+from statsvc.store.store import Limits, Store
 from tests.conftest import STORE_TIMEOUT, FakeClock, plain_client
 
 ZONES = (

@@ -15,9 +15,9 @@ from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import create_app
-from statsvc.box import LABELS, BoxOptions, box_lines, box_options, format_number
-from statsvc.client import parse_networks
-from statsvc.hits import BadInput
+from statsvc.core.box import LABELS, BoxOptions, box_lines, box_options, format_number
+from statsvc.core.pageview import BadInput
+from statsvc.core.requester import parse_networks
 from statsvc.settings import Settings
 from tests.conftest import FakeClock
 

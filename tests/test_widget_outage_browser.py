@@ -10,8 +10,8 @@ from dataclasses import replace
 from playwright.sync_api import Browser, ConsoleMessage, expect
 
 from statsvc.app import create_app
+from statsvc.http.appkeys import COUNTER
 from statsvc.settings import Settings
-from statsvc.state import COUNTER
 from tests.conftest import FakeClock
 from tests.live import LoopThread, Portal, free_port, page_html
 from tests.servers import Server

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from statsvc.client import Client
-from statsvc.counter import Counter
-from statsvc.hits import PageView
-from statsvc.sites import Site
-from statsvc.store import Store
-from statsvc.windows import Windows, windows_at
+from statsvc.core.calendar import Windows, windows_at
+from statsvc.core.pageview import PageView
+from statsvc.core.requester import Client
+from statsvc.core.site import Site
+from statsvc.service.counting import Counter
+from statsvc.store.store import Store
 from tests.conftest import FakeClock
 
 HCM = "Asia/Ho_Chi_Minh"

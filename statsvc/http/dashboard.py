@@ -16,16 +16,16 @@ import aiohttp_jinja2
 import orjson
 from aiohttp import web
 
-from statsvc import admin, sessions
-from statsvc.chart import chart
-from statsvc.client import public_origin
-from statsvc.counter import UnknownSite
-from statsvc.errors import ApiError, Handler, log_store_failure
-from statsvc.hits import BadInput, check_site_id
-from statsvc.sessions import LOGIN_COOKIE, SESSION_COOKIE, Session
-from statsvc.state import ATTEMPTS, COUNTER, SETTINGS
-from statsvc.store import REASONS, STORE_FAILURES
-from statsvc.views import json_reply
+from statsvc.core.chart import chart
+from statsvc.core.pageview import BadInput, check_site_id
+from statsvc.core.requester import public_origin
+from statsvc.http.api import json_reply
+from statsvc.http.appkeys import ATTEMPTS, COUNTER, SETTINGS
+from statsvc.http.errors import ApiError, Handler, log_store_failure
+from statsvc.service import admin, sessions
+from statsvc.service.counting import UnknownSite
+from statsvc.service.sessions import LOGIN_COOKIE, SESSION_COOKIE, Session
+from statsvc.store.store import REASONS, STORE_FAILURES
 
 log = logging.getLogger(__name__)
 WINDOWS = {

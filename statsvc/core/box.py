@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from statsvc.hits import BadInput
-from statsvc.text import is_clean_text
+from statsvc.core.pageview import BadInput
+from statsvc.core.text import is_clean_text
 
 ROWS = ("online", "page_online", "today", "yesterday", "week", "month", "total", "page")
 DEFAULT_ROWS: tuple[str, ...] = ("online", "today", "week", "total")

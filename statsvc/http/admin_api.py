@@ -9,13 +9,13 @@ from typing import Any
 
 from aiohttp import web
 
-from statsvc import admin
-from statsvc.admin import Principal
-from statsvc.errors import ApiError
-from statsvc.hits import check_site_id
-from statsvc.imports import DATE
-from statsvc.state import ATTEMPTS, COUNTER, SETTINGS
-from statsvc.views import json_reply, read_body
+from statsvc.core.backfill import DATE
+from statsvc.core.pageview import check_site_id
+from statsvc.http.api import json_reply, read_body
+from statsvc.http.appkeys import ATTEMPTS, COUNTER, SETTINGS
+from statsvc.http.errors import ApiError
+from statsvc.service import admin
+from statsvc.service.admin import Principal
 
 MAX_SETTINGS_BODY = 16 * 1024
 MAX_IMPORT_BODY = 16 * 1024 * 1024  # an import of 100,000 days, with room

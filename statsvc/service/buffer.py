@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from statsvc.client import Client
+from statsvc.core.requester import Client
 
 DEFAULT_LIMIT = 100_000
 FILE_PREFIX = "hits-"  # hits-<time>-<pid>-<random>.jsonl, written at shutdown

@@ -35,10 +35,10 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as StoreConnectionError
 from redis.exceptions import TimeoutError as StoreTimeoutError
 
-from statsvc.hits import OTHER_PAGE
-from statsvc.keys import Keys
-from statsvc.sites import Site, site_from_json
-from statsvc.windows import Windows
+from statsvc.core.calendar import Windows
+from statsvc.core.keys import Keys
+from statsvc.core.pageview import OTHER_PAGE
+from statsvc.core.site import Site, site_from_json
 
 Mode = Literal["hit", "ping", "read"]
 # why a hit was not counted (the rejected-traffic report): the script records `duplicate`
@@ -207,7 +207,7 @@ class Store:
         self._refreshed = 0.0  # when the cluster's slot map was last read again (loop time)
         self._keys = keys
         self._limits = limits
-        self._script = files("statsvc.lua").joinpath("count.lua").read_text(encoding="utf-8")
+        self._script = files("statsvc.store.lua").joinpath("count.lua").read_text(encoding="utf-8")
         self._sha = hashlib.sha1(self._script.encode(), usedforsecurity=False).hexdigest()
         self._pending: dict[tuple[str, date], _Day] = {}
         self._flusher: asyncio.Task[None] | None = None
@@ -813,4 +813,4 @@ def _int(value: bytes | str | None) -> int:
 
 @cache
 def _lua(name: str) -> str:
-    return files("statsvc.lua").joinpath(name).read_text(encoding="utf-8")
+    return files("statsvc.store.lua").joinpath(name).read_text(encoding="utf-8")

@@ -6,8 +6,8 @@ from typing import Final
 
 from aiohttp import web
 
-from statsvc.attempts import Attempts
-from statsvc.counter import Clock, Counter
+from statsvc.service.counting import Clock, Counter
+from statsvc.service.signin_limit import Attempts
 from statsvc.settings import Settings
 
 SETTINGS: Final = web.AppKey("settings", Settings)

@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from statsvc import admin
-from statsvc.counter import Counter, UnknownSite
-from statsvc.errors import ApiError
-from statsvc.hits import BadInput
-from statsvc.imports import parse_csv, parse_import, parts
+from statsvc.core.backfill import parse_csv, parse_import, parts
+from statsvc.core.pageview import BadInput
+from statsvc.http.errors import ApiError
 from statsvc.serve import run_with_store
+from statsvc.service import admin
+from statsvc.service.counting import Counter, UnknownSite
 from statsvc.settings import Settings
-from statsvc.store import Store
+from statsvc.store.store import Store
 
 CLI = admin.Principal("cli", None)  # who the audit trail names for the command line
 FIGURES = ("views", "visits", "days", "days_total_only", "pages")  # an import's reply sums

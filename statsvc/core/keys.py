@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from statsvc.hits import OTHER_PAGE
-from statsvc.windows import Windows
+from statsvc.core.calendar import Windows
+from statsvc.core.pageview import OTHER_PAGE
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,10 @@ import orjson
 from aiohttp import web
 
 from statsvc import __version__
-from statsvc.client import client_of
-from statsvc.errors import ApiError
-from statsvc.hits import MAX_BODY, MAX_URL, check_site_id, parse_body
-from statsvc.state import COUNTER, SETTINGS
+from statsvc.core.pageview import MAX_BODY, MAX_URL, check_site_id, parse_body
+from statsvc.core.requester import client_of
+from statsvc.http.appkeys import COUNTER, SETTINGS
+from statsvc.http.errors import ApiError
 
 BODY_TYPES = ("application/json", "text/plain")
 DIRECT_READ = 64 * 1024  # create_app's client_max_size: aiohttp's own read refuses more

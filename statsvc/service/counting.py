@@ -11,13 +11,15 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from statsvc.bots import is_bot
-from statsvc.buffer import Buffer, Pending
-from statsvc.client import Client
-from statsvc.hits import PageView, normalise_path
-from statsvc.metrics import Metrics
-from statsvc.sites import Site
-from statsvc.store import (
+from statsvc.core.bots import is_bot
+from statsvc.core.calendar import Windows, day_bounds, windows_at
+from statsvc.core.pageview import PageView, normalise_path
+from statsvc.core.requester import Client
+from statsvc.core.site import Site
+from statsvc.core.visitor import visitor_id
+from statsvc.service.buffer import Buffer, Pending
+from statsvc.service.metrics import Metrics
+from statsvc.store.store import (
     STORE_FAILURES,
     UNREACHABLE,
     Counts,
@@ -26,8 +28,6 @@ from statsvc.store import (
     Store,
     StoreUnavailable,
 )
-from statsvc.visitor import visitor_id
-from statsvc.windows import Windows, day_bounds, windows_at
 
 Clock = Callable[[], float]
 T = TypeVar("T")

@@ -9,14 +9,11 @@ import orjson
 from aiohttp import web
 
 from statsvc import __version__
-from statsvc.admin import MAX_LIMIT, MAX_SERIES_DAYS, WINDOWS
-from statsvc.admin_views import MAX_IMPORT_BODY, PAGES_LIMIT, SERIES_DAYS
-from statsvc.assets import ASSET_FILES, load_asset
-from statsvc.box import MAX_PAD, MAX_TITLE, METRICS, ROWS, THEMES
-from statsvc.hits import MAX_BODY, MAX_URL, PAGE_VIEW_ID
-from statsvc.imports import EXPORT_FORMAT, IMPORT_ID
-from statsvc.sessions import SESSION_COOKIE
-from statsvc.sites import (
+from statsvc.core.backfill import EXPORT_FORMAT, IMPORT_ID
+from statsvc.core.box import MAX_PAD, MAX_TITLE, METRICS, ROWS, THEMES
+from statsvc.core.calendar import WEEK_STARTS
+from statsvc.core.pageview import MAX_BODY, MAX_URL, PAGE_VIEW_ID
+from statsvc.core.site import (
     HOSTNAME,
     LOCALES,
     MAX_DOMAINS,
@@ -26,8 +23,11 @@ from statsvc.sites import (
     QUERY_KEY,
     SITE_ID,
 )
-from statsvc.store import AUDIT_CAP, REASONS
-from statsvc.windows import WEEK_STARTS
+from statsvc.http.admin_api import MAX_IMPORT_BODY, PAGES_LIMIT, SERIES_DAYS
+from statsvc.http.assets import ASSET_FILES, load_asset
+from statsvc.service.admin import MAX_LIMIT, MAX_SERIES_DAYS, WINDOWS
+from statsvc.service.sessions import SESSION_COOKIE
+from statsvc.store.store import AUDIT_CAP, REASONS
 
 Schema = dict[str, Any]
 JSON = "application/json"

@@ -25,7 +25,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from statsvc.store import REASONS
+from statsvc.store.store import REASONS
 
 HIT_RESULTS = ("counted", "queued", *REASONS)
 STORE_OPERATIONS = ("hit", "ping", "read")

@@ -9,12 +9,12 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from statsvc import __version__
-from statsvc.assets import Asset, asset_response
-from statsvc.box import DEFAULT_ROWS, LABELS, ROWS, box_lines, box_options
-from statsvc.client import client_of, public_origin
-from statsvc.hits import MAX_URL, PageView, check_site_id
-from statsvc.state import COUNTER, SETTINGS
-from statsvc.views import query_path
+from statsvc.core.box import DEFAULT_ROWS, LABELS, ROWS, box_lines, box_options
+from statsvc.core.pageview import MAX_URL, PageView, check_site_id
+from statsvc.core.requester import client_of, public_origin
+from statsvc.http.api import query_path
+from statsvc.http.appkeys import COUNTER, SETTINGS
+from statsvc.http.assets import Asset, asset_response
 
 ASSETS: Final = web.AppKey("assets", dict[str, Asset])
 BADGE_WIDTH = 240  # px: the widget's width

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from statsvc import admin
-from statsvc.admin import Principal
-from statsvc.client import public_origin
-from statsvc.state import COUNTER, SETTINGS
+from statsvc.core.requester import public_origin
+from statsvc.http.appkeys import COUNTER, SETTINGS
+from statsvc.service import admin
+from statsvc.service.admin import Principal
 
 SESSION_COOKIE = "statsvc_session"
 LOGIN_COOKIE = "statsvc_login"  # the sign-in form's CSRF value, before there is a session

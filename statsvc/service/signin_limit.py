@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from statsvc.client import Network, client_ip
-from statsvc.errors import ApiError
+from statsvc.core.requester import Network, client_ip
+from statsvc.http.errors import ApiError
 
 FAILURES_PER_MINUTE = 10
 WINDOW = 60.0

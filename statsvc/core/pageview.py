@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import orjson
 
-from statsvc.sites import is_site_id
-from statsvc.text import is_clean_text
+from statsvc.core.site import is_site_id
+from statsvc.core.text import is_clean_text
 
 MAX_BODY = 8 * 1024
 MAX_URL = 2048

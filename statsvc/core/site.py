@@ -9,8 +9,8 @@ from functools import cache, cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from statsvc.text import is_clean_text
-from statsvc.windows import WEEK_STARTS
+from statsvc.core.calendar import WEEK_STARTS
+from statsvc.core.text import is_clean_text
 
 log = logging.getLogger(__name__)
 SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")

@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
-from statsvc.counter import UnknownSite
-from statsvc.hits import BadInput
-from statsvc.store import STORE_FAILURES
+from statsvc.core.pageview import BadInput
+from statsvc.service.counting import UnknownSite
+from statsvc.store.store import STORE_FAILURES
 
 log = logging.getLogger(__name__)
 LOG_EVERY = 10.0  # seconds between two lines about the store's failures

@@ -43,12 +43,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from statsvc.counter import Counter
-from statsvc.errors import ApiError
-from statsvc.imports import EXPORT_FORMAT, Day, Import, parse_import
-from statsvc.sites import SettingsError, is_site_id, new_site
-from statsvc.store import AUDIT_CAP, REASONS, ImportPlan
-from statsvc.windows import day_bounds, local_day, windows_at
+from statsvc.core.backfill import EXPORT_FORMAT, Day, Import, parse_import
+from statsvc.core.calendar import day_bounds, local_day, windows_at
+from statsvc.core.site import SettingsError, is_site_id, new_site
+from statsvc.http.errors import ApiError
+from statsvc.service.counting import Counter
+from statsvc.store.store import AUDIT_CAP, REASONS, ImportPlan
 
 ADMIN = "admin"
 WINDOWS = ("today", "yesterday", "week", "month", "total")
