@@ -3,7 +3,7 @@
 Usage: python bench/memory.py [REDIS_URL] [--days 400]   (default: an embedded Valkey)
 
 1. Cost of a hit: 10,000 hits over 1,000 pages from 1,000 visitors, each with its own
-   page-view id, sent 50 at a time (as a busy server batches them), through the Counter
+   page-view id, sent 50 at a time (as a busy server batches them), through the StatsService
    (the path of POST /api/v1/hit without HTTP). Reports the commands the script runs per
    hit (INFO commandstats) and the bytes the site's keys hold (MEMORY USAGE, summed).
 2. A typical commune portal over its whole retention: 1,000 pages, 500 views and 200
@@ -28,8 +28,8 @@ from statsvc.core.keys import Keys
 from statsvc.core.pageview import PageView
 from statsvc.core.requester import Client
 from statsvc.core.site import Site
-from statsvc.service.counting import Counter
-from statsvc.store.store import Limits, Store
+from statsvc.service.counting import StatsService
+from statsvc.store import Limits, Store
 
 DAY = 86400
 START = datetime(2026, 11, 22, 5, tzinfo=UTC).timestamp()  # a Sunday: a whole week to sum
@@ -69,7 +69,7 @@ async def cost_of_a_hit(url: str) -> None:
     prefix = "m" + secrets.token_hex(4)
     store = Store.from_url(url, Keys(prefix), Limits())
     redis = Redis.from_url(url)
-    counter = Counter(store, Clock(START))
+    counter = StatsService(store, Clock(START))
     await store.put_site(Site(id="portal", timezone="Asia/Ho_Chi_Minh"))
     people = [Client(f"10.0.{n // 256}.{n % 256}", f"UA {n}", None, False) for n in range(1000)]
     rng = random.Random(1)
@@ -110,7 +110,7 @@ async def commune(url: str, days: int) -> None:
     store = Store.from_url(url, Keys(prefix), Limits())
     redis = Redis.from_url(url)
     clock = Clock(START)
-    counter = Counter(store, clock)
+    counter = StatsService(store, clock)
     await store.put_site(Site(id="xa", timezone="Asia/Ho_Chi_Minh"))
     rng = random.Random(2)
     pages = [f"/tin-tuc/{n}" for n in range(1000)]

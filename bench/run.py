@@ -37,7 +37,7 @@ from redis import Redis
 
 from statsvc.core.keys import Keys
 from statsvc.core.site import Site
-from statsvc.store.store import Limits, Store
+from statsvc.store import Limits, Store
 
 HERE = Path(__file__).resolve().parent
 TICK_US = 1_000_000 / os.sysconf("SC_CLK_TCK")

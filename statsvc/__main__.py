@@ -7,82 +7,22 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-from platformdirs import user_data_dir
-
 from statsvc import cli as admin_cli
-from statsvc.core.requester import parse_networks
-from statsvc.core.site import LOCALES, SettingsError, is_site_id, validate_timezone
+from statsvc.core.site import SettingsError, is_site_id
 from statsvc.embedded import StoreBusy
 from statsvc.http.errors import ApiError
 from statsvc.serve import run_with_store, serve
-from statsvc.settings import Settings
-from statsvc.store.store import Store
+from statsvc.settings import Settings, settings_from
+from statsvc.store import Store
 
-MAX_WORKERS = 64
 ADMIN_COMMANDS = {
     "token": admin_cli.token_command,
     "import": admin_cli.import_command,
     "export": admin_cli.export_command,
 }
-
-
-def usable_cpus() -> int:
-    """Return how many CPUs this process may run on (a container's share, not the host's)."""
-    try:
-        count = len(os.sched_getaffinity(0))
-    except AttributeError:  # no affinity on this platform
-        count = os.cpu_count() or 1
-    return min(count, MAX_WORKERS)
-
-
-def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
-    """Build the settings from the environment, with command-line flags taking precedence."""
-
-    def pick(flag: str, name: str, default: str) -> str:
-        value = getattr(args, flag, None)
-        return str(value) if value is not None else env.get(name, default)
-
-    def number(flag: str, name: str, default: int, low: int, high: int) -> int:
-        text = pick(flag, name, str(default))
-        if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
-            raise SettingsError(name, f"must be a whole number from {low} to {high}")
-        return int(text)
-
-    locale = env.get("STATSVC_LOCALE", "vi")
-    if locale not in LOCALES:
-        raise SettingsError("STATSVC_LOCALE", f"must be one of {', '.join(LOCALES)}")
-    try:
-        timezone = validate_timezone(env.get("STATSVC_TIMEZONE", "UTC"))
-    except SettingsError as exc:
-        raise SettingsError("STATSVC_TIMEZONE", str(exc)) from None
-    return Settings(
-        redis_url=pick("redis_url", "STATSVC_REDIS_URL", "") or None,
-        host=pick("host", "STATSVC_HOST", "127.0.0.1"),
-        port=number("port", "STATSVC_PORT", 8080, 0, 65535),
-        workers=(
-            usable_cpus()
-            if pick("workers", "STATSVC_WORKERS", "1") == "auto"
-            else number("workers", "STATSVC_WORKERS", 1, 1, MAX_WORKERS)
-        ),
-        data_dir=Path(pick("data_dir", "STATSVC_DATA_DIR", user_data_dir("statsvc"))),
-        admin_token=env.get("STATSVC_ADMIN_TOKEN") or None,
-        trusted_proxies=parse_networks(env.get("STATSVC_TRUSTED_PROXIES", "")),
-        timezone=timezone,
-        locale=locale,
-        # the month and yesterday windows read back at least 31 days
-        retention_days=number("", "STATSVC_RETENTION_DAYS", 400, 31, 36500),
-        page_cap=number("", "STATSVC_PAGE_CAP", 50_000, 1, 1_000_000),
-        rate_limit=number("", "STATSVC_RATE_LIMIT", 30, 0, 1_000_000),
-        buffer_limit=number("", "STATSVC_BUFFER_LIMIT", 100_000, 0, 10_000_000),
-        store_timeout=number("", "STATSVC_STORE_TIMEOUT_MS", 1000, 100, 60_000) / 1000,
-        client_timeout=number("", "STATSVC_CLIENT_TIMEOUT", 75, 1, 3600),
-        access_log=env.get("STATSVC_ACCESS_LOG", "") == "1",
-        metrics_token=env.get("STATSVC_METRICS_TOKEN") or None,
-    )
 
 
 def site_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from statsvc.core.backfill import parse_csv, parse_import, parts
-from statsvc.core.pageview import BadInput
+from statsvc.core.config import Settings
+from statsvc.core.errors import BadInput, UnknownSite
 from statsvc.http.errors import ApiError
 from statsvc.serve import run_with_store
-from statsvc.service import admin
-from statsvc.service.counting import Counter, UnknownSite
-from statsvc.settings import Settings
-from statsvc.store.store import Store
+from statsvc.service import admin, auth, backfill
+from statsvc.service.counting import StatsService
+from statsvc.store import Store
 
-CLI = admin.Principal("cli", None)  # who the audit trail names for the command line
+CLI = auth.Principal("cli", None)  # who the audit trail names for the command line
 FIGURES = ("views", "visits", "days", "days_total_only", "pages")  # an import's reply sums
 
 
@@ -29,7 +29,7 @@ async def save_site(
     """Create a site or change the settings given (`statsvc site add`), in the audit trail;
     return all its settings."""
     saved, _ = await admin.save_settings(
-        Counter(store, time.time),
+        StatsService(store, time.time),
         site_id,
         changes,
         CLI,
@@ -43,12 +43,12 @@ def token_command(settings: Settings, args: argparse.Namespace) -> int:
     """Run `statsvc token create|list|revoke SITE`."""
 
     async def run(store: Store) -> Any:
-        counter = Counter(store, time.time)
+        counter = StatsService(store, time.time)
         if args.action == "create":
-            return await admin.create_token(counter, args.site, CLI)
+            return await auth.create_token(counter, args.site, CLI)
         if args.action == "list":
-            return await admin.list_tokens(counter, args.site)
-        return await admin.revoke_token(counter, args.site, args.token_id, CLI)
+            return await auth.list_tokens(counter, args.site)
+        return await auth.revoke_token(counter, args.site, args.token_id, CLI)
 
     result = _run(settings, run)
     if args.action == "create":
@@ -69,7 +69,7 @@ def export_command(settings: Settings, args: argparse.Namespace) -> int:
     """Run `statsvc export SITE`: the export document on stdout."""
 
     async def run(store: Store) -> dict[str, Any]:
-        return await admin.export_site(Counter(store, time.time), args.site)
+        return await backfill.export_site(StatsService(store, time.time), args.site)
 
     print(json.dumps(_run(settings, run), ensure_ascii=False))
     return 0
@@ -93,7 +93,7 @@ def import_command(settings: Settings, args: argparse.Namespace) -> int:
     cut = parts(whole)
 
     async def run(store: Store) -> dict[str, Any]:
-        counter = Counter(store, time.time)
+        counter = StatsService(store, time.time)
         if await store.get_site(args.site) is None and isinstance(document.get("site"), dict):
             changes = {k: v for k, v in document["site"].items() if k != "id"}
             await admin.save_settings(counter, args.site, changes, CLI, timezone="", locale="")
@@ -101,7 +101,7 @@ def import_command(settings: Settings, args: argparse.Namespace) -> int:
         summary |= {"import_id": whole.import_id, "parts": len(cut), "applied": 0, "skipped": 0}
         done = 0
         for n, part in enumerate(cut, start=1):
-            reply = await admin.apply_import(counter, args.site, part, CLI)
+            reply = await backfill.apply_import(counter, args.site, part, CLI)
             done += len(part.days)
             if reply["imported"]:
                 summary["applied"] += 1
@@ -126,7 +126,7 @@ def _run(settings: Settings, action: Any) -> Any:
     try:
         return run_with_store(settings, action)
     except UnknownSite as exc:
-        raise SystemExit(f"statsvc: no site {exc.args[0]!r}") from None
+        raise SystemExit(f"statsvc: no site {exc.site!r}") from None
     except (ApiError, BadInput) as exc:
         raise SystemExit(f"statsvc: {exc}") from None
 

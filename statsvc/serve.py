@@ -18,10 +18,10 @@ from aiohttp import web
 from prometheus_client.multiprocess import mark_process_dead
 
 from statsvc.app import create_app
+from statsvc.core.config import Settings
 from statsvc.core.keys import Keys
 from statsvc.embedded import EmbeddedStore, running_url
-from statsvc.settings import Settings
-from statsvc.store.store import Limits, Store
+from statsvc.store import Limits, Store
 
 log = logging.getLogger("statsvc")
 ACCESS_LOG_FORMAT = '%t "%r" %s %b %Tf'  # aiohttp's default less %a, the client's address

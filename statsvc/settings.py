@@ -1,36 +1,73 @@
-"""Service settings: one frozen value, built from the environment in __main__ only."""
+"""Service settings from the environment and the command line: the one place that reads
+them (the frozen Settings value itself is statsvc.core.config's)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import argparse
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
-from statsvc.core.requester import Network
+from platformdirs import user_data_dir
+
+from statsvc.core.config import Settings
+from statsvc.core.requester import parse_networks
+from statsvc.core.site import LOCALES, SettingsError, validate_timezone
+
+__all__ = ["Settings", "settings_from", "usable_cpus"]
+MAX_WORKERS = 64
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the service is configured with (DESIGN §7)."""
+def usable_cpus() -> int:
+    """Return how many CPUs this process may run on (a container's share, not the host's)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform
+        count = os.cpu_count() or 1
+    return min(count, MAX_WORKERS)
 
-    redis_url: str | None = None  # None: the embedded Valkey, started by `statsvc serve`
-    host: str = "127.0.0.1"
-    port: int = 8080
-    workers: int = 1
-    data_dir: Path = Path("statsvc-data")
-    admin_token: str | None = None
-    trusted_proxies: tuple[Network, ...] = ()
-    timezone: str = "UTC"  # default for new sites
-    locale: str = "vi"  # default for new sites
-    retention_days: int = 400
-    page_cap: int = 50_000
-    rate_limit: int = 30  # counted views per visitor, site and minute (0: no limit)
-    buffer_limit: int = 100_000  # hits kept per process while the store cannot be reached
-    store_timeout: float = 1.0  # seconds a request waits for the store, then its hit is kept
-    # seconds a client may take to send a request's head (from connecting, or from the end of
-    # the previous reply) or its body; an idle keep-alive connection is closed as late
-    client_timeout: float = 75.0
-    key_prefix: str = "sv"
-    demo_site: bool = True  # create the `demo` site on first start
-    access_log: bool = False
-    metrics_token: str | None = None  # None: /metrics is open (it names no site, page or client)
-    metrics_dir: Path | None = None  # set by serve.py for N workers: their shared metric files
+
+def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
+    """Build the settings from the environment, with command-line flags taking precedence."""
+
+    def pick(flag: str, name: str, default: str) -> str:
+        value = getattr(args, flag, None)
+        return str(value) if value is not None else env.get(name, default)
+
+    def number(flag: str, name: str, default: int, low: int, high: int) -> int:
+        text = pick(flag, name, str(default))
+        if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
+            raise SettingsError(name, f"must be a whole number from {low} to {high}")
+        return int(text)
+
+    locale = env.get("STATSVC_LOCALE", "vi")
+    if locale not in LOCALES:
+        raise SettingsError("STATSVC_LOCALE", f"must be one of {', '.join(LOCALES)}")
+    try:
+        timezone = validate_timezone(env.get("STATSVC_TIMEZONE", "UTC"))
+    except SettingsError as exc:
+        raise SettingsError("STATSVC_TIMEZONE", str(exc)) from None
+    return Settings(
+        redis_url=pick("redis_url", "STATSVC_REDIS_URL", "") or None,
+        host=pick("host", "STATSVC_HOST", "127.0.0.1"),
+        port=number("port", "STATSVC_PORT", 8080, 0, 65535),
+        workers=(
+            usable_cpus()
+            if pick("workers", "STATSVC_WORKERS", "1") == "auto"
+            else number("workers", "STATSVC_WORKERS", 1, 1, MAX_WORKERS)
+        ),
+        data_dir=Path(pick("data_dir", "STATSVC_DATA_DIR", user_data_dir("statsvc"))),
+        admin_token=env.get("STATSVC_ADMIN_TOKEN") or None,
+        trusted_proxies=parse_networks(env.get("STATSVC_TRUSTED_PROXIES", "")),
+        timezone=timezone,
+        locale=locale,
+        # the month and yesterday windows read back at least 31 days
+        retention_days=number("", "STATSVC_RETENTION_DAYS", 400, 31, 36500),
+        page_cap=number("", "STATSVC_PAGE_CAP", 50_000, 1, 1_000_000),
+        rate_limit=number("", "STATSVC_RATE_LIMIT", 30, 0, 1_000_000),
+        buffer_limit=number("", "STATSVC_BUFFER_LIMIT", 100_000, 0, 10_000_000),
+        store_timeout=number("", "STATSVC_STORE_TIMEOUT_MS", 1000, 100, 60_000) / 1000,
+        client_timeout=number("", "STATSVC_CLIENT_TIMEOUT", 75, 1, 3600),
+        access_log=env.get("STATSVC_ACCESS_LOG", "") == "1",
+        metrics_token=env.get("STATSVC_METRICS_TOKEN") or None,
+    )

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from statsvc.app import create_app
 from statsvc.core.keys import Keys
 from statsvc.settings import Settings
-from statsvc.store.store import Limits, Store, cluster_client
+from statsvc.store import Limits, Store, cluster_client
 from tests.cluster import running_cluster
 from tests.servers import Server
 

@@ -22,7 +22,7 @@ from statsvc.core.calendar import windows_at
 from statsvc.core.keys import Keys
 from statsvc.core.site import Site
 from statsvc.settings import Settings
-from statsvc.store.store import Limits, Store
+from statsvc.store import Limits, Store
 from tests.conftest import BROWSER, FakeClock
 from tests.test_api import Client, dump, post_hit, post_ping
 

@@ -16,8 +16,9 @@ from redis.exceptions import ResponseError
 
 from statsvc.core.calendar import windows_at
 from statsvc.core.keys import Keys
+from statsvc.core.results import Counts
 from statsvc.core.site import Site
-from statsvc.store.store import Counts, Limits, Mode, Store, StoreError
+from statsvc.store import Limits, Mode, Store, StoreError
 from tests.conftest import STORE_TIMEOUT
 
 NOW = 1_795_323_600.0  # a Sunday, noon in Hanoi: the week sums seven days

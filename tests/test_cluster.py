@@ -19,10 +19,10 @@ from redis.crc import key_slot
 
 from statsvc.app import create_app
 from statsvc.core.keys import Keys
-from statsvc.http.appkeys import COUNTER
+from statsvc.http.appkeys import STATS
 from statsvc.service.buffer import Pending
 from statsvc.settings import Settings
-from statsvc.store.store import Limits, Store
+from statsvc.store import Limits, Store
 from tests.cluster import Cluster, running_cluster
 from tests.conftest import STORE_TIMEOUT, FakeClock, admin
 from tests.test_batching import SITES
@@ -209,7 +209,7 @@ async def test_a_primary_down_stops_only_its_own_sites(
         assert (reply["status"], reply["counted"]) == (200, "queued")
         reply = await hit(app, sites[0], "/", "while-one-is-kept")
         assert reply["counted"] is True and reply["views"]["total"] == 3
-        counter = app.app[COUNTER]
+        counter = app.app[STATS]
         counter.buffer.add(Pending(sites[1], "/", clock(), "kept-for-a-live-shard"))
         assert not await counter.drain()  # the dead shard's hit stays ...
         assert len(counter.buffer) == 1
@@ -241,6 +241,6 @@ async def test_a_slot_that_does_not_settle_keeps_its_hits_and_holds_up_no_other_
     assert replies[1]["counted"] is True
     await command(source, "CLUSTER", "SETSLOT", slot, "STABLE")
     await command(target, "CLUSTER", "SETSLOT", slot, "STABLE")
-    assert await app.app[COUNTER].drain()
+    assert await app.app[STATS].drain()
     counts = await (await app.get("/api/v1/counts", params={"site": stuck})).json()
     assert counts["views"]["total"] == 2

@@ -15,7 +15,7 @@ import yaml
 
 from statsvc.app import create_app
 from statsvc.settings import Settings
-from statsvc.store.store import cluster_client
+from statsvc.store import cluster_client
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,8 +57,8 @@ def redis_servers(compose: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def settings_read_by_statsvc() -> set[str]:
-    """Return the environment names the command line reads."""
-    return set(re.findall(r'"(STATSVC_[A-Z_]+)"', (ROOT / "statsvc" / "__main__.py").read_text()))
+    """Return the environment names statsvc reads (statsvc/settings.py, the one place)."""
+    return set(re.findall(r'"(STATSVC_[A-Z_]+)"', (ROOT / "statsvc" / "settings.py").read_text()))
 
 
 def dockerfile_final_stage() -> list[str]:

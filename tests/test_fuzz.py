@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from statsvc.app import create_app
+from statsvc.core.errors import BadInput
 from statsvc.core.pageview import (
     MAX_PATH_BYTES,
     MAX_URL,
     PAGE_VIEW_ID,
-    BadInput,
     PageView,
     normalise_path,
     parse_body,

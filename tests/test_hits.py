@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from statsvc.core.pageview import BadInput, PageView, normalise_path, parse_body
+from statsvc.core.errors import BadInput
+from statsvc.core.pageview import PageView, normalise_path, parse_body
 
 MAX_URL = 2048  # DESIGN and house style: a URL of 2048 characters is the longest accepted
 MAX_PATH_BYTES = 512  # DESIGN §1: a page is at most 512 bytes

@@ -16,10 +16,10 @@ from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 
-from statsvc.__main__ import parser, settings_from
+from statsvc.__main__ import parser
 from statsvc.app import create_app
 from statsvc.core.site import SettingsError
-from statsvc.settings import Settings
+from statsvc.settings import Settings, settings_from
 from tests.conftest import FakeClock, admin
 
 Client = TestClient[Request, Application]

@@ -12,7 +12,8 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from pytest_aiohttp import AiohttpClient
 
-from statsvc.app import PUBLIC_API, create_app
+from statsvc.app import create_app
+from statsvc.http.middleware import PUBLIC_API
 from statsvc.http.openapi import document
 from statsvc.settings import Settings
 from tests.conftest import FakeClock, admin

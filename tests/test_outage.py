@@ -17,7 +17,7 @@ from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import create_app
-from statsvc.http.appkeys import COUNTER
+from statsvc.http.appkeys import STATS
 from statsvc.service.buffer import Buffer, Pending, claim_files
 from statsvc.settings import Settings
 from tests.conftest import FakeClock, admin
@@ -59,7 +59,7 @@ async def counts(app: App) -> dict[str, Any]:
 
 async def drain(app: App) -> None:
     """Let the service count what it kept (as its background task would, without waiting)."""
-    counter = app.app[COUNTER]
+    counter = app.app[STATS]
     assert await counter.drain()
     while len(counter.buffer):
         assert await counter.drain()
@@ -97,7 +97,7 @@ async def test_a_hit_counted_before_its_reply_was_lost_is_not_counted_again(
     """A kept hit whose page-view id the store already counted (the reply was lost, not the
     write) is not counted again when it is replayed; neither is a client's retry of it."""
     assert (await hit(app, "written-once"))["counted"] is True
-    counter = app.app[COUNTER]
+    counter = app.app[STATS]
     counter.buffer.add(Pending(SITE, "/a", clock(), "written-once"))
     await drain(app)
     assert (await counts(app))["views"]["total"] == 1
@@ -116,7 +116,7 @@ async def test_past_the_bound_a_hit_is_refused_and_counted_dropped(
     replies = [await hit(app, f"bounded-{n}") for n in range(4)]
     assert [r["status"] for r in replies] == [200, 200, 200, 503]
     assert replies[3]["error"]["code"] == "store_unavailable"
-    assert app.app[COUNTER].buffer.dropped == 1
+    assert app.app[STATS].buffer.dropped == 1
     server.start()
     await drain(app)
     assert (await counts(app))["views"]["total"] == 3
@@ -144,7 +144,7 @@ async def test_the_badge_of_a_kept_hit_draws_placeholders(app: App, server: Serv
     assert reply.status == 200
     svg = await reply.text()
     assert svg.count(">…</text>") == 4 and "<svg" in svg  # and in its aria-label
-    assert len(app.app[COUNTER].buffer) == 1
+    assert len(app.app[STATS].buffer) == 1
 
 
 async def test_reads_and_heartbeats_fail_quickly_while_the_store_is_down(
@@ -228,7 +228,7 @@ async def test_draining_in_the_background_counts_kept_hits(app: App, server: Ser
     server.stop()
     assert (await hit(app, "background-1"))["counted"] == "queued"
     server.start()
-    counter = app.app[COUNTER]
+    counter = app.app[STATS]
     assert counter._drainer is not None
     await asyncio.wait_for(counter._drainer, timeout=30)
     assert (await counts(app))["views"]["total"] == 1

@@ -18,9 +18,9 @@ from statsvc.core.keys import Keys
 from statsvc.core.pageview import OTHER_PAGE, PageView
 from statsvc.core.requester import Client
 from statsvc.core.site import Site
-from statsvc.service import admin
-from statsvc.service.counting import Counter
-from statsvc.store.store import Limits, Store
+from statsvc.service import admin, auth, backfill
+from statsvc.service.counting import StatsService
+from statsvc.store import Limits, Store
 from tests.conftest import STORE_TIMEOUT, FakeClock, plain_client
 
 ZONES = (
@@ -378,10 +378,10 @@ async def run(redis_url: str, scenario: Scenario) -> None:
 
 
 async def play(store: Store, scenario: Scenario) -> None:
-    """Create the sites, then run each operation through a Counter and through the model."""
+    """Create the sites, then run each operation through a StatsService and through the model."""
     now_ms = scenario.start_ms
     clock = FakeClock(now_ms / 1000)
-    counter = Counter(store, clock)
+    counter = StatsService(store, clock)
     models = []
     for n, spec in enumerate(scenario.sites):
         site = Site(
@@ -404,7 +404,7 @@ async def play(store: Store, scenario: Scenario) -> None:
             case Hit():
                 view_id = None if op.view_id is None else VIEW_IDS[op.view_id]
                 view = PageView(site=site_id, path=PATHS[op.path], host=None, id=view_id)
-                got = await counter.hit(view, PEOPLE[op.person])
+                got = (await counter.hit(view, PEOPLE[op.person])).body()
                 counted, path = model.hit(now, PATHS[op.path], op.person, view_id)
                 expected = model.counts(now, path)
                 expected["counted"] = counted
@@ -426,8 +426,8 @@ async def play(store: Store, scenario: Scenario) -> None:
                 expected = model.counts(now, page)
             case Load():
                 again = op.again and bool(model.imports)
-                reply = await admin.import_counts(
-                    counter, site_id, model.load(now, op), admin.Principal("admin", None)
+                reply = await backfill.import_counts(
+                    counter, site_id, model.load(now, op), auth.Principal("admin", None)
                 )
                 assert reply["imported"] is not again, reply
                 got = await admin.site_stats(counter, site_id)

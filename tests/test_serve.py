@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from statsvc.__main__ import parser, settings_from
+from statsvc.__main__ import parser
+from statsvc.settings import settings_from
 from tests.conftest import BROWSER
 
 TOKEN = "serve-test-token"

@@ -16,7 +16,7 @@ from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import create_app
 from statsvc.core.box import LABELS, BoxOptions, box_lines, box_options, format_number
-from statsvc.core.pageview import BadInput
+from statsvc.core.errors import BadInput
 from statsvc.core.requester import parse_networks
 from statsvc.settings import Settings
 from tests.conftest import FakeClock

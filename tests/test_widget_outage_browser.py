@@ -10,7 +10,7 @@ from dataclasses import replace
 from playwright.sync_api import Browser, ConsoleMessage, expect
 
 from statsvc.app import create_app
-from statsvc.http.appkeys import COUNTER
+from statsvc.http.appkeys import STATS
 from statsvc.settings import Settings
 from tests.conftest import FakeClock
 from tests.live import LoopThread, Portal, free_port, page_html
@@ -72,7 +72,7 @@ def test_a_hit_kept_through_an_outage_shows_placeholders_and_counts_later(
         context.close()
 
         server.start()
-        counter = app[COUNTER]
+        counter = app[STATS]
         assert loop.run(counter.drain())
         reply = urllib.request.urlopen(f"{service}/api/v1/counts?site=demo", timeout=10)
         assert json.loads(reply.read())["views"]["total"] == 2

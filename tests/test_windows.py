@@ -11,8 +11,8 @@ from statsvc.core.calendar import Windows, windows_at
 from statsvc.core.pageview import PageView
 from statsvc.core.requester import Client
 from statsvc.core.site import Site
-from statsvc.service.counting import Counter
-from statsvc.store.store import Store
+from statsvc.service.counting import StatsService
+from statsvc.store import Store
 from tests.conftest import FakeClock
 
 HCM = "Asia/Ho_Chi_Minh"
@@ -247,10 +247,10 @@ def figures(today: int, yesterday: int, week: int, month: int, total: int) -> di
     return {"today": today, "yesterday": yesterday, "week": week, "month": month, "total": total}
 
 
-async def new_counter(store: Store, clock: FakeClock, zone: str, week_start: str) -> Counter:
-    """Return a Counter of a store holding the site "tuson" in `zone`."""
+async def new_counter(store: Store, clock: FakeClock, zone: str, week_start: str) -> StatsService:
+    """Return a StatsService of a store holding the site "tuson" in `zone`."""
     await store.put_site(Site(id="tuson", timezone=zone, week_start=week_start))
-    return Counter(store, clock)
+    return StatsService(store, clock)
 
 
 def view(path: str = "/a") -> PageView:
@@ -294,14 +294,14 @@ async def test_store_windows_roll_over_at_local_midnight(
     counter = await new_counter(store, clock, zone, week_start)
     clock.now = instant(last_second)
     for who in (ALICE, ALICE, BOB):
-        before = await counter.hit(view(), who)
+        before = (await counter.hit(view(), who)).body()
     assert before["views"] == figures(3, 0, 3, 3, 3)
     assert before["visits"] == figures(2, 0, 2, 2, 2)
 
     clock.advance(1)
     midnight = datetime.fromtimestamp(clock.now, ZoneInfo(zone))
     assert (midnight.hour, midnight.minute, midnight.second) == (0, 0, 0)
-    after = await counter.hit(view(), ALICE)
+    after = (await counter.hit(view(), ALICE)).body()
 
     assert after["counted"] is True
     assert after["date"] == midnight.date().isoformat()
@@ -325,15 +325,15 @@ async def test_store_counts_a_whole_dst_day_as_one_day(
     and the next second starts a new day."""
     counter = await new_counter(store, clock, zone, "monday")
     clock.now = instant(start)
-    first = await counter.hit(view(), ALICE)
+    first = (await counter.hit(view(), ALICE)).body()
     clock.now = instant(end) - 1
-    last = await counter.hit(view(), ALICE)
+    last = (await counter.hit(view(), ALICE)).body()
     assert first["date"] == last["date"] == day
     assert last["views"]["today"] == 2
     assert last["visits"]["today"] == 1
 
     clock.advance(1)
-    following = await counter.hit(view(), ALICE)
+    following = (await counter.hit(view(), ALICE)).body()
     assert following["date"] == (date.fromisoformat(day) + timedelta(days=1)).isoformat()
     assert following["views"]["today"] == 1
     assert following["views"]["yesterday"] == 2

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from statsvc.core.pageview import MAX_PATH_BYTES, OTHER_PAGE, BadInput
+from statsvc.core.errors import BadInput
+from statsvc.core.pageview import MAX_PATH_BYTES, OTHER_PAGE
+from statsvc.core.reasons import REASONS
 from statsvc.core.text import is_clean_text
-from statsvc.store.store import REASONS
 
 EXPORT_FORMAT = "statsvc-export/1"
 IMPORT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,199}")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from statsvc.core.pageview import BadInput
+from statsvc.core.errors import BadInput
 from statsvc.core.text import is_clean_text
 
 ROWS = ("online", "page_online", "today", "yesterday", "week", "month", "total", "page")

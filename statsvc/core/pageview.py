@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import orjson
 
+from statsvc.core.errors import BadInput
 from statsvc.core.site import is_site_id
 from statsvc.core.text import is_clean_text
 
@@ -20,14 +21,6 @@ _SLASHES = re.compile(r"/{2,}")
 _SIMPLE_URL = re.compile(
     r"([Hh][Tt][Tt][Pp][Ss]?)://([A-Za-z0-9.-]+)(?::[0-9]{1,5})?([/?#][^\s]*)?\Z"
 )
-
-
-class BadInput(ValueError):
-    """Input that cannot be accepted: `code` names it for the JSON error."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,14 @@ from typing import Any
 from aiohttp import web
 
 from statsvc.core.backfill import DATE
+from statsvc.core.errors import BadInput, Forbidden, Unauthorized
 from statsvc.core.pageview import check_site_id
 from statsvc.http.api import json_reply, read_body
-from statsvc.http.appkeys import ATTEMPTS, COUNTER, SETTINGS
+from statsvc.http.appkeys import SETTINGS, SIGN_INS, STATS
 from statsvc.http.errors import ApiError
-from statsvc.service import admin
-from statsvc.service.admin import Principal
+from statsvc.http.requester import client_address
+from statsvc.service import admin, auth, backfill
+from statsvc.service.auth import Principal
 
 MAX_SETTINGS_BODY = 16 * 1024
 MAX_IMPORT_BODY = 16 * 1024 * 1024  # an import of 100,000 days, with room
@@ -31,15 +33,16 @@ async def bearer(request: web.Request) -> Principal:
     admin_token = request.app[SETTINGS].admin_token
     principal = None
     if scheme.lower() == "bearer" and given.strip():
-        attempts = request.app[ATTEMPTS]
-        address = attempts.check(request)
-        principal = await admin.authenticate(request.app[COUNTER], admin_token, given.strip())
+        sign_ins = request.app[SIGN_INS]
+        address = client_address(request, request.app[SETTINGS].trusted_proxies)
+        sign_ins.check(address)
+        principal = await auth.authenticate(request.app[STATS], admin_token, given.strip())
         if principal is None:
-            attempts.failed(address)
+            sign_ins.failed(address)
     if principal is None:
         closed = "" if admin_token else " (no STATSVC_ADMIN_TOKEN is set: only site tokens work)"
-        raise ApiError(
-            401, "unauthorized", "a valid admin or site bearer token is required" + closed
+        raise Unauthorized(
+            "unauthorized", "a valid admin or site bearer token is required" + closed
         )
     return principal
 
@@ -49,23 +52,23 @@ async def site_request(request: web.Request, *, write: bool) -> tuple[Principal,
     token on another site or any change; return who it is and the site id."""
     principal = await bearer(request)
     site_id = check_site_id(request.match_info["site"])
-    if not admin.allows(principal, site_id, write=write):
+    if not auth.allows(principal, site_id, write=write):
         doing = "change" if write else "read"
-        raise ApiError(403, "forbidden", f"this token may not {doing} site {site_id!r}")
+        raise Forbidden("forbidden", f"this token may not {doing} site {site_id!r}")
     return principal, site_id
 
 
 async def list_sites(request: web.Request) -> web.Response:
     """List the site ids (a site token sees its own site only)."""
     principal = await bearer(request)
-    ids = await request.app[COUNTER].store.site_ids()
-    return json_reply({"sites": [i for i in ids if admin.allows(principal, i, write=False)]})
+    ids = await request.app[STATS].store.site_ids()
+    return json_reply({"sites": [i for i in ids if auth.allows(principal, i, write=False)]})
 
 
 async def get_site(request: web.Request) -> web.Response:
     """Answer with one site's settings."""
     _, site_id = await site_request(request, write=False)
-    site = await request.app[COUNTER].site(site_id)
+    site = await request.app[STATS].site(site_id)
     return json_reply(site.to_json())
 
 
@@ -75,7 +78,7 @@ async def put_site(request: web.Request) -> web.Response:
     changes = json_object(await read_body(request, MAX_SETTINGS_BODY))
     settings = request.app[SETTINGS]
     site, created = await admin.save_settings(
-        request.app[COUNTER],
+        request.app[STATS],
         site_id,
         changes,
         principal,
@@ -88,7 +91,7 @@ async def put_site(request: web.Request) -> web.Response:
 async def stats(request: web.Request) -> web.Response:
     """Answer with the site's counts and refused hits."""
     _, site_id = await site_request(request, write=False)
-    return json_reply(await admin.site_stats(request.app[COUNTER], site_id))
+    return json_reply(await admin.site_stats(request.app[STATS], site_id))
 
 
 async def pages(request: web.Request) -> web.Response:
@@ -96,13 +99,13 @@ async def pages(request: web.Request) -> web.Response:
     _, site_id = await site_request(request, write=False)
     window = request.query.get("window", "today")
     limit = number(request, "limit", PAGES_LIMIT)
-    return json_reply(await admin.top_pages(request.app[COUNTER], site_id, window, limit))
+    return json_reply(await admin.top_pages(request.app[STATS], site_id, window, limit))
 
 
 async def series(request: web.Request) -> web.Response:
     """Answer with views, visits and refused hits per local day from `from` to `to`."""
     _, site_id = await site_request(request, write=False)
-    counter = request.app[COUNTER]
+    counter = request.app[STATS]
     end = day(request, "to") or await admin.local_today(counter, site_id)
     start = day(request, "from") or end - timedelta(days=SERIES_DAYS - 1)
     return json_reply(await admin.series(counter, site_id, start, end))
@@ -111,37 +114,35 @@ async def series(request: web.Request) -> web.Response:
 async def audit(request: web.Request) -> web.Response:
     """Answer with the latest entries of the site's audit trail, newest first."""
     _, site_id = await site_request(request, write=False)
-    entries = await admin.audit(request.app[COUNTER], site_id, number(request, "limit", 100))
+    entries = await admin.audit(request.app[STATS], site_id, number(request, "limit", 100))
     return json_reply({"site": site_id, "entries": entries})
 
 
 async def export(request: web.Request) -> web.Response:
     """Answer with the export document of the site."""
     _, site_id = await site_request(request, write=False)
-    return json_reply(await admin.export_site(request.app[COUNTER], site_id))
+    return json_reply(await backfill.export_site(request.app[STATS], site_id))
 
 
 async def import_counts(request: web.Request) -> web.Response:
     """Add an older counter's figures (or an export) to the site, once per import id."""
     principal, site_id = await site_request(request, write=True)
-    await request.app[COUNTER].site(site_id)  # an unknown site is 404 before a long read
+    await request.app[STATS].site(site_id)  # an unknown site is 404 before a long read
     document = json_object(await read_body(request, MAX_IMPORT_BODY))
-    reply = await admin.import_counts(request.app[COUNTER], site_id, document, principal)
+    reply = await backfill.import_counts(request.app[STATS], site_id, document, principal)
     return json_reply(reply)
 
 
 async def create_token(request: web.Request) -> web.Response:
     """Make a read-only token of the site; answer with it, the one time it is shown."""
     principal, site_id = await site_request(request, write=True)
-    return json_reply(
-        await admin.create_token(request.app[COUNTER], site_id, principal), status=201
-    )
+    return json_reply(await auth.create_token(request.app[STATS], site_id, principal), status=201)
 
 
 async def list_tokens(request: web.Request) -> web.Response:
     """List the site's tokens, without their secrets (the admin's only)."""
     _, site_id = await site_request(request, write=True)
-    tokens = await admin.list_tokens(request.app[COUNTER], site_id)
+    tokens = await auth.list_tokens(request.app[STATS], site_id)
     return json_reply({"site": site_id, "tokens": tokens})
 
 
@@ -149,7 +150,7 @@ async def revoke_token(request: web.Request) -> web.Response:
     """Revoke one of the site's tokens at once: 204, or 404 if it has no such token."""
     principal, site_id = await site_request(request, write=True)
     token_id = request.match_info["token_id"]
-    if not await admin.revoke_token(request.app[COUNTER], site_id, token_id, principal):
+    if not await auth.revoke_token(request.app[STATS], site_id, token_id, principal):
         raise ApiError(404, "unknown_token", f"site {site_id!r} has no token {token_id[:40]!r}")
     return web.Response(status=204)
 
@@ -160,7 +161,7 @@ def number(request: web.Request, name: str, default: int) -> int:
     if text is None:
         return default
     if not text.isascii() or not text.isdigit() or len(text) > 9:
-        raise ApiError(400, f"invalid_{name}", f"{name} must be a whole number")
+        raise BadInput(f"invalid_{name}", f"{name} must be a whole number")
     return int(text)
 
 
@@ -176,8 +177,8 @@ def day(request: web.Request, name: str) -> date | None:
         if not FIRST_YEAR <= value.year <= LAST_YEAR:  # ranges around it stay within dates
             raise ValueError(text)
     except ValueError:
-        raise ApiError(
-            400, "invalid_date", f"{name} must be a date YYYY-MM-DD, {FIRST_YEAR} to {LAST_YEAR}"
+        raise BadInput(
+            "invalid_date", f"{name} must be a date YYYY-MM-DD, {FIRST_YEAR} to {LAST_YEAR}"
         ) from None
     return value
 
@@ -187,7 +188,7 @@ def json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body or b"{}")
     except (ValueError, RecursionError):
-        raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+        raise BadInput("invalid_json", "the request body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+        raise BadInput("invalid_json", "the request body must be a JSON object")
     return data

@@ -9,10 +9,11 @@ import orjson
 from aiohttp import web
 
 from statsvc import __version__
+from statsvc.core.errors import BadInput
 from statsvc.core.pageview import MAX_BODY, MAX_URL, check_site_id, parse_body
-from statsvc.core.requester import client_of
-from statsvc.http.appkeys import COUNTER, SETTINGS
+from statsvc.http.appkeys import SETTINGS, STATS
 from statsvc.http.errors import ApiError
+from statsvc.http.requester import client_of
 
 BODY_TYPES = ("application/json", "text/plain")
 DIRECT_READ = 64 * 1024  # create_app's client_max_size: aiohttp's own read refuses more
@@ -41,7 +42,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
                 if len(body) > limit:
                     raise too_large
     except web.RequestPayloadError:
-        raise ApiError(400, "invalid_body", "the body cannot be read as its headers say") from None
+        raise BadInput("invalid_body", "the body cannot be read as its headers say") from None
     except TimeoutError:
         raise ApiError(408, "request_timeout", "the body did not come in time") from None
     return bytes(body)
@@ -59,28 +60,28 @@ async def hit(request: web.Request) -> web.Response:
     """Count one page view and answer with the counts."""
     view = parse_body(await _page_view_body(request))
     client = client_of(request, request.app[SETTINGS].trusted_proxies)
-    return json_reply(await request.app[COUNTER].hit(view, client))
+    return json_reply((await request.app[STATS].hit(view, client)).body())
 
 
 async def ping(request: web.Request) -> web.Response:
     """Keep the sender online and answer with the online figures."""
     view = parse_body(await _page_view_body(request))
     client = client_of(request, request.app[SETTINGS].trusted_proxies)
-    return json_reply(await request.app[COUNTER].ping(view, client))
+    return json_reply(await request.app[STATS].ping(view, client))
 
 
 async def counts(request: web.Request) -> web.Response:
     """Answer with a site's counts (and a page's, given `path`), counting nothing."""
     site = check_site_id(request.query.get("site"))
-    return json_reply(await request.app[COUNTER].counts(site, query_path(request)))
+    return json_reply(await request.app[STATS].counts(site, query_path(request)))
 
 
 def query_path(request: web.Request) -> str | None:
     """Return the `path` query parameter, checked, or None."""
     path = request.query.get("path")
     if path is not None and (len(path) > MAX_URL or not path.startswith("/")):
-        raise ApiError(
-            400, "invalid_path", f"path must start with / and be at most {MAX_URL} characters"
+        raise BadInput(
+            "invalid_path", f"path must start with / and be at most {MAX_URL} characters"
         )
     return path
 
@@ -93,7 +94,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """Answer 200 while the store is reachable, 503 when not; say how many hits are kept
     to count when it answers."""
-    counter = request.app[COUNTER]
+    counter = request.app[STATS]
     buffered = len(counter.buffer)
     if await counter.store.ready():
         return web.json_response({"status": "ready", "store": "up", "buffered": buffered})

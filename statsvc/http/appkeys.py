@@ -6,11 +6,13 @@ from typing import Final
 
 from aiohttp import web
 
-from statsvc.service.counting import Clock, Counter
-from statsvc.service.signin_limit import Attempts
-from statsvc.settings import Settings
+from statsvc.core.config import Settings
+from statsvc.service.counting import Clock, StatsService
+from statsvc.service.metrics import Metrics
+from statsvc.service.signin_limit import SignInLimiter
 
 SETTINGS: Final = web.AppKey("settings", Settings)
 CLOCK: Final = web.AppKey[Clock]("clock")
-COUNTER: Final = web.AppKey("counter", Counter)
-ATTEMPTS: Final = web.AppKey("attempts", Attempts)
+STATS: Final = web.AppKey("stats", StatsService)
+SIGN_INS: Final = web.AppKey("sign_ins", SignInLimiter)
+METRICS: Final = web.AppKey("metrics", Metrics)

@@ -17,15 +17,16 @@ import orjson
 from aiohttp import web
 
 from statsvc.core.chart import chart
-from statsvc.core.pageview import BadInput, check_site_id
-from statsvc.core.requester import public_origin
+from statsvc.core.errors import BadInput, Forbidden, TooManyAttempts, UnknownSite
+from statsvc.core.pageview import check_site_id
+from statsvc.core.reasons import REASONS
 from statsvc.http.api import json_reply
-from statsvc.http.appkeys import ATTEMPTS, COUNTER, SETTINGS
-from statsvc.http.errors import ApiError, Handler, log_store_failure
-from statsvc.service import admin, sessions
-from statsvc.service.counting import UnknownSite
-from statsvc.service.sessions import LOGIN_COOKIE, SESSION_COOKIE, Session
-from statsvc.store.store import REASONS, STORE_FAILURES
+from statsvc.http.appkeys import SETTINGS, SIGN_INS, STATS
+from statsvc.http.cookies import COOKIE_PATH, LOGIN_COOKIE, SESSION_COOKIE, same_origin, set_cookie
+from statsvc.http.errors import ApiError, Handler, problem_of
+from statsvc.http.requester import client_address, public_origin
+from statsvc.service import admin, auth, backfill, sessions
+from statsvc.service.sessions import Session
 
 log = logging.getLogger(__name__)
 WINDOWS = {
@@ -54,6 +55,15 @@ SECURITY_HEADERS = {
 }
 
 
+# the dashboard's pages say some errors as a person reads them, not as an API client does
+PAGE_TEXT = {
+    "unknown_site": "There is no site {subject!r}.",
+    "too_many_attempts": "Too many failed sign-ins from your address: try again in {subject} s.",
+    "store_unavailable": "The store does not answer; try again shortly.",
+    "server_error": "Something went wrong on our side.",
+}
+
+
 async def html_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer an /admin request with the security headers; its errors as HTML pages."""
     try:
@@ -62,24 +72,29 @@ async def html_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if exc.status < 400:  # a redirect
             exc.headers.update(SECURITY_HEADERS)
             raise
-        response = _error(request, exc.status, exc.reason)
-        if "Allow" in exc.headers:  # a 405 names the methods that would do
-            response.headers["Allow"] = exc.headers["Allow"]
-    except UnknownSite as exc:
-        response = _error(request, 404, f"There is no site {exc.args[0]!r}.")
-    except ApiError as exc:
-        response = _error(request, exc.status, exc.message)
-        response.headers.update(exc.headers)
-    except BadInput as exc:
-        response = _error(request, 400, str(exc))
-    except STORE_FAILURES as exc:
-        log_store_failure(request, exc)
-        response = _error(request, 503, "The store does not answer; try again shortly.")
-    except Exception:
-        log.exception("unexpected error on %s %s", request.method, request.path)
-        response = _error(request, 500, "Something went wrong on our side.")
+        response = _error_page(request, exc)
+    except Exception as exc:
+        response = _error_page(request, exc)
     response.headers.update(SECURITY_HEADERS)
     return response
+
+
+def _error_page(request: web.Request, exc: Exception) -> web.Response:
+    problem = problem_of(request, exc)
+    response = _error(request, problem.status, _page_text(problem.code, problem.message, exc))
+    response.headers.update(problem.headers)
+    return response
+
+
+def _page_text(code: str, message: str, exc: Exception) -> str:
+    """Return an error's text on a dashboard page."""
+    text = PAGE_TEXT.get(code)
+    if text is None:
+        return message
+    subject = exc.site if isinstance(exc, UnknownSite) else ""
+    if isinstance(exc, TooManyAttempts):
+        subject = str(exc.retry_after)
+    return text.format(subject=subject)
 
 
 def _error(request: web.Request, status: int, message: str) -> web.Response:
@@ -87,9 +102,17 @@ def _error(request: web.Request, status: int, message: str) -> web.Response:
     return aiohttp_jinja2.render_template("admin_error.html", request, context, status=status)
 
 
+async def _current(request: web.Request) -> Session | None:
+    """Return the session of the request's cookie, if it has one that still holds."""
+    admin_token = request.app[SETTINGS].admin_token
+    return await sessions.current(
+        request.app[STATS], admin_token, request.cookies.get(SESSION_COOKIE)
+    )
+
+
 async def _session(request: web.Request) -> Session:
     """Return the request's session, or send the browser to the sign-in form."""
-    session = await sessions.current(request)
+    session = await _current(request)
     if session is None:
         raise web.HTTPSeeOther("/admin/login")
     return session
@@ -99,14 +122,14 @@ async def _site_session(request: web.Request) -> tuple[Session, str]:
     """Return the session and the site of the URL, which the session's token may read."""
     session = await _session(request)
     site_id = check_site_id(request.match_info["site"])
-    if not admin.allows(session.principal, site_id, write=False):
-        raise ApiError(403, "forbidden", f"This token may not read site {site_id!r}.")
+    if not auth.allows(session.principal, site_id, write=False):
+        raise Forbidden("forbidden", f"This token may not read site {site_id!r}.")
     return session, site_id
 
 
 async def signin_form(request: web.Request) -> web.Response:
     """Show the sign-in form (or go to the dashboard when signed in already)."""
-    if await sessions.current(request) is not None:
+    if await _current(request) is not None:
         raise web.HTTPSeeOther("/admin")
     return _signin(request, None, 200)
 
@@ -115,7 +138,7 @@ def _signin(request: web.Request, problem: str | None, status: int) -> web.Respo
     csrf = sessions.new_csrf()
     context = {"csrf": csrf, "problem": problem}
     response = aiohttp_jinja2.render_template("admin_signin.html", request, context, status=status)
-    sessions.set_cookie(request, response, LOGIN_COOKIE, csrf)
+    set_cookie(request, response, LOGIN_COOKIE, csrf)
     return response
 
 
@@ -126,31 +149,33 @@ async def _form(request: web.Request) -> Mapping[str, object]:
     try:
         return await request.post()
     except (ValueError, web.RequestPayloadError):
-        raise ApiError(400, "invalid_form", "The form could not be read.") from None
+        raise BadInput("invalid_form", "The form could not be read.") from None
 
 
 async def signin(request: web.Request) -> web.Response:
     """Sign in with a token from the form; open a session and go to the dashboard."""
     form = await _form(request)
     expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not sessions.same_origin(request) or not expected:
-        raise ApiError(403, "forbidden", "Sign in from the sign-in page.")
+    if not same_origin(request) or not expected:
+        raise Forbidden("forbidden", "Sign in from the sign-in page.")
     if not sessions.csrf_matches(expected, form.get("csrf")):
-        raise ApiError(403, "forbidden", "The sign-in form expired: sign in again.")
+        raise Forbidden("forbidden", "The sign-in form expired: sign in again.")
     token = form.get("token")
-    attempts = request.app[ATTEMPTS]
-    address = attempts.check(request, html=True)
+    sign_ins = request.app[SIGN_INS]
+    address = client_address(request, request.app[SETTINGS].trusted_proxies)
+    sign_ins.check(address)
     opened = None
     if isinstance(token, str) and 0 < len(token.strip()) <= MAX_TOKEN:
-        opened = await sessions.sign_in(request, token.strip())
+        admin_token = request.app[SETTINGS].admin_token
+        opened = await sessions.sign_in(request.app[STATS], admin_token, token.strip())
     if opened is None:
-        attempts.failed(address)
+        sign_ins.failed(address)
         return _signin(request, "That token is not valid.", 401)
     principal, session_id = opened
     target = "/admin" if principal.site is None else f"/admin/sites/{principal.site}"
     response = web.HTTPSeeOther(target)
-    sessions.set_cookie(request, response, SESSION_COOKIE, session_id)
-    response.del_cookie(LOGIN_COOKIE, path=sessions.COOKIE_PATH)
+    set_cookie(request, response, SESSION_COOKIE, session_id)
+    response.del_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
     raise response
 
 
@@ -158,13 +183,11 @@ async def signout(request: web.Request) -> web.Response:
     """End the session (a form post carrying its CSRF token) and go to the sign-in form."""
     session = await _session(request)
     form = await _form(request)
-    if not sessions.same_origin(request) or not sessions.csrf_matches(
-        session.csrf, form.get("csrf")
-    ):
-        raise ApiError(403, "forbidden", "Sign out from a dashboard page.")
-    await sessions.sign_out(request, session)
+    if not same_origin(request) or not sessions.csrf_matches(session.csrf, form.get("csrf")):
+        raise Forbidden("forbidden", "Sign out from a dashboard page.")
+    await sessions.sign_out(request.app[STATS], session)
     response = web.HTTPSeeOther("/admin/login")
-    response.del_cookie(SESSION_COOKIE, path=sessions.COOKIE_PATH)
+    response.del_cookie(SESSION_COOKIE, path=COOKIE_PATH)
     raise response
 
 
@@ -172,11 +195,11 @@ async def signout(request: web.Request) -> web.Response:
 async def sites(request: web.Request) -> dict[str, Any]:
     """List the sites the session may read, with today's figures."""
     session = await _session(request)
-    counter = request.app[COUNTER]
+    counter = request.app[STATS]
     ids = [
         site_id
         for site_id in await counter.store.site_ids()
-        if admin.allows(session.principal, site_id, write=False)
+        if auth.allows(session.principal, site_id, write=False)
     ]
     found = await asyncio.gather(*(counter.site(i) for i in ids))
     counts = await asyncio.gather(*(counter.counts(i, None) for i in ids))
@@ -195,8 +218,8 @@ async def site(request: web.Request) -> dict[str, Any]:
     session, site_id = await _site_session(request)
     window = request.query.get("window", "today")
     if window not in WINDOWS:
-        raise ApiError(400, "invalid_window", f"window must be one of {', '.join(WINDOWS)}")
-    counter = request.app[COUNTER]
+        raise BadInput("invalid_window", f"window must be one of {', '.join(WINDOWS)}")
+    counter = request.app[STATS]
     settings = await counter.site(site_id)
     today = await admin.local_today(counter, site_id)
     stats, top, days, trail = await asyncio.gather(
@@ -227,7 +250,7 @@ async def site(request: web.Request) -> dict[str, Any]:
 async def live(request: web.Request) -> web.Response:
     """Answer the figures the site page updates live: online now and today's."""
     _, site_id = await _site_session(request)
-    counts = await request.app[COUNTER].counts(site_id, None)
+    counts = await request.app[STATS].counts(site_id, None)
     body = {"online": counts["online"], "views": counts["views"], "visits": counts["visits"]}
     return json_reply(body)
 
@@ -235,7 +258,7 @@ async def live(request: web.Request) -> web.Response:
 async def export(request: web.Request) -> web.Response:
     """Download the site's export document (GET /api/v1/sites/{site}/export) as a file."""
     _, site_id = await _site_session(request)
-    document = await admin.export_site(request.app[COUNTER], site_id)
+    document = await backfill.export_site(request.app[STATS], site_id)
     name = f"statsvc-{site_id}-{document['exported_at'][:10]}.json"
     return web.Response(
         body=orjson.dumps(document, option=orjson.OPT_INDENT_2),

@@ -1,22 +1,40 @@
-"""JSON errors: one shape for every 4xx and 5xx, never a traceback."""
+"""Errors: every error class mapped once to (status, code, message), rendered as the JSON
+error shape of DESIGN §3 or, on the dashboard, as an HTML page; never a traceback."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import orjson
 from aiohttp import web
 
-from statsvc.core.pageview import BadInput
-from statsvc.service.counting import UnknownSite
-from statsvc.store.store import STORE_FAILURES
+from statsvc.core.errors import (
+    BadInput,
+    Conflict,
+    Forbidden,
+    StatsvcError,
+    TooManyAttempts,
+    Unauthorized,
+    UnknownSite,
+)
+from statsvc.service.errors import STORE_FAILURES
 
 log = logging.getLogger(__name__)
 LOG_EVERY = 10.0  # seconds between two lines about the store's failures
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+STATUS: dict[type[StatsvcError], int] = {
+    BadInput: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    UnknownSite: 404,
+    Conflict: 409,
+    TooManyAttempts: 429,
+}
+# aiohttp's own refusals, by status
 _CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -34,7 +52,7 @@ _KEPT_HEADERS = ("Allow", "WWW-Authenticate")
 
 
 class ApiError(Exception):
-    """An error answered with `status` and the JSON error shape."""
+    """An error of HTTP itself (a body too large, a media type), answered with `status`."""
 
     def __init__(
         self, status: int, code: str, message: str, headers: dict[str, str] | None = None
@@ -44,6 +62,16 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.headers = headers or {}  # sent with the error (Retry-After, say)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An error as it is answered."""
+
+    status: int
+    code: str
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class _StoreFailures:
@@ -74,6 +102,27 @@ class _StoreFailures:
 log_store_failure = _StoreFailures()
 
 
+def problem_of(request: web.Request, exc: Exception) -> Problem:
+    """Return how an error is answered (an HTTP answer that is no error, a redirect, goes on
+    as it is before it gets here)."""
+    if isinstance(exc, StatsvcError):
+        headers = {}
+        if isinstance(exc, TooManyAttempts):
+            headers["Retry-After"] = str(exc.retry_after)
+        return Problem(STATUS.get(type(exc), 400), exc.code, exc.message, headers)
+    if isinstance(exc, ApiError):
+        return Problem(exc.status, exc.code, exc.message, exc.headers)
+    if isinstance(exc, web.HTTPException):
+        code = _CODES.get(exc.status, "server_error" if exc.status >= 500 else "bad_request")
+        kept = {name: exc.headers[name] for name in _KEPT_HEADERS if name in exc.headers}
+        return Problem(exc.status, code, exc.reason, kept)
+    if isinstance(exc, STORE_FAILURES):
+        log_store_failure(request, exc)
+        return Problem(503, "store_unavailable", "the store is unavailable")
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return Problem(500, "server_error", "internal error")
+
+
 def error_response(status: int, code: str, message: str) -> web.Response:
     """Return a response with the JSON error shape of DESIGN §3."""
     body = orjson.dumps({"error": {"code": code, "message": message}})
@@ -84,26 +133,12 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     """Answer every error with the JSON error shape."""
     try:
         return await handler(request)
-    except ApiError as exc:
-        response = error_response(exc.status, exc.code, exc.message)
-        response.headers.update(exc.headers)
-        return response
-    except BadInput as exc:
-        return error_response(400, exc.code, str(exc))
-    except UnknownSite as exc:
-        return error_response(404, "unknown_site", f"no site {exc.args[0]!r}")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = _CODES.get(exc.status, "server_error" if exc.status >= 500 else "bad_request")
-        response = error_response(exc.status, code, exc.reason)
-        for name in _KEPT_HEADERS:
-            if name in exc.headers:
-                response.headers[name] = exc.headers[name]
-        return response
-    except STORE_FAILURES as exc:
-        log_store_failure(request, exc)
-        return error_response(503, "store_unavailable", "the store is unavailable")
-    except Exception:
-        log.exception("unexpected error on %s %s", request.method, request.path)
-        return error_response(500, "server_error", "internal error")
+        problem = problem_of(request, exc)
+    except Exception as exc:
+        problem = problem_of(request, exc)
+    response = error_response(problem.status, problem.code, problem.message)
+    response.headers.update(problem.headers)
+    return response

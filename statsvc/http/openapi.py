@@ -13,6 +13,7 @@ from statsvc.core.backfill import EXPORT_FORMAT, IMPORT_ID
 from statsvc.core.box import MAX_PAD, MAX_TITLE, METRICS, ROWS, THEMES
 from statsvc.core.calendar import WEEK_STARTS
 from statsvc.core.pageview import MAX_BODY, MAX_URL, PAGE_VIEW_ID
+from statsvc.core.reasons import REASONS
 from statsvc.core.site import (
     HOSTNAME,
     LOCALES,
@@ -25,9 +26,9 @@ from statsvc.core.site import (
 )
 from statsvc.http.admin_api import MAX_IMPORT_BODY, PAGES_LIMIT, SERIES_DAYS
 from statsvc.http.assets import ASSET_FILES, load_asset
+from statsvc.http.cookies import SESSION_COOKIE
 from statsvc.service.admin import MAX_LIMIT, MAX_SERIES_DAYS, WINDOWS
-from statsvc.service.sessions import SESSION_COOKIE
-from statsvc.store.store import AUDIT_CAP, REASONS
+from statsvc.store import AUDIT_CAP
 
 Schema = dict[str, Any]
 JSON = "application/json"

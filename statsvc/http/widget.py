@@ -11,10 +11,10 @@ from aiohttp import web
 from statsvc import __version__
 from statsvc.core.box import DEFAULT_ROWS, LABELS, ROWS, box_lines, box_options
 from statsvc.core.pageview import MAX_URL, PageView, check_site_id
-from statsvc.core.requester import client_of, public_origin
 from statsvc.http.api import query_path
-from statsvc.http.appkeys import COUNTER, SETTINGS
+from statsvc.http.appkeys import SETTINGS, STATS
 from statsvc.http.assets import Asset, asset_response
+from statsvc.http.requester import client_of, public_origin
 
 ASSETS: Final = web.AppKey("assets", dict[str, Asset])
 BADGE_WIDTH = 240  # px: the widget's width
@@ -47,10 +47,10 @@ async def badge(request: web.Request) -> web.Response:
     options = box_options(request.query)
     site_id = check_site_id(request.query.get("site"))
     path = query_path(request) or _referring_path(request)
-    counter = request.app[COUNTER]
+    counter = request.app[STATS]
     if options.count:
         client = client_of(request, request.app[SETTINGS].trusted_proxies)
-        counts = await counter.hit(PageView(site_id, path, None, None), client)
+        counts = (await counter.hit(PageView(site_id, path, None, None), client)).body()
     else:
         counts = await counter.counts(site_id, path)
     title, lines = box_lines(counts, options, counts["locale"])

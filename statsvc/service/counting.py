@@ -13,21 +13,16 @@ from typing import Any, TypeVar
 
 from statsvc.core.bots import is_bot
 from statsvc.core.calendar import Windows, day_bounds, windows_at
+from statsvc.core.errors import UnknownSite
 from statsvc.core.pageview import PageView, normalise_path
+from statsvc.core.reasons import Reason
 from statsvc.core.requester import Client
+from statsvc.core.results import Counts, HitResult, Outcome, reply
 from statsvc.core.site import Site
 from statsvc.core.visitor import visitor_id
 from statsvc.service.buffer import Buffer, Pending
 from statsvc.service.metrics import Metrics
-from statsvc.store.store import (
-    STORE_FAILURES,
-    UNREACHABLE,
-    Counts,
-    Mode,
-    ScriptError,
-    Store,
-    StoreUnavailable,
-)
+from statsvc.store import STORE_FAILURES, UNREACHABLE, Mode, ScriptError, Store, StoreUnavailable
 
 Clock = Callable[[], float]
 T = TypeVar("T")
@@ -39,11 +34,7 @@ RETRY_FIRST, RETRY_MAX = 0.25, 2.0  # seconds between tries of an unreachable st
 log = logging.getLogger("statsvc")
 
 
-class UnknownSite(LookupError):
-    """The site id names no site."""
-
-
-class Counter:
+class StatsService:
     """Counts hits and heartbeats and reads counts, for many sites."""
 
     def __init__(
@@ -108,28 +99,28 @@ class Counter:
             await self.store.save_settings(site, audit)
         self._sites[site.id] = (site, self._clock())
 
-    async def hit(self, view: PageView, client: Client) -> dict[str, Any]:
-        """Count one page view unless a rule says not to; return the counts. While the store
-        cannot be reached, keep the view to count later and say it is queued."""
+    async def hit(self, view: PageView, client: Client) -> HitResult:
+        """Count one page view unless a rule says not to; return its result with the counts.
+        While the store cannot be reached, keep the view to count later: it is queued."""
         site = await self.site(view.site)
         reason = _refusal(site, view, client)
         if reason:
             counts, windows = await self._run("read", site, view.path, client, None, reason)
             self.metrics.hit(reason)
-            return reply(site, windows, counts, page=True, counted=False, reason=reason)
+            return HitResult(Outcome.REFUSED, site, windows, counts, counts.path, reason)
         view_id = view.id or new_view_id()  # a retry or a replay of this hit never counts twice
         now = self._clock()  # a hit kept for later counts at the instant it came
         try:
             counts, windows = await self._run("hit", site, view.path, client, view_id, now=now)
         except UNREACHABLE:  # it may have been counted, or not: its id settles it later
             return self._queue(site, view, client, view_id, now)
-        reason = None if counts.counted else "rate_limited" if counts.rate_limited else "duplicate"
-        self.metrics.hit(reason)
-        return reply(site, windows, counts, page=True, counted=not reason, reason=reason)
+        self.metrics.hit(counts.refused)
+        outcome = Outcome.REFUSED if counts.refused else Outcome.COUNTED
+        return HitResult(outcome, site, windows, counts, counts.path, counts.refused)
 
     def _queue(
         self, site: Site, view: PageView, client: Client, view_id: str, now: float
-    ) -> dict[str, Any]:
+    ) -> HitResult:
         """Keep a hit for later; answer that it is queued, with no figures (none can be read)."""
         windows, day_start = self._calendar(site, now)
         path = self._page(view.path, site.query_keys)
@@ -149,7 +140,7 @@ class Counter:
         if len(self.buffer) == 1:
             log.warning("the store cannot be reached: hits are kept until it answers")
         self.start_draining()
-        return reply(site, windows, None, page=True, counted="queued", path=path)
+        return HitResult(Outcome.QUEUED, site, windows, None, path)
 
     def start_draining(self) -> None:
         """Count the pending hits in the background, as soon as the store answers (and show
@@ -326,53 +317,16 @@ def new_view_id() -> str:
     return "s" + secrets.token_urlsafe(12)
 
 
-def _refusal(site: Site, view: PageView, client: Client) -> str | None:
+def _refusal(site: Site, view: PageView, client: Client) -> Reason | None:
     """Return why a view of this site must not be counted, or None."""
     if is_bot(client.user_agent):
-        return "bot"
+        return Reason.BOT
     if client.prefetch:
-        return "prefetch"
+        return Reason.PREFETCH
     if site.respect_dnt and client.no_tracking:
-        return "dnt"
+        return Reason.DNT
     if site.domains:
         host = client.origin_host or view.host
         if host is None or not any(host == d or host.endswith("." + d) for d in site.domains):
-            return "origin"
+            return Reason.ORIGIN
     return None
-
-
-def reply(
-    site: Site,
-    windows: Windows,
-    counts: Counts | None,
-    *,
-    page: bool,
-    counted: bool | str | None = None,
-    reason: str | None = None,
-    path: str | None = None,
-) -> dict[str, Any]:
-    """Return the counts object of DESIGN §3, with the page's figures when `page` is set
-    (without counts, while the store cannot be read, every figure is null and the page is
-    `path`)."""
-    body: dict[str, Any] = {"site": site.id}
-    if page:
-        body["path"] = counts.path if counts else path
-    if counted is not None:
-        body["counted"] = counted
-    body.update(
-        date=windows.today.isoformat(),
-        timezone=site.timezone,
-        locale=site.locale,
-        online=counts.online if counts else None,
-        views=counts.views._asdict() if counts else None,
-        visits=counts.visits._asdict() if counts else None,
-    )
-    if page:
-        body["page"] = (
-            {"today": counts.page_today, "total": counts.page_total, "online": counts.page_online}
-            if counts
-            else None
-        )
-    if reason is not None:
-        body["reason"] = reason
-    return body

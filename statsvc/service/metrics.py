@@ -1,4 +1,4 @@
-"""Prometheus metrics: hits by result, request and store latency, and the /metrics page.
+"""Prometheus metrics: hits by result, request and store latency (served by http.metrics).
 
 One `Metrics` per application, in a registry of its own (tests read their app's numbers
 alone). Under `statsvc serve --workers N` every worker writes its values to files in a
@@ -8,14 +8,9 @@ whichever worker the scrape reaches, adds up the files of all of them."""
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Final
 
-from aiohttp import web
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -25,7 +20,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from statsvc.store.store import REASONS
+from statsvc.core.reasons import REASONS
 
 HIT_RESULTS = ("counted", "queued", *REASONS)
 STORE_OPERATIONS = ("hit", "ping", "read")
@@ -95,11 +90,10 @@ class Metrics:
             child = self.hit_results[result] = self.hits.labels(result)
         child.inc()
 
-    def request(self, request: web.Request, status: int, seconds: float) -> None:
-        """Note how long a request took, under its route's pattern."""
-        resource = request.match_info.route.resource
-        route = resource.canonical if resource is not None else UNMATCHED
-        method = request.method if request.method in METHODS else "other"
+    def request(self, route: str | None, method: str, status: int, seconds: float) -> None:
+        """Note how long a request took, under its route's pattern (None: no route)."""
+        route = route if route is not None else UNMATCHED
+        method = method if method in METHODS else "other"
         key = (route, method, status)
         child = self._routes.get(key)
         if child is None:
@@ -109,26 +103,3 @@ class Metrics:
     def text(self) -> bytes:
         """Return every metric in the Prometheus text format."""
         return generate_latest(self.exposed)
-
-
-METRICS: Final = web.AppKey("metrics", Metrics)
-
-
-def bearer_is(request: web.Request, token: str) -> bool:
-    """Tell whether the request bears `token` as its bearer token (compared in constant time)."""
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    # header bytes that are not UTF-8 arrive as surrogate escapes: compare the bytes sent
-    presented = given.strip().encode("utf-8", "surrogateescape")
-    return scheme.lower() == "bearer" and hmac.compare_digest(presented, token.encode())
-
-
-def metrics_page(token: str | None) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """Return the /metrics handler: open, or only for `token` as a bearer token when set."""
-
-    async def page(request: web.Request) -> web.Response:
-        if token is not None and not bearer_is(request, token):
-            raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
-        body = request.app[METRICS].text()
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    return page

@@ -5,47 +5,29 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from aiohttp import web
-
-from statsvc.core.requester import Network, client_ip
-from statsvc.http.errors import ApiError
+from statsvc.core.errors import TooManyAttempts
 
 FAILURES_PER_MINUTE = 10
 WINDOW = 60.0
 MAX_ADDRESSES = 10_000  # addresses remembered: past it, those whose minute is over are forgotten
 
 
-class Attempts:
+class SignInLimiter:
     """Failed admin-token tries of each client address in fixed one-minute windows, held in
     this process (each worker and instance keeps its own: N of them allow N times the limit)."""
 
-    def __init__(
-        self,
-        clock: Callable[[], float],
-        trusted: tuple[Network, ...] = (),
-        limit: int = FAILURES_PER_MINUTE,
-    ) -> None:
+    def __init__(self, clock: Callable[[], float], limit: int = FAILURES_PER_MINUTE) -> None:
         self._clock = clock
-        self._trusted = trusted  # proxies whose X-Forwarded-For names the client
         self._limit = limit
         self._failures: dict[str, tuple[float, int]] = {}  # address -> window start, failures
 
-    def check(self, request: web.Request, *, html: bool = False) -> str:
-        """Return the request's client address; raise 429 too_many_attempts (with Retry-After)
-        while that address has used up its failures of the minute."""
-        forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
-        address = client_ip(request.remote, forwarded, self._trusted)
+    def check(self, address: str) -> None:
+        """Raise TooManyAttempts (with the seconds to wait) while `address` has used up its
+        failures of the minute."""
         started, failures = self._failures.get(address, (0.0, 0))
         wait = started + WINDOW - self._clock()
         if failures >= self._limit and wait > 0:
-            seconds = str(math.ceil(wait))
-            message = (
-                f"Too many failed sign-ins from your address: try again in {seconds} s."
-                if html
-                else f"too many failed attempts from this address: try again in {seconds} s"
-            )
-            raise ApiError(429, "too_many_attempts", message, {"Retry-After": seconds})
-        return address
+            raise TooManyAttempts(math.ceil(wait))
 
     def failed(self, address: str) -> None:
         """Record a failed try from `address`."""

@@ -39,7 +39,8 @@
 -- the requests' views and visits in order (replies are the largest part of the work):
 --   views today, yesterday, week, month, total, visits (the same five) before the batch,
 --   then per request: flags (1 counted, 2 a new visit, 4 folded into "(other)", 8 refused
---   over the rate limit), online,
+--   over the rate limit, 16 refused as a duplicate; the refusal reasons' words are
+--   statsvc.core.reasons'), online,
 --   page online, page today, page total
 
 local RATE_TTL = 120  -- seconds a minute's tally of views per visitor is kept
@@ -119,7 +120,7 @@ local function count(K, A, n, out)
       if view_id ~= '' then
         if redis.call('SISMEMBER', K[10], view_id) == 1
             or redis.call('SADD', K[9], view_id) == 0 then
-          counted = 0
+          counted, flags = 0, 16
           refuse(K[12], 'duplicate', A[5])
         end
       end

@@ -1,0 +1,66 @@
+"""The edge: one middleware for CORS, body limits, errors and timing."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from statsvc.core.pageview import MAX_BODY
+from statsvc.http import dashboard
+from statsvc.http.admin_api import MAX_IMPORT_BODY
+from statsvc.http.appkeys import METRICS
+from statsvc.http.errors import ApiError, Handler, json_errors
+
+PUBLIC_API = ("/api/v1/hit", "/api/v1/ping", "/api/v1/counts", "/api/v1/badge.svg")
+CORS_PREFLIGHT = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+@web.middleware
+async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Open the public API to every origin, without credentials, and answer its preflights;
+    answer every error with the JSON error shape (on the dashboard, /admin, with an HTML page
+    and its security headers); refuse a body declared larger than its route takes (413); time
+    every request (one middleware: each costs a call a hit)."""
+    started = time.perf_counter()
+    status = 500
+    if (request.content_length or 0) > body_limit(request):
+        handler = _too_large  # refused before a byte of it is read, whatever the route
+    try:
+        if request.path not in PUBLIC_API:
+            is_page = request.path.startswith("/admin/") or request.path == "/admin"
+            response = await (dashboard.html_errors if is_page else json_errors)(request, handler)
+        elif request.method == "OPTIONS":
+            response = web.Response(status=204, headers=CORS_PREFLIGHT)
+        else:
+            response = await json_errors(request, handler)
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        status = response.status
+        return response
+    except web.HTTPException as exc:  # a redirect, which json_errors lets through
+        status = exc.status
+        raise
+    finally:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else None
+        request.app[METRICS].request(route, request.method, status, time.perf_counter() - started)
+
+
+def body_limit(request: web.Request) -> int:
+    """Return the most body bytes a request to this path may declare: a hit's on the public
+    API, an import's on the import route, else the application's client_max_size."""
+    if request.path in PUBLIC_API:
+        return MAX_BODY
+    if request.path.startswith("/api/v1/sites/") and request.path.endswith("/import"):
+        return MAX_IMPORT_BODY
+    return request.client_max_size
+
+
+async def _too_large(request: web.Request) -> web.StreamResponse:
+    limit = body_limit(request)
+    raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")

@@ -1,0 +1,43 @@
+"""The route table: every URL statsvc answers (DESIGN §3, §5 and §6)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from statsvc.http import admin_api, api, dashboard, openapi, widget
+from statsvc.http.metrics import metrics_page
+
+
+def add_routes(app: web.Application, metrics_token: str | None) -> None:
+    """Add every route to `app` (/metrics behind `metrics_token` when one is set)."""
+    app.router.add_get("/", widget.landing)
+    app.router.add_get("/widget.js", widget.widget)
+    app.router.add_get("/widget.{version:[0-9a-f]{16}}.js", widget.widget)
+    app.router.add_get("/static/{name}", widget.static)
+    app.router.add_get("/api/v1/badge.svg", widget.badge, allow_head=False)  # HEAD must not count
+    app.router.add_get("/healthz", api.healthz)
+    app.router.add_get("/readyz", api.readyz)
+    app.router.add_get("/metrics", metrics_page(metrics_token))
+    app.router.add_get("/api/v1/openapi.json", openapi.openapi_json)
+    app.router.add_get("/admin", dashboard.sites)
+    app.router.add_get("/admin/login", dashboard.signin_form)
+    app.router.add_post("/admin/login", dashboard.signin)
+    app.router.add_post("/admin/logout", dashboard.signout)
+    app.router.add_get("/admin/sites/{site}", dashboard.site)
+    app.router.add_get("/admin/sites/{site}/live", dashboard.live)
+    app.router.add_get("/admin/sites/{site}/export", dashboard.export)
+    app.router.add_post("/api/v1/hit", api.hit)
+    app.router.add_post("/api/v1/ping", api.ping)
+    app.router.add_get("/api/v1/counts", api.counts)
+    app.router.add_get("/api/v1/sites", admin_api.list_sites)
+    app.router.add_get("/api/v1/sites/{site}", admin_api.get_site)
+    app.router.add_put("/api/v1/sites/{site}", admin_api.put_site)
+    app.router.add_get("/api/v1/sites/{site}/stats", admin_api.stats)
+    app.router.add_get("/api/v1/sites/{site}/pages", admin_api.pages)
+    app.router.add_get("/api/v1/sites/{site}/series", admin_api.series)
+    app.router.add_get("/api/v1/sites/{site}/audit", admin_api.audit)
+    app.router.add_get("/api/v1/sites/{site}/export", admin_api.export)
+    app.router.add_post("/api/v1/sites/{site}/import", admin_api.import_counts)
+    app.router.add_post("/api/v1/sites/{site}/tokens", admin_api.create_token)
+    app.router.add_get("/api/v1/sites/{site}/tokens", admin_api.list_tokens)
+    app.router.add_delete("/api/v1/sites/{site}/tokens/{token_id}", admin_api.revoke_token)

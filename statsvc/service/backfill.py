@@ -1,0 +1,122 @@
+"""Imports of old counts and exports of a site (DESIGN §5 /import and /export): an import is
+checked whole (statsvc.core.backfill) before anything is written, then written in one atomic
+script run, once per import id."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from statsvc.core.backfill import EXPORT_FORMAT, Day, Import, parse_import
+from statsvc.core.calendar import day_bounds, local_day
+from statsvc.core.errors import BadInput, Conflict
+from statsvc.service.auth import Principal, audit_entry, iso
+from statsvc.service.counting import StatsService
+from statsvc.store import ImportPlan
+
+DAY = 86400
+
+
+async def export_site(counter: StatsService, site_id: str) -> dict[str, Any]:
+    """Return everything needed to rebuild a site's numbers: settings, totals, every day
+    still kept, page totals. Posted to /import of an empty site it gives the same stats."""
+    site = await counter.site(site_id)
+    store = counter.store
+    now = counter.now()
+    today = local_day(now, site.zone)
+    first = today - timedelta(days=store.limits.retention_days + 31)  # a month hash's lifetime
+    kept = [first + timedelta(days=n) for n in range((today - first).days + 1)]
+    figures = await store.month_days(site_id, sorted({d.strftime("%Y-%m") for d in kept}))
+    tallies = dict(zip(kept, await store.rejected(site_id, kept), strict=True))
+    days = []
+    for day in sorted({*figures, *(d for d, tally in tallies.items() if tally)}):
+        views, visits = figures.get(day, (0, 0))
+        row: dict[str, Any] = {"date": day.isoformat(), "views": views, "visits": visits}
+        if tallies.get(day):
+            row["rejected"] = tallies[day]
+        days.append(row)
+    views, visits = await store.totals(site_id)
+    pages = await store.page_views(site_id, limit=store.limits.page_cap + 1)  # and "(other)"
+    exported_at = iso(now)
+    return {
+        "format": EXPORT_FORMAT,
+        "import_id": f"export:{site_id}:{exported_at}",
+        "exported_at": exported_at,
+        "site": site.to_json(),
+        "total": {"views": views, "visits": visits},
+        "days": days,
+        "pages": [{"path": path, "views": n} for path, n in pages],
+    }
+
+
+async def import_counts(
+    counter: StatsService, site_id: str, document: object, by: Principal
+) -> dict[str, Any]:
+    """Add an import's figures to a site once per import id (see README "Import"): checked
+    whole before anything is written, then written in one atomic script run."""
+    await counter.site(site_id)
+    return await apply_import(counter, site_id, parse_import(document), by)
+
+
+async def apply_import(
+    counter: StatsService, site_id: str, imported: Import, by: Principal
+) -> dict[str, Any]:
+    """Add a checked import's figures to a site once per import id."""
+    site = await counter.site(site_id)
+    now = counter.now()
+    today = local_day(now, site.zone)
+    if any(d.day > today for d in imported.days):
+        raise BadInput("invalid_date", f"a day after the site's today ({today}) was sent")
+    retention = counter.store.limits.retention_days
+    kept = [d for d in imported.days if (today - d.day).days <= retention]
+    views, visits = imported.added()
+    entry = audit_entry(
+        iso(now),
+        by,
+        "import",
+        {
+            "import_id": imported.import_id,
+            "views": views,
+            "visits": visits,
+            "days": len(kept),
+            "days_total_only": len(imported.days) - len(kept),
+            "pages": len(imported.pages),
+        },
+    )
+    plan = ImportPlan(
+        import_id=imported.import_id,
+        digest=imported.digest(),
+        entry=entry,
+        views=views,
+        visits=visits,
+        months=_months(kept, site.zone, retention, now),
+        rejected=[(d.day, d.rejected) for d in kept if d.rejected],
+        pages=list(imported.pages),
+    )
+    outcome = await counter.store.apply_import(site_id, plan)
+    if outcome == "same":
+        return {"imported": False, "reason": "already_imported", "import_id": imported.import_id}
+    if outcome == "different":
+        raise Conflict("import_conflict", "this import_id was used for another import")
+    if outcome == "pages_exceed_total":
+        raise BadInput(
+            "pages_exceed_total", "a page's total views would exceed the site's total views"
+        )
+    return {"imported": True, **entry["detail"]}
+
+
+def _months(
+    days: list[Day], zone: ZoneInfo, retention: int, now: float
+) -> list[tuple[str, int, list[tuple[int, int, int]]]]:
+    """Group days by month, each month with the lifetime its hash gets if the import makes
+    it: as if made by its first counted view (count.lua), at least a day."""
+    months: dict[str, list[tuple[int, int, int]]] = {}
+    for d in sorted(days, key=lambda d: d.day):
+        months.setdefault(d.day.strftime("%Y-%m"), []).append((d.day.day, d.views, d.visits))
+    laid_out = []
+    for month, rows in months.items():
+        start = day_bounds(date.fromisoformat(month + "-01"), zone)[0]
+        lifetime = max(DAY, int(start + (retention + 31) * DAY - now))
+        laid_out.append((month, lifetime, rows))
+    return laid_out

@@ -1,0 +1,120 @@
+"""A Redis Cluster: its client, and counting runs sent to the primary of their slot, run again
+on the slot's new primary while a slot moves or a failover ends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from typing import Any
+from urllib.parse import unquote
+
+from redis.asyncio import RedisCluster
+from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisClusterException
+
+from statsvc.store.batcher import Batch, Lane
+from statsvc.store.failures import NOT_RUN, STORE_FAILURES
+
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+MAX_CONNECTIONS = 32  # per process and node: counting takes one, look-ups the rest
+REDIRECT_PAUSE = 0.05  # seconds between runs again while a slot moves or a failover ends
+# how long a run a cluster refused is tried again before its hits are kept for later: short,
+# for the other sites' requests of the same flush wait for it
+REDIRECT_WINDOW = 0.25
+REFRESH_INTERVAL = 1.0  # seconds between reads of the slot map after other failures
+RunOn = Callable[[Lane, list[list[Batch]]], Awaitable[list[Any]]]
+
+
+class ClusterRouter:
+    """Sends counting runs to the primaries of their slots, each on a lane of its own."""
+
+    def __init__(
+        self, cluster: RedisCluster, lanes: dict[str, Lane], run_on: RunOn, timeout: float
+    ) -> None:
+        self._cluster = cluster
+        self._lanes = lanes
+        self._run_on = run_on
+        self._timeout = timeout
+        self._refreshed = 0.0  # when the slot map was last read again (loop time)
+
+    async def run(self, runs: list[list[Batch]]) -> list[Any]:
+        """Send each primary its runs; run again, on the slot's new primary, those a moving
+        slot or a failover refused (refused, they did not run), for REDIRECT_WINDOW at most;
+        then their hits are told the store cannot take them now (and are kept)."""
+        cluster = self._cluster
+        await cluster.initialize()  # the slot map, read on first use
+        replies: list[Any] = [None] * len(runs)
+        todo = list(range(len(runs)))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(self._timeout, REDIRECT_WINDOW)
+        while True:
+            by_node: dict[str, tuple[ClusterNode, list[int]]] = {}
+            for n in todo:
+                try:
+                    node = cluster.nodes_manager.get_node_from_slot(runs[n][0].slot)
+                except RedisClusterException as exc:  # no node serves that slot now
+                    replies[n] = exc
+                    continue
+                by_node.setdefault(node.name, (node, []))[1].append(n)
+            results = await asyncio.gather(
+                *(
+                    self._run_on(self._lane(node), [runs[n] for n in ns])
+                    for node, ns in by_node.values()
+                ),
+                return_exceptions=True,
+            )
+            for (_, ns), result in zip(by_node.values(), results, strict=True):
+                for at, n in enumerate(ns):
+                    replies[n] = result if isinstance(result, BaseException) else result[at]
+            failed = any(isinstance(replies[n], STORE_FAILURES) for n in todo)
+            todo = [n for n in todo if isinstance(replies[n], NOT_RUN)]
+            if failed:
+                await self._refresh(cluster, at_once=bool(todo))
+            if not todo or loop.time() >= deadline:
+                return replies
+            await asyncio.sleep(REDIRECT_PAUSE)
+
+    async def _refresh(self, cluster: RedisCluster, *, at_once: bool) -> None:
+        """Read the slot map again: at once after a redirection, at most once a second after
+        other failures (a node that is down fails every run sent to it)."""
+        now = asyncio.get_running_loop().time()
+        if not at_once and now - self._refreshed < REFRESH_INTERVAL:
+            return
+        self._refreshed = now
+        with suppress(*STORE_FAILURES):  # the runs already say what failed; the next tries again
+            await cluster.nodes_manager.initialize()
+
+    def _lane(self, node: ClusterNode) -> Lane:
+        lane = self._lanes.get(node.name)
+        if lane is None:
+            lane = self._lanes[node.name] = Lane(node.acquire_connection())
+        return lane
+
+
+def cluster_client(url: str, timeout: float) -> RedisCluster:
+    """Return a cluster client for `redis+cluster://[user:password@]host:port[,host:port…]`."""
+    scheme, _, rest = url.partition("://")
+    rest = rest.partition("/")[0].partition("?")[0]
+    auth, _, hosts = rest.rpartition("@")
+    username, _, password = auth.partition(":") if ":" in auth else ("", "", auth)
+    nodes = []
+    for address in hosts.split(","):
+        host, _, port = address.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"a cluster node must be host:port, not {address!r}")
+        nodes.append(ClusterNode(host.strip("[]"), int(port)))
+    return RedisCluster(
+        startup_nodes=nodes,
+        username=unquote(username) or None,
+        password=unquote(password) or None,
+        ssl=CLUSTER_SCHEMES[scheme.lower()] == "rediss",
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        max_connections=MAX_CONNECTIONS,
+        # nothing is sent again blindly (the admin scripts write too); redirections (MOVED,
+        # ASK) are followed all the same
+        retry=Retry(NoBackoff(), 0),
+    )
