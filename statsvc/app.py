@@ -37,13 +37,13 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     store = Store.from_url(
         settings.redis_url, Keys(settings.key_prefix), limits, timeout=settings.store_timeout
     )
-    counter = app[STATS] = StatsService(
+    stats = app[STATS] = StatsService(
         store, app[CLOCK], Buffer(settings.buffer_limit), app[METRICS]
     )
     kept = settings.data_dir / "buffer"
-    claims = claim_files(kept, counter.buffer)  # hits kept through an outage by an earlier run
+    claims = claim_files(kept, stats.buffer)  # hits kept through an outage by an earlier run
     if claims:
-        counter.start_draining()
+        stats.start_draining()
     try:
         if settings.demo_site:
             demo = new_site("demo", settings.timezone, settings.locale)
@@ -51,11 +51,11 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
                 await store.put_site(demo, only_new=True)
         yield
     finally:
-        await counter.stop(time_left=SHUTDOWN_DRAIN_SECONDS)
-        written = counter.buffer.dump(kept)
+        await stats.stop(time_left=SHUTDOWN_DRAIN_SECONDS)
+        written = stats.buffer.dump(kept)
         if written:
             log.warning(
-                "the store cannot be reached: %d hits kept in %s", len(counter.buffer), written
+                "the store cannot be reached: %d hits kept in %s", len(stats.buffer), written
             )
         for claim in claims:  # their hits are counted, or in the file just written
             claim.release()

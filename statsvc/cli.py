@@ -43,12 +43,12 @@ def token_command(settings: Settings, args: argparse.Namespace) -> int:
     """Run `statsvc token create|list|revoke SITE`."""
 
     async def run(store: Store) -> Any:
-        counter = StatsService(store, time.time)
+        stats = StatsService(store, time.time)
         if args.action == "create":
-            return await auth.create_token(counter, args.site, CLI)
+            return await auth.create_token(stats, args.site, CLI)
         if args.action == "list":
-            return await auth.list_tokens(counter, args.site)
-        return await auth.revoke_token(counter, args.site, args.token_id, CLI)
+            return await auth.list_tokens(stats, args.site)
+        return await auth.revoke_token(stats, args.site, args.token_id, CLI)
 
     result = _run(settings, run)
     if args.action == "create":
@@ -93,15 +93,15 @@ def import_command(settings: Settings, args: argparse.Namespace) -> int:
     cut = parts(whole)
 
     async def run(store: Store) -> dict[str, Any]:
-        counter = StatsService(store, time.time)
+        stats = StatsService(store, time.time)
         if await store.get_site(args.site) is None and isinstance(document.get("site"), dict):
             changes = {k: v for k, v in document["site"].items() if k != "id"}
-            await admin.save_settings(counter, args.site, changes, CLI, timezone="", locale="")
+            await admin.save_settings(stats, args.site, changes, CLI, timezone="", locale="")
         summary: dict[str, Any] = dict.fromkeys(FIGURES, 0)
         summary |= {"import_id": whole.import_id, "parts": len(cut), "applied": 0, "skipped": 0}
         done = 0
         for n, part in enumerate(cut, start=1):
-            reply = await backfill.apply_import(counter, args.site, part, CLI)
+            reply = await backfill.apply_import(stats, args.site, part, CLI)
             done += len(part.days)
             if reply["imported"]:
                 summary["applied"] += 1

@@ -1,5 +1,5 @@
 """HTTP handlers of the admin API (DESIGN §5): the bearer token, checked input, then the
-admin service (statsvc/admin.py)."""
+admin services (statsvc/service/admin.py, auth.py, backfill.py)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ async def site_request(request: web.Request, *, write: bool) -> tuple[Principal,
 async def list_sites(request: web.Request) -> web.Response:
     """List the site ids (a site token sees its own site only)."""
     principal = await bearer(request)
-    ids = await request.app[STATS].store.site_ids()
+    ids = await request.app[STATS].site_ids()
     return json_reply({"sites": [i for i in ids if auth.allows(principal, i, write=False)]})
 
 
@@ -105,10 +105,10 @@ async def pages(request: web.Request) -> web.Response:
 async def series(request: web.Request) -> web.Response:
     """Answer with views, visits and refused hits per local day from `from` to `to`."""
     _, site_id = await site_request(request, write=False)
-    counter = request.app[STATS]
-    end = day(request, "to") or await admin.local_today(counter, site_id)
+    stats = request.app[STATS]
+    end = day(request, "to") or await admin.local_today(stats, site_id)
     start = day(request, "from") or end - timedelta(days=SERIES_DAYS - 1)
-    return json_reply(await admin.series(counter, site_id, start, end))
+    return json_reply(await admin.series(stats, site_id, start, end))
 
 
 async def audit(request: web.Request) -> web.Response:

@@ -1,4 +1,4 @@
-"""HTTP handlers: parse at the edge, call the counter, answer JSON."""
+"""HTTP handlers: parse at the edge, call the stats, answer JSON."""
 
 from __future__ import annotations
 
@@ -94,9 +94,9 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """Answer 200 while the store is reachable, 503 when not; say how many hits are kept
     to count when it answers."""
-    counter = request.app[STATS]
-    buffered = len(counter.buffer)
-    if await counter.store.ready():
+    stats = request.app[STATS]
+    buffered = len(stats.buffer)
+    if await stats.ready():
         return web.json_response({"status": "ready", "store": "up", "buffered": buffered})
     raise ApiError(
         503,

@@ -1,8 +1,8 @@
-"""The dashboard at /admin: server-rendered pages over the admin service (statsvc/admin.py).
+"""The dashboard at /admin: server-rendered pages over the admin service (statsvc.service).
 
 Every /admin answer gets the security headers, and every /admin error is an HTML page (or,
-for a visitor not signed in, a redirect to the sign-in form): edge() in app.py routes /admin
-requests through html_errors() instead of the JSON error middleware."""
+for a visitor not signed in, a redirect to the sign-in form): edge() (http/middleware.py)
+routes /admin requests through html_errors() instead of the JSON error middleware."""
 
 from __future__ import annotations
 
@@ -195,14 +195,14 @@ async def signout(request: web.Request) -> web.Response:
 async def sites(request: web.Request) -> dict[str, Any]:
     """List the sites the session may read, with today's figures."""
     session = await _session(request)
-    counter = request.app[STATS]
+    stats = request.app[STATS]
     ids = [
         site_id
-        for site_id in await counter.store.site_ids()
+        for site_id in await stats.site_ids()
         if auth.allows(session.principal, site_id, write=False)
     ]
-    found = await asyncio.gather(*(counter.site(i) for i in ids))
-    counts = await asyncio.gather(*(counter.counts(i, None) for i in ids))
+    found = await asyncio.gather(*(stats.site(i) for i in ids))
+    counts = await asyncio.gather(*(stats.counts(i, None) for i in ids))
     return {
         "session": session,
         "sites": [
@@ -219,14 +219,14 @@ async def site(request: web.Request) -> dict[str, Any]:
     window = request.query.get("window", "today")
     if window not in WINDOWS:
         raise BadInput("invalid_window", f"window must be one of {', '.join(WINDOWS)}")
-    counter = request.app[STATS]
-    settings = await counter.site(site_id)
-    today = await admin.local_today(counter, site_id)
+    stats = request.app[STATS]
+    settings = await stats.site(site_id)
+    today = await admin.local_today(stats, site_id)
     stats, top, days, trail = await asyncio.gather(
-        admin.site_stats(counter, site_id),
-        admin.top_pages(counter, site_id, window, TOP_PAGES),
-        admin.series(counter, site_id, today - timedelta(days=CHART_DAYS - 1), today),
-        admin.audit(counter, site_id, AUDIT_ENTRIES),
+        admin.site_stats(stats, site_id),
+        admin.top_pages(stats, site_id, window, TOP_PAGES),
+        admin.series(stats, site_id, today - timedelta(days=CHART_DAYS - 1), today),
+        admin.audit(stats, site_id, AUDIT_ENTRIES),
     )
     base = public_origin(request, request.app[SETTINGS].trusted_proxies)
     return {

@@ -47,12 +47,12 @@ async def badge(request: web.Request) -> web.Response:
     options = box_options(request.query)
     site_id = check_site_id(request.query.get("site"))
     path = query_path(request) or _referring_path(request)
-    counter = request.app[STATS]
+    stats = request.app[STATS]
     if options.count:
         client = client_of(request, request.app[SETTINGS].trusted_proxies)
-        counts = (await counter.hit(PageView(site_id, path, None, None), client)).body()
+        counts = (await stats.hit(PageView(site_id, path, None, None), client)).body()
     else:
-        counts = await counter.counts(site_id, path)
+        counts = await stats.counts(site_id, path)
     title, lines = box_lines(counts, options, counts["locale"])
     longest = max([len(title)] + [len(label) + len(value) + 3 for label, value in lines])
     context = {

@@ -22,14 +22,14 @@ MAX_LIMIT = 1000  # pages or audit entries in one reply
 MAX_SERIES_DAYS = 400  # days in one series
 
 
-async def site_stats(counter: StatsService, site_id: str) -> dict[str, Any]:
+async def site_stats(stats: StatsService, site_id: str) -> dict[str, Any]:
     """Return the site's counts of DESIGN §3 and its refused hits by window and reason."""
-    body = await counter.counts(site_id, None)
-    site = await counter.site(site_id)
-    windows = windows_at(counter.now(), site.zone, site.week_start)
+    body = await stats.counts(site_id, None)
+    site = await stats.site(site_id)
+    windows = windows_at(stats.now(), site.zone, site.week_start)
     month = [windows.today.replace(day=n) for n in range(1, windows.today.day + 1)]
     days = sorted({*month, *windows.week, windows.yesterday})
-    tallies = dict(zip(days, await counter.store.rejected(site_id, days), strict=True))
+    tallies = dict(zip(days, await stats.store.rejected(site_id, days), strict=True))
     body["rejected"] = {
         "today": _summed(tallies, [windows.today]),
         "yesterday": _summed(tallies, [windows.yesterday]),
@@ -39,14 +39,14 @@ async def site_stats(counter: StatsService, site_id: str) -> dict[str, Any]:
     return body
 
 
-async def top_pages(counter: StatsService, site_id: str, window: str, limit: int) -> dict[str, Any]:
+async def top_pages(stats: StatsService, site_id: str, window: str, limit: int) -> dict[str, Any]:
     """Return the most viewed pages of a window (DESIGN §5 /pages)."""
     if window not in WINDOWS:
         raise BadInput("invalid_window", f"window must be one of {', '.join(WINDOWS)}")
     _check_limit(limit, MAX_LIMIT)
-    site = await counter.site(site_id)
-    windows = windows_at(counter.now(), site.zone, site.week_start)
-    store = counter.store
+    site = await stats.site(site_id)
+    windows = windows_at(stats.now(), site.zone, site.week_start)
+    store = stats.store
     if window == "total":
         pages = await store.page_views(site_id, limit=limit)
     elif window == "month":
@@ -61,22 +61,22 @@ async def top_pages(counter: StatsService, site_id: str, window: str, limit: int
     }
 
 
-async def local_today(counter: StatsService, site_id: str) -> date:
+async def local_today(stats: StatsService, site_id: str) -> date:
     """Return the site's local date now."""
-    site = await counter.site(site_id)
-    return local_day(counter.now(), site.zone)
+    site = await stats.site(site_id)
+    return local_day(stats.now(), site.zone)
 
 
-async def series(counter: StatsService, site_id: str, start: date, end: date) -> dict[str, Any]:
+async def series(stats: StatsService, site_id: str, start: date, end: date) -> dict[str, Any]:
     """Return views, visits and refused hits per local day from `start` to `end`."""
     if start > end:
         raise BadInput("invalid_range", "from must not be after to")
     if (end - start).days >= MAX_SERIES_DAYS:
         raise BadInput("invalid_range", f"a series spans at most {MAX_SERIES_DAYS} days")
-    await counter.site(site_id)
+    await stats.site(site_id)
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    figures = await counter.store.day_figures(site_id, days)
-    tallies = await counter.store.rejected(site_id, days)
+    figures = await stats.store.day_figures(site_id, days)
+    tallies = await stats.store.rejected(site_id, days)
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
@@ -92,15 +92,15 @@ async def series(counter: StatsService, site_id: str, start: date, end: date) ->
     }
 
 
-async def audit(counter: StatsService, site_id: str, limit: int = 100) -> list[dict[str, Any]]:
+async def audit(stats: StatsService, site_id: str, limit: int = 100) -> list[dict[str, Any]]:
     """Return the latest entries of a site's audit trail, newest first."""
     _check_limit(limit, AUDIT_CAP)
-    await counter.site(site_id)
-    return await counter.store.audit(site_id, limit)
+    await stats.site(site_id)
+    return await stats.store.audit(site_id, limit)
 
 
 async def save_settings(
-    counter: StatsService,
+    stats: StatsService,
     site_id: str,
     changes: dict[str, Any],
     by: Principal,
@@ -112,15 +112,15 @@ async def save_settings(
     return all its settings and whether it is new."""
     if not is_site_id(site_id):
         raise BadInput("invalid_site", "a site id matches ^[a-z0-9][a-z0-9_-]{0,62}$")
-    current = await counter.store.get_site(site_id)
+    current = await stats.store.get_site(site_id)
     try:
         site = (current or new_site(site_id, timezone, locale)).updated(changes)
     except SettingsError as exc:
         raise BadInput("invalid_setting", f"{exc.field}: {exc}") from None
     settings = site.to_json()
     changed = {name: settings[name] for name in changes if name != "id"}
-    entry = audit_entry(iso(counter.now()), by, "settings", {"created": current is None, **changed})
-    await counter.save_site(site, entry)
+    entry = audit_entry(iso(stats.now()), by, "settings", {"created": current is None, **changed})
+    await stats.save_site(site, entry)
     return settings, current is None
 
 

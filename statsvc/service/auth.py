@@ -29,7 +29,7 @@ class Principal:
 
 
 async def authenticate(
-    counter: StatsService, admin_token: str | None, presented: str
+    stats: StatsService, admin_token: str | None, presented: str
 ) -> Principal | None:
     """Return who the bearer token `presented` is, or None for no valid token."""
     # header bytes that are not UTF-8 arrive as surrogate escapes: compare the bytes sent
@@ -40,7 +40,7 @@ async def authenticate(
     if match is None:
         return None
     site_id, token_id = match.groups()
-    record = await counter.store.token(site_id, token_id)
+    record = await stats.store.token(site_id, token_id)
     if record is None or not hmac.compare_digest(_token_hash(presented), str(record["hash"])):
         return None
     return Principal(token_id, site_id)
@@ -53,33 +53,33 @@ def allows(principal: Principal, site_id: str | None, *, write: bool) -> bool:
     return not write and site_id == principal.site
 
 
-async def create_token(counter: StatsService, site_id: str, by: Principal) -> dict[str, str]:
+async def create_token(stats: StatsService, site_id: str, by: Principal) -> dict[str, str]:
     """Make a read-only token of a site; return it (it is never shown again: only its hash
     is kept)."""
-    await counter.site(site_id)
+    await stats.site(site_id)
     token_id = secrets.token_hex(8)
     token = f"svt_{site_id}.{token_id}.{secrets.token_urlsafe(32)}"
-    at = iso(counter.now())
+    at = iso(stats.now())
     record = {"hash": _token_hash(token), "created_at": at, "created_by": by.token_id}
     entry = audit_entry(at, by, "token_create", {"token_id": token_id})
-    if not await counter.store.add_token(site_id, token_id, record, entry):
+    if not await stats.store.add_token(site_id, token_id, record, entry):
         raise Conflict("too_many_tokens", "the site has as many tokens as it may have")
     return {"token_id": token_id, "token": token}
 
 
-async def revoke_token(counter: StatsService, site_id: str, token_id: str, by: Principal) -> bool:
+async def revoke_token(stats: StatsService, site_id: str, token_id: str, by: Principal) -> bool:
     """Revoke a site's token at once; False if it has no such token."""
-    await counter.site(site_id)
+    await stats.site(site_id)
     if not re.fullmatch(r"[0-9a-f]{16}", token_id):
         return False
-    entry = audit_entry(iso(counter.now()), by, "token_revoke", {"token_id": token_id})
-    return await counter.store.remove_token(site_id, token_id, entry)
+    entry = audit_entry(iso(stats.now()), by, "token_revoke", {"token_id": token_id})
+    return await stats.store.remove_token(site_id, token_id, entry)
 
 
-async def list_tokens(counter: StatsService, site_id: str) -> list[dict[str, str]]:
+async def list_tokens(stats: StatsService, site_id: str) -> list[dict[str, str]]:
     """Return a site's tokens: ids and when and by whom made, never a secret or a hash."""
-    await counter.site(site_id)
-    records = await counter.store.tokens(site_id)
+    await stats.site(site_id)
+    records = await stats.store.tokens(site_id)
     listed = [
         {"token_id": token_id, "created_at": r["created_at"], "created_by": r["created_by"]}
         for token_id, r in records.items()

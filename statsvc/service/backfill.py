@@ -18,12 +18,12 @@ from statsvc.store import ImportPlan
 DAY = 86400
 
 
-async def export_site(counter: StatsService, site_id: str) -> dict[str, Any]:
+async def export_site(stats: StatsService, site_id: str) -> dict[str, Any]:
     """Return everything needed to rebuild a site's numbers: settings, totals, every day
     still kept, page totals. Posted to /import of an empty site it gives the same stats."""
-    site = await counter.site(site_id)
-    store = counter.store
-    now = counter.now()
+    site = await stats.site(site_id)
+    store = stats.store
+    now = stats.now()
     today = local_day(now, site.zone)
     first = today - timedelta(days=store.limits.retention_days + 31)  # a month hash's lifetime
     kept = [first + timedelta(days=n) for n in range((today - first).days + 1)]
@@ -51,24 +51,24 @@ async def export_site(counter: StatsService, site_id: str) -> dict[str, Any]:
 
 
 async def import_counts(
-    counter: StatsService, site_id: str, document: object, by: Principal
+    stats: StatsService, site_id: str, document: object, by: Principal
 ) -> dict[str, Any]:
-    """Add an import's figures to a site once per import id (see README "Import"): checked
+    """Add an import's figures to a site once per import id (see docs/api.md, "Import"): checked
     whole before anything is written, then written in one atomic script run."""
-    await counter.site(site_id)
-    return await apply_import(counter, site_id, parse_import(document), by)
+    await stats.site(site_id)
+    return await apply_import(stats, site_id, parse_import(document), by)
 
 
 async def apply_import(
-    counter: StatsService, site_id: str, imported: Import, by: Principal
+    stats: StatsService, site_id: str, imported: Import, by: Principal
 ) -> dict[str, Any]:
     """Add a checked import's figures to a site once per import id."""
-    site = await counter.site(site_id)
-    now = counter.now()
+    site = await stats.site(site_id)
+    now = stats.now()
     today = local_day(now, site.zone)
     if any(d.day > today for d in imported.days):
         raise BadInput("invalid_date", f"a day after the site's today ({today}) was sent")
-    retention = counter.store.limits.retention_days
+    retention = stats.store.limits.retention_days
     kept = [d for d in imported.days if (today - d.day).days <= retention]
     views, visits = imported.added()
     entry = audit_entry(
@@ -94,7 +94,7 @@ async def apply_import(
         rejected=[(d.day, d.rejected) for d in kept if d.rejected],
         pages=list(imported.pages),
     )
-    outcome = await counter.store.apply_import(site_id, plan)
+    outcome = await stats.store.apply_import(site_id, plan)
     if outcome == "same":
         return {"imported": False, "reason": "already_imported", "import_id": imported.import_id}
     if outcome == "different":

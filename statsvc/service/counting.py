@@ -86,6 +86,14 @@ class StatsService:
         result: T = await asyncio.shield(pending)
         return result
 
+    async def site_ids(self) -> list[str]:
+        """Return every site id, sorted."""
+        return await self.store.site_ids()
+
+    async def ready(self) -> bool:
+        """Tell whether the store answers."""
+        return await self.store.ready()
+
     def now(self) -> float:
         """Return the time of this counter's clock."""
         return self._clock()
