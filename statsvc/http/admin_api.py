@@ -12,8 +12,8 @@ from aiohttp import web
 from statsvc.core.backfill import DATE
 from statsvc.core.errors import BadInput, Forbidden, Unauthorized
 from statsvc.core.pageview import check_site_id
-from statsvc.http.api import json_reply, read_body
 from statsvc.http.appkeys import SETTINGS, SIGN_INS, STATS
+from statsvc.http.body import json_reply, read_body
 from statsvc.http.errors import ApiError
 from statsvc.http.requester import client_address
 from statsvc.service import admin, auth, backfill

@@ -20,8 +20,8 @@ from statsvc.core.chart import chart
 from statsvc.core.errors import BadInput, Forbidden, TooManyAttempts, UnknownSite
 from statsvc.core.pageview import check_site_id
 from statsvc.core.reasons import REASONS
-from statsvc.http.api import json_reply
 from statsvc.http.appkeys import SETTINGS, SIGN_INS, STATS
+from statsvc.http.body import json_reply
 from statsvc.http.cookies import COOKIE_PATH, LOGIN_COOKIE, SESSION_COOKIE, same_origin, set_cookie
 from statsvc.http.errors import ApiError, Handler, problem_of
 from statsvc.http.requester import client_address, public_origin
