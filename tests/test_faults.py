@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BROWSER
-from tests.servers import Server
-from tests.test_serve import TOKEN, Service, call
+from tests.helpers import BROWSER, call
+from tests.servers import TOKEN, Server, Service
 
 OUTAGE_SECONDS = 5.0
 LOAD_THREADS = 4
@@ -99,13 +98,13 @@ def statsvc(tmp_path: Path, server: Server) -> Iterator[Service]:
 
 def new_site(service: Service) -> str:
     site = "f" + secrets.token_hex(4)
-    assert call(service.port, "PUT", f"/api/v1/sites/{site}", {}, TOKEN)[0] == 201
+    assert call(service.url, "PUT", f"/api/v1/sites/{site}", {}, TOKEN)[0] == 201
     return site
 
 
 def total_views(service: Service, site: str) -> int | None:
     """Return the site's total views, or None while the service cannot read the store yet."""
-    status, body = call(service.port, "GET", f"/api/v1/counts?site={site}")
+    status, body = call(service.url, "GET", f"/api/v1/counts?site={site}")
     if status == 503:  # a worker that just lost the store tries it again within 2 s
         return None
     assert status == 200, body

@@ -15,8 +15,7 @@ from pytest_aiohttp import AiohttpClient
 from statsvc.app import PUBLIC_API, create_app
 from statsvc.http.openapi import document
 from statsvc.settings import Settings
-from tests.conftest import FakeClock, admin
-from tests.test_dashboard import sign_in
+from tests.helpers import FakeClock, admin, sign_in
 
 Client = TestClient[Request, Application]
 METHODS = ("get", "put", "post", "delete", "patch", "options")

@@ -13,18 +13,13 @@ from statsvc.core.requester import Client
 from statsvc.core.site import Site
 from statsvc.service.counting import Counter
 from statsvc.store.store import Store
-from tests.conftest import FakeClock
+from tests.helpers import FakeClock, figures, instant
 
 HCM = "Asia/Ho_Chi_Minh"
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
 ALICE = Client(ip="203.0.113.7", user_agent="Mozilla/5.0 Alice", origin=None, no_tracking=False)
 BOB = Client(ip="203.0.113.7", user_agent="Mozilla/5.0 Bob", origin=None, no_tracking=False)
-
-
-def instant(local: str) -> float:
-    """Return the Unix time of a local time written with its UTC offset."""
-    return datetime.fromisoformat(local).timestamp()
 
 
 def days(first: str, last: str) -> tuple[date, ...]:
@@ -240,11 +235,6 @@ def test_a_whole_dst_day_of_23_or_25_hours_is_one_date(
 
 
 # The store: hits on both sides of a local midnight.
-
-
-def figures(today: int, yesterday: int, week: int, month: int, total: int) -> dict[str, int]:
-    """Return a views or visits object of the counts reply."""
-    return {"today": today, "yesterday": yesterday, "week": week, "month": month, "total": total}
 
 
 async def new_counter(store: Store, clock: FakeClock, zone: str, week_start: str) -> Counter:
