@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from prometheus_client.multiprocess import MultiProcessCollector
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError
@@ -147,6 +148,22 @@ class Service:
         code = self.process.wait(timeout=30)
         self.process = None
         return code
+
+    def per_worker(self, metric: str) -> dict[str, float]:
+        """Return, for each worker's metric files, the sum of a counter's or a histogram's
+        counts."""
+        kinds = {"statsvc_hits": "counter", "statsvc_request_duration_seconds": "histogram"}
+        wanted = {"statsvc_hits_total", "statsvc_request_duration_seconds_count"}
+        return {
+            file.name: sum(
+                sample.value
+                for family in MultiProcessCollector.merge([str(file)])
+                if family.name == metric
+                for sample in family.samples
+                if sample.name in wanted
+            )
+            for file in (self.data_dir / "metrics").glob(f"{kinds[metric]}_*.db")
+        }
 
     def hit(self, path: str) -> Json:
         """Count a view of `path` on the demo site; return the 200 reply."""

@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from prometheus_client.multiprocess import MultiProcessCollector
 from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import create_app
@@ -96,22 +95,6 @@ async def test_a_metrics_token_closes_the_page(
     assert "statsvc_hits_total" in await response.text()
 
 
-def per_worker(service: Service, metric: str) -> dict[str, float]:
-    """Return, for each worker's metric files, the sum of a counter's or a histogram's counts."""
-    kinds = {"statsvc_hits": "counter", "statsvc_request_duration_seconds": "histogram"}
-    wanted = {"statsvc_hits_total", "statsvc_request_duration_seconds_count"}
-    return {
-        file.name: sum(
-            sample.value
-            for family in MultiProcessCollector.merge([str(file)])
-            if family.name == metric
-            for sample in family.samples
-            if sample.name in wanted
-        )
-        for file in (service.data_dir / "metrics").glob(f"{kinds[metric]}_*.db")
-    }
-
-
 @pytest.fixture
 def two_workers(tmp_path: Path) -> Iterator[Service]:
     """`statsvc serve --workers 2` on the embedded store (stopped at the end)."""
@@ -120,7 +103,7 @@ def two_workers(tmp_path: Path) -> Iterator[Service]:
     service.start()  # ready as soon as one worker answers: wait for the other one too
 
     def served() -> dict[str, float]:
-        return per_worker(service, "statsvc_request_duration_seconds")
+        return service.per_worker("statsvc_request_duration_seconds")
 
     def both_answered() -> bool:
         if len(served()) == 2 and all(served().values()):
@@ -139,7 +122,7 @@ def test_every_workers_hits_are_in_each_scrape(two_workers: Service) -> None:
     """With two workers, a scrape answered by either one adds up the hits both counted."""
     for n in range(40):  # each on a new connection: the kernel spreads them over the workers
         two_workers.hit(f"/p{n}")
-    hits = per_worker(two_workers, "statsvc_hits")
+    hits = two_workers.per_worker("statsvc_hits")
     assert len(hits) == 2
     assert all(hits.values())  # each worker counted some of them
     for _ in range(4):
