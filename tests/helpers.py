@@ -108,6 +108,18 @@ def instant(local: str) -> float:
     return datetime.fromisoformat(local).timestamp()
 
 
+HCM = "Asia/Ho_Chi_Minh"
+BERLIN = "Europe/Berlin"
+NEW_YORK = "America/New_York"
+# The DST days of 2026: (zone, local date, first instant, first instant of the next day, hours).
+DST_DAYS = [
+    (BERLIN, "2026-03-29", "2026-03-29T00:00:00+01:00", "2026-03-30T00:00:00+02:00", 23),
+    (BERLIN, "2026-10-25", "2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00", 25),
+    (NEW_YORK, "2026-03-08", "2026-03-08T00:00:00-05:00", "2026-03-09T00:00:00-04:00", 23),
+    (NEW_YORK, "2026-11-01", "2026-11-01T00:00:00-04:00", "2026-11-02T00:00:00-05:00", 25),
+]
+
+
 # -- requests through aiohttp's test client ----------------------------------------------
 
 
