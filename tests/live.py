@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from statsvc.app import create_app
 from statsvc.settings import Settings
-from tests.helpers import ADMIN_TOKEN, FakeClock, Json, call
+from tests.helpers import ADMIN_TOKEN, BROWSER, FakeClock, Json, call
 
 T = TypeVar("T")
 
@@ -169,14 +169,21 @@ class Live:
 
     def put_site(self, site: str, settings: Json) -> None:
         """Create or change a site through the admin API."""
-        self._ok("PUT", f"/api/v1/sites/{site}", settings, token=ADMIN_TOKEN)
+        self.admin("PUT", f"/api/v1/sites/{site}", settings)
 
     def admin(self, method: str, path: str, body: Any) -> Json:
         """Send an admin request; return its JSON reply."""
         return self._ok(method, path, body, token=ADMIN_TOKEN)
 
-    def _ok(self, method: str, path: str, body: Any = None, **options: Any) -> Json:
-        status, reply = call(self.service, method, path, body, **options)
+    def _ok(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        user_agent: str = BROWSER,
+    ) -> Json:
+        status, reply = call(self.service, method, path, body, token, user_agent)
         assert status in (200, 201), (method, path, status, reply)
         return reply
 

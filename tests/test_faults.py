@@ -140,16 +140,16 @@ def settle(service: Service, site: str, expected: int) -> int | None:
     """Wait until the kept hits are counted (the service drains them at its own pace, in
     both workers): the total holds every accepted hit and no worker keeps any, so none is
     left that a late replay could count a second time; return the total views then."""
-    seen: list[int | None] = []
+    last: dict[str, int | None] = {}  # the total last read, for the message at the deadline
 
     def settled() -> bool:
-        seen.append(total_views(service, site))
-        return (seen[-1] or 0) >= expected and kept_hits(service) == 0
+        last["total"] = total_views(service, site)
+        return (last["total"] or 0) >= expected and kept_hits(service) == 0
 
     wait_until(
         settled,
         SETTLE_TIMEOUT,
-        lambda: f"{site}: {seen[-1]} of {expected} views counted, {kept_hits(service)} kept",
+        lambda: f"{site}: {last['total']} of {expected} views counted, {kept_hits(service)} kept",
         interval=0.2,
     )
     return total_views(service, site)
