@@ -6,7 +6,7 @@ import random
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -15,11 +15,13 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from tests.helpers import wait_until
 from tests.servers import answers, server_binary
 
 SLOTS = 16384
 BUS_OFFSET = 10_000  # a node's cluster bus listens this far above its port
 FORM_TIMEOUT = 30.0  # seconds for the nodes to start and agree on the slot map
+NOT_FORMED = "the cluster did not form in time"
 
 
 def cluster_port() -> int:
@@ -80,7 +82,7 @@ class Cluster:
         deadline = time.monotonic() + FORM_TIMEOUT
         share = SLOTS // len(self.ports)
         for n, port in enumerate(self.ports):
-            _until(deadline, partial(self._answers, n))
+            wait_until(partial(self._answers, n), deadline - time.monotonic(), NOT_FORMED)
             with self.node(port) as node:
                 last = SLOTS - 1 if n == len(self.ports) - 1 else (n + 1) * share - 1
                 node.execute_command("CLUSTER", "ADDSLOTSRANGE", n * share, last)
@@ -89,7 +91,7 @@ class Cluster:
                 first.execute_command("CLUSTER", "MEET", "127.0.0.1", port)
         for port in self.ports:
             with self.node(port) as node:
-                _until(deadline, partial(self._agreed, node))
+                wait_until(partial(self._agreed, node), deadline - time.monotonic(), NOT_FORMED)
 
     def _answers(self, n: int) -> bool:
         if self._processes[n].poll() is not None:
@@ -130,11 +132,3 @@ def running_cluster(directory: Path) -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.close()
-
-
-def _until(deadline: float, ready: Callable[[], bool]) -> None:
-    """Poll an outside process's state until `ready()` holds (its pace is not ours to set)."""
-    while not ready():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the cluster did not form in time")
-        time.sleep(0.05)

@@ -1,9 +1,11 @@
-"""Fixtures: a real Redis/Valkey server, a key prefix per test, an injected clock."""
+"""Fixtures: a real Redis/Valkey server, a key prefix per test, an injected clock, the
+application and its clients, and Chromium with a served statsvc and portal."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,38 +14,18 @@ from typing import Any, cast
 import pytest
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
 from statsvc.app import create_app
 from statsvc.core.keys import Keys
 from statsvc.settings import Settings
-from statsvc.store import Limits, Store, cluster_client
+from statsvc.store import Limits, Store
 from tests.cluster import running_cluster
+from tests.helpers import ADMIN_TOKEN, BROWSER, STORE_TIMEOUT, FakeClock, plain_client
+from tests.live import CHROMIUM, CHROMIUM_FLAGS, USER_AGENT, Live
 from tests.servers import Server
-
-ADMIN_TOKEN = "test-admin-token"
-# a store's answers may take a while on a busy machine running the suite: a test is not
-# about the 1-second production timeout unless it says so (the outage and fault tests do)
-STORE_TIMEOUT = 10.0
-# a browser's User-Agent: the test client's own ("Python/3.11 aiohttp/…") is a robot's
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-
-
-class FakeClock:
-    """A clock that moves only when a test moves it."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    def set(self, when: datetime) -> None:
-        self.now = when.timestamp()
 
 
 @pytest.fixture(scope="session")
@@ -87,14 +69,6 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     client = plain_client(redis_url)
     yield client
     await client.aclose()
-
-
-def plain_client(url: str) -> Redis:
-    """Return a client of the store at `url`, one server or a cluster (the same commands)."""
-    if url.startswith("redis+cluster://"):
-        cluster: Any = cluster_client(url, timeout=5.0)
-        return cast(Redis, cluster)
-    return Redis.from_url(url)
 
 
 @pytest.fixture
@@ -142,11 +116,6 @@ async def client(
     return await aiohttp_client(create_app(settings, clock=clock))
 
 
-def admin() -> dict[str, str]:
-    """The headers of an admin request."""
-    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     """A Redis or Valkey of this test's own (AOF on), which the test may stop, freeze and
@@ -155,3 +124,39 @@ def server(tmp_path: Path) -> Iterator[Server]:
     own.start()
     yield own
     own.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (a test that needs it is skipped
+    where there is none, unless STATSVC_REQUIRE_BROWSER is set, as in CI)."""
+    if not shutil.which(CHROMIUM) and not os.environ.get("STATSVC_REQUIRE_BROWSER"):
+        pytest.skip(f"no Chromium at {CHROMIUM} (CI installs it)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live(settings: Settings, clock: FakeClock) -> Iterator[Live]:
+    """statsvc (test clock, own key prefix) and a portal on another origin."""
+    served = Live.start(settings, clock)
+    yield served
+    served.loop.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live: Live) -> Iterator[Page]:
+    """A fresh browser context and page; console errors and page errors are collected."""
+    context = browser.new_context(locale="vi-VN", user_agent=USER_AGENT)
+    tab = context.new_page()
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            live.errors.append(message.text)
+
+    tab.on("console", console)
+    tab.on("pageerror", lambda e: live.errors.append(f"pageerror: {e}"))
+    yield tab
+    context.close()

@@ -1,16 +1,42 @@
-"""Real servers on loopback for browser tests: statsvc and a portal on another origin."""
+"""Real servers on loopback for browser tests: statsvc and a portal on another origin, and
+the Chromium that the browser tests drive."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 from collections.abc import Awaitable
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from aiohttp import web
+from playwright.sync_api import Page, expect
+
+from statsvc.app import create_app
+from statsvc.settings import Settings
+from tests.helpers import ADMIN_TOKEN, BROWSER, FakeClock, Json, call
 
 T = TypeVar("T")
+
+CHROMIUM = os.environ.get("STATSVC_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# headless Chromium names itself "HeadlessChrome", a robot statsvc does not count: the
+# tests' browser says what a desktop Chrome says
+USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+SCREENSHOTS = os.environ.get("STATSVC_SCREENSHOTS")  # a directory to save pictures in
 
 
 def free_port() -> int:
@@ -106,3 +132,77 @@ def page_html(body: str, title: str = "Cổng thông tin xã Tú Sơn") -> str:
         f'<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>{title}</title>'
         f'<link rel="icon" href="data:,"></head><body><h1>{title}</h1>{body}</body></html>'
     )
+
+
+@dataclass
+class Live:
+    """statsvc and a portal, served on loopback from a background loop."""
+
+    loop: LoopThread
+    app: web.Application
+    service: str
+    portal: Portal
+    portal_url: str
+    clock: FakeClock
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, settings: Settings, clock: FakeClock) -> Live:
+        """Serve statsvc (with `settings` and the test clock) and a portal on another origin."""
+        loop = LoopThread()
+        service = f"http://127.0.0.1:{free_port()}"
+        app = create_app(settings, clock=clock)
+        loop.serve(app, int(service.rsplit(":", 1)[1]))
+        portal = Portal(service)
+        portal_port = free_port()
+        loop.serve(portal.app, portal_port)
+        return cls(loop, app, service, portal, f"http://localhost:{portal_port}", clock)
+
+    def counts(self, site: str = "demo", path: str | None = None) -> Json:
+        """Read the counts over HTTP, counting nothing."""
+        query = f"site={site}" + (f"&path={path}" if path else "")
+        return self._ok("GET", f"/api/v1/counts?{query}")
+
+    def hit(self, body: Json, user_agent: str = "another visitor") -> Json:
+        """Count a view from outside the browser."""
+        return self._ok("POST", "/api/v1/hit", body, user_agent=user_agent)
+
+    def put_site(self, site: str, settings: Json) -> None:
+        """Create or change a site through the admin API."""
+        self.admin("PUT", f"/api/v1/sites/{site}", settings)
+
+    def admin(self, method: str, path: str, body: Any) -> Json:
+        """Send an admin request; return its JSON reply."""
+        return self._ok(method, path, body, token=ADMIN_TOKEN)
+
+    def _ok(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        user_agent: str = BROWSER,
+    ) -> Json:
+        status, reply = call(self.service, method, path, body, token, user_agent)
+        assert status in (200, 201), (method, path, status, reply)
+        return reply
+
+    def script(self, **options: str) -> str:
+        """Return the embed tag with these data- options."""
+        attrs = " ".join(f'data-{k.replace("_", "-")}="{v}"' for k, v in options.items())
+        return f'<script src="{self.service}/widget.js" {attrs} async></script>'
+
+    def add_page(self, name: str, body: str) -> str:
+        """Publish a portal page and return its URL."""
+        self.portal.pages[name] = page_html(body)
+        return f"{self.portal_url}/{name}"
+
+
+def box_text(page: Page, target: str = "#stats") -> list[str]:
+    """Return the box's rows as 'label value' once the numbers have arrived."""
+    values = page.locator(f"{target} .statsvc-value")
+    expect(values.first).not_to_have_text("…")
+    labels = page.locator(f"{target} .statsvc-label")
+    return [
+        f"{labels.nth(i).inner_text()} {values.nth(i).inner_text()}" for i in range(values.count())
+    ]

@@ -1,4 +1,5 @@
-"""Real Redis or Valkey servers the tests start, stop, freeze and start again."""
+"""Real servers the tests start as processes: Redis or Valkey (which they may stop, freeze
+and start again), and `statsvc serve` itself."""
 
 from __future__ import annotations
 
@@ -6,17 +7,20 @@ import os
 import shutil
 import signal
 import subprocess
-import time
+import sys
 from pathlib import Path
 
+from prometheus_client.multiprocess import MultiProcessCollector
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError
 from redis.retry import Retry
 
+from tests.helpers import Json, call, wait_until
 from tests.live import free_port
 
 START_TIMEOUT = 30.0
+TOKEN = "serve-test-token"  # the admin token of a `statsvc serve` the tests start
 
 
 def server_binary() -> str:
@@ -63,11 +67,16 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + START_TIMEOUT
-        while not answers(self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((self.directory / "log").read_text()[-2000:])
-            time.sleep(0.02)  # polls a starting process
+        wait_until(self._answers, START_TIMEOUT, self._log_tail, interval=0.02)
+
+    def _answers(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(self._log_tail())
+        return answers(self.port)
+
+    def _log_tail(self) -> str:
+        return (self.directory / "log").read_text()[-2000:]
 
     def stop(self) -> None:
         """Shut the server down as an operator would (SIGTERM: it writes its AOF out)."""
@@ -91,3 +100,75 @@ class Server:
         if self.process is not None:
             self.thaw()
             self.stop()
+
+
+class Service:
+    """A `statsvc serve` process, with TOKEN as its admin token."""
+
+    def __init__(self, data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.data_dir = data_dir
+        self.args = args
+        # patient with the store on a busy machine, unless a test asks for the 1 s default
+        self.env = {
+            **os.environ,
+            "STATSVC_ADMIN_TOKEN": TOKEN,
+            "STATSVC_STORE_TIMEOUT_MS": "10000",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start statsvc and wait until it answers /readyz with 200."""
+        command = [sys.executable, "-m", "statsvc", "serve", "--port", str(self.port)]
+        command += ["--data-dir", str(self.data_dir), *self.args]
+        # its log to a file: a pipe nobody reads fills up, and then the service blocks on it
+        self.log = self.data_dir.parent / f"statsvc-{self.port}.log"
+        with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(command, env=self.env, stderr=log)
+        wait_until(self._ready, START_TIMEOUT, "statsvc did not become ready")
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(self.log.read_text(errors="replace")[-4000:])
+        try:
+            return call(self.url, "GET", "/readyz")[0] == 200
+        except OSError:
+            return False  # not listening yet: the process is still starting
+
+    def stop(self) -> int:
+        """Stop statsvc with SIGTERM; return its exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        self.process = None
+        return code
+
+    def per_worker(self, metric: str) -> dict[str, float]:
+        """Return, for each worker's metric files, the sum of a counter's or a histogram's
+        counts."""
+        kinds = {"statsvc_hits": "counter", "statsvc_request_duration_seconds": "histogram"}
+        wanted = {"statsvc_hits_total", "statsvc_request_duration_seconds_count"}
+        return {
+            file.name: sum(
+                sample.value
+                for family in MultiProcessCollector.merge([str(file)])
+                if family.name == metric
+                for sample in family.samples
+                if sample.name in wanted
+            )
+            for file in (self.data_dir / "metrics").glob(f"{kinds[metric]}_*.db")
+        }
+
+    def hit(self, path: str) -> Json:
+        """Count a view of `path` on the demo site; return the 200 reply."""
+        status, body = call(
+            self.url, "POST", "/api/v1/hit", {"site": "demo", "url": f"http://x{path}"}
+        )
+        assert status == 200, body
+        return body

@@ -23,8 +23,7 @@ from statsvc.core.keys import Keys
 from statsvc.core.site import Site
 from statsvc.settings import Settings
 from statsvc.store import Limits, Store
-from tests.conftest import BROWSER, FakeClock
-from tests.test_api import Client, dump, post_hit, post_ping
+from tests.helpers import BROWSER, Client, FakeClock, dump, post_hit, post_ping
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -7,56 +7,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
 from statsvc.app import create_app
 from statsvc.settings import Settings
-from tests.conftest import ADMIN_TOKEN, FakeClock
-from tests.test_api import Client, Json, blobs, dump, error_code, post_hit, put_site
+from tests.helpers import (
+    ADMIN_TOKEN,
+    DAY,
+    Client,
+    FakeClock,
+    admin_request,
+    blobs,
+    dump,
+    error_code,
+    new_token,
+    ok,
+    post_hit,
+    put_site,
+)
 
-DAY = 86400
 REASONS = ("bot", "prefetch", "rate_limited", "origin", "dnt", "duplicate")
 NONE_REJECTED = dict.fromkeys(REASONS, 0)
 READS = ("stats", "pages", "series", "export", "audit")
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Return the headers of a request bearing `token`."""
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def call(
-    client: Client,
-    method: str,
-    url: str,
-    token: str | None = ADMIN_TOKEN,
-    body: Any = None,
-) -> ClientResponse:
-    """Send an admin request as `token` (the admin's unless told)."""
-    headers = bearer(token) if token else {}
-    return await client.request(method, url, json=body, headers=headers)
-
-
-async def ok(
-    client: Client, method: str, url: str, token: str = ADMIN_TOKEN, body: Any = None
-) -> Json:
-    """Send an admin request that must answer 200 or 201; return its JSON."""
-    response = await call(client, method, url, token, body)
-    assert response.status in (200, 201), await response.text()
-    reply: Json = await response.json()
-    return reply
-
-
-async def new_token(client: Client, site: str) -> str:
-    """Make a read-only token of `site`; return it."""
-    response = await call(client, "POST", f"/api/v1/sites/{site}/tokens")
-    assert response.status == 201, await response.text()
-    reply = await response.json()
-    assert set(reply) == {"token_id", "token"}
-    token: str = reply["token"]
-    return token
 
 
 # -- tokens and rights ------------------------------------------------------------------
@@ -68,11 +41,13 @@ async def test_a_site_token_reads_its_own_site_only(client: Client) -> None:
     await put_site(client, "tuson", {})
     token = await new_token(client, "tuson")
     for read in READS:
-        assert (await call(client, "GET", f"/api/v1/sites/tuson/{read}", token)).status == 200
-        response = await call(client, "GET", f"/api/v1/sites/demo/{read}", token)
+        assert (
+            await admin_request(client, "GET", f"/api/v1/sites/tuson/{read}", token)
+        ).status == 200
+        response = await admin_request(client, "GET", f"/api/v1/sites/demo/{read}", token)
         assert await error_code(response, 403) == "forbidden"
     assert (await ok(client, "GET", "/api/v1/sites/tuson", token))["id"] == "tuson"
-    assert await error_code(await call(client, "GET", "/api/v1/sites/demo", token), 403)
+    assert await error_code(await admin_request(client, "GET", "/api/v1/sites/demo", token), 403)
     assert await ok(client, "GET", "/api/v1/sites", token) == {"sites": ["tuson"]}
     assert await ok(client, "GET", "/api/v1/sites") == {"sites": ["demo", "tuson"]}
 
@@ -95,7 +70,7 @@ async def test_a_site_token_changes_nothing(
     await put_site(client, "tuson", {})
     token = await new_token(client, "tuson")
     before = await dump(redis, prefix)
-    response = await call(client, method, f"/api/v1/sites/tuson{path}", token, body)
+    response = await admin_request(client, method, f"/api/v1/sites/tuson{path}", token, body)
     assert await error_code(response, 403) == "forbidden"
     assert await dump(redis, prefix) == before
 
@@ -123,7 +98,7 @@ async def test_admin_endpoints_without_a_valid_token_are_401(
     client: Client, method: str, path: str, token: str | None
 ) -> None:
     """Every admin endpoint answers 401 as a JSON error to a missing or wrong token."""
-    response = await call(client, method, f"/api/v1/sites/demo{path}", token, {})
+    response = await admin_request(client, method, f"/api/v1/sites/demo{path}", token, {})
     assert await error_code(response, 401) == "unauthorized"
 
 
@@ -145,13 +120,13 @@ async def test_admin_endpoints_of_an_unknown_site_are_404(
     client: Client, method: str, path: str, body: Any
 ) -> None:
     """Every per-site admin endpoint answers 404 unknown_site for a site that does not exist."""
-    response = await call(client, method, f"/api/v1/sites/nosuch{path}", ADMIN_TOKEN, body)
+    response = await admin_request(client, method, f"/api/v1/sites/nosuch{path}", ADMIN_TOKEN, body)
     assert await error_code(response, 404) == "unknown_site"
 
 
 async def test_a_bad_site_id_in_the_url_is_400(client: Client) -> None:
     """A site id that cannot be one is 400 invalid_site."""
-    response = await call(client, "GET", "/api/v1/sites/Bad.Site/stats")
+    response = await admin_request(client, "GET", "/api/v1/sites/Bad.Site/stats")
     assert await error_code(response, 400) == "invalid_site"
 
 
@@ -179,12 +154,12 @@ async def test_a_revoked_token_is_refused_at_once(client: Client) -> None:
     """DELETE of a token is 204 and its next request is 401; revoking it again is 404."""
     token = await new_token(client, "demo")
     token_id = token.split(".")[1]
-    assert (await call(client, "GET", "/api/v1/sites/demo/stats", token)).status == 200
-    response = await call(client, "DELETE", f"/api/v1/sites/demo/tokens/{token_id}")
+    assert (await admin_request(client, "GET", "/api/v1/sites/demo/stats", token)).status == 200
+    response = await admin_request(client, "DELETE", f"/api/v1/sites/demo/tokens/{token_id}")
     assert response.status == 204
-    response = await call(client, "GET", "/api/v1/sites/demo/stats", token)
+    response = await admin_request(client, "GET", "/api/v1/sites/demo/stats", token)
     assert await error_code(response, 401) == "unauthorized"
-    response = await call(client, "DELETE", f"/api/v1/sites/demo/tokens/{token_id}")
+    response = await admin_request(client, "DELETE", f"/api/v1/sites/demo/tokens/{token_id}")
     assert await error_code(response, 404) == "unknown_token"
     assert await ok(client, "GET", "/api/v1/sites/demo/tokens") == {"site": "demo", "tokens": []}
 
@@ -198,7 +173,7 @@ async def test_a_token_of_one_site_does_not_open_another_with_the_same_secret(
     _, token_id, secret = token.split(".")
     await new_token(client, "tuson")
     forged = f"svt_tuson.{token_id}.{secret}"
-    response = await call(client, "GET", "/api/v1/sites/tuson/stats", forged)
+    response = await admin_request(client, "GET", "/api/v1/sites/tuson/stats", forged)
     assert await error_code(response, 401) == "unauthorized"
 
 
@@ -301,7 +276,7 @@ async def test_top_pages_default_to_today(client: Client) -> None:
 )
 async def test_top_pages_reject_bad_parameters(client: Client, query: str, code: str) -> None:
     """An unknown window or a limit outside 1..1000 is 400."""
-    response = await call(client, "GET", f"/api/v1/sites/demo/pages?{query}")
+    response = await admin_request(client, "GET", f"/api/v1/sites/demo/pages?{query}")
     assert await error_code(response, 400) == code
 
 
@@ -348,7 +323,7 @@ async def test_series_defaults_to_the_last_30_days(client: Client) -> None:
 )
 async def test_series_bounds(client: Client, query: str, code: str) -> None:
     """A reversed range, more than 400 days or a date not YYYY-MM-DD is 400."""
-    response = await call(client, "GET", f"/api/v1/sites/demo/series?{query}")
+    response = await admin_request(client, "GET", f"/api/v1/sites/demo/series?{query}")
     assert await error_code(response, 400) == code
 
 
@@ -374,7 +349,9 @@ async def test_every_adjustment_is_in_the_audit_trail(client: Client, clock: Fak
     clock.advance(60)
     token_id = (await new_token(client, "tuson")).split(".")[1]
     clock.advance(60)
-    assert (await call(client, "DELETE", f"/api/v1/sites/tuson/tokens/{token_id}")).status == 204
+    assert (
+        await admin_request(client, "DELETE", f"/api/v1/sites/tuson/tokens/{token_id}")
+    ).status == 204
     reply = await ok(client, "GET", "/api/v1/sites/tuson/audit")
     assert reply["site"] == "tuson"
     entries = reply["entries"]
@@ -399,13 +376,13 @@ async def test_every_adjustment_is_in_the_audit_trail(client: Client, clock: Fak
     limited = await ok(client, "GET", "/api/v1/sites/tuson/audit?limit=2")
     assert limited["entries"] == entries[:2]
     for query in ("limit=0", "limit=1001", "limit=x"):
-        response = await call(client, "GET", f"/api/v1/sites/tuson/audit?{query}")
+        response = await admin_request(client, "GET", f"/api/v1/sites/tuson/audit?{query}")
         assert await error_code(response, 400) == "invalid_limit"
 
 
 async def test_a_refused_settings_change_is_not_audited(client: Client) -> None:
     """An invalid settings change is 400 and leaves no audit entry."""
-    response = await call(client, "PUT", "/api/v1/sites/demo", body={"locale": "fr"})
+    response = await admin_request(client, "PUT", "/api/v1/sites/demo", body={"locale": "fr"})
     assert await error_code(response, 400) == "invalid_setting"
     assert (await ok(client, "GET", "/api/v1/sites/demo/audit"))["entries"] == []
 
@@ -428,8 +405,8 @@ async def test_site_tokens_work_while_the_admin_token_is_unset(
     401 says the admin API is closed."""
     token = await new_token(client, "demo")
     closed = await aiohttp_client(create_app(replace(settings, admin_token=None), clock=clock))
-    assert (await call(closed, "GET", "/api/v1/sites/demo/stats", token)).status == 200
-    response = await call(closed, "GET", "/api/v1/sites/demo/stats", "anything")
+    assert (await admin_request(closed, "GET", "/api/v1/sites/demo/stats", token)).status == 200
+    response = await admin_request(closed, "GET", "/api/v1/sites/demo/stats", "anything")
     assert await error_code(response, 401) == "unauthorized"
     assert "STATSVC_ADMIN_TOKEN" in (await response.json())["error"]["message"]
 

@@ -5,82 +5,49 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
-from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
 from statsvc.app import create_app
 from statsvc.core.requester import parse_networks
 from statsvc.settings import Settings
-from tests.conftest import ADMIN_TOKEN, FakeClock, admin
-
-Client = TestClient[Request, Application]
-Json = dict[str, Any]
+from tests.helpers import (
+    ADMIN_TOKEN,
+    BEACON,
+    COUNTS,
+    DAY,
+    HIT,
+    PING,
+    Client,
+    FakeClock,
+    Json,
+    admin,
+    blobs,
+    dump,
+    error_code,
+    get_counts,
+    on_demo,
+    post_hit,
+    post_ping,
+    put_site,
+)
 
 EIGHT_KIB = 8 * 1024  # the largest hit or ping body accepted
-DAY = 86400
-WIDGET = {"Content-Type": "text/plain;charset=UTF-8"}  # what the widget's beacon sends
 ZERO = {"today": 0, "yesterday": 0, "week": 0, "month": 0, "total": 0}
 FIGURE_KEYS = set(ZERO)
-HIT, PING, COUNTS = "/api/v1/hit", "/api/v1/ping", "/api/v1/counts"
 
 
 # -- helpers ---------------------------------------------------------------------------
 
 
-def on_demo(**fields: object) -> str:
-    """Return a hit body for the demo site with `fields`."""
-    return json.dumps({"site": "demo", **fields})
-
-
 def on_keyed(**fields: object) -> str:
     """Return a hit body for the `keyed` site, whose query key is `id`, with `fields`."""
     return json.dumps({"site": "keyed", **fields})
-
-
-async def post_hit(
-    client: Client,
-    body: Json,
-    headers: Mapping[str, str] | None = None,
-    endpoint: str = HIT,
-) -> Json:
-    """Send a hit (or, given the endpoint, a ping) as the widget does; return the 200 reply."""
-    response = await client.post(
-        endpoint, data=json.dumps(body), headers={**WIDGET, **(headers or {})}
-    )
-    assert response.status == 200, await response.text()
-    reply: Json = await response.json()
-    return reply
-
-
-async def post_ping(client: Client, body: Json, headers: Mapping[str, str] | None = None) -> Json:
-    """Send a heartbeat as the widget does; return the 200 reply."""
-    return await post_hit(client, body, headers, endpoint=PING)
-
-
-async def get_counts(client: Client, site: str = "demo", path: str | None = None) -> Json:
-    """Read a site's counts (and a page's, given `path`); return the 200 reply."""
-    params = {"site": site} if path is None else {"site": site, "path": path}
-    response = await client.get(COUNTS, params=params)
-    assert response.status == 200, await response.text()
-    reply: Json = await response.json()
-    return reply
-
-
-async def put_site(client: Client, site: str, settings: Json) -> Json:
-    """Create or change a site through the admin API; return its settings."""
-    response = await client.put(f"/api/v1/sites/{site}", json=settings, headers=admin())
-    assert response.status in (200, 201), await response.text()
-    reply: Json = await response.json()
-    return reply
 
 
 async def get_site(client: Client, site: str) -> Json:
@@ -89,52 +56,6 @@ async def get_site(client: Client, site: str) -> Json:
     assert response.status == 200, await response.text()
     reply: Json = await response.json()
     return reply
-
-
-async def error_code(response: ClientResponse, status: int) -> str:
-    """Check a reply is `status` with the JSON error shape of DESIGN §3; return its code."""
-    assert response.status == status, await response.text()
-    assert response.content_type == "application/json"
-    reply = await response.json()
-    assert set(reply) == {"error"}
-    assert set(reply["error"]) == {"code", "message"}
-    assert isinstance(reply["error"]["message"], str)
-    assert reply["error"]["message"]
-    code: str = reply["error"]["code"]
-    return code
-
-
-async def dump(redis: Redis, prefix: str) -> dict[bytes, Any]:
-    """Return every key under `prefix` with its value, read as its type requires."""
-    values: dict[bytes, Any] = {}
-    async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-        kind = await redis.type(key)
-        if kind == b"string":
-            values[key] = await redis.get(key)
-        elif kind == b"hash":
-            values[key] = await redis.hgetall(key)
-        elif kind == b"set":
-            values[key] = sorted(await redis.smembers(key))
-        elif kind == b"zset":
-            values[key] = await redis.zrange(key, 0, -1, withscores=True)
-        elif kind == b"list":
-            values[key] = await redis.lrange(key, 0, -1)
-        else:
-            raise AssertionError(f"{key!r} has an unexpected type {kind!r}")
-    return values
-
-
-def blobs(value: object) -> Iterator[bytes]:
-    """Yield every byte string inside a dumped value."""
-    if isinstance(value, bytes):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from blobs(key)
-            yield from blobs(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from blobs(item)
 
 
 async def raw_status(client: Client, request: bytes) -> int:
@@ -241,7 +162,7 @@ def padded_body(size: int) -> bytes:
 
 async def test_body_of_8_kib_is_accepted(client: Client) -> None:
     """A hit body of exactly 8 KiB is read and counted."""
-    response = await client.post(HIT, data=padded_body(EIGHT_KIB), headers=WIDGET)
+    response = await client.post(HIT, data=padded_body(EIGHT_KIB), headers=BEACON)
     assert response.status == 200
     assert (await response.json())["counted"] is True
 
@@ -255,7 +176,7 @@ async def _chunks(data: bytes) -> AsyncIterator[bytes]:
 async def test_body_over_8_kib_is_413(client: Client, chunked: bool) -> None:
     """A hit body one byte over 8 KiB is 413, whether its length is declared or streamed."""
     data = padded_body(EIGHT_KIB + 1)
-    response = await client.post(HIT, data=_chunks(data) if chunked else data, headers=WIDGET)
+    response = await client.post(HIT, data=_chunks(data) if chunked else data, headers=BEACON)
     assert await error_code(response, 413) == "body_too_large"
     assert (await get_counts(client))["views"] == ZERO
 
@@ -335,13 +256,13 @@ async def test_online_lapses_after_the_window_without_a_ping(
 )
 async def test_unknown_site_is_404(client: Client, method: str, url: str, data: str | None) -> None:
     """A valid site id that names no site is 404 unknown_site."""
-    response = await client.request(method, url, data=data, headers=WIDGET)
+    response = await client.request(method, url, data=data, headers=BEACON)
     assert await error_code(response, 404) == "unknown_site"
 
 
 async def test_invalid_json_is_400_in_the_error_shape(client: Client) -> None:
     """A body that is not JSON is 400 invalid_json, as an application/json error object."""
-    response = await client.post(HIT, data='{"site": "demo",', headers=WIDGET)
+    response = await client.post(HIT, data='{"site": "demo",', headers=BEACON)
     assert await error_code(response, 400) == "invalid_json"
 
 
@@ -413,7 +334,7 @@ async def test_hostile_input_is_a_4xx_json_error(
 ) -> None:
     """No input yields a 5xx: each of these is answered with a 4xx JSON error."""
     await put_site(client, "keyed", {"query_keys": ["id"]})
-    response = await client.request(method, url, data=data, headers={**WIDGET, **admin()})
+    response = await client.request(method, url, data=data, headers={**BEACON, **admin()})
     assert 400 <= response.status < 500, await response.text()
     await error_code(response, response.status)
 
@@ -1041,7 +962,7 @@ async def test_a_body_that_is_not_what_its_encoding_says_is_400(client: Client) 
         response = await client.post(
             endpoint,
             data=on_demo(path="/a"),
-            headers={**WIDGET, "Content-Encoding": "gzip", "Connection": "close"},
+            headers={**BEACON, "Content-Encoding": "gzip", "Connection": "close"},
         )
         assert await error_code(response, 400) == "invalid_body"
     assert (await get_counts(client))["views"]["total"] == 0

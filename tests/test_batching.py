@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,39 +12,10 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from statsvc.core.calendar import windows_at
 from statsvc.core.keys import Keys
 from statsvc.core.results import Counts
-from statsvc.core.site import Site
-from statsvc.store import Limits, Mode, Store, StoreError
-from tests.conftest import STORE_TIMEOUT
-
-NOW = 1_795_323_600.0  # a Sunday, noon in Hanoi: the week sums seven days
-SITES = [Site(id=f"b{n}", timezone="Asia/Ho_Chi_Minh", online_window=300) for n in range(3)]
-WINDOWS = windows_at(NOW, ZoneInfo("Asia/Ho_Chi_Minh"), "monday")
-
-
-@dataclass(frozen=True)
-class Request:
-    """One request to the store."""
-
-    mode: Mode
-    site: int
-    path: int
-    visitor: int
-    view_id: int | None
-    offset_ms: int
-
-    def send(self, store: Store) -> asyncio.Future[Counts]:
-        return store.count(
-            self.mode,
-            SITES[self.site],
-            WINDOWS,
-            path=f"/p{self.path}",
-            now_ms=int(NOW * 1000) + self.offset_ms,
-            visitor=f"v{self.visitor}",
-            view_id=None if self.view_id is None else f"view-{self.view_id:04d}",
-        )
+from statsvc.store import Limits, Store, StoreError
+from tests.helpers import SITES, STORE_TIMEOUT, STORE_WINDOWS, StoreRequest
 
 
 async def open_store(redis_url: str, page_cap: int = 4) -> Store:
@@ -61,7 +30,7 @@ async def open_store(redis_url: str, page_cap: int = 4) -> Store:
     return store
 
 
-async def one_by_one(store: Store, requests: Sequence[Request]) -> list[Counts]:
+async def one_by_one(store: Store, requests: Sequence[StoreRequest]) -> list[Counts]:
     return [await r.send(store) for r in requests]
 
 
@@ -69,7 +38,9 @@ def on_cluster(redis_url: str) -> bool:
     return redis_url.startswith("redis+cluster://")
 
 
-async def together(store: Store, requests: Sequence[Request], sizes: Sequence[int]) -> list[Counts]:
+async def together(
+    store: Store, requests: Sequence[StoreRequest], sizes: Sequence[int]
+) -> list[Counts]:
     replies: list[Counts] = []
     start = 0
     for size in sizes:
@@ -84,7 +55,7 @@ async def test_concurrent_hits_share_runs_and_keep_their_own_replies(redis_url: 
     """300 hits of 3 sites in one loop turn take 2 script runs (at most 256 requests each, of
     any sites; on a cluster, a run per site's slot); each reply is its own hit's."""
     store = await open_store(redis_url, page_cap=50)
-    requests = [Request("hit", n % 3, n % 7, n, n, 0) for n in range(300)]
+    requests = [StoreRequest("hit", n % 3, n % 7, n, n, 0) for n in range(300)]
     replies = await asyncio.gather(*(r.send(store) for r in requests))
     assert store.batches == (3 if on_cluster(redis_url) else 2)
     for request, reply in zip(requests, replies, strict=True):
@@ -98,7 +69,7 @@ async def test_concurrent_hits_share_runs_and_keep_their_own_replies(redis_url: 
 
 requests_strategy = st.lists(
     st.builds(
-        Request,
+        StoreRequest,
         mode=st.sampled_from(["hit", "hit", "hit", "ping", "read"]),
         site=st.integers(0, 2),
         path=st.integers(0, 6),
@@ -114,7 +85,7 @@ requests_strategy = st.lists(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(requests=requests_strategy, sizes=st.lists(st.integers(1, 20), max_size=10))
 def test_batched_replies_equal_one_at_a_time_replies(
-    redis_url: str, requests: list[Request], sizes: list[int]
+    redis_url: str, requests: list[StoreRequest], sizes: list[int]
 ) -> None:
     """Any requests sent in concurrent groups get exactly the replies, and leave exactly the
     counts, that the same requests sent one at a time do."""
@@ -124,7 +95,7 @@ def test_batched_replies_equal_one_at_a_time_replies(
         expected = await one_by_one(alone, requests)
         got = await together(batched, requests, sizes)
         assert got == expected
-        final = [Request("read", s, p, 0, None, 2000) for s in range(3) for p in range(7)]
+        final = [StoreRequest("read", s, p, 0, None, 2000) for s in range(3) for p in range(7)]
         assert await one_by_one(batched, final) == await one_by_one(alone, final)
         await alone.close()
         await batched.close()
@@ -137,9 +108,9 @@ async def test_a_server_that_lost_the_script_still_counts_once(
 ) -> None:
     """After SCRIPT FLUSH (a restarted server), the next hit loads the script and counts once."""
     store = await open_store(redis_url)
-    assert (await Request("hit", 0, 0, 0, 1, 0).send(store)).views.total == 1
+    assert (await StoreRequest("hit", 0, 0, 0, 1, 0).send(store)).views.total == 1
     await redis.script_flush()  # as a restarted server would have
-    reply = await Request("hit", 0, 0, 1, 2, 0).send(store)
+    reply = await StoreRequest("hit", 0, 0, 1, 2, 0).send(store)
     assert (reply.counted, reply.views.total) == (True, 2)
     await store.close()
 
@@ -149,8 +120,10 @@ async def test_a_failing_site_fails_alone(redis_url: str, redis: Redis) -> None:
     other sites' requests are answered and counted; only that site's requests get the error
     (on a cluster each site's batch is a run of its own, on its own primary)."""
     store = await open_store(redis_url)
-    await redis.set(store._keys.day(SITES[1].id, WINDOWS)[4], "not a sorted set")  # its online
-    requests = [Request("hit", n % 3, 0, n, n, 0) for n in range(9)]
+    await redis.set(
+        store._keys.day(SITES[1].id, STORE_WINDOWS)[4], "not a sorted set"
+    )  # its online
+    requests = [StoreRequest("hit", n % 3, 0, n, n, 0) for n in range(9)]
     replies = await asyncio.gather(*(r.send(store) for r in requests), return_exceptions=True)
     assert store.batches == (3 if on_cluster(redis_url) else 1)
     for request, reply in zip(requests, replies, strict=True):
@@ -165,10 +138,10 @@ async def test_a_failing_site_fails_alone(redis_url: str, redis: Redis) -> None:
 async def test_closing_answers_everyone(redis_url: str) -> None:
     """Requests pending when the store closes are answered; counting after it fails at once."""
     store = await open_store(redis_url)
-    pending = [Request("hit", 0, 0, n, None, 0).send(store) for n in range(5)]
+    pending = [StoreRequest("hit", 0, 0, n, None, 0).send(store) for n in range(5)]
     await store.close()
     for waiter in pending:
         assert waiter.done()
         assert waiter.exception() is None or isinstance(waiter.exception(), StoreError)
     with pytest.raises(StoreError):
-        Request("hit", 0, 0, 9, None, 0).send(store)
+        StoreRequest("hit", 0, 0, 9, None, 0).send(store)

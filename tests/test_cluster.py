@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
-from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 from redis.crc import key_slot
@@ -24,11 +22,15 @@ from statsvc.service.buffer import Pending
 from statsvc.settings import Settings
 from statsvc.store import Limits, Store
 from tests.cluster import Cluster, running_cluster
-from tests.conftest import STORE_TIMEOUT, FakeClock, admin
-from tests.test_batching import SITES
-from tests.test_batching import Request as Hit
-
-App = TestClient[Request, Application]
+from tests.helpers import (
+    SITES,
+    STORE_TIMEOUT,
+    Client,
+    FakeClock,
+    StoreRequest,
+    admin,
+    hit_reply,
+)
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +52,7 @@ async def nodes(cluster: Cluster) -> AsyncIterator[list[Redis]]:
 @pytest.fixture
 async def app(
     aiohttp_client: AiohttpClient, cluster: Cluster, settings: Settings, clock: FakeClock
-) -> App:
+) -> Client:
     """statsvc on the cluster, under this test's prefix."""
     on_cluster = replace(settings, redis_url=cluster.url)
     return await aiohttp_client(create_app(on_cluster, clock=clock))
@@ -68,12 +70,6 @@ def sites_per_shard(cluster: Cluster, per_shard: int) -> list[list[str]]:
     return found
 
 
-async def hit(app: App, site: str, path: str, view_id: str) -> dict[str, Any]:
-    body = {"site": site, "path": path, "id": view_id}
-    reply = await app.post("/api/v1/hit", json=body)
-    return {"status": reply.status, **await reply.json()}
-
-
 async def command(node: Redis, *args: str | int) -> Any:
     """Send one command of the cluster's own to one node."""
     return await node.execute_command(*args)  # type: ignore[no-untyped-call]
@@ -84,7 +80,7 @@ async def keys_of(node: Redis, pattern: str) -> list[bytes]:
 
 
 async def test_sites_spread_over_every_primary_and_count_exactly(
-    app: App, cluster: Cluster, nodes: list[Redis], prefix: str
+    app: Client, cluster: Cluster, nodes: list[Redis], prefix: str
 ) -> None:
     """Sites on all three shards, hit concurrently, each count exactly; every key of a site
     sits on its own shard, in its one slot; /readyz asks every primary."""
@@ -94,7 +90,11 @@ async def test_sites_spread_over_every_primary_and_count_exactly(
     for site in sites:
         assert (await app.put(f"/api/v1/sites/{site}", json={}, headers=admin())).status == 201
     replies = await asyncio.gather(
-        *(hit(app, site, f"/p{n % 3}", f"view-{site}-{n:04d}") for site in sites for n in range(20))
+        *(
+            hit_reply(app, site, f"/p{n % 3}", f"view-{site}-{n:04d}")
+            for site in sites
+            for n in range(20)
+        )
     )
     assert all(r["status"] == 200 and r["counted"] for r in replies)
     for site in sites:
@@ -118,7 +118,7 @@ async def test_a_batch_runs_once_per_slot_on_its_primary(cluster: Cluster, prefi
         cluster.url, Keys(prefix), Limits(page_cap=50, rate_limit=0), timeout=STORE_TIMEOUT
     )
     try:
-        requests = [Hit("hit", n % 3, 0, n, n, 0) for n in range(30)]
+        requests = [StoreRequest("hit", n % 3, 0, n, n, 0) for n in range(30)]
         replies = await asyncio.gather(*(r.send(store) for r in requests))
         slots = {key_slot(site.id.encode()) for site in SITES}
         assert store.batches == len(slots)
@@ -128,7 +128,11 @@ async def test_a_batch_runs_once_per_slot_on_its_primary(cluster: Cluster, prefi
 
 
 async def test_settings_and_salts_are_found_through_any_node(
-    app: App, cluster: Cluster, settings: Settings, clock: FakeClock, aiohttp_client: AiohttpClient
+    app: Client,
+    cluster: Cluster,
+    settings: Settings,
+    clock: FakeClock,
+    aiohttp_client: AiohttpClient,
 ) -> None:
     """A statsvc that knows only one node (not the site's) finds the site, its settings and
     its salt, and counts the same visitor once."""
@@ -136,17 +140,17 @@ async def test_settings_and_salts_are_found_through_any_node(
     site = shards[1][0]
     put = await app.put(f"/api/v1/sites/{site}", json={"locale": "en"}, headers=admin())
     assert put.status == 201
-    assert (await hit(app, site, "/", "first-view-1"))["counted"]
+    assert (await hit_reply(app, site, "/", "first-view-1"))["counted"]
     only_first = f"redis+cluster://127.0.0.1:{cluster.ports[0]}"
     other = await aiohttp_client(create_app(replace(settings, redis_url=only_first), clock=clock))
-    reply = await hit(other, site, "/", "second-view")
+    reply = await hit_reply(other, site, "/", "second-view")
     assert reply["counted"] and reply["locale"] == "en"
     assert reply["views"] == {"today": 2, "yesterday": 0, "week": 2, "month": 2, "total": 2}
     assert reply["visits"]["today"] == 1  # the same salt, so the same visitor
 
 
 async def test_moving_a_slot_under_load_loses_and_doubles_no_hit(
-    app: App, cluster: Cluster, nodes: list[Redis]
+    app: Client, cluster: Cluster, nodes: list[Redis]
 ) -> None:
     """While a site's slot migrates key by key to another primary (MIGRATE), hits keep
     coming: every one is answered and counted exactly once, on the new primary at the end."""
@@ -159,7 +163,9 @@ async def test_moving_a_slot_under_load_loses_and_doubles_no_hit(
     async def load() -> None:
         rounds = 0
         while not moved.is_set() or rounds < 3:
-            batch = [hit(app, site, f"/p{n % 5}", f"view-{len(sent) + n:06d}") for n in range(10)]
+            batch = [
+                hit_reply(app, site, f"/p{n % 5}", f"view-{len(sent) + n:06d}") for n in range(10)
+            ]
             sent.extend(await asyncio.gather(*batch))
             if len(sent) >= 30:  # some keys exist before the move begins
                 started.set()
@@ -200,14 +206,14 @@ async def test_a_primary_down_stops_only_its_own_sites(
         sites = [shard[0] for shard in shards]
         for site in sites:
             assert (await app.put(f"/api/v1/sites/{site}", json={}, headers=admin())).status == 201
-            assert (await hit(app, site, "/", "before-the-crash"))["counted"]
+            assert (await hit_reply(app, site, "/", "before-the-crash"))["counted"]
         doomed.kill(2)
         for site in sites[:2]:
-            reply = await hit(app, site, "/", "after-the-crash")
+            reply = await hit_reply(app, site, "/", "after-the-crash")
             assert reply["status"] == 200 and reply["views"]["total"] == 2
-        reply = await hit(app, sites[2], "/", "after-the-crash")
+        reply = await hit_reply(app, sites[2], "/", "after-the-crash")
         assert (reply["status"], reply["counted"]) == (200, "queued")
-        reply = await hit(app, sites[0], "/", "while-one-is-kept")
+        reply = await hit_reply(app, sites[0], "/", "while-one-is-kept")
         assert reply["counted"] is True and reply["views"]["total"] == 3
         counter = app.app[STATS]
         counter.buffer.add(Pending(sites[1], "/", clock(), "kept-for-a-live-shard"))
@@ -218,7 +224,7 @@ async def test_a_primary_down_stops_only_its_own_sites(
 
 
 async def test_a_slot_that_does_not_settle_keeps_its_hits_and_holds_up_no_other_site(
-    app: App, cluster: Cluster, nodes: list[Redis]
+    app: Client, cluster: Cluster, nodes: list[Redis]
 ) -> None:
     """While a site's slot is half moved (MIGRATING, keys not moved), its hits are refused
     TRYAGAIN by the cluster: they are kept (queued) after a short window, another site's hit
@@ -227,7 +233,7 @@ async def test_a_slot_that_does_not_settle_keeps_its_hits_and_holds_up_no_other_
     stuck, other = shards[0][0], shards[1][0]
     for site in (stuck, other):
         assert (await app.put(f"/api/v1/sites/{site}", json={}, headers=admin())).status == 201
-        assert (await hit(app, site, "/", "settled-first"))["counted"] is True
+        assert (await hit_reply(app, site, "/", "settled-first"))["counted"] is True
     slot = key_slot(stuck.encode())
     source, target = nodes[0], nodes[1]
     source_id = (await command(source, "CLUSTER", "MYID")).decode()
@@ -235,7 +241,7 @@ async def test_a_slot_that_does_not_settle_keeps_its_hits_and_holds_up_no_other_
     await command(target, "CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
     await command(source, "CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
     replies = await asyncio.gather(
-        hit(app, stuck, "/new-page", "while-stuck"), hit(app, other, "/", "meanwhile")
+        hit_reply(app, stuck, "/new-page", "while-stuck"), hit_reply(app, other, "/", "meanwhile")
     )
     assert replies[0]["counted"] == "queued"
     assert replies[1]["counted"] is True

@@ -2,57 +2,32 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 
 import pytest
-from aiohttp.test_utils import TestClient
-from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import create_app
 from statsvc.core.chart import chart, step_for
 from statsvc.core.requester import parse_networks
 from statsvc.settings import Settings
-from tests.conftest import ADMIN_TOKEN, FakeClock, admin
+from tests.helpers import (
+    ADMIN_TOKEN,
+    Client,
+    FakeClock,
+    admin,
+    form_csrf,
+    sign_in,
+    site_with_token,
+)
 
-Client = TestClient[Request, Application]
 HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
-
-
-def form_csrf(html: str) -> str:
-    """Return the CSRF value of the first form of a page."""
-    match = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert match is not None, html
-    return match.group(1)
-
-
-async def sign_in(client: Client, token: str = ADMIN_TOKEN) -> str:
-    """Sign in through the form; return the session's CSRF token (from the next page)."""
-    page = await client.get("/admin/login")
-    reply = await client.post(
-        "/admin/login",
-        data={"csrf": form_csrf(await page.text()), "token": token},
-        allow_redirects=False,
-    )
-    assert reply.status == 303, await reply.text()
-    landing = await client.get(reply.headers["Location"])
-    assert landing.status == 200
-    return form_csrf(await landing.text())
-
-
-async def site_token(client: Client, site: str) -> str:
-    """Create a site (if new) and a read-only token of it through the admin API."""
-    await client.put(f"/api/v1/sites/{site}", json={"name": site.title()}, headers=admin())
-    reply = await client.post(f"/api/v1/sites/{site}/tokens", headers=admin())
-    token: str = (await reply.json())["token"]
-    return token
 
 
 def assert_secured(headers: Mapping[str, str]) -> None:
@@ -200,7 +175,7 @@ async def test_every_admin_answer_is_secured_html(client: Client, path: str, sta
 
 async def test_a_site_token_sees_only_its_site(client: Client) -> None:
     """A site token's session lists and opens its own site only."""
-    token = await site_token(client, "tuson")
+    token = await site_with_token(client, "tuson", {"name": "Tuson"})
     await sign_in(client, token)
     listing = await (await client.get("/admin")).text()
     assert 'href="/admin/sites/tuson"' in listing
@@ -213,7 +188,7 @@ async def test_a_site_token_sees_only_its_site(client: Client) -> None:
 
 async def test_revoking_a_token_ends_its_sessions(client: Client) -> None:
     """A session opened with a site token ends when the token is revoked."""
-    token = await site_token(client, "tuson")
+    token = await site_with_token(client, "tuson", {"name": "Tuson"})
     await sign_in(client, token)
     token_id = token.split(".")[1]
     reply = await client.delete(f"/api/v1/sites/tuson/tokens/{token_id}", headers=admin())

@@ -3,59 +3,29 @@ update, export, sign out; under the dashboard's own strict CSP, with no console 
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from statsvc.app import create_app
-from statsvc.settings import Settings
-from tests.conftest import ADMIN_TOKEN, FakeClock
-from tests.live import LoopThread, free_port
-from tests.test_widget_browser import SCREENSHOTS, browser  # noqa: F401 (the fixture, shared)
+from tests.helpers import ADMIN_TOKEN, FakeClock
+from tests.live import SCREENSHOTS, Live
 
 TODAY = date(2026, 11, 26)  # the test clock's day in Asia/Ho_Chi_Minh (17:00 there)
 
 
-class Service:
-    """statsvc on loopback with the test clock, and calls of its HTTP API."""
-
-    def __init__(self, settings: Settings, clock: FakeClock) -> None:
-        self.loop = LoopThread()
-        self.url = f"http://127.0.0.1:{free_port()}"
-        self.loop.serve(create_app(settings, clock=clock), int(self.url.rsplit(":", 1)[1]))
-
-    def call(self, method: str, path: str, body: Any, user_agent: str = "admin") -> Any:
-        """Send one JSON request (as the admin); return the JSON reply."""
-        request = urllib.request.Request(
-            self.url + path,
-            data=json.dumps(body).encode(),
-            method=method,
-            headers={
-                "Authorization": f"Bearer {ADMIN_TOKEN}",
-                "Content-Type": "application/json",
-                "User-Agent": user_agent,
-            },
-        )
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return json.loads(reply.read())
-
-    def hit(self, path: str, reader: str) -> None:
-        """Count a view of a page of the tuson site by one reader."""
-        self.call("POST", "/api/v1/hit", {"site": "tuson", "path": path}, user_agent=reader)
+def read(live: Live, path: str, reader: str) -> None:
+    """Count a view of a page of the tuson site by one reader."""
+    live.hit({"site": "tuson", "path": path}, user_agent=reader)
 
 
 @pytest.fixture
-def service(settings: Settings, clock: FakeClock) -> Iterator[Service]:
+def tuson(live: Live, clock: FakeClock) -> Live:
     """statsvc with a site `tuson`: 30 days of imported history, views today and yesterday,
     and a duplicate."""
-    svc = Service(settings, clock)
-    svc.call("PUT", "/api/v1/sites/tuson", {"name": "Xã Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
+    live.put_site("tuson", {"name": "Xã Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
     days = [
         {
             "date": (TODAY - timedelta(days=n)).isoformat(),
@@ -66,14 +36,14 @@ def service(settings: Settings, clock: FakeClock) -> Iterator[Service]:
         }
         for n in range(2, 30)
     ]
-    svc.call(
+    live.admin(
         "POST",
         "/api/v1/sites/tuson/import",
         {"import_id": "old-counter", "total": {"views": 13457, "visits": 5012}, "days": days},
     )
     clock.advance(-86400)  # yesterday: a page nobody reads today
     for reader in ("a", "b", "c", "d"):
-        svc.hit("/thu-tuc-hanh-chinh", reader)
+        read(live, "/thu-tuc-hanh-chinh", reader)
     clock.advance(86400)
     for path, readers in (
         ("/", "abcdef"),
@@ -82,16 +52,14 @@ def service(settings: Settings, clock: FakeClock) -> Iterator[Service]:
         ("/lien-he", "a"),
     ):
         for reader in readers:
-            svc.hit(path, reader)
+            read(live, path, reader)
     for _ in range(2):  # a page view sent twice: counted once, then refused as a duplicate
-        body = {"site": "tuson", "path": "/", "id": "view-0000001"}
-        svc.call("POST", "/api/v1/hit", body, user_agent="a")
-    yield svc
-    svc.loop.close()
+        live.hit({"site": "tuson", "path": "/", "id": "view-0000001"}, user_agent="a")
+    return live
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:  # noqa: F811 (uses the fixture)
+def page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
     """A fresh context and page, with its console errors collected."""
     context = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
     tab = context.new_page()
@@ -110,19 +78,19 @@ def screenshot(page: Page, name: str) -> None:
 
 
 def test_sign_in_read_change_window_watch_online_sign_out(
-    service: Service, page: tuple[Page, list[str]], clock: FakeClock
+    tuson: Live, page: tuple[Page, list[str]], clock: FakeClock
 ) -> None:
     """A user signs in with the admin token, opens a site, sees its numbers and chart,
     switches the top pages to this week, sees online rise after a new reader arrives (the
     page polls), downloads the export and signs out."""
     tab, errors = page
     tab.clock.install()
-    tab.goto(service.url + "/admin")
-    expect(tab).to_have_url(service.url + "/admin/login")
+    tab.goto(tuson.service + "/admin")
+    expect(tab).to_have_url(tuson.service + "/admin/login")
     screenshot(tab, "dashboard-signin.png")
     tab.get_by_label("Token").fill(ADMIN_TOKEN)
     tab.get_by_role("button", name="Sign in").click()
-    expect(tab).to_have_url(service.url + "/admin")
+    expect(tab).to_have_url(tuson.service + "/admin")
     tab.get_by_role("link", name="tuson").click()
 
     expect(tab.get_by_role("heading", level=1)).to_contain_text("Xã Tú Sơn")
@@ -136,12 +104,12 @@ def test_sign_in_read_change_window_watch_online_sign_out(
     expect(pages).to_have_text(["/", "/tin-tuc/le-hoi-lang", "/gioi-thieu", "/lien-he"])
 
     tab.get_by_role("link", name="This week").click()
-    expect(tab).to_have_url(service.url + "/admin/sites/tuson?window=week")
+    expect(tab).to_have_url(tuson.service + "/admin/sites/tuson?window=week")
     expect(pages.first).to_have_text("/")
     expect(pages).to_contain_text(["/thu-tuc-hanh-chinh"])
     expect(tab.get_by_role("link", name="This week")).to_have_attribute("aria-current", "page")
 
-    service.hit("/lien-he", "a new visitor")
+    read(tuson, "/lien-he", "a new visitor")
     tab.clock.run_for(11_000)  # one poll of the live figures
     expect(tab.locator('[data-field="online"]')).to_have_text("7")
     expect(tab.locator('[data-field="views.today"]')).to_have_text("15")
@@ -152,21 +120,19 @@ def test_sign_in_read_change_window_watch_online_sign_out(
     assert download.value.suggested_filename == "statsvc-tuson-2026-11-26.json"
 
     tab.get_by_role("button", name="Sign out").click()
-    expect(tab).to_have_url(service.url + "/admin/login")
-    tab.goto(service.url + "/admin/sites/tuson")
-    expect(tab).to_have_url(service.url + "/admin/login")
+    expect(tab).to_have_url(tuson.service + "/admin/login")
+    tab.goto(tuson.service + "/admin/sites/tuson")
+    expect(tab).to_have_url(tuson.service + "/admin/login")
     assert errors == []
 
 
-def test_a_wrong_token_is_told_and_nothing_opens(
-    service: Service, page: tuple[Page, list[str]]
-) -> None:
+def test_a_wrong_token_is_told_and_nothing_opens(tuson: Live, page: tuple[Page, list[str]]) -> None:
     """A wrong token shows the form again with an alert; the dashboard stays closed."""
     tab, errors = page
-    tab.goto(service.url + "/admin/login")
+    tab.goto(tuson.service + "/admin/login")
     tab.get_by_label("Token").fill("not-the-token")
     tab.get_by_role("button", name="Sign in").click()
     expect(tab.get_by_role("alert")).to_have_text("That token is not valid.")
-    tab.goto(service.url + "/admin")
-    expect(tab).to_have_url(service.url + "/admin/login")
+    tab.goto(tuson.service + "/admin")
+    expect(tab).to_have_url(tuson.service + "/admin/login")
     assert [e for e in errors if "401" not in e] == []

@@ -2,8 +2,9 @@
 from its AOF, the store frozen, statsvc stopped while it keeps hits. In each, the site's
 total views at the end equal the hits statsvc accepted: none lost, none counted twice.
 
-These tests last as long as the outages they make (5 s each): the outage is the event under
-test, not a wait for a clock."""
+The one fixed wait is a store outage's own 5 s: the fault under test, not a wait for a
+clock. Everything else waits for a state, with a deadline: the load counted, hits kept, the
+kept hits counted."""
 
 from __future__ import annotations
 
@@ -11,19 +12,19 @@ import json
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BROWSER
-from tests.servers import Server
-from tests.test_serve import TOKEN, Service, call
+from tests.helpers import BROWSER, call, metric, send, wait_until
+from tests.servers import TOKEN, Server, Service
 
 OUTAGE_SECONDS = 5.0
 LOAD_THREADS = 4
+WORKERS = 2
+LOAD_TIMEOUT = 30.0  # for a reply, and for the load to reach a state it waits for
+MORE = 50  # replies of one kind that show the load has reached a state (counted, kept)
 SETTLE_TIMEOUT = 60.0  # for the kept hits to be counted once the store is back
 
 
@@ -31,8 +32,8 @@ class Load:
     """Hits sent without pause by a few threads, each reply noted: accepted (counted or
     queued) or not (an error status, or no answer)."""
 
-    def __init__(self, port: int, site: str) -> None:
-        self.port, self.site = port, site
+    def __init__(self, service: Service, site: str) -> None:
+        self.url, self.site = f"{service.url}/api/v1/hit", site
         self.accepted = 0
         self.refused = 0
         self.statuses: dict[str, int] = {}
@@ -55,21 +56,19 @@ class Load:
         while not self._stop.is_set():
             n += 1
             body = {"site": self.site, "path": f"/p{n % 10}", "id": f"load{worker}-{n:07d}"}
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{self.port}/api/v1/hit",
-                data=json.dumps(body).encode(),
-                method="POST",
-                headers={"Content-Type": "text/plain", "User-Agent": f"{BROWSER} v{n % 50}"},
-            )
+            headers = {"Content-Type": "text/plain", "User-Agent": f"{BROWSER} v{n % 50}"}
             try:
-                with urllib.request.urlopen(request, timeout=30) as reply:
-                    counted = json.loads(reply.read())["counted"]
-                    outcome = str(counted)
-                    accepted = counted in (True, "queued")
-            except urllib.error.HTTPError as error:
-                outcome, accepted = str(error.code), False
+                status, _, reply = send(
+                    self.url, "POST", json.dumps(body).encode(), headers, LOAD_TIMEOUT
+                )
             except OSError as error:
                 outcome, accepted = type(error).__name__, False
+            else:
+                if status == 200:
+                    counted = json.loads(reply)["counted"]
+                    outcome, accepted = str(counted), counted in (True, "queued")
+                else:
+                    outcome, accepted = str(status), False
             with self._lock:
                 self.statuses[outcome] = self.statuses.get(outcome, 0) + 1
                 if accepted:
@@ -78,8 +77,19 @@ class Load:
                     self.refused += 1
 
     def running_for(self, seconds: float) -> None:
-        """Keep the load going for this long (the faults' own durations)."""
+        """Keep the load going for this long: the duration of the fault under test."""
         time.sleep(seconds)
+
+    def seen(self, outcome: str) -> int:
+        """Return how many replies of `outcome` ("True": counted, "queued": kept) have come."""
+        with self._lock:
+            return self.statuses.get(outcome, 0)
+
+    def running_until(self, condition: Callable[[], bool], what: str) -> None:
+        """Keep the load going until `condition` holds: the state the next step needs."""
+        wait_until(
+            condition, LOAD_TIMEOUT, lambda: f"under load, {what} never came: {self.statuses}"
+        )
 
 
 @pytest.fixture
@@ -90,7 +100,7 @@ def statsvc(tmp_path: Path, server: Server) -> Iterator[Service]:
         "STATSVC_STORE_TIMEOUT_MS": "1000",  # the default
         "STATSVC_RATE_LIMIT": "0",  # fifty readers send thousands of views a minute here
     }
-    service = Service(tmp_path / "data", "--workers", "2", env=env)
+    service = Service(tmp_path / "data", "--workers", str(WORKERS), env=env)
     service.start()
     yield service
     if service.process is not None:
@@ -99,28 +109,49 @@ def statsvc(tmp_path: Path, server: Server) -> Iterator[Service]:
 
 def new_site(service: Service) -> str:
     site = "f" + secrets.token_hex(4)
-    assert call(service.port, "PUT", f"/api/v1/sites/{site}", {}, TOKEN)[0] == 201
+    assert call(service.url, "PUT", f"/api/v1/sites/{site}", {}, TOKEN)[0] == 201
     return site
 
 
 def total_views(service: Service, site: str) -> int | None:
     """Return the site's total views, or None while the service cannot read the store yet."""
-    status, body = call(service.port, "GET", f"/api/v1/counts?site={site}")
+    status, body = call(service.url, "GET", f"/api/v1/counts?site={site}")
     if status == 503:  # a worker that just lost the store tries it again within 2 s
         return None
     assert status == 200, body
     return int(body["views"]["total"])
 
 
+def every_worker_counts(service: Service) -> bool:
+    """Tell whether each worker has counted hits (so each knows the site: a site a worker
+    never read before the store went down cannot be counted there during the outage)."""
+    counted = service.per_worker("statsvc_hits")
+    return len(counted) == WORKERS and all(counted.values())
+
+
+def kept_hits(service: Service) -> float:
+    """Return how many hits the workers keep, not yet counted (their summed buffer depth)."""
+    status, _, page = send(f"{service.url}/metrics")
+    assert status == 200
+    return metric(page.decode(), "statsvc_buffer_depth")
+
+
 def settle(service: Service, site: str, expected: int) -> int | None:
-    """Wait until the kept hits are counted (the service drains them on its own pace, in
-    both workers); return the total views then, or the last seen at the deadline."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    seen = total_views(service, site)
-    while (seen is None or seen < expected) and time.monotonic() < deadline:
-        time.sleep(0.2)  # polls another process's progress
-        seen = total_views(service, site)
-    time.sleep(1.0)  # and a moment more: a late replay must not add a second count
+    """Wait until the kept hits are counted (the service drains them at its own pace, in
+    both workers): the total holds every accepted hit and no worker keeps any, so none is
+    left that a late replay could count a second time; return the total views then."""
+    last: dict[str, int | None] = {}  # the total last read, for the message at the deadline
+
+    def settled() -> bool:
+        last["total"] = total_views(service, site)
+        return (last["total"] or 0) >= expected and kept_hits(service) == 0
+
+    wait_until(
+        settled,
+        SETTLE_TIMEOUT,
+        lambda: f"{site}: {last['total']} of {expected} views counted, {kept_hits(service)} kept",
+        interval=0.2,
+    )
     return total_views(service, site)
 
 
@@ -136,12 +167,13 @@ def test_a_store_outage_under_load_loses_and_doubles_nothing(
     frozen (SIGSTOP) for 5 s: every request is answered (none hangs, none is refused) and
     every accepted hit is counted exactly once when the store is back."""
     site = new_site(statsvc)
-    with Load(statsvc.port, site) as load:
-        load.running_for(1.0)
+    with Load(statsvc, site) as load:
+        load.running_until(lambda: every_worker_counts(statsvc), "counting in every worker")
         begin(server)
         load.running_for(OUTAGE_SECONDS)
         end(server)
-        load.running_for(1.0)
+        after = load.seen("True") + MORE
+        load.running_until(lambda: load.seen("True") >= after, "counting again")
     assert load.statuses.get("queued", 0) > 0, load.statuses  # the outage was met
     assert load.refused == 0, load.statuses
     assert settle(statsvc, site, load.accepted) == load.accepted
@@ -153,10 +185,10 @@ def test_statsvc_stopped_while_it_keeps_hits_counts_them_at_the_next_start(
     """Hits kept while the store is down survive a SIGTERM of statsvc: written to its data
     directory, counted once at the next start; nothing is left behind after."""
     site = new_site(statsvc)
-    with Load(statsvc.port, site) as load:
-        load.running_for(1.0)
+    with Load(statsvc, site) as load:
+        load.running_until(lambda: every_worker_counts(statsvc), "counting in every worker")
         server.stop()
-        load.running_for(2.0)
+        load.running_until(lambda: load.seen("queued") >= MORE, "keeping hits")
     assert load.statuses.get("queued", 0) > 0, load.statuses
     assert statsvc.stop() == 0
     kept = list((statsvc.data_dir / "buffer").glob("*.jsonl"))

@@ -27,10 +27,12 @@ from statsvc.core.pageview import (
     parse_body,
 )
 from statsvc.settings import Settings
+from tests.helpers import send
 from tests.live import LoopThread, free_port
 
 SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 FAST = settings(max_examples=300, deadline=None)
+TEXT_PLAIN = {"Content-Type": "text/plain"}
 
 # Pieces that make paths hard: dot segments, slashes, escapes broken, overlong or of
 # control characters, a query and a fragment, lone surrogates, non-ASCII.
@@ -186,21 +188,9 @@ def served(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         loop.close()
 
 
-def call(base: str, method: str, path: str, body: bytes | None = None) -> tuple[int, str, bytes]:
-    """Send one request; return its status, content type and body."""
-    request = urllib.request.Request(
-        base + path, data=body, method=method, headers={"Content-Type": "text/plain"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return reply.status, reply.headers.get_content_type(), reply.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers.get_content_type(), error.read()
-
-
 def views(base: str) -> Any:
     """Return the demo site's views."""
-    status, _, body = call(base, "GET", "/api/v1/counts?site=demo")
+    status, _, body = send(base + "/api/v1/counts?site=demo")
     assert status == 200
     return json.loads(body)["views"]
 
@@ -216,7 +206,7 @@ def test_generated_bodies_never_get_a_5xx(served: str, body: bytes, endpoint: st
     """A hit or ping of any generated body is answered 200 or a 4xx JSON error, never a 5xx;
     a refused one counts nothing."""
     before = views(served)
-    status, content_type, reply = call(served, "POST", endpoint, body)
+    status, content_type, reply = send(served + endpoint, "POST", body, TEXT_PLAIN)
     assert status < 500, reply[:300]
     assert content_type == "application/json"
     if status >= 400:
@@ -235,7 +225,7 @@ def test_generated_query_strings_never_get_a_5xx(
 ) -> None:
     """counts and badge with any site and path are answered 200 or a 4xx JSON error."""
     query = urllib.parse.urlencode({"site": site, "path": path, "count": "0"}, errors="replace")
-    status, content_type, reply = call(served, "GET", f"{endpoint}?{query}")
+    status, content_type, reply = send(f"{served}{endpoint}?{query}")
     assert status < 500, reply[:300]
     if status >= 400:
         assert content_type == "application/json"

@@ -12,22 +12,27 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
-from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 
 from statsvc.__main__ import parser
 from statsvc.app import create_app
 from statsvc.core.site import SettingsError
 from statsvc.settings import Settings, settings_from
-from tests.conftest import FakeClock, admin
+from tests.helpers import (
+    BEACON,
+    COUNTS,
+    HIT,
+    PING,
+    Client,
+    FakeClock,
+    Json,
+    admin,
+    on_demo,
+    site_with_token,
+)
 
-Client = TestClient[Request, Application]
-Json = dict[str, Any]
-
-HIT, PING, COUNTS, BADGE = "/api/v1/hit", "/api/v1/ping", "/api/v1/counts", "/api/v1/badge.svg"
+BADGE = "/api/v1/badge.svg"
 SITES = "/api/v1/sites"
-TEXT = {"Content-Type": "text/plain;charset=UTF-8"}  # what the widget's beacon sends
 JSON_TYPE = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 ADMIN = admin()
@@ -56,11 +61,6 @@ def refused(reason: str, site: str = WALLED) -> Effect:
     return Effect(site, refused=reason)
 
 
-def body(**fields: object) -> str:
-    """Return a hit body for the demo site with `fields` (site overridable)."""
-    return json.dumps({"site": "demo", **fields})
-
-
 def case(
     name: str,
     method: str,
@@ -79,30 +79,37 @@ def case(
 NESTED = b'{"site": "demo", "path": "/", "title": ' + b"[" * 3000 + b"]" * 3000 + b"}"
 CASES = [
     # -- empty and non-JSON bodies
-    case("hit-empty-body", "POST", HIT, 400, "empty_body", data=b"", headers=TEXT),
-    case("ping-whitespace-body", "POST", PING, 400, "empty_body", data=b" \r\n\t", headers=TEXT),
+    case("hit-empty-body", "POST", HIT, 400, "empty_body", data=b"", headers=BEACON),
+    case("ping-whitespace-body", "POST", PING, 400, "empty_body", data=b" \r\n\t", headers=BEACON),
     case("hit-form-encoded-as-text", "POST", HIT, 400, "invalid_json", data=b"site=demo&path=/"),
     case("hit-json-array", "POST", HIT, 400, "invalid_json", data=b'[{"site": "demo"}]'),
     case("hit-json-string", "POST", HIT, 400, "invalid_json", data=b'"demo"', headers=JSON_TYPE),
-    case("hit-json-null", "POST", HIT, 400, "invalid_json", data=b"null", headers=TEXT),
-    case("hit-trailing-garbage", "POST", HIT, 400, "invalid_json", data=body(path="/") + "}{"),
+    case("hit-json-null", "POST", HIT, 400, "invalid_json", data=b"null", headers=BEACON),
+    case("hit-trailing-garbage", "POST", HIT, 400, "invalid_json", data=on_demo(path="/") + "}{"),
     case(
-        "hit-bom", "POST", HIT, 400, "invalid_json", data=b"\xef\xbb\xbf" + body(path="/").encode()
+        "hit-bom",
+        "POST",
+        HIT,
+        400,
+        "invalid_json",
+        data=b"\xef\xbb\xbf" + on_demo(path="/").encode(),
     ),
-    case("hit-utf-16", "POST", HIT, 400, "invalid_json", data=body(path="/").encode("utf-16")),
-    case("hit-deeply-nested-title", "POST", HIT, 400, "invalid_json", data=NESTED, headers=TEXT),
+    case("hit-utf-16", "POST", HIT, 400, "invalid_json", data=on_demo(path="/").encode("utf-16")),
+    case("hit-deeply-nested-title", "POST", HIT, 400, "invalid_json", data=NESTED, headers=BEACON),
     # -- wrong types
-    case("hit-site-number", "POST", HIT, 400, "invalid_site", data=body(site=7, path="/")),
-    case("hit-site-null", "POST", HIT, 400, "missing_site", data=body(site=None, path="/")),
-    case("hit-site-list", "POST", HIT, 400, "invalid_site", data=body(site=["demo"], path="/")),
-    case("hit-path-number", "POST", HIT, 400, "invalid_path", data=body(path=1)),
-    case("hit-path-bool", "POST", HIT, 400, "invalid_path", data=body(path=True)),
-    case("hit-url-object", "POST", HIT, 400, "invalid_url", data=body(url={"href": "/"})),
-    case("hit-no-url-or-path", "POST", HIT, 400, "missing_url", data=body(title="x")),
-    case("hit-id-number", "POST", HIT, 400, "invalid_id", data=body(path="/", id=12345678)),
-    case("hit-id-too-short", "POST", HIT, 400, "invalid_id", data=body(path="/", id="abc")),
-    case("hit-id-with-colon", "POST", HIT, 400, "invalid_id", data=body(path="/", id="abc:defgh")),
-    case("ping-path-null-and-no-url", "POST", PING, 400, "missing_url", data=body(path=None)),
+    case("hit-site-number", "POST", HIT, 400, "invalid_site", data=on_demo(site=7, path="/")),
+    case("hit-site-null", "POST", HIT, 400, "missing_site", data=on_demo(site=None, path="/")),
+    case("hit-site-list", "POST", HIT, 400, "invalid_site", data=on_demo(site=["demo"], path="/")),
+    case("hit-path-number", "POST", HIT, 400, "invalid_path", data=on_demo(path=1)),
+    case("hit-path-bool", "POST", HIT, 400, "invalid_path", data=on_demo(path=True)),
+    case("hit-url-object", "POST", HIT, 400, "invalid_url", data=on_demo(url={"href": "/"})),
+    case("hit-no-url-or-path", "POST", HIT, 400, "missing_url", data=on_demo(title="x")),
+    case("hit-id-number", "POST", HIT, 400, "invalid_id", data=on_demo(path="/", id=12345678)),
+    case("hit-id-too-short", "POST", HIT, 400, "invalid_id", data=on_demo(path="/", id="abc")),
+    case(
+        "hit-id-with-colon", "POST", HIT, 400, "invalid_id", data=on_demo(path="/", id="abc:defgh")
+    ),
+    case("ping-path-null-and-no-url", "POST", PING, 400, "missing_url", data=on_demo(path=None)),
     # -- NaN, infinities and numbers where none belong
     case(
         "hit-id-NaN", "POST", HIT, 400, "invalid_json", data=b'{"site":"demo","path":"/","id":NaN}'
@@ -111,7 +118,7 @@ CASES = [
         "hit-id-infinity", "POST", HIT, 400, "invalid_json", data=b'{"site":"demo","id":-Infinity}'
     ),
     case("hit-huge-number", "POST", HIT, 400, "invalid_json", data=b'{"site":"demo","path":1e999}'),
-    case("hit-negative-site", "POST", HIT, 400, "invalid_site", data=body(site=-1, path="/")),
+    case("hit-negative-site", "POST", HIT, 400, "invalid_site", data=on_demo(site=-1, path="/")),
     # -- invalid UTF-8 and control characters
     case(
         "hit-latin-1-bytes", "POST", HIT, 400, "invalid_json", data=b'{"site":"d\xe9mo","path":"/"}'
@@ -124,21 +131,32 @@ CASES = [
         "invalid_json",
         data=b'{"site":"demo","path":"/\xe1\xba"}',
     ),
-    case("hit-path-bell", "POST", HIT, 400, "invalid_path", data=body(path="/a\u0007b")),
-    case("hit-path-newline", "POST", HIT, 400, "invalid_path", data=body(path="/a\nSet-Cookie: x")),
-    case("hit-url-escaped-newline", "POST", HIT, 400, "invalid_path", data=body(path="/a%0d%0ab")),
+    case("hit-path-bell", "POST", HIT, 400, "invalid_path", data=on_demo(path="/a\u0007b")),
+    case(
+        "hit-path-newline", "POST", HIT, 400, "invalid_path", data=on_demo(path="/a\nSet-Cookie: x")
+    ),
+    case(
+        "hit-url-escaped-newline", "POST", HIT, 400, "invalid_path", data=on_demo(path="/a%0d%0ab")
+    ),
     case(
         "hit-site-with-newline",
         "POST",
         HIT,
         400,
         "invalid_site",
-        data=body(site="demo\n", path="/"),
+        data=on_demo(site="demo\n", path="/"),
     ),
-    case("hit-url-del-char", "POST", HIT, 400, "invalid_url", data=body(url="https://x.vn/\x7f")),
+    case(
+        "hit-url-del-char", "POST", HIT, 400, "invalid_url", data=on_demo(url="https://x.vn/\x7f")
+    ),
     # -- javascript: and data: URLs, and other schemes
     case(
-        "hit-javascript-url", "POST", HIT, 400, "invalid_url", data=body(url="javascript:alert(1)")
+        "hit-javascript-url",
+        "POST",
+        HIT,
+        400,
+        "invalid_url",
+        data=on_demo(url="javascript:alert(1)"),
     ),
     case(
         "hit-javascript-mixed-case",
@@ -146,7 +164,7 @@ CASES = [
         HIT,
         400,
         "invalid_url",
-        data=body(url=" JaVaScRiPt:alert(1)//"),
+        data=on_demo(url=" JaVaScRiPt:alert(1)//"),
     ),
     case(
         "hit-data-url",
@@ -154,36 +172,38 @@ CASES = [
         HIT,
         400,
         "invalid_url",
-        data=body(url="data:text/html,<script>alert(1)</script>"),
+        data=on_demo(url="data:text/html,<script>alert(1)</script>"),
     ),
-    case("hit-file-url", "POST", HIT, 400, "invalid_url", data=body(url="file:///etc/passwd")),
-    case("hit-url-without-host", "POST", HIT, 400, "invalid_url", data=body(url="https:///a")),
+    case("hit-file-url", "POST", HIT, 400, "invalid_url", data=on_demo(url="file:///etc/passwd")),
+    case("hit-url-without-host", "POST", HIT, 400, "invalid_url", data=on_demo(url="https:///a")),
     case(
         "hit-url-odd-port-counts-its-page",
         "POST",
         HIT,
         200,
-        data=body(url="http://x.vn:99999999/a"),
+        data=on_demo(url="http://x.vn:99999999/a"),
         effect=counted("/a"),
     ),
-    case("hit-url-bad-ipv6", "POST", HIT, 400, "invalid_url", data=body(url="http://[::1/a")),
+    case("hit-url-bad-ipv6", "POST", HIT, 400, "invalid_url", data=on_demo(url="http://[::1/a")),
     case(
         "hit-javascript-path",
         "POST",
         HIT,
         400,
         "invalid_path",
-        data=body(path="javascript:alert(1)"),
+        data=on_demo(path="javascript:alert(1)"),
     ),
     # -- oversized paths and titles
-    case("hit-path-over-2048", "POST", HIT, 400, "invalid_path", data=body(path="/" + "a" * 2048)),
+    case(
+        "hit-path-over-2048", "POST", HIT, 400, "invalid_path", data=on_demo(path="/" + "a" * 2048)
+    ),
     case(
         "ping-path-over-512-bytes",
         "POST",
         PING,
         400,
         "path_too_long",
-        data=body(path="/" + "ạ" * 200),
+        data=on_demo(path="/" + "ạ" * 200),
     ),
     case(
         "hit-dot-segments-over-512",
@@ -191,14 +211,14 @@ CASES = [
         HIT,
         400,
         "path_too_long",
-        data=body(path="/a/.." * 100 + "/" + "b" * 600),
+        data=on_demo(path="/a/.." * 100 + "/" + "b" * 600),
     ),
     case(
         "hit-title-7-kib-ignored",
         "POST",
         HIT,
         200,
-        data=body(path="/t", title="t" * 7000),
+        data=on_demo(path="/t", title="t" * 7000),
         effect=counted("/t"),
     ),
     case(
@@ -206,7 +226,7 @@ CASES = [
         "POST",
         HIT,
         200,
-        data=body(path="/t", title="\u0000\u001b[31m"),
+        data=on_demo(path="/t", title="\u0000\u001b[31m"),
         effect=counted("/t"),
     ),
     case(
@@ -215,7 +235,7 @@ CASES = [
         HIT,
         413,
         "body_too_large",
-        data=body(path="/t", title="t" * 9000),
+        data=on_demo(path="/t", title="t" * 9000),
     ),
     case(
         "badge-title-too-long", "GET", f"{BADGE}?site=demo&title={'t' * 300}", 400, "invalid_title"
@@ -231,11 +251,13 @@ CASES = [
         "path_too_long",
     ),
     # -- invalid site ids, in bodies, queries and URLs
-    case("hit-site-dot-dot", "POST", HIT, 400, "invalid_site", data=body(site="../x", path="/")),
-    case("hit-site-hash-tag", "POST", HIT, 400, "invalid_site", data=body(site="{a}", path="/")),
-    case("hit-site-star", "POST", HIT, 400, "invalid_site", data=body(site="*", path="/")),
-    case("hit-site-500-chars", "POST", HIT, 400, "invalid_site", data=body(site=LONG, path="/")),
-    case("hit-site-upper-case", "POST", HIT, 400, "invalid_site", data=body(site="DEMO", path="/")),
+    case("hit-site-dot-dot", "POST", HIT, 400, "invalid_site", data=on_demo(site="../x", path="/")),
+    case("hit-site-hash-tag", "POST", HIT, 400, "invalid_site", data=on_demo(site="{a}", path="/")),
+    case("hit-site-star", "POST", HIT, 400, "invalid_site", data=on_demo(site="*", path="/")),
+    case("hit-site-500-chars", "POST", HIT, 400, "invalid_site", data=on_demo(site=LONG, path="/")),
+    case(
+        "hit-site-upper-case", "POST", HIT, 400, "invalid_site", data=on_demo(site="DEMO", path="/")
+    ),
     case("counts-site-dot-dot", "GET", f"{COUNTS}?site=../x", 400, "invalid_site"),
     case("counts-site-star", "GET", f"{COUNTS}?site=*", 400, "invalid_site"),
     case("counts-site-empty", "GET", f"{COUNTS}?site=", 400, "invalid_site"),
@@ -301,9 +323,9 @@ CASES = [
     ),
     # -- wrong methods
     case("hit-get", "GET", HIT, 405, "method_not_allowed"),
-    case("hit-patch", "PATCH", HIT, 405, "method_not_allowed", data=body(path="/")),
+    case("hit-patch", "PATCH", HIT, 405, "method_not_allowed", data=on_demo(path="/")),
     case("ping-delete", "DELETE", PING, 405, "method_not_allowed"),
-    case("counts-post", "POST", COUNTS, 405, "method_not_allowed", data=body(path="/")),
+    case("counts-post", "POST", COUNTS, 405, "method_not_allowed", data=on_demo(path="/")),
     case("badge-post", "POST", f"{BADGE}?site=demo", 405, "method_not_allowed"),
     case("badge-head-counts-nothing", "HEAD", f"{BADGE}?site=demo", 405),
     case("sites-put-on-list", "PUT", SITES, 405, "method_not_allowed", data=b"{}", headers=ADMIN),
@@ -315,7 +337,7 @@ CASES = [
         "POST",
         HIT,
         200,
-        data=body(path="/o"),
+        data=on_demo(path="/o"),
         headers={"Origin": "https://evil.example"},
         effect=counted("/o"),
     ),
@@ -324,7 +346,7 @@ CASES = [
         "POST",
         HIT,
         200,
-        data=body(site=WALLED, path="/o"),
+        data=on_demo(site=WALLED, path="/o"),
         headers={"Origin": "https://evil.example"},
         effect=refused("origin"),
     ),
@@ -333,7 +355,7 @@ CASES = [
         "POST",
         HIT,
         200,
-        data=body(site=WALLED, path="/o"),
+        data=on_demo(site=WALLED, path="/o"),
         headers={"Origin": "null"},
         effect=refused("origin"),
     ),
@@ -342,7 +364,7 @@ CASES = [
         "POST",
         HIT,
         200,
-        data=body(site=WALLED, path="/o"),
+        data=on_demo(site=WALLED, path="/o"),
         headers={"Origin": "https://tuson.example.vn.evil.example"},
         effect=refused("origin"),
     ),
@@ -351,7 +373,7 @@ CASES = [
         "POST",
         HIT,
         200,
-        data=body(site=WALLED, path="/o"),
+        data=on_demo(site=WALLED, path="/o"),
         headers={"Referer": "javascript:alert(1)"},
         effect=refused("origin"),
     ),
@@ -360,7 +382,7 @@ CASES = [
         "POST",
         HIT,
         200,
-        data=body(path="/x"),
+        data=on_demo(path="/x"),
         headers={"X-Forwarded-For": "203.0.113.9"},
         effect=counted("/x"),
     ),
@@ -369,7 +391,7 @@ CASES = [
         "POST",
         HIT,
         200,
-        data=body(path="/x"),
+        data=on_demo(path="/x"),
         headers={"X-Forwarded-For": "' OR 1=1 --, ::1, " + "9.9.9.9," * 500},
         effect=counted("/x"),
     ),
@@ -386,7 +408,7 @@ CASES = [
         "POST",
         PING,
         200,
-        data=body(site=WALLED, path="/o"),
+        data=on_demo(site=WALLED, path="/o"),
         headers={"Origin": "https://evil.example"},
     ),
     # -- large headers that aiohttp still reads (the ones it refuses: test_bad_http_is_4xx)
@@ -395,7 +417,7 @@ CASES = [
         "POST",
         HIT,
         200,
-        data=body(path="/u"),
+        data=on_demo(path="/u"),
         headers={"User-Agent": "u" * 8000},
         effect=counted("/u"),
     ),
@@ -413,7 +435,7 @@ CASES = [
         HIT,
         400,
         "invalid_json",
-        data=body(path="/"),
+        data=on_demo(path="/"),
         headers={"Content-Length": "5"},
     ),
     # -- the badge's own options
@@ -791,14 +813,7 @@ def _html_page(text: str) -> bool:
 @pytest.fixture
 async def site_token(client: Client) -> str:
     """Create `walled` (which lists its domains) and return a read-only token of it."""
-    response = await client.put(
-        f"{SITES}/{WALLED}", json={"domains": ["tuson.example.vn"]}, headers=ADMIN
-    )
-    assert response.status == 201, await response.text()
-    response = await client.post(f"{SITES}/{WALLED}/tokens", headers=ADMIN)
-    assert response.status == 201, await response.text()
-    token: str = (await response.json())["token"]
-    return token
+    return await site_with_token(client, WALLED, {"domains": ["tuson.example.vn"]})
 
 
 async def snapshot(client: Client) -> Json:
@@ -859,7 +874,7 @@ async def test_hostile_request_is_answered_without_5xx_and_counts_only_as_stated
         headers = {**headers, "Authorization": f"Bearer {site_token}"}
     before = await snapshot(client)
     response = await client.request(
-        method, url, data=data, headers={**TEXT, **headers}, allow_redirects=False
+        method, url, data=data, headers={**BEACON, **headers}, allow_redirects=False
     )
     text = await response.text(errors="replace")
     assert response.status == status, text[:500]

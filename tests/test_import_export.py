@@ -9,18 +9,24 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import ADMIN_TOKEN, FakeClock
-from tests.test_admin import call, ok
-from tests.test_api import Client, Json, dump, error_code, get_counts, post_hit, put_site
-from tests.test_properties import check_invariants
+from tests.helpers import (
+    ADMIN_TOKEN,
+    DAY,
+    Client,
+    FakeClock,
+    Json,
+    admin_request,
+    check_invariants,
+    dump,
+    error_code,
+    figures,
+    get_counts,
+    ok,
+    post_hit,
+    put_site,
+)
 
 IMPORT = "/api/v1/sites/demo/import"
-DAY = 86400
-
-
-def figures(today: int, yesterday: int, week: int, month: int, total: int) -> Json:
-    """Return a views or visits object."""
-    return {"today": today, "yesterday": yesterday, "week": week, "month": month, "total": total}
 
 
 async def test_an_import_applied_twice_counts_once_in_the_widgets_total(client: Client) -> None:
@@ -49,7 +55,7 @@ async def test_the_same_import_id_with_other_figures_is_409(
     await ok(client, "POST", IMPORT, body={"import_id": "a", "total": {"views": 5, "visits": 1}})
     before = await dump(redis, prefix)
     body = {"import_id": "a", "total": {"views": 6, "visits": 1}}
-    response = await call(client, "POST", IMPORT, body=body)
+    response = await admin_request(client, "POST", IMPORT, body=body)
     assert await error_code(response, 409) == "import_conflict"
     assert await dump(redis, prefix) == before
 
@@ -182,7 +188,7 @@ async def test_a_bad_import_is_400_and_writes_nothing(
 ) -> None:
     """Every field of an import is checked before anything is written: a bad one is 400."""
     before = await dump(redis, prefix)
-    response = await call(client, "POST", IMPORT, body=body)
+    response = await admin_request(client, "POST", IMPORT, body=body)
     assert await error_code(response, 400) == code
     assert await dump(redis, prefix) == before
 
@@ -319,7 +325,7 @@ async def test_imported_pages_never_pass_the_total(
         "import_id": "p2",
         "pages": [{"path": "/c", "views": 1}, {"path": "/a", "views": 1}],
     }
-    response = await call(client, "POST", IMPORT, body=too_many)
+    response = await admin_request(client, "POST", IMPORT, body=too_many)
     assert await error_code(response, 400) == "pages_exceed_total"
     assert await dump(redis, prefix) == before
     check_invariants(await get_counts(client, path="/b"))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import secrets
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,24 +13,17 @@ from pytest_aiohttp import AiohttpClient
 from statsvc.app import create_app
 from statsvc.service.counting import SITE_CACHE_SECONDS
 from statsvc.settings import Settings
-from tests.conftest import FakeClock, admin
-from tests.test_serve import TOKEN, Service, call
+from tests.helpers import FakeClock, admin, call
+from tests.servers import TOKEN, Service
 
 HITS_PER_INSTANCE = 200
 READERS = 40  # distinct visitors (User-Agents) among the hits
 
 
-def send_hit(port: int, site: str, n: int) -> int:
+def send_hit(service: Service, site: str, n: int) -> int:
     """Send hit n as reader n % READERS; return the status."""
-    body = json.dumps({"site": site, "path": f"/p{n % 7}", "id": f"view-{port}-{n:05d}"})
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/hit",
-        data=body.encode(),
-        method="POST",
-        headers={"Content-Type": "text/plain", "User-Agent": f"visitor-{n % READERS}"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        return int(reply.status)
+    body = {"site": site, "path": f"/p{n % 7}", "id": f"view-{service.port}-{n:05d}"}
+    return call(service.url, "POST", "/api/v1/hit", body, user_agent=f"visitor-{n % READERS}")[0]
 
 
 def test_two_instances_of_two_workers_count_exactly_the_sum(tmp_path: Path, redis_url: str) -> None:
@@ -46,13 +37,13 @@ def test_two_instances_of_two_workers_count_exactly_the_sum(tmp_path: Path, redi
     second.start()
     try:
         site = "m" + secrets.token_hex(4)
-        assert call(first.port, "PUT", f"/api/v1/sites/{site}", {}, TOKEN)[0] == 201
-        jobs = [(port, n) for n in range(HITS_PER_INSTANCE) for port in (first.port, second.port)]
+        assert call(first.url, "PUT", f"/api/v1/sites/{site}", {}, TOKEN)[0] == 201
+        jobs = [(svc, n) for n in range(HITS_PER_INSTANCE) for svc in (first, second)]
         with ThreadPoolExecutor(max_workers=16) as pool:
             statuses = list(pool.map(lambda job: send_hit(job[0], site, job[1]), jobs))
         assert statuses == [200] * len(jobs)
         replies = [
-            call(svc.port, "GET", f"/api/v1/counts?site={site}")[1] for svc in (first, second)
+            call(svc.url, "GET", f"/api/v1/counts?site={site}")[1] for svc in (first, second)
         ]
         for counts in replies:
             assert counts["views"]["total"] == 2 * HITS_PER_INSTANCE

@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
-from aiohttp.web import Application, Request
-from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.parser import text_string_to_metric_families
 from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import create_app
 from statsvc.settings import Settings
-from tests.conftest import FakeClock, admin
-from tests.test_serve import Service, call, hit
-
-Client = TestClient[Request, Application]
-
-
-def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Return every sample of a /metrics page by name and labels."""
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(text: str, name: str, **labels: str) -> float:
-    """Return one sample's value, 0 when the page lacks it."""
-    return samples(text).get((name, frozenset(labels.items())), 0.0)
+from tests.helpers import Client, FakeClock, admin, call, metric, wait_until
+from tests.servers import Service
 
 
 async def scrape(client: Client) -> str:
@@ -52,8 +31,8 @@ async def test_hits_are_counted_by_result(client: Client) -> None:
         assert (await client.post("/api/v1/hit", json=body)).status == 200
     assert (await client.post("/api/v1/hit", json={"site": "demo", "path": "/b"})).status == 200
     text = await scrape(client)
-    assert value(text, "statsvc_hits_total", result="counted") == 2
-    assert value(text, "statsvc_hits_total", result="duplicate") == 1
+    assert metric(text, "statsvc_hits_total", result="counted") == 2
+    assert metric(text, "statsvc_hits_total", result="duplicate") == 1
 
 
 async def test_a_refused_hit_names_its_reason(client: Client) -> None:
@@ -64,8 +43,8 @@ async def test_a_refused_hit_names_its_reason(client: Client) -> None:
     )
     assert (await response.json())["reason"] == "dnt"
     text = await scrape(client)
-    assert value(text, "statsvc_hits_total", result="dnt") == 1
-    assert value(text, "statsvc_hits_total", result="counted") == 0
+    assert metric(text, "statsvc_hits_total", result="dnt") == 1
+    assert metric(text, "statsvc_hits_total", result="counted") == 0
 
 
 async def test_request_latency_is_labelled_by_route_pattern(client: Client) -> None:
@@ -76,9 +55,9 @@ async def test_request_latency_is_labelled_by_route_pattern(client: Client) -> N
     await client.request("PROPFIND", "/api/v1/hit")
     text = await scrape(client)
     name = "statsvc_request_duration_seconds_count"
-    assert value(text, name, route="/api/v1/sites/{site}", method="GET", status="200") == 1
-    assert value(text, name, route="(unmatched)", method="GET", status="404") == 1
-    assert value(text, name, route="(unmatched)", method="other", status="405") == 1
+    assert metric(text, name, route="/api/v1/sites/{site}", method="GET", status="200") == 1
+    assert metric(text, name, route="(unmatched)", method="GET", status="404") == 1
+    assert metric(text, name, route="(unmatched)", method="other", status="405") == 1
     assert "wp-login" not in text
     assert "PROPFIND" not in text
 
@@ -90,9 +69,9 @@ async def test_store_latency_is_observed_per_operation(client: Client) -> None:
     await client.get("/api/v1/counts", params={"site": "demo"})
     text = await scrape(client)
     name = "statsvc_store_duration_seconds_count"
-    assert value(text, name, operation="hit") == 1
-    assert value(text, name, operation="read") == 2
-    assert value(text, "statsvc_store_duration_seconds_sum", operation="read") > 0
+    assert metric(text, name, operation="hit") == 1
+    assert metric(text, name, operation="read") == 2
+    assert metric(text, "statsvc_store_duration_seconds_sum", operation="read") > 0
 
 
 async def test_metrics_are_not_open_to_other_origins(client: Client) -> None:
@@ -116,36 +95,25 @@ async def test_a_metrics_token_closes_the_page(
     assert "statsvc_hits_total" in await response.text()
 
 
-def per_worker(service: Service, metric: str) -> dict[str, float]:
-    """Return, for each worker's metric files, the sum of a counter's or a histogram's counts."""
-    kinds = {"statsvc_hits": "counter", "statsvc_request_duration_seconds": "histogram"}
-    wanted = {"statsvc_hits_total", "statsvc_request_duration_seconds_count"}
-    return {
-        file.name: sum(
-            sample.value
-            for family in MultiProcessCollector.merge([str(file)])
-            if family.name == metric
-            for sample in family.samples
-            if sample.name in wanted
-        )
-        for file in (service.data_dir / "metrics").glob(f"{kinds[metric]}_*.db")
-    }
-
-
 @pytest.fixture
 def two_workers(tmp_path: Path) -> Iterator[Service]:
     """`statsvc serve --workers 2` on the embedded store (stopped at the end)."""
     # no rate limit: the one visitor's 40 views run on the wall clock, maybe over two minutes
     service = Service(tmp_path / "data", "--workers", "2", env={"STATSVC_RATE_LIMIT": "0"})
     service.start()  # ready as soon as one worker answers: wait for the other one too
-    deadline = time.monotonic() + 60
-    while True:
-        served = per_worker(service, "statsvc_request_duration_seconds")
-        if len(served) == 2 and all(served.values()):
-            break
-        assert time.monotonic() < deadline, f"the second worker never answered: {served}"
-        call(service.port, "GET", "/healthz")  # on a new connection: either worker
-        time.sleep(0.01)  # polls a starting process
+
+    def served() -> dict[str, float]:
+        return service.per_worker("statsvc_request_duration_seconds")
+
+    def both_answered() -> bool:
+        if len(served()) == 2 and all(served().values()):
+            return True
+        call(service.url, "GET", "/healthz")  # on a new connection: either worker
+        return False
+
+    wait_until(
+        both_answered, 60, lambda: f"the second worker never answered: {served()}", interval=0.01
+    )
     yield service
     service.stop()
 
@@ -153,12 +121,12 @@ def two_workers(tmp_path: Path) -> Iterator[Service]:
 def test_every_workers_hits_are_in_each_scrape(two_workers: Service) -> None:
     """With two workers, a scrape answered by either one adds up the hits both counted."""
     for n in range(40):  # each on a new connection: the kernel spreads them over the workers
-        hit(two_workers.port, f"/p{n}")
-    hits = per_worker(two_workers, "statsvc_hits")
+        two_workers.hit(f"/p{n}")
+    hits = two_workers.per_worker("statsvc_hits")
     assert len(hits) == 2
     assert all(hits.values())  # each worker counted some of them
     for _ in range(4):
         url = f"http://127.0.0.1:{two_workers.port}/metrics"
         with urllib.request.urlopen(url, timeout=10) as reply:
             text = reply.read().decode()
-        assert value(text, "statsvc_hits_total", result="counted") == 40
+        assert metric(text, "statsvc_hits_total", result="counted") == 40

@@ -6,9 +6,6 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
-from aiohttp.web import Application, Request
-from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from pytest_aiohttp import AiohttpClient
 
@@ -16,10 +13,8 @@ from statsvc.app import create_app
 from statsvc.http.middleware import PUBLIC_API
 from statsvc.http.openapi import document
 from statsvc.settings import Settings
-from tests.conftest import FakeClock, admin
-from tests.test_dashboard import sign_in
+from tests.helpers import Client, FakeClock, admin, check_reply, sign_in
 
-Client = TestClient[Request, Application]
 METHODS = ("get", "put", "post", "delete", "patch", "options")
 
 
@@ -31,24 +26,6 @@ def documented() -> set[tuple[str, str]]:
         for method in METHODS
         if method in item
     }
-
-
-def check_reply(method: str, path: str, status: int, body: Any = None) -> None:
-    """Fail unless the document lists `status` for the operation and `body` fits its schema."""
-    doc = document()
-    responses = doc["paths"][path][method.lower()]["responses"]
-    assert str(status) in responses, f"{method} {path} answered an undocumented {status}"
-    response = responses[str(status)]
-    if "$ref" in response:
-        response = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
-    schema = response.get("content", {}).get("application/json", {}).get("schema")
-    if schema is None:
-        assert body is None, f"{method} {path} {status} has no JSON schema"
-        return
-    # the operation's schema, with the components its references point into
-    root = {"allOf": [schema], "components": doc["components"]}
-    errors = [e.message for e in Draft202012Validator(root).iter_errors(body)]
-    assert not errors, (method, path, status, errors)
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:

@@ -13,18 +13,15 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import create_app
 from statsvc.http.appkeys import STATS
 from statsvc.service.buffer import Buffer, Pending, claim_files
 from statsvc.settings import Settings
-from tests.conftest import FakeClock, admin
+from tests.helpers import Client, FakeClock, Json, admin, check_reply, hit_reply
 from tests.servers import Server
-from tests.test_openapi import check_reply
 
-App = TestClient[Request, Application]
 SITE = "xa-tu-son"
 
 
@@ -36,7 +33,7 @@ def own_settings(server: Server, settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def app(aiohttp_client: AiohttpClient, own_settings: Settings, clock: FakeClock) -> App:
+async def app(aiohttp_client: AiohttpClient, own_settings: Settings, clock: FakeClock) -> Client:
     """statsvc on that store, with a site."""
     client = await aiohttp_client(create_app(own_settings, clock=clock))
     tz = {"timezone": "Asia/Ho_Chi_Minh"}
@@ -44,20 +41,19 @@ async def app(aiohttp_client: AiohttpClient, own_settings: Settings, clock: Fake
     return client
 
 
-async def hit(app: App, view_id: str, path: str = "/a", agent: str = "visitor") -> dict[str, Any]:
-    body = {"site": SITE, "path": path, "id": view_id}
-    reply = await app.post("/api/v1/hit", json=body, headers={"User-Agent": agent})
-    return {"status": reply.status, **await reply.json()}
+async def hit(app: Client, view_id: str, path: str = "/a", agent: str = "visitor") -> Json:
+    """Send a hit of SITE by `agent`; return its reply with the status under "status"."""
+    return await hit_reply(app, SITE, path, view_id, user_agent=agent)
 
 
-async def counts(app: App) -> dict[str, Any]:
+async def counts(app: Client) -> dict[str, Any]:
     reply = await app.get("/api/v1/counts", params={"site": SITE})
     assert reply.status == 200
     data: dict[str, Any] = await reply.json()
     return data
 
 
-async def drain(app: App) -> None:
+async def drain(app: Client) -> None:
     """Let the service count what it kept (as its background task would, without waiting)."""
     counter = app.app[STATS]
     assert await counter.drain()
@@ -66,7 +62,7 @@ async def drain(app: App) -> None:
 
 
 async def test_hits_during_an_outage_are_queued_then_counted_once(
-    app: App, server: Server, clock: FakeClock
+    app: Client, server: Server, clock: FakeClock
 ) -> None:
     """While the store is down a hit is answered 200 "queued" with no figures; when it is
     back every kept hit is counted once, in the day it came, and the store's state is ready."""
@@ -92,7 +88,7 @@ async def test_hits_during_an_outage_are_queued_then_counted_once(
 
 
 async def test_a_hit_counted_before_its_reply_was_lost_is_not_counted_again(
-    app: App, server: Server, clock: FakeClock
+    app: Client, server: Server, clock: FakeClock
 ) -> None:
     """A kept hit whose page-view id the store already counted (the reply was lost, not the
     write) is not counted again when it is replayed; neither is a client's retry of it."""
@@ -123,7 +119,7 @@ async def test_past_the_bound_a_hit_is_refused_and_counted_dropped(
 
 
 async def test_a_known_site_keeps_counting_through_an_outage(
-    app: App, server: Server, clock: FakeClock
+    app: Client, server: Server, clock: FakeClock
 ) -> None:
     """Past the settings cache's 5 s a site known to the process is still taken from its
     copy while the store is down, so its hits are kept rather than refused."""
@@ -135,7 +131,7 @@ async def test_a_known_site_keeps_counting_through_an_outage(
     assert unknown.status == 503  # nothing is known of that site: it cannot be kept
 
 
-async def test_the_badge_of_a_kept_hit_draws_placeholders(app: App, server: Server) -> None:
+async def test_the_badge_of_a_kept_hit_draws_placeholders(app: Client, server: Server) -> None:
     """The <noscript> badge counts its view like a hit: kept through an outage, the image
     is still drawn, with "…" where the numbers go (as the widget does)."""
     await hit(app, "warm-the-caches")
@@ -148,7 +144,7 @@ async def test_the_badge_of_a_kept_hit_draws_placeholders(app: App, server: Serv
 
 
 async def test_reads_and_heartbeats_fail_quickly_while_the_store_is_down(
-    app: App, server: Server
+    app: Client, server: Server
 ) -> None:
     """Counts and pings cannot be kept: they answer 503 store_unavailable."""
     await hit(app, "first-one")
@@ -223,7 +219,7 @@ def test_a_file_of_kept_hits_is_read_by_one_process_only(tmp_path: Path) -> None
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_draining_in_the_background_counts_kept_hits(app: App, server: Server) -> None:
+async def test_draining_in_the_background_counts_kept_hits(app: Client, server: Server) -> None:
     """Without anyone asking, the service counts kept hits once the store is back."""
     server.stop()
     assert (await hit(app, "background-1"))["counted"] == "queued"

@@ -21,7 +21,7 @@ from statsvc.core.site import Site
 from statsvc.service import admin, auth, backfill
 from statsvc.service.counting import StatsService
 from statsvc.store import Limits, Store
-from tests.conftest import STORE_TIMEOUT, FakeClock, plain_client
+from tests.helpers import STORE_TIMEOUT, FakeClock, check_invariants, plain_client
 
 ZONES = (
     "Asia/Ho_Chi_Minh",
@@ -40,7 +40,6 @@ PEOPLE = (
     Client(ip="2001:db8::1", user_agent="Mozilla/5.0 A", origin=None, no_tracking=False),
 )
 VIEW_IDS = ("pv-00000001", "pv-00000002", "pv-00000003")
-WINDOWS = ("today", "yesterday", "week", "month", "total")
 # the reply keys the model predicts; the reply may say more (how to draw the box)
 MODELLED = frozenset(
     ("site", "path", "counted", "reason", "date", "timezone", "online", "views", "visits", "page")
@@ -334,30 +333,6 @@ class SiteModel:
         return sum(1 for seen in self.page_online.get(path, {}).values() if seen >= since)
 
 
-# The DESIGN §2 invariants, checked on what the service answers.
-
-
-def check_invariants(body: dict[str, Any]) -> None:
-    """Assert every DESIGN §2 invariant that one counts reply can show."""
-    for kind in ("views", "visits"):
-        f = body[kind]
-        assert f["today"] <= f["week"], (kind, f)
-        assert f["today"] <= f["month"], (kind, f)
-        assert f["week"] <= f["total"], (kind, f)
-        assert f["month"] <= f["total"], (kind, f)
-        assert f["yesterday"] <= f["total"], (kind, f)
-    for window in WINDOWS:
-        assert body["visits"][window] <= body["views"][window], (window, body)
-    if "page" in body:
-        page = body["page"]
-        assert page["today"] <= body["views"]["today"], body
-        assert page["total"] <= body["views"]["total"], body
-        assert page["online"] <= body["online"], body
-    if body.get("counted"):
-        assert body["online"] >= 1, body
-        assert body["page"]["online"] >= 1, body
-
-
 async def run(redis_url: str, scenario: Scenario) -> None:
     """Play a scenario against a fresh store and the model, comparing after every operation."""
     prefix = "prop" + secrets.token_hex(6)
@@ -378,7 +353,7 @@ async def run(redis_url: str, scenario: Scenario) -> None:
 
 
 async def play(store: Store, scenario: Scenario) -> None:
-    """Create the sites, then run each operation through a StatsService and through the model."""
+    """Create the sites, then run each operation through a Counter and through the model."""
     now_ms = scenario.start_ms
     clock = FakeClock(now_ms / 1000)
     counter = StatsService(store, clock)

@@ -10,9 +10,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoPermissionError
 
 from statsvc.embedded import EmbeddedStore
-from tests.conftest import ADMIN_TOKEN, FakeClock, admin
-from tests.test_api import Client
-from tests.test_dashboard import form_csrf
+from tests.helpers import ADMIN_TOKEN, Client, FakeClock, admin, form_csrf
 
 WRONG = {"Authorization": "Bearer not-the-token"}
 ADMIN_PATHS = ["/api/v1/sites", "/api/v1/sites/demo", "/api/v1/sites/demo/stats"]

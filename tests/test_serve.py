@@ -4,92 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from statsvc.__main__ import parser
 from statsvc.settings import settings_from
-from tests.conftest import BROWSER
-
-TOKEN = "serve-test-token"
-
-
-def free_port() -> int:
-    """Return a TCP port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def call(
-    port: int, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
-) -> tuple[int, dict[str, Any]]:
-    """Send one request; return the status and the JSON reply."""
-    headers = {"Content-Type": "text/plain", "User-Agent": BROWSER}  # urllib's is a robot's
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-class Service:
-    """A `statsvc serve` process."""
-
-    def __init__(self, data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.data_dir = data_dir
-        self.args = args
-        # patient with the store on a busy machine, unless a test asks for the 1 s default
-        self.env = {
-            **os.environ,
-            "STATSVC_ADMIN_TOKEN": TOKEN,
-            "STATSVC_STORE_TIMEOUT_MS": "10000",
-            **(env or {}),
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        command = [sys.executable, "-m", "statsvc", "serve", "--port", str(self.port)]
-        command += ["--data-dir", str(self.data_dir), *self.args]
-        # its log to a file: a pipe nobody reads fills up, and then the service blocks on it
-        self.log = self.data_dir.parent / f"statsvc-{self.port}.log"
-        with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
-            self.process = subprocess.Popen(command, env=self.env, stderr=log)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(self.log.read_text(errors="replace")[-4000:])
-            try:
-                if call(self.port, "GET", "/readyz")[0] == 200:
-                    return
-            except OSError:
-                pass  # not listening yet: the process is still starting
-            time.sleep(0.05)  # polls a starting process; no test outcome depends on time passing
-        raise TimeoutError("statsvc did not become ready")
-
-    def stop(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=30)
-        self.process = None
-        return code
+from tests.helpers import call
+from tests.servers import TOKEN, Service
 
 
 @pytest.fixture
@@ -101,21 +26,15 @@ def service(tmp_path: Path) -> Iterator[Service]:
         svc.stop()  # SIGTERM: statsvc stops its embedded Valkey too
 
 
-def hit(port: int, path: str) -> dict[str, Any]:
-    status, body = call(port, "POST", "/api/v1/hit", {"site": "demo", "url": f"http://x{path}"})
-    assert status == 200, body
-    return body
-
-
 def test_counts_survive_a_restart(service: Service) -> None:
     """Hits counted before SIGTERM are still there after the next start (AOF on)."""
     service.start()
     for n in range(5):
-        hit(service.port, f"/p{n % 2}")
+        service.hit(f"/p{n % 2}")
     assert service.stop() == 0
     assert (service.data_dir / "valkey" / "appendonlydir").is_dir()
     service.start()
-    body = hit(service.port, "/p0")
+    body = service.hit("/p0")
     assert body["views"]["total"] == 6
     assert body["page"]["total"] == 4
     assert body["online"] >= 1
@@ -124,11 +43,11 @@ def test_counts_survive_a_restart(service: Service) -> None:
 def test_serve_creates_the_demo_site_once(service: Service) -> None:
     """The first start creates the `demo` site; a change to it survives later starts."""
     service.start()
-    status, _ = call(service.port, "PUT", "/api/v1/sites/demo", {"name": "Xã Tú Sơn"}, TOKEN)
+    status, _ = call(service.url, "PUT", "/api/v1/sites/demo", {"name": "Xã Tú Sơn"}, TOKEN)
     assert status == 200
     service.stop()
     service.start()
-    status, body = call(service.port, "GET", "/api/v1/sites/demo", token=TOKEN)
+    status, body = call(service.url, "GET", "/api/v1/sites/demo", token=TOKEN)
     assert (status, body["name"]) == (200, "Xã Tú Sơn")
 
 
@@ -136,7 +55,7 @@ def test_two_workers_share_one_port_and_one_store(service: Service) -> None:
     """With --workers 2, every hit is counted once in the one embedded store."""
     service.args = ("--workers", "2")
     service.start()
-    totals = [hit(service.port, "/w")["views"]["total"] for _ in range(20)]
+    totals = [service.hit("/w")["views"]["total"] for _ in range(20)]
     assert totals == list(range(1, 21))
     assert service.stop() == 0
 
@@ -148,8 +67,8 @@ def test_store_url_setting_uses_that_server(tmp_path: Path, redis_url: str) -> N
     svc.start()
     try:
         site = "u" + os.urandom(4).hex()
-        assert call(svc.port, "PUT", f"/api/v1/sites/{site}", {}, TOKEN)[0] == 201
-        status, body = call(svc.port, "POST", "/api/v1/hit", {"site": site, "path": "/"})
+        assert call(svc.url, "PUT", f"/api/v1/sites/{site}", {}, TOKEN)[0] == 201
+        status, body = call(svc.url, "POST", "/api/v1/hit", {"site": site, "path": "/"})
         assert (status, body["views"]["total"]) == (200, 1)
     finally:
         svc.stop()
@@ -209,7 +128,7 @@ def test_site_cli_talks_to_the_running_service_store(service: Service) -> None:
     service.start()
     added = run_cli(service.data_dir, "site", "add", "live", "--locale", "en")
     assert added.returncode == 0, added.stderr
-    status, body = call(service.port, "POST", "/api/v1/hit", {"site": "live", "path": "/"})
+    status, body = call(service.url, "POST", "/api/v1/hit", {"site": "live", "path": "/"})
     assert (status, body["counted"]) == (200, True)
     assert "live" in run_cli(service.data_dir, "site", "list").stdout.split()
 
@@ -227,7 +146,7 @@ def test_a_killed_service_leaves_no_second_server_behind(service: Service) -> No
     never write one AOF) and every count is still there."""
     service.start()
     for n in range(3):
-        hit(service.port, f"/k{n}")
+        service.hit(f"/k{n}")
     pidfile = service.data_dir / "valkey" / "valkey.pid"
     orphan = int(pidfile.read_text())
     assert service.process is not None
@@ -238,7 +157,7 @@ def test_a_killed_service_leaves_no_second_server_behind(service: Service) -> No
     service.start()
     assert not Path(f"/proc/{orphan}").exists()
     assert int(pidfile.read_text()) != orphan
-    assert hit(service.port, "/k0")["views"]["total"] == 4
+    assert service.hit("/k0")["views"]["total"] == 4
 
 
 @pytest.mark.parametrize(

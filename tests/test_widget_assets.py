@@ -10,8 +10,6 @@ from importlib.resources import files
 from xml.etree import ElementTree
 
 import pytest
-from aiohttp.test_utils import TestClient
-from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import create_app
@@ -19,9 +17,8 @@ from statsvc.core.box import LABELS, BoxOptions, box_lines, box_options, format_
 from statsvc.core.errors import BadInput
 from statsvc.core.requester import parse_networks
 from statsvc.settings import Settings
-from tests.conftest import FakeClock
+from tests.helpers import Client, FakeClock
 
-Client = TestClient[Request, Application]
 SVG = "{http://www.w3.org/2000/svg}"
 WIDGET = files("statsvc.widget").joinpath("widget.js").read_text(encoding="utf-8")
 

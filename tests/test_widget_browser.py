@@ -3,139 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import (
-    Browser,
-    ConsoleMessage,
-    Dialog,
-    Page,
-    Request,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, Dialog, Page, Request, expect
 
-from statsvc.app import create_app
-from statsvc.settings import Settings
-from tests.conftest import ADMIN_TOKEN, FakeClock
-from tests.live import LoopThread, Portal, free_port, page_html
-
-CHROMIUM = os.environ.get("STATSVC_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# headless Chromium names itself "HeadlessChrome", a robot statsvc does not count: the
-# tests' browser says what a desktop Chrome says
-USER_AGENT = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
-SCREENSHOTS = os.environ.get("STATSVC_SCREENSHOTS")  # a directory to save the box's pictures in
-
-if not shutil.which(CHROMIUM) and not os.environ.get("STATSVC_REQUIRE_BROWSER"):
-    pytest.skip(f"no Chromium at {CHROMIUM} (CI installs it)", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
-
-
-@dataclass
-class Live:
-    """statsvc and a portal, served on loopback from a background loop."""
-
-    loop: LoopThread
-    service: str
-    portal: Portal
-    portal_url: str
-    clock: FakeClock
-    errors: list[str] = field(default_factory=list)
-
-    def counts(self, site: str = "demo", path: str | None = None) -> dict[str, Any]:
-        """Read the counts over HTTP, counting nothing."""
-        query = f"site={site}" + (f"&path={path}" if path else "")
-        with urllib.request.urlopen(f"{self.service}/api/v1/counts?{query}", timeout=10) as reply:
-            data: dict[str, Any] = json.loads(reply.read())
-            return data
-
-    def hit(self, body: dict[str, Any], user_agent: str = "another visitor") -> dict[str, Any]:
-        """Count a view from outside the browser."""
-        request = urllib.request.Request(
-            f"{self.service}/api/v1/hit",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "text/plain", "User-Agent": user_agent},
-        )
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            data: dict[str, Any] = json.loads(reply.read())
-            return data
-
-    def put_site(self, site: str, settings: dict[str, Any]) -> None:
-        """Create or change a site through the admin API."""
-        request = urllib.request.Request(
-            f"{self.service}/api/v1/sites/{site}",
-            data=json.dumps(settings).encode(),
-            method="PUT",
-            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-        )
-        urllib.request.urlopen(request, timeout=10).close()
-
-    def script(self, **options: str) -> str:
-        """Return the embed tag with these data- options."""
-        attrs = " ".join(f'data-{k.replace("_", "-")}="{v}"' for k, v in options.items())
-        return f'<script src="{self.service}/widget.js" {attrs} async></script>'
-
-    def add_page(self, name: str, body: str) -> str:
-        """Publish a portal page and return its URL."""
-        self.portal.pages[name] = page_html(body)
-        return f"{self.portal_url}/{name}"
-
-
-@pytest.fixture
-def live(settings: Settings, clock: FakeClock) -> Iterator[Live]:
-    """statsvc (test clock, own key prefix) and a portal on another origin."""
-    loop = LoopThread()
-    service = f"http://127.0.0.1:{free_port()}"
-    loop.serve(create_app(settings, clock=clock), int(service.rsplit(":", 1)[1]))
-    portal = Portal(service)
-    portal_port = free_port()
-    loop.serve(portal.app, portal_port)
-    yield Live(loop, service, portal, f"http://localhost:{portal_port}", clock)
-    loop.close()
-
-
-@pytest.fixture
-def page(browser: Browser, live: Live) -> Iterator[Page]:
-    """A fresh browser context and page; console errors and page errors are collected."""
-    context = browser.new_context(locale="vi-VN", user_agent=USER_AGENT)
-    tab = context.new_page()
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            live.errors.append(message.text)
-
-    tab.on("console", console)
-    tab.on("pageerror", lambda e: live.errors.append(f"pageerror: {e}"))
-    yield tab
-    context.close()
+from tests.live import SCREENSHOTS, USER_AGENT, Live, box_text
 
 
 def collect(urls: list[str], part: str) -> Callable[[Request], None]:
@@ -146,16 +21,6 @@ def collect(urls: list[str], part: str) -> Callable[[Request], None]:
             urls.append(request.url)
 
     return note
-
-
-def box_text(page: Page, target: str = "#stats") -> list[str]:
-    """Return the box's rows as 'label value' once the numbers have arrived."""
-    values = page.locator(f"{target} .statsvc-value")
-    expect(values.first).not_to_have_text("…")
-    labels = page.locator(f"{target} .statsvc-label")
-    return [
-        f"{labels.nth(i).inner_text()} {values.nth(i).inner_text()}" for i in range(values.count())
-    ]
 
 
 def test_done_when_snippet_draws_the_box_under_a_strict_csp(page: Page, live: Live) -> None:

@@ -1,250 +1,25 @@
-"""Calendar windows roll over at the site's local midnight, in pure code and in the store."""
+"""Calendar windows in the store: the counts roll over at the site's local midnight, DST days
+included (the windows themselves: test_calendar.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from statsvc.core.calendar import Windows, windows_at
 from statsvc.core.pageview import PageView
 from statsvc.core.requester import Client
 from statsvc.core.site import Site
 from statsvc.service.counting import StatsService
 from statsvc.store import Store
-from tests.conftest import FakeClock
+from tests.helpers import BERLIN, DST_DAYS, HCM, NEW_YORK, FakeClock, figures, instant
 
-HCM = "Asia/Ho_Chi_Minh"
-BERLIN = "Europe/Berlin"
-NEW_YORK = "America/New_York"
 ALICE = Client(ip="203.0.113.7", user_agent="Mozilla/5.0 Alice", origin=None, no_tracking=False)
 BOB = Client(ip="203.0.113.7", user_agent="Mozilla/5.0 Bob", origin=None, no_tracking=False)
 
 
-def instant(local: str) -> float:
-    """Return the Unix time of a local time written with its UTC offset."""
-    return datetime.fromisoformat(local).timestamp()
-
-
-def days(first: str, last: str) -> tuple[date, ...]:
-    """Return the dates from `first` through `last`."""
-    start, end = date.fromisoformat(first), date.fromisoformat(last)
-    return tuple(start + timedelta(days=n) for n in range((end - start).days + 1))
-
-
-def windows(today: str, week_from: str) -> Windows:
-    """Return the windows of local date `today` in a week that began on `week_from`."""
-    day = date.fromisoformat(today)
-    return Windows(
-        today=day,
-        yesterday=day - timedelta(days=1),
-        week=days(week_from, today),
-        month=today[:7],
-    )
-
-
-@pytest.mark.parametrize(
-    ("utc", "expected"),
-    [
-        pytest.param(
-            datetime(2026, 11, 26, 16, 59, 59, tzinfo=UTC),
-            windows("2026-11-26", "2026-11-23"),
-            id="23:59:59-local-is-16:59:59Z",
-        ),
-        pytest.param(
-            datetime(2026, 11, 26, 17, 0, 0, tzinfo=UTC),
-            windows("2026-11-27", "2026-11-23"),
-            id="00:00:00-local-is-17:00:00Z",
-        ),
-        pytest.param(
-            datetime(2026, 11, 26, 23, 59, 59, tzinfo=UTC),
-            windows("2026-11-27", "2026-11-23"),
-            id="utc-midnight-is-no-rollover",
-        ),
-    ],
-)
-def test_day_rolls_over_at_local_midnight_not_utc_midnight(
-    utc: datetime, expected: Windows
-) -> None:
-    """In Asia/Ho_Chi_Minh (UTC+7) the day turns at 17:00 UTC, not at 00:00 UTC."""
-    assert windows_at(utc.timestamp(), ZoneInfo(HCM), "monday") == expected
-
-
-@pytest.mark.parametrize(
-    ("local", "week_start", "expected"),
-    [
-        pytest.param(
-            "2026-11-22T23:59:59+07:00",
-            "monday",
-            windows("2026-11-22", "2026-11-16"),
-            id="monday-start-sunday-night-is-7-days",
-        ),
-        pytest.param(
-            "2026-11-23T00:00:00+07:00",
-            "monday",
-            windows("2026-11-23", "2026-11-23"),
-            id="monday-start-monday-midnight-is-1-day",
-        ),
-        pytest.param(
-            "2026-11-26T12:00:00+07:00",
-            "monday",
-            windows("2026-11-26", "2026-11-23"),
-            id="monday-start-thursday",
-        ),
-        pytest.param(
-            "2026-11-21T23:59:59+07:00",
-            "sunday",
-            windows("2026-11-21", "2026-11-15"),
-            id="sunday-start-saturday-night-is-7-days",
-        ),
-        pytest.param(
-            "2026-11-22T00:00:00+07:00",
-            "sunday",
-            windows("2026-11-22", "2026-11-22"),
-            id="sunday-start-sunday-midnight-is-1-day",
-        ),
-        pytest.param(
-            "2026-11-23T00:00:00+07:00",
-            "sunday",
-            windows("2026-11-23", "2026-11-22"),
-            id="sunday-start-monday-is-2-days",
-        ),
-    ],
-)
-def test_week_runs_from_the_site_week_start_through_today(
-    local: str, week_start: str, expected: Windows
-) -> None:
-    """The week tuple lists the days from the latest `week_start` day through today."""
-    assert windows_at(instant(local), ZoneInfo(HCM), week_start) == expected
-
-
-@pytest.mark.parametrize(
-    ("local", "week_start", "expected"),
-    [
-        pytest.param(
-            "2026-11-30T23:59:59+07:00",
-            "monday",
-            windows("2026-11-30", "2026-11-30"),
-            id="last-second-of-november",
-        ),
-        pytest.param(
-            "2026-12-01T00:00:00+07:00",
-            "monday",
-            windows("2026-12-01", "2026-11-30"),
-            id="first-second-of-december-week-spans-months",
-        ),
-        pytest.param(
-            "2026-12-31T23:59:59+07:00",
-            "monday",
-            windows("2026-12-31", "2026-12-28"),
-            id="last-second-of-2026",
-        ),
-        pytest.param(
-            "2027-01-01T00:00:00+07:00",
-            "monday",
-            windows("2027-01-01", "2026-12-28"),
-            id="first-second-of-2027-monday-week-spans-years",
-        ),
-        pytest.param(
-            "2027-01-01T00:00:00+07:00",
-            "sunday",
-            windows("2027-01-01", "2026-12-27"),
-            id="first-second-of-2027-sunday-week-spans-years",
-        ),
-        pytest.param(
-            "2028-02-28T23:59:59+07:00",
-            "monday",
-            windows("2028-02-28", "2028-02-28"),
-            id="leap-year-feb-28-night",
-        ),
-        pytest.param(
-            "2028-02-29T00:00:00+07:00",
-            "monday",
-            windows("2028-02-29", "2028-02-28"),
-            id="leap-day-starts",
-        ),
-        pytest.param(
-            "2028-02-29T23:59:59+07:00",
-            "monday",
-            windows("2028-02-29", "2028-02-28"),
-            id="leap-day-ends",
-        ),
-        pytest.param(
-            "2028-03-01T00:00:00+07:00",
-            "monday",
-            windows("2028-03-01", "2028-02-28"),
-            id="march-1-after-leap-day",
-        ),
-    ],
-)
-def test_month_and_year_roll_over_at_local_midnight_of_the_first(
-    local: str, week_start: str, expected: Windows
-) -> None:
-    """The month turns at local midnight of the 1st, while the week carries across it."""
-    assert windows_at(instant(local), ZoneInfo(HCM), week_start) == expected
-
-
-# Local midnight around the DST days of 2026: (zone, the instant, its local date).
-DST_MIDNIGHTS = [
-    (BERLIN, "2026-03-28T23:59:59+01:00", "2026-03-28"),
-    (BERLIN, "2026-03-29T00:00:00+01:00", "2026-03-29"),
-    (BERLIN, "2026-03-29T23:59:59+02:00", "2026-03-29"),
-    (BERLIN, "2026-03-30T00:00:00+02:00", "2026-03-30"),
-    (BERLIN, "2026-10-24T23:59:59+02:00", "2026-10-24"),
-    (BERLIN, "2026-10-25T00:00:00+02:00", "2026-10-25"),
-    (BERLIN, "2026-10-25T23:59:59+01:00", "2026-10-25"),
-    (BERLIN, "2026-10-26T00:00:00+01:00", "2026-10-26"),
-    (NEW_YORK, "2026-03-07T23:59:59-05:00", "2026-03-07"),
-    (NEW_YORK, "2026-03-08T00:00:00-05:00", "2026-03-08"),
-    (NEW_YORK, "2026-03-08T23:59:59-04:00", "2026-03-08"),
-    (NEW_YORK, "2026-03-09T00:00:00-04:00", "2026-03-09"),
-    (NEW_YORK, "2026-10-31T23:59:59-04:00", "2026-10-31"),
-    (NEW_YORK, "2026-11-01T00:00:00-04:00", "2026-11-01"),
-    (NEW_YORK, "2026-11-01T23:59:59-05:00", "2026-11-01"),
-    (NEW_YORK, "2026-11-02T00:00:00-05:00", "2026-11-02"),
-]
-
-
-@pytest.mark.parametrize(("zone", "local", "today"), DST_MIDNIGHTS)
-def test_day_rolls_over_at_local_midnight_around_dst_changes(
-    zone: str, local: str, today: str
-) -> None:
-    """On and around a DST change the local date turns exactly at local midnight."""
-    got = windows_at(instant(local), ZoneInfo(zone), "monday")
-    assert got.today == date.fromisoformat(today)
-    assert got.month == today[:7]
-
-
-# The DST days of 2026: (zone, local date, first instant, first instant of the next day, hours).
-DST_DAYS = [
-    (BERLIN, "2026-03-29", "2026-03-29T00:00:00+01:00", "2026-03-30T00:00:00+02:00", 23),
-    (BERLIN, "2026-10-25", "2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00", 25),
-    (NEW_YORK, "2026-03-08", "2026-03-08T00:00:00-05:00", "2026-03-09T00:00:00-04:00", 23),
-    (NEW_YORK, "2026-11-01", "2026-11-01T00:00:00-04:00", "2026-11-02T00:00:00-05:00", 25),
-]
-
-
-@pytest.mark.parametrize(("zone", "day", "start", "end", "hours"), DST_DAYS)
-def test_a_whole_dst_day_of_23_or_25_hours_is_one_date(
-    zone: str, day: str, start: str, end: str, hours: int
-) -> None:
-    """Every instant of a 23- or 25-hour local day maps to that one date, and no other does."""
-    first, after = instant(start), instant(end)
-    assert after - first == hours * 3600
-    tz = ZoneInfo(zone)
-    inside = [first + n * 600 for n in range(hours * 6)] + [after - 1]
-    assert {windows_at(t, tz, "monday").today for t in inside} == {date.fromisoformat(day)}
-    assert windows_at(first - 1, tz, "monday").today == date.fromisoformat(day) - timedelta(days=1)
-    assert windows_at(after, tz, "monday").today == date.fromisoformat(day) + timedelta(days=1)
-
-
 # The store: hits on both sides of a local midnight.
-
-
-def figures(today: int, yesterday: int, week: int, month: int, total: int) -> dict[str, int]:
-    """Return a views or visits object of the counts reply."""
-    return {"today": today, "yesterday": yesterday, "week": week, "month": month, "total": total}
 
 
 async def new_counter(store: Store, clock: FakeClock, zone: str, week_start: str) -> StatsService:

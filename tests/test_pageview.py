@@ -20,6 +20,7 @@ def body(**fields: object) -> bytes:
 
 HOST = "https://x.vn/"
 URL_OF_MAX_LENGTH = HOST + "a" * (MAX_URL - len(HOST))
+PATH_OF_MAX_LENGTH = "/" + "a" * (MAX_URL - 1)
 U_HORN = "\u1ee9"  # "ứ": three bytes in UTF-8
 U_HORN_ESCAPED = "%E1%BB%A9"
 
@@ -110,6 +111,66 @@ ACCEPTED = [
         PageView("tuson", "/", None, None),
         id="surrounding-whitespace",
     ),
+    pytest.param(
+        body(site="tuson", url=URL_OF_MAX_LENGTH + "?utm_source=fb"),
+        PageView("tuson", URL_OF_MAX_LENGTH[len(HOST) - 1 :], "x.vn", None),
+        id="url-over-2048-by-its-query-loses-the-query",
+    ),
+    pytest.param(
+        body(site="tuson", url=URL_OF_MAX_LENGTH + "#top"),
+        PageView("tuson", URL_OF_MAX_LENGTH[len(HOST) - 1 :], "x.vn", None),
+        id="url-over-2048-by-its-fragment-loses-the-fragment",
+    ),
+    pytest.param(
+        body(site="tuson", path=PATH_OF_MAX_LENGTH + "?utm_source=fb"),
+        PageView("tuson", PATH_OF_MAX_LENGTH, None, None),
+        id="path-over-2048-by-its-query-loses-the-query",
+    ),
+    pytest.param(
+        body(site="tuson", url=HOST + U_HORN * (MAX_URL - len(HOST))),
+        PageView("tuson", "/" + U_HORN * (MAX_URL - len(HOST)), "x.vn", None),
+        id="url-of-2048-characters-of-3-bytes",
+    ),
+    pytest.param(
+        body(site="tuson", url="https://x.vn/a#b?c=1"),
+        PageView("tuson", "/a", "x.vn", None),
+        id="query-after-the-fragment-is-fragment",
+    ),
+    pytest.param(
+        body(site="tuson", url="http://x.vn:8080/a"),
+        PageView("tuson", "/a", "x.vn", None),
+        id="url-with-port",
+    ),
+    pytest.param(
+        body(site="tuson", url="http://user:secret@x.vn/a"),
+        PageView("tuson", "/a", "x.vn", None),
+        id="url-userinfo-dropped",
+    ),
+    pytest.param(
+        body(site="tuson", url="http://[2001:db8::1]:8080/a?b=1"),
+        PageView("tuson", "/a?b=1", "2001:db8::1", None),
+        id="url-ipv6-host",
+    ),
+    pytest.param(
+        body(site="tuson", url="HTTP://X.VN/A"),
+        PageView("tuson", "/A", "x.vn", None),
+        id="scheme-and-host-case-folded-path-kept",
+    ),
+    pytest.param(
+        body(site="tuson", path="//evil.example/a"),
+        PageView("tuson", "//evil.example/a", None, None),
+        id="path-like-a-host-is-a-path",
+    ),
+    pytest.param(
+        body(site="tuson", url="http://x.vn/", path=5),
+        PageView("tuson", "/", "x.vn", None),
+        id="url-wins-over-a-bad-path",
+    ),
+    pytest.param(
+        b'{"site": "other", "site": "tuson", "path": "/"}',
+        PageView("tuson", "/", None, None),
+        id="repeated-key-last-wins",
+    ),
 ]
 
 
@@ -182,6 +243,29 @@ REJECTED = [
     pytest.param(body(site="tuson", path="/", id="abcd efg"), "invalid_id", id="id-space"),
     pytest.param(body(site="tuson", path="/", id="abcd\u00e9fgh"), "invalid_id", id="id-accent"),
     pytest.param(body(site="tuson", path="/", id=12345678), "invalid_id", id="id-number"),
+    pytest.param(b"{}", "missing_site", id="empty-object"),
+    pytest.param(b"\xef\xbb\xbf" + body(site="tuson", path="/"), "invalid_json", id="bom"),
+    pytest.param(b"\x00", "invalid_json", id="nul-byte"),
+    pytest.param(b'{"site": "tuson", "path": "/"}{}', "invalid_json", id="two-objects"),
+    pytest.param(b'{"site": "tuson", "path": "/", "n": 1e999}', "invalid_json", id="huge-number"),
+    pytest.param(body(site="tuson", url=True), "invalid_url", id="url-bool"),
+    pytest.param(body(site="tuson", url=5, path="/"), "invalid_url", id="bad-url-beside-a-path"),
+    pytest.param(body(site="tuson", url="http://x.vn/a\x00"), "invalid_url", id="url-nul"),
+    pytest.param(
+        body(site="tuson", url=HOST + U_HORN * (MAX_URL - len(HOST) + 1)),
+        "invalid_url",
+        id="url-of-2049-characters-of-3-bytes",
+    ),
+    pytest.param(body(site="tuson", path=["/"]), "invalid_path", id="path-list"),
+    pytest.param(body(site="tuson", path=True), "invalid_path", id="path-bool"),
+    pytest.param(body(site="tuson", path="/a\n"), "invalid_path", id="path-newline"),
+    pytest.param(
+        body(site="tuson", path=PATH_OF_MAX_LENGTH + "a?q=1"),
+        "invalid_path",
+        id="path-2049-before-its-query",
+    ),
+    pytest.param(body(site="tuson", path="/", id=["abcdefgh"]), "invalid_id", id="id-list"),
+    pytest.param(body(site="tuson", path="/", id=True), "invalid_id", id="id-bool"),
 ]
 
 
@@ -223,6 +307,26 @@ PAGES = [
     ("/a%20b", "/a b"),
     ("/%41", "/A"),
     ("/100%", "/100%"),
+    ("/%zz", "/%zz"),
+    ("/a%2Fb", "/a/b"),
+    ("/%2F%2Fa", "/a"),
+    ("/a%3Fb", "/a%3Fb"),
+    ("/a%23b", "/a%23b"),
+    (".", "/"),
+    ("..", "/"),
+    ("/.", "/"),
+    ("/..", "/"),
+    ("/a/%2e%2e/b", "/b"),
+    ("/a/%2E/b", "/a/b"),
+    ("/a/...", "/a/..."),
+    ("/a/b/../../..", "/"),
+    ("/a//", "/a/"),
+    ("//evil.example/a", "/evil.example/a"),
+    ("/#", "/"),
+    ("?x=1", "/"),
+    ("#top", "/"),
+    ("/a;b", "/a;b"),
+    ("/a\\b", "/a\\b"),
 ]
 
 
@@ -256,6 +360,16 @@ QUERIES = [
     ("/a?id=" + U_HORN, ("id",), "/a?id=" + U_HORN_ESCAPED),
     ("/a?id=" + U_HORN_ESCAPED, ("id",), "/a?id=" + U_HORN_ESCAPED),
     ("/a?id=1", (), "/a"),
+    ("/a?id=1&id=2", ("id",), "/a?id=2"),
+    ("/a?id", ("id",), "/a?id="),
+    ("/a?ID=1", ("id",), "/a"),
+    ("/a?q=a%20b", ("q",), "/a?q=a+b"),
+    ("/a?q=a+b", ("q",), "/a?q=a+b"),
+    ("/a?q=%2B", ("q",), "/a?q=%2B"),
+    ("/a?b=1;c=2", ("c",), "/a"),
+    ("/a%3Fb?id=1", ("id",), "/a%3Fb?id=1"),
+    ("/a?" + "&".join(f"k{n}=1" for n in range(100)), ("k0",), "/a?k0=1"),
+    ("/a?" + "&".join(f"k{n}=1" for n in range(101)), (), "/a"),
 ]
 
 
@@ -281,6 +395,7 @@ INVALID_PATHS = [
     pytest.param("/a?id=%00", ("id",), id="kept-query-nul"),
     pytest.param("/a?id=%FF", ("id",), id="kept-query-not-utf-8"),
     pytest.param("/a?id=\ud800", ("id",), id="kept-query-lone-surrogate"),
+    pytest.param("/a?" + "&".join(f"k{n}=1" for n in range(101)), ("k0",), id="query-101-fields"),
 ]
 
 
