@@ -1,4 +1,4 @@
-"""The `statsvc` command: the one place that reads the environment."""
+"""The `statsvc` command: subcommands and flags (statsvc.settings reads the environment)."""
 
 from __future__ import annotations
 

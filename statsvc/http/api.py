@@ -1,4 +1,4 @@
-"""HTTP handlers: parse at the edge, call the stats, answer JSON."""
+"""HTTP handlers: parse at the edge, call the service, answer JSON."""
 
 from __future__ import annotations
 
