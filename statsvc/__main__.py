@@ -10,18 +10,18 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from statsvc import cli as admin_cli
+from statsvc import cli
+from statsvc.core.errors import StatsvcError
 from statsvc.core.site import SettingsError, is_site_id
 from statsvc.embedded import StoreBusy
-from statsvc.http.errors import ApiError
 from statsvc.serve import run_with_store, serve
 from statsvc.settings import Settings, settings_from
 from statsvc.store import Store
 
 ADMIN_COMMANDS = {
-    "token": admin_cli.token_command,
-    "import": admin_cli.import_command,
-    "export": admin_cli.export_command,
+    "token": cli.token_command,
+    "import": cli.import_command,
+    "export": cli.export_command,
 }
 
 
@@ -54,11 +54,11 @@ def site_command(settings: Settings, args: argparse.Namespace) -> int:
     }
 
     async def add(store: Store) -> dict[str, Any]:
-        return await admin_cli.save_site(store, settings, args.id, changes)
+        return await cli.save_site(store, settings, args.id, changes)
 
     try:
         print(json.dumps(run_with_store(settings, add), ensure_ascii=False, indent=2))
-    except ApiError as exc:
+    except StatsvcError as exc:
         print(f"statsvc: {exc.message}", file=sys.stderr)
         return 2
     return 0
@@ -92,7 +92,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("list", parents=[store], help="list site ids")
     show = sub.add_parser("show", parents=[store], help="show a site's settings")
     show.add_argument("id", type=_site_id)
-    admin_cli.add_parsers(commands, store, _site_id)
+    cli.add_parsers(commands, store, _site_id)
     return top
 
 

@@ -14,11 +14,10 @@ from aiohttp import web
 from statsvc.core.config import Settings
 from statsvc.core.keys import Keys
 from statsvc.core.site import new_site
-from statsvc.http.appkeys import CLOCK, METRICS, SETTINGS, SIGN_INS, STATS
+from statsvc.http.appkeys import ASSETS, CLOCK, METRICS, SETTINGS, SIGN_INS, STATS
 from statsvc.http.assets import ASSET_FILES, load_asset
 from statsvc.http.middleware import edge
 from statsvc.http.routes import add_routes
-from statsvc.http.widget import ASSETS
 from statsvc.service.buffer import Buffer, claim_files
 from statsvc.service.counting import Clock, StatsService
 from statsvc.service.metrics import Metrics

@@ -12,8 +12,7 @@ from typing import Any
 
 from statsvc.core.backfill import parse_csv, parse_import, parts
 from statsvc.core.config import Settings
-from statsvc.core.errors import BadInput, UnknownSite
-from statsvc.http.errors import ApiError
+from statsvc.core.errors import StatsvcError, UnknownSite
 from statsvc.serve import run_with_store
 from statsvc.service import admin, auth, backfill
 from statsvc.service.counting import StatsService
@@ -127,7 +126,7 @@ def _run(settings: Settings, action: Any) -> Any:
         return run_with_store(settings, action)
     except UnknownSite as exc:
         raise SystemExit(f"statsvc: no site {exc.site!r}") from None
-    except (ApiError, BadInput) as exc:
+    except StatsvcError as exc:  # BadInput, Conflict, …
         raise SystemExit(f"statsvc: {exc}") from None
 
 

@@ -20,6 +20,7 @@ from statsvc.app import create_app
 from statsvc.core.bots import HEADLESS, is_bot
 from statsvc.core.calendar import windows_at
 from statsvc.core.keys import Keys
+from statsvc.core.reasons import Reason
 from statsvc.core.site import Site
 from statsvc.settings import Settings
 from statsvc.store import Limits, Store
@@ -167,7 +168,7 @@ async def test_a_batch_over_two_minutes_limits_each_minute(limited_store: Store)
         )
     )
     assert [r.counted for r in replies] == [True] * (2 * LIMIT) + [False]
-    assert replies[-1].rate_limited
+    assert replies[-1].refused is Reason.RATE_LIMITED
     assert replies[-1].views.today == 2 * LIMIT
     assert limited_store.batches == 1
 
@@ -275,7 +276,7 @@ def test_the_limit_matches_a_model_of_minutes(
             expected.append(tally.get(minute, 0) < SMALL_LIMIT)
             tally[minute] = tally.get(minute, 0) + expected[-1]
         assert [r.counted for r in replies] == expected
-        assert [r.rate_limited for r in replies] == [not e for e in expected]
+        assert [r.refused is Reason.RATE_LIMITED for r in replies] == [not e for e in expected]
         if replies:
             assert replies[-1].views.total == sum(expected)
 

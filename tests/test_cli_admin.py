@@ -103,6 +103,23 @@ def test_a_json_import_with_a_total_counts_once(redis_url: str, site: str, tmp_p
     assert exported["total"] == {"views": 13457, "visits": 13457}
 
 
+def test_an_import_id_reused_for_other_figures_is_refused_with_a_message(
+    redis_url: str, site: str, tmp_path: Path
+) -> None:
+    """An import id already used for other figures is refused with a one-line message (a
+    Conflict of the service), not a traceback, and changes nothing."""
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps({"import_id": "box", "total": {"views": 10, "visits": 5}}))
+    second.write_text(json.dumps({"import_id": "box", "total": {"views": 99, "visits": 9}}))
+    assert statsvc(redis_url, "import", site, str(first)).returncode == 0
+    refused = statsvc(redis_url, "import", site, str(second))
+    assert refused.returncode != 0
+    assert "this import_id was used for another import" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    exported = json.loads(statsvc(redis_url, "export", site).stdout)
+    assert exported["total"] == {"views": 10, "visits": 5}
+
+
 def test_an_export_file_rebuilds_a_new_site(redis_url: str, site: str, tmp_path: Path) -> None:
     """`statsvc export` into a file and `statsvc import` of it into a site that does not
     exist yet makes the site with the exported settings and the same numbers."""

@@ -215,10 +215,10 @@ async def test_a_primary_down_stops_only_its_own_sites(
         assert (reply["status"], reply["counted"]) == (200, "queued")
         reply = await hit_reply(app, sites[0], "/", "while-one-is-kept")
         assert reply["counted"] is True and reply["views"]["total"] == 3
-        counter = app.app[STATS]
-        counter.buffer.add(Pending(sites[1], "/", clock(), "kept-for-a-live-shard"))
-        assert not await counter.drain()  # the dead shard's hit stays ...
-        assert len(counter.buffer) == 1
+        service = app.app[STATS]
+        service.buffer.add(Pending(sites[1], "/", clock(), "kept-for-a-live-shard"))
+        assert not await service.drain()  # the dead shard's hit stays ...
+        assert len(service.buffer) == 1
         counts = await (await app.get("/api/v1/counts", params={"site": sites[1]})).json()
         assert counts["views"]["total"] == 3  # ... and the live shard's is counted
 

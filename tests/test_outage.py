@@ -55,10 +55,10 @@ async def counts(app: Client) -> dict[str, Any]:
 
 async def drain(app: Client) -> None:
     """Let the service count what it kept (as its background task would, without waiting)."""
-    counter = app.app[STATS]
-    assert await counter.drain()
-    while len(counter.buffer):
-        assert await counter.drain()
+    service = app.app[STATS]
+    assert await service.drain()
+    while len(service.buffer):
+        assert await service.drain()
 
 
 async def test_hits_during_an_outage_are_queued_then_counted_once(
@@ -93,8 +93,8 @@ async def test_a_hit_counted_before_its_reply_was_lost_is_not_counted_again(
     """A kept hit whose page-view id the store already counted (the reply was lost, not the
     write) is not counted again when it is replayed; neither is a client's retry of it."""
     assert (await hit(app, "written-once"))["counted"] is True
-    counter = app.app[STATS]
-    counter.buffer.add(Pending(SITE, "/a", clock(), "written-once"))
+    service = app.app[STATS]
+    service.buffer.add(Pending(SITE, "/a", clock(), "written-once"))
     await drain(app)
     assert (await counts(app))["views"]["total"] == 1
     again = await hit(app, "written-once")
@@ -224,7 +224,7 @@ async def test_draining_in_the_background_counts_kept_hits(app: Client, server: 
     server.stop()
     assert (await hit(app, "background-1"))["counted"] == "queued"
     server.start()
-    counter = app.app[STATS]
-    assert counter._drainer is not None
-    await asyncio.wait_for(counter._drainer, timeout=30)
+    service = app.app[STATS]
+    assert service._drainer is not None
+    await asyncio.wait_for(service._drainer, timeout=30)
     assert (await counts(app))["views"]["total"] == 1

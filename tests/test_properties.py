@@ -353,10 +353,10 @@ async def run(redis_url: str, scenario: Scenario) -> None:
 
 
 async def play(store: Store, scenario: Scenario) -> None:
-    """Create the sites, then run each operation through a Counter and through the model."""
+    """Create the sites, then run each operation through the service and through the model."""
     now_ms = scenario.start_ms
     clock = FakeClock(now_ms / 1000)
-    counter = StatsService(store, clock)
+    service = StatsService(store, clock)
     models = []
     for n, spec in enumerate(scenario.sites):
         site = Site(
@@ -379,7 +379,7 @@ async def play(store: Store, scenario: Scenario) -> None:
             case Hit():
                 view_id = None if op.view_id is None else VIEW_IDS[op.view_id]
                 view = PageView(site=site_id, path=PATHS[op.path], host=None, id=view_id)
-                got = (await counter.hit(view, PEOPLE[op.person])).body()
+                got = (await service.hit(view, PEOPLE[op.person])).body()
                 counted, path = model.hit(now, PATHS[op.path], op.person, view_id)
                 expected = model.counts(now, path)
                 expected["counted"] = counted
@@ -387,7 +387,7 @@ async def play(store: Store, scenario: Scenario) -> None:
                     expected["reason"] = "duplicate"
             case Ping():
                 view = PageView(site=site_id, path=PATHS[op.path], host=None, id=None)
-                got = await counter.ping(view, PEOPLE[op.person])
+                got = await service.ping(view, PEOPLE[op.person])
                 path = model.ping(now, PATHS[op.path], op.person)
                 expected = {
                     "online": model.counts(now, None)["online"],
@@ -396,16 +396,16 @@ async def play(store: Store, scenario: Scenario) -> None:
                 assert got["page"]["online"] <= got["online"], got
             case Read():
                 read_path = None if op.path is None else PATHS[op.path]
-                got = await counter.counts(site_id, read_path)
+                got = await service.counts(site_id, read_path)
                 page = None if read_path is None else model.page(read_path)[0]
                 expected = model.counts(now, page)
             case Load():
                 again = op.again and bool(model.imports)
                 reply = await backfill.import_counts(
-                    counter, site_id, model.load(now, op), auth.Principal("admin", None)
+                    service, site_id, model.load(now, op), auth.Principal("admin", None)
                 )
                 assert reply["imported"] is not again, reply
-                got = await admin.site_stats(counter, site_id)
+                got = await admin.site_stats(service, site_id)
                 expected = model.counts(now, None)
                 today = model.day(now)
                 month = (today.year, today.month)

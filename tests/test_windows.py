@@ -22,7 +22,7 @@ BOB = Client(ip="203.0.113.7", user_agent="Mozilla/5.0 Bob", origin=None, no_tra
 # The store: hits on both sides of a local midnight.
 
 
-async def new_counter(store: Store, clock: FakeClock, zone: str, week_start: str) -> StatsService:
+async def new_service(store: Store, clock: FakeClock, zone: str, week_start: str) -> StatsService:
     """Return a StatsService of a store holding the site "tuson" in `zone`."""
     await store.put_site(Site(id="tuson", timezone=zone, week_start=week_start))
     return StatsService(store, clock)
@@ -66,17 +66,17 @@ async def test_store_windows_roll_over_at_local_midnight(
 ) -> None:
     """After local midnight today restarts, yesterday holds the old day, week and month restart only
     at their start, total never does, and the same visitor on the new day is a new visit."""
-    counter = await new_counter(store, clock, zone, week_start)
+    service = await new_service(store, clock, zone, week_start)
     clock.now = instant(last_second)
     for who in (ALICE, ALICE, BOB):
-        before = (await counter.hit(view(), who)).body()
+        before = (await service.hit(view(), who)).body()
     assert before["views"] == figures(3, 0, 3, 3, 3)
     assert before["visits"] == figures(2, 0, 2, 2, 2)
 
     clock.advance(1)
     midnight = datetime.fromtimestamp(clock.now, ZoneInfo(zone))
     assert (midnight.hour, midnight.minute, midnight.second) == (0, 0, 0)
-    after = (await counter.hit(view(), ALICE)).body()
+    after = (await service.hit(view(), ALICE)).body()
 
     assert after["counted"] is True
     assert after["date"] == midnight.date().isoformat()
@@ -86,7 +86,7 @@ async def test_store_windows_roll_over_at_local_midnight(
     assert after["page"]["total"] == 4
     assert after["online"] >= 1
     assert after["page"]["online"] >= 1
-    read = await counter.counts("tuson", "/a")
+    read = await service.counts("tuson", "/a")
     assert {k: read[k] for k in ("date", "views", "visits")} == {
         k: after[k] for k in ("date", "views", "visits")
     }
@@ -98,17 +98,17 @@ async def test_store_counts_a_whole_dst_day_as_one_day(
 ) -> None:
     """Hits at the first and the last second of a 23- or 25-hour day fall in one day and one visit,
     and the next second starts a new day."""
-    counter = await new_counter(store, clock, zone, "monday")
+    service = await new_service(store, clock, zone, "monday")
     clock.now = instant(start)
-    first = (await counter.hit(view(), ALICE)).body()
+    first = (await service.hit(view(), ALICE)).body()
     clock.now = instant(end) - 1
-    last = (await counter.hit(view(), ALICE)).body()
+    last = (await service.hit(view(), ALICE)).body()
     assert first["date"] == last["date"] == day
     assert last["views"]["today"] == 2
     assert last["visits"]["today"] == 1
 
     clock.advance(1)
-    following = (await counter.hit(view(), ALICE)).body()
+    following = (await service.hit(view(), ALICE)).body()
     assert following["date"] == (date.fromisoformat(day) + timedelta(days=1)).isoformat()
     assert following["views"]["today"] == 1
     assert following["views"]["yesterday"] == 2

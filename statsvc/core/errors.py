@@ -25,6 +25,10 @@ class UnknownSite(StatsvcError, LookupError):
         self.site = site
 
 
+class UnknownToken(StatsvcError, LookupError):
+    """The token id names no token of the site."""
+
+
 class Unauthorized(StatsvcError):
     """No valid token was presented."""
 

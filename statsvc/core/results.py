@@ -35,11 +35,6 @@ class Counts(NamedTuple):
     page_total: int
     refused: Reason | None = None  # a hit the script did not count: duplicate, rate_limited
 
-    @property
-    def rate_limited(self) -> bool:
-        """Tell whether the visitor's views this minute had reached the limit."""
-        return self.refused is Reason.RATE_LIMITED
-
 
 class Outcome(Enum):
     """What became of a page view."""

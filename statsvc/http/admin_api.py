@@ -10,11 +10,10 @@ from typing import Any
 from aiohttp import web
 
 from statsvc.core.backfill import DATE
-from statsvc.core.errors import BadInput, Forbidden, Unauthorized
+from statsvc.core.errors import BadInput, Forbidden, Unauthorized, UnknownToken
 from statsvc.core.pageview import check_site_id
 from statsvc.http.appkeys import SETTINGS, SIGN_INS, STATS
 from statsvc.http.body import json_reply, read_body
-from statsvc.http.errors import ApiError
 from statsvc.http.requester import client_address
 from statsvc.service import admin, auth, backfill
 from statsvc.service.auth import Principal
@@ -151,7 +150,7 @@ async def revoke_token(request: web.Request) -> web.Response:
     principal, site_id = await site_request(request, write=True)
     token_id = request.match_info["token_id"]
     if not await auth.revoke_token(request.app[STATS], site_id, token_id, principal):
-        raise ApiError(404, "unknown_token", f"site {site_id!r} has no token {token_id[:40]!r}")
+        raise UnknownToken("unknown_token", f"site {site_id!r} has no token {token_id[:40]!r}")
     return web.Response(status=204)
 
 

@@ -7,6 +7,7 @@ from typing import Final
 from aiohttp import web
 
 from statsvc.core.config import Settings
+from statsvc.http.assets import Asset
 from statsvc.service.counting import Clock, StatsService
 from statsvc.service.metrics import Metrics
 from statsvc.service.signin_limit import SignInLimiter
@@ -16,3 +17,4 @@ CLOCK: Final = web.AppKey[Clock]("clock")
 STATS: Final = web.AppKey("stats", StatsService)
 SIGN_INS: Final = web.AppKey("sign_ins", SignInLimiter)
 METRICS: Final = web.AppKey("metrics", Metrics)
+ASSETS: Final = web.AppKey("assets", dict[str, Asset])  # the widget's files, loaded once

@@ -7,7 +7,6 @@ routes /admin requests through html_errors() instead of the JSON error middlewar
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -28,7 +27,6 @@ from statsvc.http.requester import client_address, public_origin
 from statsvc.service import admin, auth, backfill, sessions
 from statsvc.service.sessions import Session
 
-log = logging.getLogger(__name__)
 WINDOWS = {
     "today": "Today",
     "yesterday": "Yesterday",
@@ -89,7 +87,7 @@ def _error_page(request: web.Request, exc: Exception) -> web.Response:
 def _page_text(code: str, message: str, exc: Exception) -> str:
     """Return an error's text on a dashboard page."""
     text = PAGE_TEXT.get(code)
-    if text is None:
+    if text is None or isinstance(exc, web.HTTPException):  # aiohttp's own: its reason
         return message
     subject = exc.site if isinstance(exc, UnknownSite) else ""
     if isinstance(exc, TooManyAttempts):
@@ -219,14 +217,14 @@ async def site(request: web.Request) -> dict[str, Any]:
     window = request.query.get("window", "today")
     if window not in WINDOWS:
         raise BadInput("invalid_window", f"window must be one of {', '.join(WINDOWS)}")
-    stats = request.app[STATS]
-    settings = await stats.site(site_id)
-    today = await admin.local_today(stats, site_id)
+    service = request.app[STATS]
+    settings = await service.site(site_id)
+    today = await admin.local_today(service, site_id)
     stats, top, days, trail = await asyncio.gather(
-        admin.site_stats(stats, site_id),
-        admin.top_pages(stats, site_id, window, TOP_PAGES),
-        admin.series(stats, site_id, today - timedelta(days=CHART_DAYS - 1), today),
-        admin.audit(stats, site_id, AUDIT_ENTRIES),
+        admin.site_stats(service, site_id),
+        admin.top_pages(service, site_id, window, TOP_PAGES),
+        admin.series(service, site_id, today - timedelta(days=CHART_DAYS - 1), today),
+        admin.audit(service, site_id, AUDIT_ENTRIES),
     )
     base = public_origin(request, request.app[SETTINGS].trusted_proxies)
     return {

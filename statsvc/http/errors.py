@@ -19,6 +19,7 @@ from statsvc.core.errors import (
     TooManyAttempts,
     Unauthorized,
     UnknownSite,
+    UnknownToken,
 )
 from statsvc.service.errors import STORE_FAILURES
 
@@ -31,6 +32,7 @@ STATUS: dict[type[StatsvcError], int] = {
     Unauthorized: 401,
     Forbidden: 403,
     UnknownSite: 404,
+    UnknownToken: 404,
     Conflict: 409,
     TooManyAttempts: 429,
 }
@@ -52,7 +54,8 @@ _KEPT_HEADERS = ("Allow", "WWW-Authenticate")
 
 
 class ApiError(Exception):
-    """An error of HTTP itself (a body too large, a media type), answered with `status`."""
+    """An error of HTTP itself (a body too large or late, a media type, the service not
+    ready), answered with `status`."""
 
     def __init__(
         self, status: int, code: str, message: str, headers: dict[str, str] | None = None
@@ -109,7 +112,8 @@ def problem_of(request: web.Request, exc: Exception) -> Problem:
         headers = {}
         if isinstance(exc, TooManyAttempts):
             headers["Retry-After"] = str(exc.retry_after)
-        return Problem(STATUS.get(type(exc), 400), exc.code, exc.message, headers)
+        status = next((STATUS[kind] for kind in type(exc).__mro__ if kind in STATUS), 400)
+        return Problem(status, exc.code, exc.message, headers)
     if isinstance(exc, ApiError):
         return Problem(exc.status, exc.code, exc.message, exc.headers)
     if isinstance(exc, web.HTTPException):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Final
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
@@ -12,11 +11,10 @@ from statsvc import __version__
 from statsvc.core.box import DEFAULT_ROWS, LABELS, ROWS, box_lines, box_options
 from statsvc.core.pageview import MAX_URL, PageView, check_site_id
 from statsvc.http.api import query_path
-from statsvc.http.appkeys import SETTINGS, STATS
-from statsvc.http.assets import Asset, asset_response
+from statsvc.http.appkeys import ASSETS, SETTINGS, STATS
+from statsvc.http.assets import asset_response
 from statsvc.http.requester import client_of, public_origin
 
-ASSETS: Final = web.AppKey("assets", dict[str, Asset])
 BADGE_WIDTH = 240  # px: the widget's width
 CHAR_WIDTH = 8.6  # px: a generous width of one character at 14 px
 LANDING_CSP = (

@@ -13,7 +13,8 @@ from statsvc.core.calendar import local_day, windows_at
 from statsvc.core.errors import BadInput
 from statsvc.core.reasons import REASONS
 from statsvc.core.site import SettingsError, is_site_id, new_site
-from statsvc.service.auth import Principal, audit_entry, iso
+from statsvc.service.audit import audit_entry, iso
+from statsvc.service.auth import Principal
 from statsvc.service.counting import StatsService
 from statsvc.store import AUDIT_CAP
 

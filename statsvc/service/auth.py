@@ -9,10 +9,9 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from statsvc.core.errors import Conflict
+from statsvc.service.audit import audit_entry, iso
 from statsvc.service.counting import StatsService
 
 ADMIN = "admin"
@@ -89,11 +88,3 @@ async def list_tokens(stats: StatsService, site_id: str) -> list[dict[str, str]]
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def iso(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def audit_entry(at: str, by: Principal, action: str, detail: dict[str, Any]) -> dict[str, Any]:
-    return {"at": at, "by": by.token_id, "action": action, "detail": detail}

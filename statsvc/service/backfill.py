@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from statsvc.core.backfill import EXPORT_FORMAT, Day, Import, parse_import
 from statsvc.core.calendar import day_bounds, local_day
 from statsvc.core.errors import BadInput, Conflict
-from statsvc.service.auth import Principal, audit_entry, iso
+from statsvc.service.audit import audit_entry, iso
+from statsvc.service.auth import Principal
 from statsvc.service.counting import StatsService
 from statsvc.store import ImportPlan
 

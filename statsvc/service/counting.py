@@ -95,7 +95,7 @@ class StatsService:
         return await self.store.ready()
 
     def now(self) -> float:
-        """Return the time of this counter's clock."""
+        """Return the time of the service's clock."""
         return self._clock()
 
     async def save_site(self, site: Site, audit: dict[str, Any] | None = None) -> None:
@@ -123,7 +123,7 @@ class StatsService:
         except UNREACHABLE:  # it may have been counted, or not: its id settles it later
             return self._queue(site, view, client, view_id, now)
         self.metrics.hit(counts.refused)
-        outcome = Outcome.REFUSED if counts.refused else Outcome.COUNTED
+        outcome = Outcome.COUNTED if counts.counted else Outcome.REFUSED
         return HitResult(outcome, site, windows, counts, counts.path, counts.refused)
 
     def _queue(

@@ -3,6 +3,6 @@ import the store (nor redis) to tell a store failure from any other error."""
 
 from __future__ import annotations
 
-from statsvc.store.failures import STORE_FAILURES, UNREACHABLE
+from statsvc.store.failures import STORE_FAILURES
 
-__all__ = ["STORE_FAILURES", "UNREACHABLE"]
+__all__ = ["STORE_FAILURES"]

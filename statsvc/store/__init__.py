@@ -2,6 +2,7 @@
 records of sites, tokens, the audit trail and imports, dashboard sessions, the Lua scripts).
 Imports only the core."""
 
+from statsvc.store.batcher import Mode
 from statsvc.store.cluster import cluster_client
 from statsvc.store.failures import (
     STORE_FAILURES,
@@ -12,7 +13,7 @@ from statsvc.store.failures import (
 )
 from statsvc.store.limits import Limits
 from statsvc.store.records import AUDIT_CAP, ImportPlan
-from statsvc.store.store import Mode, Store
+from statsvc.store.store import Store
 
 __all__ = [
     "AUDIT_CAP",

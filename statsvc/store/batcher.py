@@ -1,155 +1,213 @@
-"""The counting batches: the requests of one site and local day, kept packed; shared out into
-script runs of one slot each; packed as one EVALSHA per run; each reply handed back to the
-requests in order, as Counts."""
+"""The batcher: counting requests that arrive together joined into batches, one per site and
+local day, the batches of an event-loop turn sent as script runs, each on a lane (one
+connection per server, held, with the script loaded once), each caller awaiting its own
+reply. Packing, sharing out and decoding are statsvc.store.batches'."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from typing import Any
+import hashlib
+from datetime import date
+from typing import Any, Literal
 
-from statsvc.core.pageview import OTHER_PAGE
-from statsvc.core.reasons import Reason
-from statsvc.core.results import Counts, Figures
-from statsvc.store.failures import batch_error
-from statsvc.store.resp import as_bytes, bulk
+from redis.asyncio import RedisCluster
+from redis.crc import key_slot
+from redis.exceptions import ConnectionError as StoreConnectionError
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as StoreTimeoutError
 
-MAX_BATCH = 256  # requests in one script run (it holds Redis while it runs)
-REQUEST_ARGS = 6  # script arguments per request
-COUNTED, NEW_VISIT, FOLDED, RATE_LIMITED, DUPLICATE = 1, 2, 4, 8, 16  # a request's flags
+from statsvc.core.calendar import Windows
+from statsvc.core.keys import Keys
+from statsvc.core.reasons import REASONS
+from statsvc.core.results import Counts
+from statsvc.core.site import Site
+from statsvc.store.batches import Batch, Lane, answer, evalsha, fail, share_runs
+from statsvc.store.cluster import ClusterRouter
+from statsvc.store.limits import Limits
+from statsvc.store.lua import script
+from statsvc.store.resp import packed, read_reply
 
-
-@dataclass(slots=True)
-class Batch:
-    """The requests for one site and local day waiting for the next script run, each kept
-    already packed as the protocol's bulk strings (packing is most of a client's work)."""
-
-    keys: bytes  # the day's keys, packed
-    args: bytes  # the day's arguments, packed
-    counts: tuple[int, int]  # how many of each
-    slot: int  # the cluster slot of the site's keys (0 on a single server)
-    page_keys: list[bytes] = field(default_factory=list)
-    rate_keys: list[bytes] = field(default_factory=list)
-    requests: list[bytes] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
-    waiting: list[asyncio.Future[Counts]] = field(default_factory=list)
-
-    def size(self) -> tuple[int, int]:
-        """Return how many keys and arguments this batch takes in a script run."""
-        n = len(self.requests)
-        return self.counts[0] + 2 * n, 1 + self.counts[1] + REQUEST_ARGS * n
+Mode = Literal["hit", "ping", "read"]
+SHORT_TTL = 3 * 86400  # today's visitor and page-view id sets are read until tomorrow ends
+PAGE_DAY_TTL = 8 * 86400  # daily page tallies serve the today, yesterday and week windows
+PAGE_MONTH_TTL = 62 * 86400  # monthly page tallies serve the month window
+MAX_CACHED_HEADS = 20_000  # packed day keys and arguments, one per site and day
+LANE_REST = 2.0  # seconds a server that failed to answer is not asked again, at most
 
 
-def evalsha(sha: bytes, days: list[Batch]) -> bytes:
-    """Return the EVALSHA that runs these batches in one script run, packed."""
-    sizes = [day.size() for day in days]
-    keys, args = sum(k for k, _ in sizes), sum(a for _, a in sizes)
-    parts = [b"*%d\r\n$7\r\nEVALSHA\r\n" % (3 + keys + args), bulk(sha), bulk(b"%d" % keys)]
-    for day in days:
-        parts += (day.keys, *day.page_keys, *day.rate_keys)
-    for day in days:
-        parts += (bulk(b"%d" % len(day.requests)), day.args, *day.requests)
-    return b"".join(parts)
+class Batcher:
+    """Counting requests batched into script runs: one batch per site and day, the batches of
+    an event-loop turn in runs of up to MAX_BATCH requests. In a cluster a run holds the
+    batches of one slot only, and the runs for each primary go to it in one write."""
 
+    def __init__(self, client: Any, keys: Keys, limits: Limits, timeout: float) -> None:
+        self._redis = client
+        self._keys = keys
+        self._limits = limits
+        self.lanes: dict[str, Lane] = {}
+        self.router = (
+            ClusterRouter(client, self.lanes, self._run_on, timeout)
+            if isinstance(client, RedisCluster)
+            else None
+        )
+        self._script = script("count.lua")
+        self._sha = hashlib.sha1(self._script.encode(), usedforsecurity=False).hexdigest()
+        self._pending: dict[tuple[str, date], Batch] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self._heads: dict[tuple[str, date, int, str], Batch] = {}
+        self.batches = 0  # script runs so far (for tests and benchmarks)
 
-@dataclass(slots=True)
-class Lane:
-    """The connection counting runs on to one server, held once made, and whether that
-    server has the script."""
+    async def close(self) -> None:
+        """Answer what is pending, then close the lanes; later counting fails."""
+        self._closed = True
+        if self._flusher is not None:
+            await asyncio.gather(asyncio.shield(self._flusher), return_exceptions=True)
+        for lane in self.lanes.values():
+            await lane.connection.disconnect()
+        self.lanes.clear()
 
-    connection: Any
-    loaded: bool = False
-    resting_until: float = 0.0  # after the server failed to answer: fail at once until then
+    def wake(self, server: str) -> None:
+        """Let counting use a server again at once: a PING says it answers."""
+        lane = self.lanes.get(server)
+        if lane is not None:
+            lane.resting_until = 0.0
 
+    def count(
+        self,
+        mode: Mode,
+        site: Site,
+        windows: Windows,
+        *,
+        path: str,
+        now_ms: int,
+        visitor: str = "",
+        previous: str = "",
+        view_id: str | None = None,
+        reason: str = "",
+    ) -> asyncio.Future[Counts]:
+        """Count a hit, refresh a heartbeat, or only read: joins the next script run. A read
+        with a `reason` (one of REASONS) records a hit refused for that reason."""
+        if self._closed:
+            raise StoreConnectionError("the store is closed")
+        mode_arg: str = mode
+        if reason:
+            if mode != "read" or reason not in REASONS:
+                raise ValueError(f"a refusal is a read with a known reason, not {reason!r}")
+            mode_arg = "refuse:" + reason
+        batch = self._pending.get((site.id, windows.today))
+        if batch is None:
+            batch = self._pending[(site.id, windows.today)] = self._new_batch(site, windows)
+        batch.page_keys.append(packed(self._keys.page_online(site.id, path)))
+        # the minute of the request, not of the batch: a batch may straddle two minutes
+        batch.rate_keys.append(packed(self._keys.rate(site.id, now_ms // 60_000)))
+        batch.requests.append(packed(mode_arg, visitor, previous, path, view_id or "", now_ms))
+        batch.paths.append(path)
+        if self._loop is None:  # asked once: on Python 3.11 each asking is a getpid() call
+            self._loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Counts] = self._loop.create_future()
+        batch.waiting.append(waiter)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = self._loop.create_task(self._flush())
+        return waiter
 
-def share_runs(days: list[Batch]) -> list[list[Batch]]:
-    """Share the batches out into script runs of at most MAX_BATCH requests each, a run's
-    batches all of one slot (on a single server, all are of slot 0)."""
-    runs: list[list[Batch]] = [[]]
-    room = MAX_BATCH
-    for day in sorted(days, key=slot_of):
-        for start in range(0, len(day.waiting), MAX_BATCH):
-            part = sliced(day, start)
-            if len(part.waiting) > room or (runs[-1] and runs[-1][0].slot != part.slot):
-                runs.append([])
-                room = MAX_BATCH
-            runs[-1].append(part)
-            room -= len(part.waiting)
-    return runs
-
-
-def slot_of(day: Batch) -> int:
-    return day.slot
-
-
-def sliced(day: Batch, start: int) -> Batch:
-    """Return the requests start..start+MAX_BATCH of a day, as one batch."""
-    if start == 0 and len(day.waiting) <= MAX_BATCH:
-        return day
-    end = start + MAX_BATCH
-    return Batch(
-        keys=day.keys,
-        args=day.args,
-        counts=day.counts,
-        slot=day.slot,
-        page_keys=day.page_keys[start:end],
-        rate_keys=day.rate_keys[start:end],
-        requests=day.requests[start:end],
-        paths=day.paths[start:end],
-        waiting=day.waiting[start:end],
-    )
-
-
-def fail(waiting: list[asyncio.Future[Counts]], error: Exception) -> None:
-    for waiter in waiting:
-        if not waiter.done():
-            waiter.set_exception(error)
-
-
-def answer(run: list[Batch], reply: list[Any] | Exception) -> None:
-    """Hand each request its counts: the figures before its batch plus the views and visits
-    of the requests before it and its own, as the script's flags tell. A batch that failed
-    (the script says why in place of its figures) fails its requests only."""
-    if isinstance(reply, Exception):
-        for day in run:
-            fail(day.waiting, reply)
-        return
-    at = 0
-    for day in run:
-        if not isinstance(reply[at], int):
-            fail(day.waiting, batch_error(as_bytes(reply[at]).decode(errors="replace")))
-            at += 1
-            continue
-        views, visits = list(reply[at + 1 : at + 6]), list(reply[at + 6 : at + 11])
-        at += 11
-        for n, waiter in enumerate(day.waiting):
-            flags, online, page_online, page_today, page_total = reply[at : at + 5]
-            at += 5
-            if flags & COUNTED:
-                views = [views[0] + 1, views[1], views[2] + 1, views[3] + 1, views[4] + 1]
-            if flags & NEW_VISIT:
-                visits = [visits[0] + 1, visits[1], visits[2] + 1, visits[3] + 1, visits[4] + 1]
-            if waiter.done():
-                continue  # its caller went away
-            waiter.set_result(
-                Counts(
-                    counted=bool(flags & COUNTED),
-                    path=OTHER_PAGE if flags & FOLDED else day.paths[n],
-                    online=online,
-                    page_online=page_online,
-                    views=Figures(*views),
-                    visits=Figures(*visits),
-                    page_today=page_today,
-                    page_total=page_total,
-                    refused=_refusal(flags),
-                )
+    def _new_batch(self, site: Site, windows: Windows) -> Batch:
+        """Return a new batch for a site and day; its keys and arguments, packed, are kept
+        for the next batches of that site, day and online window."""
+        key = (site.id, windows.today, site.online_window, site.week_start)
+        head = self._heads.get(key)
+        if head is None:
+            limits = self._limits
+            keys = self._keys.day(site.id, windows)
+            args: list[str | int] = [
+                site.online_window * 1000,
+                limits.page_cap,
+                SHORT_TTL,
+                PAGE_DAY_TTL,
+                (limits.retention_days + 31) * 86400,
+                PAGE_MONTH_TTL,
+                *windows.day_fields(),
+                limits.rate_limit,
+            ]
+            if len(self._heads) >= MAX_CACHED_HEADS:
+                self._heads.clear()
+            head = self._heads[key] = Batch(
+                keys=packed(*keys),
+                args=packed(*args),
+                counts=(len(keys), len(args)),
+                slot=key_slot(keys[0].encode()) if self.router else 0,
             )
+        return Batch(keys=head.keys, args=head.args, counts=head.counts, slot=head.slot)
 
+    async def _flush(self) -> None:
+        """Send what is pending, one pipeline at a time, until nothing is."""
+        runs: list[list[Batch]] = []
+        try:
+            while self._pending:
+                await asyncio.sleep(0)  # let the requests of this loop turn join the batch
+                batches, self._pending = list(self._pending.values()), {}
+                runs = share_runs(batches)
+                try:
+                    replies = await self._run(runs)
+                except Exception as exc:  # every waiter must hear of it, whatever it is
+                    replies = [exc] * len(runs)
+                for run, reply in zip(runs, replies, strict=True):
+                    answer(run, reply)
+        except BaseException:  # cancelled: nobody may be left waiting
+            gone = StoreConnectionError("the store was closed before it answered")
+            for batch in [b for run in runs for b in run] + list(self._pending.values()):
+                fail(batch.waiting, gone)
+            self._pending = {}
+            raise
 
-def _refusal(flags: int) -> Reason | None:
-    """Return why the script did not count a hit, from its flags."""
-    if flags & RATE_LIMITED:
-        return Reason.RATE_LIMITED
-    if flags & DUPLICATE:
-        return Reason.DUPLICATE
-    return None
+    async def _run(self, runs: list[list[Batch]]) -> list[Any]:
+        """Run the script once per run, on the server or, in a cluster, on each run's primary."""
+        if self.router is not None:
+            return await self.router.run(runs)
+        lane = self.lanes.get("")
+        if lane is None:
+            pool = self._redis.connection_pool
+            lane = self.lanes[""] = Lane(await pool.get_connection())
+        return await self._run_on(lane, runs)
+
+    async def _run_on(self, lane: Lane, runs: list[list[Batch]]) -> list[Any]:
+        """Run the script once per run on one server; load it first where the server lacks it.
+        A server that just failed to answer is not asked again for LANE_REST seconds, or until
+        a PING says it is back (reachable): the requests meanwhile fail at once (and hits are
+        kept) instead of each waiting out the timeout on a frozen server."""
+        now = asyncio.get_running_loop().time()
+        if now < lane.resting_until:
+            raise StoreConnectionError("the store did not answer a moment ago")
+        try:
+            replies = await self._pipeline(lane, runs)
+        except (StoreConnectionError, StoreTimeoutError, OSError):
+            lane.resting_until = asyncio.get_running_loop().time() + LANE_REST
+            raise
+        missing = [n for n, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if missing:  # a restarted server: nothing ran for those, so running them again is safe
+            lane.loaded = False
+            try:
+                again = await self._pipeline(lane, [runs[n] for n in missing])
+            except Exception as exc:  # only those runs failed: the others did count
+                again = [exc] * len(missing)
+            for n, reply in zip(missing, again, strict=True):
+                replies[n] = reply
+        return replies
+
+    async def _pipeline(self, lane: Lane, runs: list[list[Batch]]) -> list[Any]:
+        """Send the runs in one write on a lane's connection; read one reply each."""
+        connection = lane.connection
+        commands = [evalsha(self._sha.encode(), run) for run in runs]
+        if not lane.loaded:
+            commands.insert(0, b"*3\r\n" + packed("SCRIPT", "LOAD", self._script))
+        self.batches += len(runs)
+        try:
+            await connection.send_packed_command(b"".join(commands))
+            replies = [await read_reply(connection) for _ in commands]
+        except BaseException:
+            await connection.disconnect()  # the replies are lost with it: start clean next time
+            raise
+        if not lane.loaded:  # if loading failed, the runs say so themselves (NOSCRIPT)
+            lane.loaded = not isinstance(replies.pop(0), Exception)
+        return replies

@@ -15,11 +15,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException
 
-from statsvc.store.batcher import Batch, Lane
+from statsvc.store.batches import Batch, Lane
 from statsvc.store.failures import NOT_RUN, STORE_FAILURES
+from statsvc.store.limits import MAX_CONNECTIONS
 
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
-MAX_CONNECTIONS = 32  # per process and node: counting takes one, look-ups the rest
 REDIRECT_PAUSE = 0.05  # seconds between runs again while a slot moves or a failover ends
 # how long a run a cluster refused is tried again before its hits are kept for later: short,
 # for the other sites' requests of the same flush wait for it
@@ -39,6 +39,20 @@ class ClusterRouter:
         self._run_on = run_on
         self._timeout = timeout
         self._refreshed = 0.0  # when the slot map was last read again (loop time)
+
+    async def answering_primaries(self) -> list[str]:
+        """PING each primary on a connection of its own (not its lane); return the names of
+        those that answer."""
+        cluster = self._cluster
+        try:
+            await cluster.initialize()
+        except STORE_FAILURES:
+            return []
+        primaries = cluster.get_primaries()
+        pongs = await asyncio.gather(
+            *(cluster.ping(target_nodes=node) for node in primaries), return_exceptions=True
+        )
+        return [node.name for node, pong in zip(primaries, pongs, strict=True) if pong is True]
 
     async def run(self, runs: list[list[Batch]]) -> list[Any]:
         """Send each primary its runs; run again, on the slot's new primary, those a moving

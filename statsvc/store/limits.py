@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_CONNECTIONS = 32  # per process and server: counting takes one, look-ups the rest
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:

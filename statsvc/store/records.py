@@ -9,8 +9,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache, cached_property
-from importlib.resources import files
+from functools import cached_property
 from typing import Any
 
 from redis.commands.core import AsyncScript
@@ -18,6 +17,7 @@ from redis.commands.core import AsyncScript
 from statsvc.core.keys import Keys
 from statsvc.core.site import Site, site_from_json
 from statsvc.store.limits import Limits
+from statsvc.store.lua import script
 from statsvc.store.resp import as_bytes, as_int
 
 SALT_TTL = 2 * 86400  # a day's salt outlives the longest local day, then is gone
@@ -81,13 +81,13 @@ class Records:
 
     @cached_property
     def _adjust_script(self) -> AsyncScript:
-        script: AsyncScript = self._redis.register_script(lua("adjust.lua"))
-        return script
+        registered: AsyncScript = self._redis.register_script(script("adjust.lua"))
+        return registered
 
     @cached_property
     def _import_script(self) -> AsyncScript:
-        script: AsyncScript = self._redis.register_script(lua("import.lua"))
-        return script
+        registered: AsyncScript = self._redis.register_script(script("import.lua"))
+        return registered
 
     async def totals(self, site_id: str) -> tuple[int, int]:
         """Return a site's all-time views and visits."""
@@ -237,8 +237,3 @@ class Records:
         for path, views in plan.pages:
             args += [path, views]
         return as_bytes(await self._import_script(keys=keys, args=args)).decode()
-
-
-@cache
-def lua(name: str) -> str:
-    return files("statsvc.store.lua").joinpath(name).read_text(encoding="utf-8")

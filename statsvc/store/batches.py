@@ -1,0 +1,155 @@
+"""The counting batches, pure: the requests of one site and local day, kept packed; shared out
+into script runs of one slot each; packed as one EVALSHA per run; each reply handed back to
+the requests in order, as Counts (the script's flags decoded once, here)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from statsvc.core.pageview import OTHER_PAGE
+from statsvc.core.reasons import Reason
+from statsvc.core.results import Counts, Figures
+from statsvc.store.failures import batch_error
+from statsvc.store.resp import as_bytes, bulk
+
+MAX_BATCH = 256  # requests in one script run (it holds Redis while it runs)
+REQUEST_ARGS = 6  # script arguments per request
+COUNTED, NEW_VISIT, FOLDED, RATE_LIMITED, DUPLICATE = 1, 2, 4, 8, 16  # a request's flags
+
+
+@dataclass(slots=True)
+class Batch:
+    """The requests for one site and local day waiting for the next script run, each kept
+    already packed as the protocol's bulk strings (packing is most of a client's work)."""
+
+    keys: bytes  # the day's keys, packed
+    args: bytes  # the day's arguments, packed
+    counts: tuple[int, int]  # how many of each
+    slot: int  # the cluster slot of the site's keys (0 on a single server)
+    page_keys: list[bytes] = field(default_factory=list)
+    rate_keys: list[bytes] = field(default_factory=list)
+    requests: list[bytes] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    waiting: list[asyncio.Future[Counts]] = field(default_factory=list)
+
+    def size(self) -> tuple[int, int]:
+        """Return how many keys and arguments this batch takes in a script run."""
+        n = len(self.requests)
+        return self.counts[0] + 2 * n, 1 + self.counts[1] + REQUEST_ARGS * n
+
+
+def evalsha(sha: bytes, batches: list[Batch]) -> bytes:
+    """Return the EVALSHA that runs these batches in one script run, packed."""
+    sizes = [batch.size() for batch in batches]
+    keys, args = sum(k for k, _ in sizes), sum(a for _, a in sizes)
+    parts = [b"*%d\r\n$7\r\nEVALSHA\r\n" % (3 + keys + args), bulk(sha), bulk(b"%d" % keys)]
+    for batch in batches:
+        parts += (batch.keys, *batch.page_keys, *batch.rate_keys)
+    for batch in batches:
+        parts += (bulk(b"%d" % len(batch.requests)), batch.args, *batch.requests)
+    return b"".join(parts)
+
+
+@dataclass(slots=True)
+class Lane:
+    """The connection counting runs on to one server, held once made, and whether that
+    server has the script."""
+
+    connection: Any
+    loaded: bool = False
+    resting_until: float = 0.0  # after the server failed to answer: fail at once until then
+
+
+def share_runs(batches: list[Batch]) -> list[list[Batch]]:
+    """Share the batches out into script runs of at most MAX_BATCH requests each, a run's
+    batches all of one slot (on a single server, all are of slot 0)."""
+    runs: list[list[Batch]] = [[]]
+    room = MAX_BATCH
+    for batch in sorted(batches, key=slot_of):
+        for start in range(0, len(batch.waiting), MAX_BATCH):
+            part = sliced(batch, start)
+            if len(part.waiting) > room or (runs[-1] and runs[-1][0].slot != part.slot):
+                runs.append([])
+                room = MAX_BATCH
+            runs[-1].append(part)
+            room -= len(part.waiting)
+    return runs
+
+
+def slot_of(batch: Batch) -> int:
+    return batch.slot
+
+
+def sliced(batch: Batch, start: int) -> Batch:
+    """Return the requests start..start+MAX_BATCH of a batch, as a batch of their own."""
+    if start == 0 and len(batch.waiting) <= MAX_BATCH:
+        return batch
+    end = start + MAX_BATCH
+    return Batch(
+        keys=batch.keys,
+        args=batch.args,
+        counts=batch.counts,
+        slot=batch.slot,
+        page_keys=batch.page_keys[start:end],
+        rate_keys=batch.rate_keys[start:end],
+        requests=batch.requests[start:end],
+        paths=batch.paths[start:end],
+        waiting=batch.waiting[start:end],
+    )
+
+
+def fail(waiting: list[asyncio.Future[Counts]], error: Exception) -> None:
+    for waiter in waiting:
+        if not waiter.done():
+            waiter.set_exception(error)
+
+
+def answer(run: list[Batch], reply: list[Any] | Exception) -> None:
+    """Hand each request its counts: the figures before its batch plus the views and visits
+    of the requests before it and its own, as the script's flags tell. A batch that failed
+    (the script says why in place of its figures) fails its requests only."""
+    if isinstance(reply, Exception):
+        for batch in run:
+            fail(batch.waiting, reply)
+        return
+    at = 0
+    for batch in run:
+        if not isinstance(reply[at], int):
+            fail(batch.waiting, batch_error(as_bytes(reply[at]).decode(errors="replace")))
+            at += 1
+            continue
+        views, visits = list(reply[at + 1 : at + 6]), list(reply[at + 6 : at + 11])
+        at += 11
+        for n, waiter in enumerate(batch.waiting):
+            flags, online, page_online, page_today, page_total = reply[at : at + 5]
+            at += 5
+            if flags & COUNTED:
+                views = [views[0] + 1, views[1], views[2] + 1, views[3] + 1, views[4] + 1]
+            if flags & NEW_VISIT:
+                visits = [visits[0] + 1, visits[1], visits[2] + 1, visits[3] + 1, visits[4] + 1]
+            if waiter.done():
+                continue  # its caller went away
+            waiter.set_result(
+                Counts(
+                    counted=bool(flags & COUNTED),
+                    path=OTHER_PAGE if flags & FOLDED else batch.paths[n],
+                    online=online,
+                    page_online=page_online,
+                    views=Figures(*views),
+                    visits=Figures(*visits),
+                    page_today=page_today,
+                    page_total=page_total,
+                    refused=_refusal(flags),
+                )
+            )
+
+
+def _refusal(flags: int) -> Reason | None:
+    """Return why the script did not count a hit, from its flags."""
+    if flags & RATE_LIMITED:
+        return Reason.RATE_LIMITED
+    if flags & DUPLICATE:
+        return Reason.DUPLICATE
+    return None
