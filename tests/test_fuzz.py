@@ -27,7 +27,7 @@ from statsvc.core.pageview import (
     parse_body,
 )
 from statsvc.settings import Settings
-from tests.helpers import send
+from tests.helpers import STORE_TIMEOUT, send
 from tests.live import LoopThread, free_port
 
 SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -177,6 +177,7 @@ def served(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             redis_url=redis_url,
             key_prefix="t" + secrets.token_hex(6),
             data_dir=Path(tmp_path_factory.mktemp("fuzz")),
+            store_timeout=STORE_TIMEOUT,  # as every served test's: a busy machine is no outage
         )
     )
     port = free_port()
