@@ -3,18 +3,14 @@ counting on it through the batcher."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from statsvc.core.calendar import Windows
 from statsvc.core.keys import Keys
-from statsvc.core.results import Counts
-from statsvc.core.site import Site
-from statsvc.store.batcher import Batcher, Mode
+from statsvc.store.batcher import Batcher
 from statsvc.store.cluster import CLUSTER_SCHEMES, cluster_client
 from statsvc.store.failures import STORE_FAILURES
 from statsvc.store.limits import MAX_CONNECTIONS, Limits
@@ -33,6 +29,9 @@ class Store(Records, Sessions):
         self._keys = keys
         self._limits = limits
         self._batcher = Batcher(client, keys, limits, timeout)
+        # count a hit, refresh a heartbeat, or only read: the batcher's own method, no call
+        # between (the hit path)
+        self.count = self._batcher.count
 
     @property
     def batches(self) -> int:
@@ -81,30 +80,3 @@ class Store(Records, Sessions):
         for server in answering:
             self._batcher.wake(server)
         return bool(answering)
-
-    def count(
-        self,
-        mode: Mode,
-        site: Site,
-        windows: Windows,
-        *,
-        path: str,
-        now_ms: int,
-        visitor: str = "",
-        previous: str = "",
-        view_id: str | None = None,
-        reason: str = "",
-    ) -> asyncio.Future[Counts]:
-        """Count a hit, refresh a heartbeat, or only read: joins the next script run. A read
-        with a `reason` (one of REASONS) records a hit refused for that reason."""
-        return self._batcher.count(
-            mode,
-            site,
-            windows,
-            path=path,
-            now_ms=now_ms,
-            visitor=visitor,
-            previous=previous,
-            view_id=view_id,
-            reason=reason,
-        )
