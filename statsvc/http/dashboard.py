@@ -19,11 +19,12 @@ from statsvc.core.chart import chart
 from statsvc.core.errors import BadInput, Forbidden, TooManyAttempts, UnknownSite
 from statsvc.core.pageview import check_site_id
 from statsvc.core.reasons import REASONS
+from statsvc.http.admin_api import sign_in_address
 from statsvc.http.appkeys import SETTINGS, SIGN_INS, STATS
 from statsvc.http.body import json_reply
 from statsvc.http.cookies import COOKIE_PATH, LOGIN_COOKIE, SESSION_COOKIE, same_origin, set_cookie
 from statsvc.http.errors import ApiError, Handler, problem_of
-from statsvc.http.requester import client_address, public_origin
+from statsvc.http.requester import public_origin
 from statsvc.service import admin, auth, backfill, sessions
 from statsvc.service.sessions import Session
 
@@ -159,15 +160,13 @@ async def signin(request: web.Request) -> web.Response:
     if not sessions.csrf_matches(expected, form.get("csrf")):
         raise Forbidden("forbidden", "The sign-in form expired: sign in again.")
     token = form.get("token")
-    sign_ins = request.app[SIGN_INS]
-    address = client_address(request, request.app[SETTINGS].trusted_proxies)
-    sign_ins.check(address)
+    address = sign_in_address(request)
     opened = None
     if isinstance(token, str) and 0 < len(token.strip()) <= MAX_TOKEN:
         admin_token = request.app[SETTINGS].admin_token
         opened = await sessions.sign_in(request.app[STATS], admin_token, token.strip())
     if opened is None:
-        sign_ins.failed(address)
+        request.app[SIGN_INS].failed(address)
         return _signin(request, "That token is not valid.", 401)
     principal, session_id = opened
     target = "/admin" if principal.site is None else f"/admin/sites/{principal.site}"
