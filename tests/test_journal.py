@@ -124,14 +124,15 @@ def test_a_file_all_done_is_removed_at_once_and_the_next_hit_makes_another(
 
 def test_a_last_line_cut_by_a_crash_is_ignored_and_cut_off(tmp_path: Path) -> None:
     """A file whose last line has no newline (a host crash mid-write) loads its whole lines;
-    the torn tail is cut off, so the marks written after it are read back as marks."""
+    the torn tail is cut off, so the marks written after it are read back as marks; lines
+    that are not hits or marks are skipped."""
     journal = Journal(tmp_path)
     for n in range(3):
         journal.keep(kept(n))
     journal.close()
     [path] = journal_files(tmp_path)
-    with path.open("a") as out:
-        out.write('{"site":"s","path":"/p3","at":10')
+    with path.open("a") as out:  # lines no process wrote (a host crash may leave them)
+        out.write('"not a hit"\n[1, 2]\n{"site":"s"}\n{"site":"s","path":"/p3","at":10')
     taker = Journal(tmp_path)
     buffer = Buffer()
     assert taker.take_over(buffer) == 3

@@ -225,37 +225,54 @@ class StatsService:
         if not await self.store.reachable():
             return False
         pending = self.buffer.head(len(self.buffer))
+        done: list[Pending] = []
         down = False
-        for start in range(0, len(pending), REPLAY_BATCH):
-            hits = pending[start : start + REPLAY_BATCH]
-            oldest = self._clock() - REPLAY_HORIZON
-            finished = [hit for hit in hits if hit.at < oldest]
-            if finished:
-                self._give_up(finished)
-                hits = [hit for hit in hits if hit.at >= oldest]
-            results = await asyncio.gather(
-                *(self._replay(hit) for hit in hits), return_exceptions=True
-            )
-            for hit, result in zip(hits, results, strict=True):
-                if result is None:
-                    finished.append(hit)
-                elif isinstance(result, ScriptError) or (
-                    isinstance(result, Exception) and not isinstance(result, STORE_FAILURES)
-                ):
-                    # the script failed for this hit's batch (or the code did): it always will
-                    log.error("a kept hit of %s cannot be counted: %r", hit.site, result)
-                    self.metrics.buffer_given_up.inc()
-                    finished.append(hit)
-                else:
-                    down = True  # kept, in its place, for the next try
-            # the batch's progress, marked before the next: a crash re-sends this batch at
-            # most, and the store refuses the ids it has counted
-            self.buffer.remove(finished)
-            if self.journal is not None:
-                self.journal.done(finished)
-                self._sync_soon()
-        self.metrics.buffer_depth.set(len(self.buffer))
+        try:
+            for start in range(0, len(pending), REPLAY_BATCH):
+                batch = pending[start : start + REPLAY_BATCH]
+                finished, down_here = await self._replay_batch(batch)
+                down = down or down_here
+                done += finished
+                self._mark_done(finished)  # before the next batch: a crash re-sends this one
+        finally:  # even if cancelled: a hit marked done is never sent again
+            self.buffer.remove(done)
+            self.metrics.buffer_depth.set(len(self.buffer))
         return not down
+
+    async def _replay_batch(self, hits: list[Pending]) -> tuple[list[Pending], bool]:
+        """Send a batch of pending hits to the store; return those done (counted, or given
+        up) and whether the store could not be reached for some."""
+        oldest = self._clock() - REPLAY_HORIZON
+        finished = [hit for hit in hits if hit.at < oldest]
+        if finished:
+            self._give_up(finished)
+            hits = [hit for hit in hits if hit.at >= oldest]
+        results = await asyncio.gather(*(self._replay(hit) for hit in hits), return_exceptions=True)
+        down = False
+        for hit, result in zip(hits, results, strict=True):
+            if result is None:
+                finished.append(hit)
+            elif isinstance(result, ScriptError) or (
+                isinstance(result, Exception) and not isinstance(result, STORE_FAILURES)
+            ):
+                # the script failed for this hit's batch (or the code did): it always will
+                log.error("a kept hit of %s cannot be counted: %r", hit.site, result)
+                self.metrics.buffer_given_up.inc()
+                finished.append(hit)
+            else:
+                down = True  # kept, in its place, for the next try
+        return finished, down
+
+    def _mark_done(self, hits: list[Pending]) -> None:
+        """Mark hits done in the journal. If the mark cannot be written the hits are counted
+        all the same; a crash would send them again, and the store refuse their ids."""
+        if self.journal is None or not hits:
+            return
+        try:
+            self.journal.done(hits)
+        except OSError as error:
+            log.error("kept hits cannot be marked done in %s: %s", self.journal.directory, error)
+        self._sync_soon()
 
     def _give_up(self, expired: list[Pending]) -> None:
         """Count the kept hits too old to count exactly (past the replay horizon the store

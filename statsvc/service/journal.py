@@ -237,7 +237,7 @@ def _read(file: JournalFile) -> list[Pending]:
                 visitor=str(entry.get("visitor", "")),
                 previous=str(entry.get("previous", "")),
             )
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):  # not a line it wrote
             continue
         count += 1
         hit.journal, hit.number = file, number
