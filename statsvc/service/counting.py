@@ -187,9 +187,9 @@ class StatsService:
     def _sync_soon(self) -> None:
         """Flush the journal within SYNC_SECONDS (once for every write meanwhile)."""
         if self._sync is None:
-            self._sync = asyncio.get_running_loop().call_later(SYNC_SECONDS, self.sync_journal)
+            self._sync = asyncio.get_running_loop().call_later(SYNC_SECONDS, self._flush_journal)
 
-    def sync_journal(self) -> None:
+    def _flush_journal(self) -> None:
         """Flush what the journal has written to the disk."""
         self._sync = None
         if self.journal is not None:
