@@ -18,13 +18,14 @@ from statsvc.http.appkeys import ASSETS, CLOCK, METRICS, SETTINGS, SIGN_INS, STA
 from statsvc.http.assets import ASSET_FILES, load_asset
 from statsvc.http.middleware import edge
 from statsvc.http.routes import add_routes
-from statsvc.service.buffer import Buffer, claim_files
+from statsvc.service.buffer import Buffer
 from statsvc.service.counting import Clock, StatsService
+from statsvc.service.journal import Journal
 from statsvc.service.metrics import Metrics
 from statsvc.service.signin_limit import SignInLimiter
 from statsvc.store import UNREACHABLE, Limits, Store
 
-SHUTDOWN_DRAIN_SECONDS = 3.0  # a last try to count kept hits before writing them to disk
+SHUTDOWN_DRAIN_SECONDS = 3.0  # a last try to count kept hits (on disk already) at shutdown
 log = logging.getLogger("statsvc")
 
 
@@ -36,12 +37,11 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     store = Store.from_url(
         settings.redis_url, Keys(settings.key_prefix), limits, timeout=settings.store_timeout
     )
+    journal = Journal(settings.data_dir / "buffer")
     stats = app[STATS] = StatsService(
-        store, app[CLOCK], Buffer(settings.buffer_limit), app[METRICS]
+        store, app[CLOCK], Buffer(settings.buffer_limit), app[METRICS], journal
     )
-    kept = settings.data_dir / "buffer"
-    claims = claim_files(kept, stats.buffer)  # hits kept through an outage by an earlier run
-    if claims:
+    if journal.take_over(stats.buffer):  # hits kept by processes gone, however they ended
         stats.start_draining()
     try:
         if settings.demo_site:
@@ -51,13 +51,13 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await stats.stop(time_left=SHUTDOWN_DRAIN_SECONDS)
-        written = stats.buffer.dump(kept)
-        if written:
+        if len(stats.buffer):
             log.warning(
-                "the store cannot be reached: %d hits kept in %s", len(stats.buffer), written
+                "the store cannot be reached: %d hits kept in %s",
+                len(stats.buffer),
+                ", ".join(str(path) for path in journal.files()),
             )
-        for claim in claims:  # their hits are counted, or in the file just written
-            claim.release()
+        journal.close()  # the files of hits not yet counted stay for the next start
         await store.close()
 
 

@@ -129,7 +129,10 @@ class Service:
         # its log to a file: a pipe nobody reads fills up, and then the service blocks on it
         self.log = self.data_dir.parent / f"statsvc-{self.port}.log"
         with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
-            self.process = subprocess.Popen(command, env=self.env, stderr=log)
+            # a process group of its own (its workers with it), which kill() ends at once
+            self.process = subprocess.Popen(
+                command, env=self.env, stderr=log, start_new_session=True
+            )
         wait_until(self._ready, START_TIMEOUT, "statsvc did not become ready")
 
     def _ready(self) -> bool:
@@ -148,6 +151,18 @@ class Service:
         code = self.process.wait(timeout=30)
         self.process = None
         return code
+
+    def kill(self) -> None:
+        """Kill statsvc and its workers at once with SIGKILL, as the OOM killer or a power cut
+        to the process would: no handler runs, nothing is written or flushed."""
+        assert self.process is not None
+        group = self.process.pid
+        os.killpg(group, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self.process = None
+        # the workers are not this process's children: wait until each has ended (its files
+        # closed, its locks gone), as a zombie or not at all
+        wait_until(lambda: not _running_in(group), START_TIMEOUT, "statsvc's workers live on")
 
     def per_worker(self, metric: str) -> dict[str, float]:
         """Return, for each worker's metric files, the sum of a counter's or a histogram's
@@ -172,3 +187,16 @@ class Service:
         )
         assert status == 200, body
         return body
+
+
+def _running_in(group: int) -> list[int]:
+    """Return the processes of a process group that still run (Linux: from /proc)."""
+    running = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        if int(fields[2]) == group and fields[0] != "Z":
+            running.append(int(stat.parent.name))
+    return running

@@ -1,6 +1,10 @@
 """Faults under steady load, with real processes: the store shut down and started again
-from its AOF, the store frozen, statsvc stopped while it keeps hits. In each, the site's
-total views at the end equal the hits statsvc accepted: none lost, none counted twice.
+from its AOF, the store frozen, statsvc stopped while it keeps hits, statsvc killed (SIGKILL)
+while it keeps hits and right after it replayed them. In each, the site's total views at the
+end equal the hits statsvc accepted: none lost, none counted twice.
+
+Each test prints its figures as a JSON line {"fault", "accepted", "queued", "total"} (the
+fault table: `pytest tests/test_faults.py -rP` shows them, or `-s`).
 
 The one fixed wait is a store outage's own 5 s: the fault under test, not a wait for a
 clock. Everything else waits for a state, with a deadline: the load counted, hits kept, the
@@ -26,6 +30,7 @@ WORKERS = 2
 LOAD_TIMEOUT = 30.0  # for a reply, and for the load to reach a state it waits for
 MORE = 50  # replies of one kind that show the load has reached a state (counted, kept)
 SETTLE_TIMEOUT = 60.0  # for the kept hits to be counted once the store is back
+KEPT_TO_REPLAY = 1200  # queued replies before a kill: a replay of several batches per worker
 
 
 class Load:
@@ -155,6 +160,25 @@ def settle(service: Service, site: str, expected: int) -> int | None:
     return total_views(service, site)
 
 
+def journals(service: Service) -> list[Path]:
+    """Return the journal files of kept hits in the service's data directory."""
+    return sorted((service.data_dir / "buffer").glob("*.jsonl"))
+
+
+def replayed(service: Service, site: str, expected: int) -> int | None:
+    """Wait until every journal is replayed and removed (its hits all marked done), then
+    settle; return the total views."""
+    wait_until(lambda: not journals(service), SETTLE_TIMEOUT, lambda: f"{journals(service)}")
+    return settle(service, site, expected)
+
+
+def report(fault: str, load: Load, total: int | None) -> None:
+    """Print the fault's figures, a row of the fault table: hits accepted (counted or
+    queued), hits queued, and the site's total views at the end."""
+    row = {"fault": fault, "accepted": load.accepted, "queued": load.seen("queued")}
+    print(json.dumps({**row, "total": total}))
+
+
 @pytest.mark.parametrize(
     ("begin", "end"),
     [(Server.stop, Server.start), (Server.freeze, Server.thaw)],
@@ -176,7 +200,9 @@ def test_a_store_outage_under_load_loses_and_doubles_nothing(
         load.running_until(lambda: load.seen("True") >= after, "counting again")
     assert load.statuses.get("queued", 0) > 0, load.statuses  # the outage was met
     assert load.refused == 0, load.statuses
-    assert settle(statsvc, site, load.accepted) == load.accepted
+    total = settle(statsvc, site, load.accepted)
+    report(f"store {begin.__name__} 5 s, then {end.__name__}", load, total)
+    assert total == load.accepted
 
 
 def test_statsvc_stopped_while_it_keeps_hits_counts_them_at_the_next_start(
@@ -196,6 +222,67 @@ def test_statsvc_stopped_while_it_keeps_hits_counts_them_at_the_next_start(
     server.start()
     statsvc.start()
     assert load.refused == 0, load.statuses
-    assert settle(statsvc, site, load.accepted) == load.accepted
+    total = settle(statsvc, site, load.accepted)
+    report("statsvc SIGTERM while it keeps hits, store down", load, total)
+    assert total == load.accepted
     assert statsvc.stop() == 0
-    assert list((statsvc.data_dir / "buffer").glob("*.jsonl")) == []
+    assert journals(statsvc) == []
+
+
+def keep_hits_then_kill(statsvc: Service, server: Server, site: str, queued: int) -> Load:
+    """Send hits until `queued` of them are kept (the store shut down), stop the load (so
+    every hit sent has its reply: one cut off by the kill would be kept unanswered), then
+    SIGKILL statsvc and its workers; return the load."""
+    with Load(statsvc, site) as load:
+        load.running_until(lambda: every_worker_counts(statsvc), "counting in every worker")
+        server.stop()
+        load.running_until(lambda: load.seen("queued") >= queued, "keeping hits")
+    assert load.refused == 0, load.statuses
+    assert kept_hits(statsvc) == load.seen("queued")
+    statsvc.kill()
+    assert journals(statsvc), "the kept hits are on disk"
+    return load
+
+
+def test_statsvc_killed_while_it_keeps_hits_loses_none(statsvc: Service, server: Server) -> None:
+    """SIGKILL of the whole statsvc process group while hits are kept (the store down): no
+    handler runs, nothing is written at the end, yet each kept hit was written to the
+    journal before its reply; with the store back and statsvc started again every accepted
+    hit is counted once, and the journals are gone."""
+    site = new_site(statsvc)
+    load = keep_hits_then_kill(statsvc, server, site, MORE)
+    server.start()
+    statsvc.start()
+    total = replayed(statsvc, site, load.accepted)
+    report("statsvc SIGKILL (process group) while it keeps hits, store down", load, total)
+    assert total == load.accepted
+
+
+def test_statsvc_killed_right_after_a_replay_counts_none_twice(
+    statsvc: Service, server: Server
+) -> None:
+    """SIGKILL right after statsvc replayed its kept hits, at the worst instant: killed as
+    soon as the total holds every accepted hit, then its journals put back as they were
+    before the replay (what a kill after the store took every batch and before any progress
+    mark would leave; a real kill leaves at most the last batch unmarked). Started again,
+    statsvc replays them all and the store refuses every id it counted: the total is still
+    the hits accepted."""
+    site = new_site(statsvc)
+    load = keep_hits_then_kill(statsvc, server, site, KEPT_TO_REPLAY)
+    before_the_replay = {path: path.read_bytes() for path in journals(statsvc)}
+    server.start()
+    statsvc.start()  # each worker takes journals over and replays them at once
+    wait_until(
+        lambda: (total_views(statsvc, site) or 0) >= load.accepted,
+        SETTLE_TIMEOUT,
+        "the kept hits were never counted",
+        interval=0.005,
+    )
+    statsvc.kill()
+    left = len(journals(statsvc))  # journals not yet all marked done at the kill
+    for path, data in before_the_replay.items():
+        path.write_bytes(data)
+    statsvc.start()
+    total = replayed(statsvc, site, load.accepted)
+    report(f"statsvc SIGKILL right after a replay ({left} journals left)", load, total)
+    assert total == load.accepted

@@ -1,11 +1,11 @@
-"""Store outages: hits are kept in order within a bound, counted once when the store is back,
-written to the data directory at shutdown and counted at the next start."""
+"""Store outages: hits are kept in order within a bound, written to the journal in the data
+directory before their reply, counted once when the store is back (or at the next start, after
+a stop or a crash), given up past the replay horizon."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,9 +17,10 @@ from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import create_app
 from statsvc.http.appkeys import STATS
-from statsvc.service.buffer import Buffer, Pending, claim_files
+from statsvc.service.buffer import Pending
 from statsvc.settings import Settings
-from tests.helpers import Client, FakeClock, Json, admin, check_reply, hit_reply
+from statsvc.store import REPLAY_HORIZON
+from tests.helpers import Client, FakeClock, Json, admin, check_reply, hit_reply, metric
 from tests.servers import Server
 
 SITE = "xa-tu-son"
@@ -157,11 +158,12 @@ async def test_reads_and_heartbeats_fail_quickly_while_the_store_is_down(
         assert (await reply.json())["error"]["code"] == "store_unavailable"
 
 
-async def test_shutdown_writes_kept_hits_and_the_next_start_counts_them(
+async def test_kept_hits_stay_on_disk_at_shutdown_and_the_next_start_counts_them(
     own_settings: Settings, server: Server, clock: FakeClock, tmp_path: Path
 ) -> None:
-    """Hits kept when the service stops are written to the data directory, without any
-    client address; the next start reads them back and counts each once."""
+    """Hits kept when the service stops are in the data directory, without any client
+    address; the next start reads them back, counts each once and deletes the file as soon
+    as they are counted (a crash after that has nothing to count twice)."""
     first = TestClient(TestServer(create_app(own_settings, clock=clock)))
     await first.start_server()
     assert (await first.put(f"/api/v1/sites/{SITE}", json={}, headers=admin())).status == 201
@@ -191,32 +193,11 @@ async def test_shutdown_writes_kept_hits_and_the_next_start_counts_them(
         await drain(second)
         figures = await counts(second)
         assert figures["views"]["total"] == 4
+        # gone once counted, not at shutdown: a crash now leaves nothing to count again
+        assert list((own_settings.data_dir / "buffer").glob("*.jsonl")) == []
     finally:
         await second.close()
     assert list((own_settings.data_dir / "buffer").glob("*.jsonl")) == []
-
-
-def test_a_file_of_kept_hits_is_read_by_one_process_only(tmp_path: Path) -> None:
-    """A file of kept hits is locked by the process that loads it (in order); another finds
-    it taken; when the first dies without deleting it the lock goes, and the file is taken
-    again; a buffer without room for a whole file leaves it where it is."""
-    written = Buffer()
-    for n in range(3):
-        written.add(Pending("s", f"/p{n}", 1000.0 + n, f"id-{n:06d}", visitor="v"))
-    assert written.dump(tmp_path) is not None
-    first = Buffer()
-    claims = claim_files(tmp_path, first)
-    assert len(claims) == 1
-    assert [hit.path for hit in first.head(10)] == ["/p0", "/p1", "/p2"]
-    assert claim_files(tmp_path, Buffer()) == []  # held by a live owner
-    os.close(claims[0].descriptor)  # the owner died: the file stays, its lock goes
-    small = Buffer(limit=2)
-    assert claim_files(tmp_path, small) == [] and len(small) == 0  # no room for all of it
-    again = Buffer()
-    retaken = claim_files(tmp_path, again)
-    assert len(retaken) == 1 and len(again) == 3
-    retaken[0].release()
-    assert list(tmp_path.iterdir()) == []
 
 
 async def test_draining_in_the_background_counts_kept_hits(app: Client, server: Server) -> None:
@@ -228,3 +209,79 @@ async def test_draining_in_the_background_counts_kept_hits(app: Client, server: 
     assert service._drainer is not None
     await asyncio.wait_for(service._drainer, timeout=30)
     assert (await counts(app))["views"]["total"] == 1
+
+
+def journal_files(settings: Settings) -> list[Path]:
+    return sorted((settings.data_dir / "buffer").glob("*.jsonl"))
+
+
+async def test_a_kept_hit_is_on_disk_before_its_reply_says_queued(
+    app: Client, server: Server, own_settings: Settings
+) -> None:
+    """By the time a hit is answered "queued" it is a line of the process's journal (a crash
+    of the process right after the reply loses nothing); when it is counted the file goes."""
+    await hit(app, "warm-the-caches")
+    server.stop()
+    assert (await hit(app, "kept-on-disk"))["counted"] == "queued"
+    [path] = journal_files(own_settings)
+    assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == ["kept-on-disk"]
+    server.start()
+    await drain(app)
+    assert journal_files(own_settings) == []
+    assert (await counts(app))["views"]["total"] == 2
+
+
+async def test_a_replay_crashed_before_its_progress_was_marked_counts_nothing_twice(
+    own_settings: Settings, server: Server, clock: FakeClock
+) -> None:
+    """A process that dies after the store took a replayed batch and before it marked the
+    batch done (the worst instant: the file as it was before the replay) leaves the same hits
+    to the next start, which sends them again: the store refuses each id it counted."""
+    first = TestClient(TestServer(create_app(own_settings, clock=clock)))
+    await first.start_server()
+    assert (await first.put(f"/api/v1/sites/{SITE}", json={}, headers=admin())).status == 201
+    await hit(first, "before-the-outage")
+    server.stop()
+    for n in range(300):  # more than a replay batch
+        reply = await hit(first, f"kept-{n:04d}", agent=f"visitor-{n % 7}")
+        assert reply.get("counted") == "queued", (n, reply)
+    [path] = journal_files(own_settings)
+    before_the_replay = path.read_bytes()
+    server.start()
+    await drain(first)
+    assert journal_files(own_settings) == []
+    figures = await counts(first)
+    assert figures["views"]["total"] == 301
+    await first.close()
+    path.write_bytes(before_the_replay)  # what a crash before the marks leaves on disk
+    second = TestClient(TestServer(create_app(own_settings, clock=clock)))
+    await second.start_server()
+    try:
+        assert len(second.app[STATS].buffer) == 300
+        await drain(second)
+        assert await counts(second) == figures
+        page = (await (await second.get("/metrics")).read()).decode()
+        assert metric(page, "statsvc_hits_total", result="duplicate") == 0  # not a client's
+    finally:
+        await second.close()
+    assert journal_files(own_settings) == []
+
+
+async def test_a_kept_hit_past_the_replay_horizon_is_given_up_and_counted(
+    app: Client, server: Server, clock: FakeClock, own_settings: Settings
+) -> None:
+    """A kept hit older than the replay horizon when the store comes back is not counted
+    (the store may no longer know its id) but counted in statsvc_buffer_expired_total; a
+    younger one is counted; the journal is removed."""
+    await hit(app, "warm-the-caches")
+    server.stop()
+    assert (await hit(app, "too-old-hit"))["counted"] == "queued"
+    clock.advance(3600)
+    assert (await hit(app, "young-enough"))["counted"] == "queued"
+    clock.advance(REPLAY_HORIZON - 1800)  # past the horizon for the first, not the second
+    server.start()
+    await drain(app)
+    assert (await counts(app))["views"]["total"] == 2
+    page = (await (await app.get("/metrics")).read()).decode()
+    assert metric(page, "statsvc_buffer_expired_total") == 1
+    assert journal_files(own_settings) == []

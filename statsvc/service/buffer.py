@@ -1,21 +1,18 @@
-"""Hits accepted while the store could not count them: kept in order, bounded, written to the
-data directory at shutdown and read back at the next start."""
+"""Hits accepted while the store could not count them: kept in order and bounded (each also
+written to the journal, service.journal, before its reply)."""
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
-import secrets
-import time
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from statsvc.core.requester import Client
 
+if TYPE_CHECKING:
+    from statsvc.service.journal import JournalFile
+
 DEFAULT_LIMIT = 100_000
-FILE_PREFIX = "hits-"  # hits-<time>-<pid>-<random>.jsonl, written at shutdown
 
 
 @dataclass(slots=True)
@@ -30,6 +27,8 @@ class Pending:
     visitor: str = ""  # the visitor id, when the day's salt was at hand
     previous: str = ""  # the visitor's id under yesterday's salt, just after local midnight
     client: Client | None = None  # else the client, in memory only, to make the visitor id later
+    journal: JournalFile | None = None  # the journal file that holds it, and its number there
+    number: int = -1
 
     def to_json(self) -> dict[str, object]:
         """Return the hit as written to disk: never the client's address."""
@@ -55,6 +54,10 @@ class Buffer:
     def __len__(self) -> int:
         return len(self._hits)
 
+    def has_room(self) -> bool:
+        """Tell whether a hit added now would be kept."""
+        return len(self._hits) < self.limit
+
     def add(self, hit: Pending) -> bool:
         """Keep a hit; return False (and count it dropped) when the buffer is full."""
         if len(self._hits) >= self.limit:
@@ -75,88 +78,3 @@ class Buffer:
             gone.discard(id(self._hits.popleft()))
         if gone:
             self._hits = deque(hit for hit in self._hits if id(hit) not in gone)
-
-    def dump(self, directory: Path) -> Path | None:
-        """Write every pending hit to a new file in `directory`; return it (None if empty)."""
-        if not self._hits:
-            return None
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        stamp = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}"
-        path = directory / f"{FILE_PREFIX}{stamp}.jsonl"
-        partial = path.with_suffix(".partial")
-        with partial.open("w", encoding="utf-8") as out:
-            for hit in self._hits:
-                out.write(json.dumps(hit.to_json(), ensure_ascii=False) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        partial.rename(path)  # a file under its final name is whole
-        return path
-
-    def load(self, path: Path) -> int:
-        """Add the hits of a file written by dump(); return how many were kept."""
-        count = 0
-        with path.open(encoding="utf-8") as lines:
-            for line in lines:
-                data = json.loads(line)
-                count += self.add(
-                    Pending(
-                        site=str(data["site"]),
-                        path=str(data["path"]),
-                        at=float(data["at"]),
-                        view_id=str(data["id"]),
-                        visitor=str(data.get("visitor", "")),
-                        previous=str(data.get("previous", "")),
-                    )
-                )
-        return count
-
-
-@dataclass
-class Claim:
-    """A file of kept hits this process has taken: locked (flock) while the process lives, so
-    no other process reads it; a crash lets the lock go, and the next start takes it."""
-
-    path: Path
-    descriptor: int
-
-    def release(self) -> None:
-        """Delete the file (its hits are counted, or written again), then let the lock go."""
-        self.path.unlink(missing_ok=True)
-        os.close(self.descriptor)
-
-
-def claim_files(directory: Path, buffer: Buffer) -> list[Claim]:
-    """Take the files of kept hits that no live process holds, oldest first, while `buffer`
-    has room for all of a file's hits, and load them into it (the rest wait for another
-    process, or the next start: none is dropped)."""
-    if not directory.is_dir():
-        return []
-    claims = []
-    for path in sorted(directory.glob(f"{FILE_PREFIX}*.jsonl")):  # names sort by time made
-        claim = _lock(path)
-        if claim is None:
-            continue
-        hits = path.read_text(encoding="utf-8").count("\n")
-        if len(buffer) + hits > buffer.limit:
-            os.close(claim.descriptor)
-            break
-        buffer.load(path)
-        claims.append(claim)
-    return claims
-
-
-def _lock(path: Path) -> Claim | None:
-    """Lock a file for this process, or return None if another process holds it or it is
-    gone (a process deletes a file before it lets its lock go)."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        if os.fstat(descriptor).st_ino != path.stat().st_ino:
-            raise FileNotFoundError(path)  # deleted (and maybe made again) meanwhile
-    except OSError:  # held by a live process, or gone
-        os.close(descriptor)
-        return None
-    return Claim(path, descriptor)

@@ -21,8 +21,17 @@ from statsvc.core.results import Counts, HitResult, Outcome, reply
 from statsvc.core.site import Site
 from statsvc.core.visitor import visitor_id
 from statsvc.service.buffer import Buffer, Pending
+from statsvc.service.journal import Journal
 from statsvc.service.metrics import Metrics
-from statsvc.store import STORE_FAILURES, UNREACHABLE, Mode, ScriptError, Store, StoreUnavailable
+from statsvc.store import (
+    REPLAY_HORIZON,
+    STORE_FAILURES,
+    UNREACHABLE,
+    Mode,
+    ScriptError,
+    Store,
+    StoreUnavailable,
+)
 
 Clock = Callable[[], float]
 T = TypeVar("T")
@@ -31,6 +40,7 @@ MAX_CACHED_SALTS = 10_000
 MAX_CACHED_PAGES = 20_000
 REPLAY_BATCH = 256  # pending hits sent to the store at a time
 RETRY_FIRST, RETRY_MAX = 0.25, 2.0  # seconds between tries of an unreachable store, doubling
+SYNC_SECONDS = 1.0  # the journal is flushed to the disk this long after a write, at most
 log = logging.getLogger("statsvc")
 
 
@@ -43,11 +53,15 @@ class StatsService:
         clock: Clock,
         buffer: Buffer | None = None,
         metrics: Metrics | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.store = store
         self.buffer = buffer if buffer is not None else Buffer()
         self.metrics = metrics or Metrics()
+        self.journal = journal  # None: kept hits live in memory only (tools, tests)
         self._drainer: asyncio.Task[None] | None = None
+        self._sync: asyncio.TimerHandle | None = None
+        self._unwritable = False  # the journal's last write failed (logged once)
         self._clock = clock
         self._sites: dict[str, tuple[Site, float]] = {}
         self._salts: dict[tuple[str, date], bytes] = {}
@@ -141,6 +155,8 @@ class StatsService:
             pending.client = client  # in memory only: the visitor id is made when salts are read
         else:
             pending.visitor, pending.previous = visitor, previous
+        if self.journal is not None and self.buffer.has_room():
+            self._write(pending)  # on disk before the reply says queued
         if not self.buffer.add(pending):
             self.metrics.buffer_dropped.inc()
             raise StoreUnavailable("the store cannot be reached and the hit buffer is full")
@@ -149,6 +165,38 @@ class StatsService:
             log.warning("the store cannot be reached: hits are kept until it answers")
         self.start_draining()
         return HitResult(Outcome.QUEUED, site, windows, None, path)
+
+    def _write(self, pending: Pending) -> None:
+        """Append a kept hit to the journal (one write(): a crash of the process loses nothing
+        written) and have it flushed to the disk within SYNC_SECONDS; refuse the hit if it
+        cannot be written."""
+        assert self.journal is not None
+        try:
+            self.journal.keep(pending)
+        except OSError as error:
+            self.metrics.buffer_dropped.inc()
+            if not self._unwritable:
+                self._unwritable = True
+                log.error("kept hits cannot be written to %s: %s", self.journal.directory, error)
+            raise StoreUnavailable(
+                "the store cannot be reached and kept hits cannot be written"
+            ) from error
+        self._unwritable = False
+        self._sync_soon()
+
+    def _sync_soon(self) -> None:
+        """Flush the journal within SYNC_SECONDS (once for every write meanwhile)."""
+        if self._sync is None:
+            self._sync = asyncio.get_running_loop().call_later(SYNC_SECONDS, self._flush_journal)
+
+    def _flush_journal(self) -> None:
+        """Flush what the journal has written to the disk."""
+        self._sync = None
+        if self.journal is not None:
+            try:
+                self.journal.sync()
+            except OSError as error:
+                log.error("kept hits cannot be flushed to %s: %s", self.journal.directory, error)
 
     def start_draining(self) -> None:
         """Count the pending hits in the background, as soon as the store answers (and show
@@ -177,28 +225,64 @@ class StatsService:
         if not await self.store.reachable():
             return False
         pending = self.buffer.head(len(self.buffer))
-        finished: list[Pending] = []
+        done: list[Pending] = []
         down = False
-        for start in range(0, len(pending), REPLAY_BATCH):
-            hits = pending[start : start + REPLAY_BATCH]
-            results = await asyncio.gather(
-                *(self._replay(hit) for hit in hits), return_exceptions=True
-            )
-            for hit, result in zip(hits, results, strict=True):
-                if result is None:
-                    finished.append(hit)
-                elif isinstance(result, ScriptError) or (
-                    isinstance(result, Exception) and not isinstance(result, STORE_FAILURES)
-                ):
-                    # the script failed for this hit's batch (or the code did): it always will
-                    log.error("a kept hit of %s cannot be counted: %r", hit.site, result)
-                    self.metrics.buffer_given_up.inc()
-                    finished.append(hit)
-                else:
-                    down = True  # kept, in its place, for the next try
-        self.buffer.remove(finished)
-        self.metrics.buffer_depth.set(len(self.buffer))
+        try:
+            for start in range(0, len(pending), REPLAY_BATCH):
+                batch = pending[start : start + REPLAY_BATCH]
+                finished, down_here = await self._replay_batch(batch)
+                down = down or down_here
+                done += finished
+                self._mark_done(finished)  # before the next batch: a crash re-sends this one
+        finally:  # even if cancelled: a hit marked done is never sent again
+            self.buffer.remove(done)
+            self.metrics.buffer_depth.set(len(self.buffer))
         return not down
+
+    async def _replay_batch(self, hits: list[Pending]) -> tuple[list[Pending], bool]:
+        """Send a batch of pending hits to the store; return those done (counted, or given
+        up) and whether the store could not be reached for some."""
+        oldest = self._clock() - REPLAY_HORIZON
+        finished = [hit for hit in hits if hit.at < oldest]
+        if finished:
+            self._give_up(finished)
+            hits = [hit for hit in hits if hit.at >= oldest]
+        results = await asyncio.gather(*(self._replay(hit) for hit in hits), return_exceptions=True)
+        down = False
+        for hit, result in zip(hits, results, strict=True):
+            if result is None:
+                finished.append(hit)
+            elif isinstance(result, ScriptError) or (
+                isinstance(result, Exception) and not isinstance(result, STORE_FAILURES)
+            ):
+                # the script failed for this hit's batch (or the code did): it always will
+                log.error("a kept hit of %s cannot be counted: %r", hit.site, result)
+                self.metrics.buffer_given_up.inc()
+                finished.append(hit)
+            else:
+                down = True  # kept, in its place, for the next try
+        return finished, down
+
+    def _mark_done(self, hits: list[Pending]) -> None:
+        """Mark hits done in the journal. If the mark cannot be written the hits are counted
+        all the same; a crash would send them again, and the store refuse their ids."""
+        if self.journal is None or not hits:
+            return
+        try:
+            self.journal.done(hits)
+        except OSError as error:
+            log.error("kept hits cannot be marked done in %s: %s", self.journal.directory, error)
+        self._sync_soon()
+
+    def _give_up(self, expired: list[Pending]) -> None:
+        """Count the kept hits too old to count exactly (past the replay horizon the store
+        may have forgotten whether it counted their ids): given up, never counted twice."""
+        self.metrics.buffer_expired.inc(len(expired))
+        log.error(
+            "%d kept hits came more than %d s ago: given up, not counted",
+            len(expired),
+            REPLAY_HORIZON,
+        )
 
     async def _replay(self, hit: Pending) -> None:
         """Count a pending hit in the windows of the instant it came."""
@@ -224,7 +308,8 @@ class StatsService:
         )
 
     async def stop(self, time_left: float) -> None:
-        """Stop draining, after one last try of at most `time_left` seconds."""
+        """Stop draining, after one last try of at most `time_left` seconds (the journal is
+        the caller's to close)."""
         if self._drainer is not None:
             self._drainer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -234,6 +319,9 @@ class StatsService:
                 async with asyncio.timeout(time_left):
                     while len(self.buffer) and await self.drain():
                         pass
+        if self._sync is not None:
+            self._sync.cancel()
+            self._sync = None
 
     async def ping(self, view: PageView, client: Client) -> dict[str, Any]:
         """Keep a visitor online; return the online figures."""

@@ -63,12 +63,18 @@ class Metrics:
         )
         self.buffer_dropped = Counter(
             "statsvc_buffer_dropped",
-            "Hits refused while the store could not be reached and the buffer was full: lost.",
+            "Hits refused while the store could not be reached and the buffer was full (or the "
+            "journal could not be written): lost.",
             registry=self.registry,
         )
         self.buffer_given_up = Counter(
             "statsvc_buffer_given_up",
             "Kept hits the store refused when they were counted later (not an outage): lost.",
+            registry=self.registry,
+        )
+        self.buffer_expired = Counter(
+            "statsvc_buffer_expired",
+            "Kept hits older than the replay horizon when the store came back: given up, lost.",
             registry=self.registry,
         )
         # children bound once: a label look-up per request would cost more than the count

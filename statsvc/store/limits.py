@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_CONNECTIONS = 32  # per process and server: counting takes one, look-ups the rest
+# seconds: how old a kept hit may be when the store takes it and still be counted exactly
+# (its page-view id is checked in the id sets of its day and the days either side)
+REPLAY_HORIZON = 86_400
 
 
 @dataclass(frozen=True, slots=True)
