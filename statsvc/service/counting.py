@@ -19,7 +19,7 @@ from statsvc.core.reasons import Reason
 from statsvc.core.requester import Client
 from statsvc.core.results import Counts, HitResult, Outcome, reply
 from statsvc.core.site import Site
-from statsvc.core.visitor import visitor_id
+from statsvc.core.visitor import address_id, visitor_id
 from statsvc.service.buffer import Buffer, Pending
 from statsvc.service.metrics import Metrics
 from statsvc.store import STORE_FAILURES, UNREACHABLE, Mode, ScriptError, Store, StoreUnavailable
@@ -213,7 +213,7 @@ class StatsService:
                 hit.previous = await self._visitor(site.id, windows.yesterday, hit.client)
             hit.client = None
         await self.store.count(
-            "hit",
+            "replay",
             site,
             windows,
             path=hit.path,
@@ -263,9 +263,12 @@ class StatsService:
         now = self._clock() if now is None else now
         windows, day_start = self._calendar(site, now)
         path = self._page(raw_path, site.query_keys)
-        visitor = previous = ""
+        visitor = previous = address = ""
         if mode != "read" and client is not None:
-            visitor = await self._visitor(site.id, windows.today, client)
+            salt = await self._salt(site.id, windows.today)
+            visitor = visitor_id(salt, site.id, client.ip, client.user_agent)
+            if mode == "hit" and self.store.limits.rate_limit_address:
+                address = address_id(salt, site.id, client.ip)
             if now - site.online_window < day_start:
                 # just after midnight the reader may still be online under yesterday's id
                 previous = await self._visitor(site.id, windows.yesterday, client)
@@ -280,6 +283,7 @@ class StatsService:
             previous=previous,
             view_id=view_id,
             reason=reason,
+            address=address,
         )
         self.metrics.store_operations[mode].observe(time.perf_counter() - started)
         return counts, windows
@@ -311,13 +315,18 @@ class StatsService:
         return None if salt is None else visitor_id(salt, site_id, client.ip, client.user_agent)
 
     async def _visitor(self, site_id: str, day: date, client: Client) -> str:
+        salt = await self._salt(site_id, day)
+        return visitor_id(salt, site_id, client.ip, client.user_agent)
+
+    async def _salt(self, site_id: str, day: date) -> bytes:
+        """Return a site's salt of a local day, from this process's cache or the store."""
         salt = self._salts.get((site_id, day))
         if salt is None:
             salt = await self._once(("salt", site_id, day), lambda: self.store.salt(site_id, day))
             if len(self._salts) >= MAX_CACHED_SALTS:
                 self._salts.clear()
             self._salts[(site_id, day)] = salt
-        return visitor_id(salt, site_id, client.ip, client.user_agent)
+        return salt
 
 
 def new_view_id() -> str:

@@ -11,12 +11,13 @@ from statsvc.store.failures import (
     StoreError,
     StoreUnavailable,
 )
-from statsvc.store.limits import Limits
+from statsvc.store.limits import REPLAY_HORIZON, Limits
 from statsvc.store.records import AUDIT_CAP, ImportPlan
 from statsvc.store.store import Store
 
 __all__ = [
     "AUDIT_CAP",
+    "REPLAY_HORIZON",
     "STORE_FAILURES",
     "UNREACHABLE",
     "ImportPlan",
