@@ -475,6 +475,12 @@ def hcm(*operations: Operation, page_cap: int = 10) -> Scenario:
 )
 # past the page cap a new path counts as "(other)", and a read of it reads "(other)"
 @example(hcm(*(Hit(0, n, 0, None) for n in range(3)), Read(0, 2), Ping(0, 3, 1), page_cap=2))
+# a duplicate from another reader, and a heartbeat of one never counted, put no one online
+@example(hcm(Hit(0, 0, 0, 0), Hit(0, 0, 1, 0), Ping(0, 1, 2), Read(0, 0), Read(0, 1)))
+# a reader online under yesterday's id is kept online by a heartbeat past midnight
+@example(
+    hcm(Hit(0, 0, 0, None), Advance(30 * SECOND_MS), Ping(0, 0, 0), AfterWindow(0, -1), Read(0, 0))
+)
 # a reader stays online for exactly the online window
 @example(hcm(Hit(0, 0, 0, None), AfterWindow(0, 0), Read(0, 0), Advance(1), Read(0, 0)))
 def test_counts_equal_the_model_and_keep_the_invariants(redis_url: str, scenario: Scenario) -> None:
