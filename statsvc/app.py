@@ -33,7 +33,12 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     if settings.redis_url is None:
         raise RuntimeError("no store: set redis_url, or start the embedded one first")
-    limits = Limits(settings.retention_days, settings.page_cap, settings.rate_limit)
+    limits = Limits(
+        settings.retention_days,
+        settings.page_cap,
+        settings.rate_limit,
+        settings.rate_limit_address,
+    )
     store = Store.from_url(
         settings.redis_url, Keys(settings.key_prefix), limits, timeout=settings.store_timeout
     )

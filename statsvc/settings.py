@@ -65,6 +65,7 @@ def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
         retention_days=number("", "STATSVC_RETENTION_DAYS", 400, 31, 36500),
         page_cap=number("", "STATSVC_PAGE_CAP", 50_000, 1, 1_000_000),
         rate_limit=number("", "STATSVC_RATE_LIMIT", 30, 0, 1_000_000),
+        rate_limit_address=number("", "STATSVC_RATE_LIMIT_ADDRESS", 300, 0, 1_000_000),
         buffer_limit=number("", "STATSVC_BUFFER_LIMIT", 100_000, 0, 10_000_000),
         store_timeout=number("", "STATSVC_STORE_TIMEOUT_MS", 1000, 100, 60_000) / 1000,
         client_timeout=number("", "STATSVC_CLIENT_TIMEOUT", 75, 1, 3600),

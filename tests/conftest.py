@@ -73,10 +73,14 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 @pytest.fixture
 async def store(redis_url: str, prefix: str) -> AsyncIterator[Store]:
-    """A store on the server under test, under this test's prefix (no rate limit: tests of
-    the figures send many views from one visitor; tests/test_abuse.py sets one)."""
+    """A store on the server under test, under this test's prefix (no rate limits: tests of
+    the figures send many views from one visitor and address; tests/test_abuse.py and
+    tests/test_address_limit.py set them)."""
     store = Store.from_url(
-        redis_url, Keys(prefix), Limits(page_cap=50, rate_limit=0), timeout=STORE_TIMEOUT
+        redis_url,
+        Keys(prefix),
+        Limits(page_cap=50, rate_limit=0, rate_limit_address=0),
+        timeout=STORE_TIMEOUT,
     )
     yield store
     await store.close()
@@ -84,7 +88,7 @@ async def store(redis_url: str, prefix: str) -> AsyncIterator[Store]:
 
 @pytest.fixture
 def settings(redis_url: str, prefix: str, tmp_path: Path) -> Settings:
-    """Service settings on the server under test, under this test's prefix (no rate limit,
+    """Service settings on the server under test, under this test's prefix (no rate limits,
     as for the store)."""
     return Settings(
         redis_url=redis_url,
@@ -92,6 +96,7 @@ def settings(redis_url: str, prefix: str, tmp_path: Path) -> Settings:
         admin_token=ADMIN_TOKEN,
         page_cap=50,
         rate_limit=0,
+        rate_limit_address=0,
         data_dir=tmp_path / "data",
         store_timeout=STORE_TIMEOUT,
     )

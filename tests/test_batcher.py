@@ -44,7 +44,7 @@ def batch(slot: int = 0, requests: int = 0, keys: int = 2, args: int = 3) -> Bat
     for n in range(requests):
         day.page_keys.append(packed(f"page{n}"))
         day.rate_keys.append(packed(f"rate{n}"))
-        day.requests.append(packed("hit", f"v{n}", "", f"/p{n}", "", 0))
+        day.requests.append(packed("hit", f"v{n}", "", f"/p{n}", "", 0, f"@a{n}"))
         day.paths.append(f"/p{n}")
         day.waiting.append(loop.create_future())
     return day
@@ -68,7 +68,7 @@ def parse_command(data: bytes) -> list[bytes]:
 
 async def test_evalsha_packs_keys_then_arguments_of_every_batch() -> None:
     """One EVALSHA holds the batches' keys (day keys, then a page and a rate key per request)
-    before all arguments (a count, the day's, then six per request), as count.lua reads them."""
+    before all arguments (a count, the day's, then seven per request), as count.lua reads them."""
     first, second = batch(requests=2), batch(requests=1, keys=1, args=1)
     parts = parse_command(evalsha(b"f" * 40, [first, second]))
     assert parts[:2] == [b"EVALSHA", b"f" * 40]
@@ -77,9 +77,9 @@ async def test_evalsha_packs_keys_then_arguments_of_every_batch() -> None:
     keys, args = parts[3 : 3 + number_of_keys], parts[3 + number_of_keys :]
     assert keys == [b"k0", b"k1", b"page0", b"page1", b"rate0", b"rate1", b"k0", b"page0", b"rate0"]
     assert args[:4] == [b"2", b"a0", b"a1", b"a2"]
-    assert args[4:10] == [b"hit", b"v0", b"", b"/p0", b"", b"0"]
-    assert args[16:18] == [b"1", b"a0"]
-    assert len(args) == (1 + 3 + 6 * 2) + (1 + 1 + 6 * 1)
+    assert args[4:11] == [b"hit", b"v0", b"", b"/p0", b"", b"0", b"@a0"]
+    assert args[18:20] == [b"1", b"a0"]
+    assert len(args) == (1 + 3 + 7 * 2) + (1 + 1 + 7 * 1)
 
 
 @pytest.mark.parametrize(
@@ -149,6 +149,27 @@ async def test_answer_hands_each_request_the_figures_after_it() -> None:
         page_today=1,
         page_total=7,
     )
+
+
+async def test_figures_are_added_up_exactly_past_2_53() -> None:
+    """The script answers the figures as the store holds them (digits, none, or the week's
+    days as a list): they are added up in Python, exact past 2^53 where a double is not."""
+    day = batch(requests=1)
+    big = 2**53 + 1
+    reply = [
+        1,
+        *(b"%d" % big, None, [b"%d" % big, None, b"2"], b"7", b"%d" % big),
+        *(b"1", None, [None], None, b"3"),
+        COUNTED,
+        1,
+        1,
+        1,
+        1,
+    ]
+    answer([day], reply)
+    counts = day.waiting[0].result()
+    assert counts.views == Figures(big + 1, 0, big + 3, 8, big + 1)
+    assert counts.visits == Figures(1, 0, 0, 0, 3)
 
 
 @pytest.mark.parametrize(

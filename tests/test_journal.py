@@ -52,7 +52,6 @@ def test_a_kept_hit_is_one_line_with_no_address_in_a_private_file(tmp_path: Path
         "at": 1000.0,
         "id": "id-0000",
         "visitor": "v0",
-        "previous": "",
         "n": 0,
     }
     assert [line["n"] for line in lines] == [0, 1, 2]

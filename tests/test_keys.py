@@ -165,6 +165,7 @@ def test_a_days_keys_name_its_month_and_last_month(
         tag + "ids:" + yesterday.isoformat(),
         tag + "pon:" + OTHER_PAGE,
         tag + "rej:" + today.isoformat(),
+        tag + "ids:" + date.fromordinal(today.toordinal() + 1).isoformat(),
     ]
 
 

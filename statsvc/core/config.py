@@ -25,6 +25,7 @@ class Settings:
     retention_days: int = 400
     page_cap: int = 50_000
     rate_limit: int = 30  # counted views per visitor, site and minute (0: no limit)
+    rate_limit_address: int = 300  # counted views per client address, site and minute (0: none)
     buffer_limit: int = 100_000  # hits kept per process while the store cannot be reached
     store_timeout: float = 1.0  # seconds a request waits for the store, then its hit is kept
     # seconds a client may take to send a request's head (from connecting, or from the end of

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from statsvc.core.calendar import Windows
 from statsvc.core.pageview import OTHER_PAGE
@@ -32,8 +32,8 @@ class Keys:
         return f"{self.prefix}:{{{site}}}:pon:{path}"
 
     def rate(self, site: str, minute: int) -> str:
-        """A site's counted views per visitor in one minute since the epoch (hash: visitor ->
-        views; expires two minutes after it is made)."""
+        """A site's counted views per visitor and per client address in one minute since the
+        epoch (hash: visitor id or address id -> views; expires two minutes after it is made)."""
         return f"{self.prefix}:{{{site}}}:rate:{minute}"
 
     def total(self, site: str) -> str:
@@ -78,9 +78,10 @@ class Keys:
 
     def day(self, site: str, windows: Windows) -> list[str]:
         """The keys of one site and local day that the counting script takes, in the order of
-        its KEYS header; the per-request page-online keys follow them."""
+        its KEYS header; the per-request page-online and rate keys follow them."""
         base = f"{self.prefix}:{{{site}}}:"
         today, yesterday = windows.today.isoformat(), windows.yesterday.isoformat()
+        tomorrow = (windows.today + timedelta(days=1)).isoformat()
         return [
             self.total(site),
             self.month(site, windows.month),
@@ -94,4 +95,5 @@ class Keys:
             base + "ids:" + yesterday,  # set of page-view ids counted yesterday
             self.page_online(site, OTHER_PAGE),
             self.rejected(site, windows.today),
+            base + "ids:" + tomorrow,  # set of page-view ids counted tomorrow (by a later hit)
         ]

@@ -11,3 +11,10 @@ def visitor_id(salt: bytes, site: str, ip: str, user_agent: str) -> str:
     message = "\x00".join((site, ip, user_agent)).encode("utf-8", "surrogatepass")
     digest = hmac.digest(salt, message, "sha256")
     return base64.urlsafe_b64encode(digest[:12]).decode("ascii")
+
+
+def address_id(salt: bytes, site: str, ip: str) -> str:
+    """Return the id of a client address on a site under one day's salt (for the limit per
+    address): "@" and a keyed hash, so it is never a visitor id and never the address."""
+    digest = hmac.digest(salt, "\x00".join(("address", site, ip)).encode(), "sha256")
+    return "@" + base64.urlsafe_b64encode(digest[:12]).decode("ascii")

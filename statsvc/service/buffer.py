@@ -25,7 +25,6 @@ class Pending:
     at: float  # Unix time the hit came
     view_id: str  # the client's page-view id, or one made for it: a replay never counts twice
     visitor: str = ""  # the visitor id, when the day's salt was at hand
-    previous: str = ""  # the visitor's id under yesterday's salt, just after local midnight
     client: Client | None = None  # else the client, in memory only, to make the visitor id later
     journal: JournalFile | None = None  # the journal file that holds it, and its number there
     number: int = -1
@@ -38,7 +37,6 @@ class Pending:
             "at": self.at,
             "id": self.view_id,
             "visitor": self.visitor,
-            "previous": self.previous,
         }
 
 

@@ -19,7 +19,7 @@ from statsvc.core.reasons import Reason
 from statsvc.core.requester import Client
 from statsvc.core.results import Counts, HitResult, Outcome, reply
 from statsvc.core.site import Site
-from statsvc.core.visitor import visitor_id
+from statsvc.core.visitor import address_id, visitor_id
 from statsvc.service.buffer import Buffer, Pending
 from statsvc.service.journal import Journal
 from statsvc.service.metrics import Metrics
@@ -144,17 +144,14 @@ class StatsService:
         self, site: Site, view: PageView, client: Client, view_id: str, now: float
     ) -> HitResult:
         """Keep a hit for later; answer that it is queued, with no figures (none can be read)."""
-        windows, day_start = self._calendar(site, now)
+        windows, _ = self._calendar(site, now)
         path = self._page(view.path, site.query_keys)
         pending = Pending(site.id, path, now, view_id)
         visitor = self._known_visitor(site.id, windows.today, client)
-        previous: str | None = ""
-        if now - site.online_window < day_start:
-            previous = self._known_visitor(site.id, windows.yesterday, client)
-        if visitor is None or previous is None:
+        if visitor is None:
             pending.client = client  # in memory only: the visitor id is made when salts are read
         else:
-            pending.visitor, pending.previous = visitor, previous
+            pending.visitor = visitor
         if self.journal is not None and self.buffer.has_room():
             self._write(pending)  # on disk before the reply says queued
         if not self.buffer.add(pending):
@@ -293,17 +290,14 @@ class StatsService:
         windows = windows_at(hit.at, site.zone, site.week_start)
         if hit.client is not None:
             hit.visitor = await self._visitor(site.id, windows.today, hit.client)
-            if hit.at - site.online_window < day_bounds(windows.today, site.zone)[0]:
-                hit.previous = await self._visitor(site.id, windows.yesterday, hit.client)
             hit.client = None
         await self.store.count(
-            "hit",
+            "replay",
             site,
             windows,
             path=hit.path,
             now_ms=int(hit.at * 1000),
             visitor=hit.visitor,
-            previous=hit.previous,
             view_id=hit.view_id,
         )
 
@@ -351,9 +345,12 @@ class StatsService:
         now = self._clock() if now is None else now
         windows, day_start = self._calendar(site, now)
         path = self._page(raw_path, site.query_keys)
-        visitor = previous = ""
+        visitor = previous = address = ""
         if mode != "read" and client is not None:
-            visitor = await self._visitor(site.id, windows.today, client)
+            salt = await self._salt(site.id, windows.today)
+            visitor = visitor_id(salt, site.id, client.ip, client.user_agent)
+            if mode == "hit" and self.store.limits.rate_limit_address:
+                address = address_id(salt, site.id, client.ip)
             if now - site.online_window < day_start:
                 # just after midnight the reader may still be online under yesterday's id
                 previous = await self._visitor(site.id, windows.yesterday, client)
@@ -368,6 +365,7 @@ class StatsService:
             previous=previous,
             view_id=view_id,
             reason=reason,
+            address=address,
         )
         self.metrics.store_operations[mode].observe(time.perf_counter() - started)
         return counts, windows
@@ -399,13 +397,18 @@ class StatsService:
         return None if salt is None else visitor_id(salt, site_id, client.ip, client.user_agent)
 
     async def _visitor(self, site_id: str, day: date, client: Client) -> str:
+        salt = await self._salt(site_id, day)
+        return visitor_id(salt, site_id, client.ip, client.user_agent)
+
+    async def _salt(self, site_id: str, day: date) -> bytes:
+        """Return a site's salt of a local day, from this process's cache or the store."""
         salt = self._salts.get((site_id, day))
         if salt is None:
             salt = await self._once(("salt", site_id, day), lambda: self.store.salt(site_id, day))
             if len(self._salts) >= MAX_CACHED_SALTS:
                 self._salts.clear()
             self._salts[(site_id, day)] = salt
-        return visitor_id(salt, site_id, client.ip, client.user_agent)
+        return salt
 
 
 def new_view_id() -> str:

@@ -235,7 +235,6 @@ def _read(file: JournalFile) -> list[Pending]:
                 at=float(entry["at"]),
                 view_id=str(entry["id"]),
                 visitor=str(entry.get("visitor", "")),
-                previous=str(entry.get("previous", "")),
             )
         except (ValueError, TypeError, KeyError, AttributeError):  # not a line it wrote
             continue

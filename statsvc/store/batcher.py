@@ -23,12 +23,18 @@ from statsvc.core.results import Counts
 from statsvc.core.site import Site
 from statsvc.store.batches import Batch, Lane, answer, evalsha, fail, share_runs
 from statsvc.store.cluster import ClusterRouter
-from statsvc.store.limits import Limits
+from statsvc.store.limits import REPLAY_HORIZON, Limits
 from statsvc.store.lua import script
 from statsvc.store.resp import packed, read_reply
 
-Mode = Literal["hit", "ping", "read"]
-SHORT_TTL = 3 * 86400  # today's visitor and page-view id sets are read until tomorrow ends
+# "replay": a kept hit, counted at the instant it came as a hit is, but it marks no one
+# online (its reader may have left, or moved on under today's id) and has no address
+Mode = Literal["hit", "ping", "read", "replay"]
+SHORT_TTL = 3 * 86400  # today's visitor set is read until tomorrow ends (and by replays)
+# A day's page-view id set is made at the earliest as its day begins, and read by the hits of
+# the day after until a kept one of them is replayed, REPLAY_HORIZON after its day ends at the
+# latest: two local days (25 hours each at most, on a DST change) and the horizon.
+ID_TTL = 2 * 25 * 3600 + REPLAY_HORIZON
 PAGE_DAY_TTL = 8 * 86400  # daily page tallies serve the today, yesterday and week windows
 PAGE_MONTH_TTL = 62 * 86400  # monthly page tallies serve the month window
 MAX_CACHED_HEADS = 20_000  # packed day keys and arguments, one per site and day
@@ -86,9 +92,11 @@ class Batcher:
         previous: str = "",
         view_id: str | None = None,
         reason: str = "",
+        address: str = "",
     ) -> asyncio.Future[Counts]:
-        """Count a hit, refresh a heartbeat, or only read: joins the next script run. A read
-        with a `reason` (one of REASONS) records a hit refused for that reason."""
+        """Count a hit (or a kept one: "replay"), refresh a heartbeat, or only read: joins the
+        next script run. A read with a `reason` (one of REASONS) records a hit refused for
+        that reason. A hit's `address` (the id of its client's address) is limited per minute."""
         if self._closed:
             raise StoreConnectionError("the store is closed")
         mode_arg: str = mode
@@ -102,7 +110,9 @@ class Batcher:
         batch.page_keys.append(packed(self._keys.page_online(site.id, path)))
         # the minute of the request, not of the batch: a batch may straddle two minutes
         batch.rate_keys.append(packed(self._keys.rate(site.id, now_ms // 60_000)))
-        batch.requests.append(packed(mode_arg, visitor, previous, path, view_id or "", now_ms))
+        batch.requests.append(
+            packed(mode_arg, visitor, previous, path, view_id or "", now_ms, address)
+        )
         batch.paths.append(path)
         if self._loop is None:  # asked once: on Python 3.11 each asking is a getpid() call
             self._loop = asyncio.get_running_loop()
@@ -129,6 +139,8 @@ class Batcher:
                 PAGE_MONTH_TTL,
                 *windows.day_fields(),
                 limits.rate_limit,
+                limits.rate_limit_address,
+                ID_TTL,
             ]
             if len(self._heads) >= MAX_CACHED_HEADS:
                 self._heads.clear()

@@ -15,7 +15,7 @@ from statsvc.store.failures import batch_error
 from statsvc.store.resp import as_bytes, bulk
 
 MAX_BATCH = 256  # requests in one script run (it holds Redis while it runs)
-REQUEST_ARGS = 6  # script arguments per request
+REQUEST_ARGS = 7  # script arguments per request
 COUNTED, NEW_VISIT, FOLDED, RATE_LIMITED, DUPLICATE = 1, 2, 4, 8, 16  # a request's flags
 
 
@@ -120,7 +120,8 @@ def answer(run: list[Batch], reply: list[Any] | Exception) -> None:
             fail(batch.waiting, batch_error(as_bytes(reply[at]).decode(errors="replace")))
             at += 1
             continue
-        views, visits = list(reply[at + 1 : at + 6]), list(reply[at + 6 : at + 11])
+        views = [exact(figure) for figure in reply[at + 1 : at + 6]]
+        visits = [exact(figure) for figure in reply[at + 6 : at + 11]]
         at += 11
         for n, waiter in enumerate(batch.waiting):
             flags, online, page_online, page_today, page_total = reply[at : at + 5]
@@ -144,6 +145,14 @@ def answer(run: list[Batch], reply: list[Any] | Exception) -> None:
                     refused=_refusal(flags),
                 )
             )
+
+
+def exact(figure: Any) -> int:
+    """Return a figure the script read as the store holds it (digits, or none), or a list of
+    them (the week's days) added up: exact past 2^53, where a Lua number is not."""
+    if isinstance(figure, list):
+        return sum(exact(day) for day in figure)
+    return 0 if figure is None else int(figure)
 
 
 def _refusal(flags: int) -> Reason | None:

@@ -12,8 +12,9 @@ REPLAY_HORIZON = 86_400
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Bounds of what the store keeps, and of what one visitor may count."""
+    """Bounds of what the store keeps, and of what one visitor or one address may count."""
 
     retention_days: int = 400
     page_cap: int = 50_000
     rate_limit: int = 30  # counted views per visitor, site and minute (0: no limit)
+    rate_limit_address: int = 300  # counted views per client address, site and minute (0: none)

@@ -16,28 +16,37 @@
 -- KEYS[10] ids_yday     set   page-view ids counted yesterday
 -- KEYS[11] other_online zset  visitor -> last seen (ms) on the "(other)" page
 -- KEYS[12] rejected     hash  reason -> hits not counted today (kept as long as a month hash)
--- KEYS[12+i] the page-online set of request i's page (i = 1..n)
--- KEYS[12+n+i] hash  visitor -> counted views in request i's minute (expires in RATE_TTL)
+-- KEYS[13] ids_tmrw     set   page-view ids counted tomorrow (a live retry before a replay)
+-- KEYS[13+i] the page-online set of request i's page (i = 1..n)
+-- KEYS[13+n+i] hash  visitor id or address id -> counted views in request i's minute
+--                    (expires in RATE_TTL)
 --
 -- ARGV[1] online window (ms)   ARGV[2] page cap
--- ARGV[3] lifetime (s) of today's visitor and id sets   ARGV[4] of a day's page tallies
+-- ARGV[3] lifetime (s) of today's visitor set   ARGV[4] of a day's page tallies
 -- ARGV[5] of a month hash   ARGV[6] of a month's page tallies
 -- ARGV[7] today's day of the month ("DD")   ARGV[8] yesterday's   ARGV[9] "1" if in last month
 -- ARGV[10] the week's days before today in this month ("DD,DD,…")   ARGV[11] in last month
 -- ARGV[12] counted views a visitor may make in a minute (0: no limit)
--- then 6 per request i, from ARGV[13 + 6(i-1)]: mode ("hit" counts and marks online,
--- "ping" marks online, "read" reads, "refuse:<reason>" reads and records a hit refused for
--- that reason; a hit whose page-view id was counted is recorded as "duplicate", one over the
--- visitor's limit in its minute as "rate_limited"), visitor id
+-- ARGV[13] counted views a client address may make in a minute (0: no limit)
+-- ARGV[14] lifetime (s) of a day's page-view id set
+-- then 7 per request i, from ARGV[15 + 7(i-1)]: mode ("hit" counts and marks online,
+-- "replay" counts a kept hit at its instant and marks no one online, "ping" marks online,
+-- "read" reads, "refuse:<reason>" reads and records a hit refused for that reason; a hit
+-- whose page-view id was counted yesterday, today or tomorrow is recorded as "duplicate",
+-- one over its address's or its visitor's limit in its minute as "rate_limited"; a hit not
+-- counted and a ping mark online only a visitor counted today or one online under
+-- yesterday's id), visitor id
 -- (or "": a view kept through an outage whose visitor is not known counts no visit and marks
 -- no one online), the visitor's id under yesterday's salt
 -- or "" (within one online window after local midnight: not online twice), path,
--- page-view id or "", now (ms)
+-- page-view id or "", now (ms), the client address's id or "" (no limit per address)
 --
 -- returns, batch after batch, 1 (or the error that failed that batch alone, and nothing
 -- else for it), the figures before it, then 5 values per request; the caller adds up
 -- the requests' views and visits in order (replies are the largest part of the work):
---   views today, yesterday, week, month, total, visits (the same five) before the batch,
+--   views today, yesterday, week, month, total, visits (the same five) before the batch, as
+--   the hashes hold them (a string, or nil for none; the week a list of its days): the
+--   caller adds them up, since a Lua number is a double, exact only up to 2^53
 --   then per request: flags (1 counted, 2 a new visit, 4 folded into "(other)", 8 refused
 --   over the rate limit, 16 refused as a duplicate; the refusal reasons' words are
 --   statsvc.core.reasons'), online,
@@ -49,23 +58,33 @@ local function num(value)
   return tonumber(value) or 0
 end
 
--- the views and visits of the days listed ("DD,DD,…") in a month hash, and its own `extra`
--- fields first: one HMGET
-local function read(key, extra, list)
+-- a month hash's own `extra` fields, then the views and visits of the days listed
+-- ("DD,DD,…"), as stored: one HMGET; the days' views are added to the list `week_v`, their
+-- visits to `week_u`
+local function read(key, extra, list, week_v, week_u)
   local fields, first = extra, #extra + 1
   for day in string.gmatch(list, '%d+') do
     fields[#fields + 1] = day .. 'v'
     fields[#fields + 1] = day .. 'u'
   end
   if #fields == 0 then
-    return {}, 0, 0
+    return {}
   end
   local got = redis.call('HMGET', key, unpack(fields))
-  local v, u = 0, 0
   for i = first, #got, 2 do
-    v, u = v + num(got[i]), u + num(got[i + 1])
+    week_v[#week_v + 1], week_u[#week_u + 1] = got[i], got[i + 1]
   end
-  return got, v, u
+  return got
+end
+
+-- a hit counted from a client address, or from a visitor, in its minute (its field of the
+-- minute's hash `rate`); tell whether that passes `limit`
+local function within(rate, field, limit)
+  local seen = redis.call('HINCRBY', rate, field, 1)
+  if seen == 1 then
+    redis.call('EXPIRE', rate, RATE_TTL, 'NX')
+  end
+  return seen <= limit
 end
 
 -- a hit not counted, for `reason`: the day's tally of refusals gets its lifetime when made
@@ -78,6 +97,7 @@ end
 -- one batch: its keys K, its arguments A, its n requests; appends its replies to `out`
 local function count(K, A, n, out)
   local window, cap, limit = tonumber(A[1]), tonumber(A[2]), tonumber(A[12])
+  local address_limit = tonumber(A[13])
   local today = A[7]
 
   local yday = A[8]
@@ -88,54 +108,63 @@ local function count(K, A, n, out)
   else
     this_extra[5], this_extra[6] = yday .. 'v', yday .. 'u'
   end
-  local this, before_v, before_u = read(K[2], this_extra, A[10])
-  local last, last_v, last_u = read(K[3], last_extra, A[11])
-  before_v, before_u = before_v + last_v, before_u + last_u
-  local got = redis.call('HMGET', K[1], 'v', 'u')
-  local total_v, total_u = num(got[1]), num(got[2])
-  local month_v, month_u, today_v, today_u = num(this[1]), num(this[2]), num(this[3]), num(this[4])
+  local week_v, week_u = {}, {}
+  local this = read(K[2], this_extra, A[10], week_v, week_u)
+  local last = read(K[3], last_extra, A[11], week_v, week_u)
+  week_v[#week_v + 1], week_u[#week_u + 1] = this[3], this[4]
+  local total = redis.call('HMGET', K[1], 'v', 'u')
   local yday_v, yday_u
   if A[9] == '1' then
-    yday_v, yday_u = num(last[1]), num(last[2])
+    yday_v, yday_u = last[1], last[2]
   else
-    yday_v, yday_u = num(this[5]), num(this[6])
+    yday_v, yday_u = this[5], this[6]
   end
 
   local pages = redis.call('ZCARD', K[6])
   local added_v, added_u, marked, oldest, with_ids = 0, 0, false, nil, false
   local base = #out
-  out[base + 1], out[base + 2], out[base + 3] = today_v, yday_v, before_v + today_v
-  out[base + 4], out[base + 5] = month_v, total_v
-  out[base + 6], out[base + 7], out[base + 8] = today_u, yday_u, before_u + today_u
-  out[base + 9], out[base + 10] = month_u, total_u
+  out[base + 1], out[base + 2], out[base + 3] = this[3], yday_v, week_v
+  out[base + 4], out[base + 5] = this[1], total[1]
+  out[base + 6], out[base + 7], out[base + 8] = this[4], yday_u, week_u
+  out[base + 9], out[base + 10] = this[2], total[2]
   for i = 1, n do
-    local a = 13 + 6 * (i - 1)
+    local a = 15 + 7 * (i - 1)
     local mode, visitor, previous = A[a], A[a + 1], A[a + 2]
-    local path, view_id, now = A[a + 3], A[a + 4], tonumber(A[a + 5])
-    local page_online, rate = K[12 + i], K[12 + n + i]
+    local path, view_id, now, address = A[a + 3], A[a + 4], tonumber(A[a + 5]), A[a + 6]
+    local page_online, rate = K[13 + i], K[13 + n + i]
 
     local counted, flags = 0, 0
-    if mode == 'hit' then
+    if mode == 'hit' or mode == 'replay' then
       counted = 1
+      -- counted yesterday, today, or tomorrow (a kept copy replayed after its retry came live
+      -- past midnight): a duplicate
       if view_id ~= '' then
         if redis.call('SISMEMBER', K[10], view_id) == 1
+            or redis.call('SISMEMBER', K[13], view_id) == 1
             or redis.call('SADD', K[9], view_id) == 0 then
           counted, flags = 0, 16
           refuse(K[12], 'duplicate', A[5])
         end
       end
-      -- a visitor's counted views in the minute; past the limit, refused (and its id
-      -- forgotten: it was not counted). Views kept through an outage without a visitor pass.
-      if counted == 1 and limit > 0 and visitor ~= '' then
-        local seen = redis.call('HINCRBY', rate, visitor, 1)
-        if seen == 1 then
-          redis.call('EXPIRE', rate, RATE_TTL, 'NX')
-        elseif seen > limit then
-          counted, flags = 0, 8
-          refuse(K[12], 'rate_limited', A[5])
-          if view_id ~= '' then
-            redis.call('SREM', K[9], view_id)
-          end
+      -- the views counted from the client's address in the minute, then the visitor's; past
+      -- either limit, refused (and its id forgotten: it was not counted). One refused by its
+      -- address leaves its visitor no field; one refused by its visitor gives its address's
+      -- view back. Views kept through an outage come without an address (and without a
+      -- visitor when it was not known): those pass.
+      if counted == 1 and address_limit > 0 and address ~= ''
+          and not within(rate, address, address_limit) then
+        counted, flags = 0, 8
+      end
+      if counted == 1 and limit > 0 and visitor ~= '' and not within(rate, visitor, limit) then
+        counted, flags = 0, 8
+        if address_limit > 0 and address ~= '' then
+          redis.call('HINCRBY', rate, address, -1)
+        end
+      end
+      if flags == 8 then
+        refuse(K[12], 'rate_limited', A[5])
+        if view_id ~= '' then
+          redis.call('SREM', K[9], view_id)
         end
       end
       with_ids = with_ids or (counted == 1 and view_id ~= '')
@@ -143,17 +172,19 @@ local function count(K, A, n, out)
       refuse(K[12], string.sub(mode, 8), A[5])
     end
 
-    -- A path not yet known folds into "(other)" once the site has `cap` pages.
+    -- A path not in the registry folds into "(other)" once the site has `cap` pages (a page
+    -- registered with 0 views, by an import, is in it: ZADD XX tells absent from 0).
     local known, page_total, page_today = true, 0, 0
     if counted == 1 then
-      page_total = redis.call('ZINCRBY', K[6], 1, path)
-      if page_total == '1' then
-        pages = pages + 1
-        if pages > cap then
-          redis.call('ZREM', K[6], path)
+      page_total = redis.call('ZADD', K[6], 'XX', 'INCR', 1, path)
+      if not page_total then
+        if pages >= cap then
           path, page_online, flags = '(other)', K[11], 4
+          page_total = redis.call('ZADD', K[6], 'XX', 'INCR', 1, path)
+        end
+        if not page_total then
+          pages = pages + 1
           page_total = redis.call('ZINCRBY', K[6], 1, path)
-          pages = pages - (page_total == '1' and 0 or 1)
         end
       end
       page_total = num(page_total)
@@ -173,8 +204,16 @@ local function count(K, A, n, out)
       page_today = num(redis.call('ZSCORE', K[7], path))
     end
 
+    -- a hit not counted, and a heartbeat, mark online only a visitor counted today or one
+    -- online under yesterday's id (the same reader past midnight): new User-Agents without a
+    -- counted view add no one, so the online sets grow no faster than the limits let count
     local since = now - window
-    if (mode == 'hit' or mode == 'ping') and visitor ~= '' then
+    local mark = (mode == 'hit' or mode == 'ping') and visitor ~= ''
+    if mark and counted == 0 and redis.call('SISMEMBER', K[4], visitor) == 0 then
+      local seen = previous ~= '' and redis.call('ZSCORE', K[5], previous)
+      mark = seen and tonumber(seen) >= since or false
+    end
+    if mark then
       marked = true
       oldest = math.min(oldest or since, since)
       if previous ~= '' then
@@ -223,7 +262,7 @@ local function count(K, A, n, out)
       redis.call('EXPIRE', K[8], A[6], 'NX')
     end
     if with_ids then  -- the day's id set may come later than its first views
-      redis.call('EXPIRE', K[9], A[3], 'NX')
+      redis.call('EXPIRE', K[9], A[14], 'NX')
     end
   end
   if marked then
@@ -236,10 +275,10 @@ local out, k, a = {}, 0, 0
 while a < #ARGV do
   local n = tonumber(ARGV[a + 1])
   local K, A = {}, {}
-  for i = 1, 12 + 2 * n do
+  for i = 1, 13 + 2 * n do
     K[i] = KEYS[k + i]
   end
-  for i = 1, 12 + 6 * n do
+  for i = 1, 14 + 7 * n do
     A[i] = ARGV[a + 1 + i]
   end
   -- a batch that fails (a key of the wrong type, say) fails alone: its place in the reply
@@ -253,6 +292,6 @@ while a < #ARGV do
     end
     out[mark + 1] = tostring(type(err) == 'table' and err.err or err)
   end
-  k, a = k + 12 + 2 * n, a + 13 + 6 * n
+  k, a = k + 13 + 2 * n, a + 15 + 7 * n
 end
 return out
