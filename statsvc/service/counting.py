@@ -111,7 +111,7 @@ class StatsService:
         """Count one page view unless a rule says not to; return its result with the counts.
         While the store cannot be reached, keep the view to count later: it is queued."""
         site = await self.site(view.site)
-        reason = _refusal(site, view, client)
+        reason = _refusal(site, client)
         if reason:
             counts, windows = await self._run("read", site, view.path, client, None, reason)
             self.metrics.hit(reason)
@@ -238,7 +238,7 @@ class StatsService:
     async def ping(self, view: PageView, client: Client) -> dict[str, Any]:
         """Keep a visitor online; return the online figures."""
         site = await self.site(view.site)
-        mode: Mode = "read" if _refusal(site, view, client) else "ping"
+        mode: Mode = "read" if _refusal(site, client) else "ping"
         counts, _ = await self._run(mode, site, view.path, client, None)
         return {"online": counts.online, "page": {"online": counts.page_online}}
 
@@ -325,8 +325,8 @@ def new_view_id() -> str:
     return "s" + secrets.token_urlsafe(12)
 
 
-def _refusal(site: Site, view: PageView, client: Client) -> Reason | None:
-    """Return why a view of this site must not be counted, or None."""
+def _refusal(site: Site, client: Client) -> Reason | None:
+    """Return why a view of this site from this client must not be counted, or None."""
     if is_bot(client.user_agent):
         return Reason.BOT
     if client.prefetch:
@@ -334,7 +334,9 @@ def _refusal(site: Site, view: PageView, client: Client) -> Reason | None:
     if site.respect_dnt and client.no_tracking:
         return Reason.DNT
     if site.domains:
-        host = client.origin_host or view.host
+        # only the browser's word: the Origin, else the Referer; never the body's url, which
+        # the sender writes (Origin: null, a sandboxed or file page, has no host: refused)
+        host = client.origin_host
         if host is None or not any(host == d or host.endswith("." + d) for d in site.domains):
             return Reason.ORIGIN
     return None
