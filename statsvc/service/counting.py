@@ -19,6 +19,7 @@ from statsvc.core.reasons import Reason
 from statsvc.core.requester import Client
 from statsvc.core.results import Counts, HitResult, Outcome, reply
 from statsvc.core.site import Site
+from statsvc.core.text import one_line
 from statsvc.core.visitor import visitor_id
 from statsvc.service.buffer import Buffer, Pending
 from statsvc.service.metrics import Metrics
@@ -191,7 +192,9 @@ class StatsService:
                     isinstance(result, Exception) and not isinstance(result, STORE_FAILURES)
                 ):
                     # the script failed for this hit's batch (or the code did): it always will
-                    log.error("a kept hit of %s cannot be counted: %r", hit.site, result)
+                    log.error(
+                        "a kept hit of %s cannot be counted: %s", hit.site, one_line(repr(result))
+                    )
                     self.metrics.buffer_given_up.inc()
                     finished.append(hit)
                 else:
