@@ -96,8 +96,8 @@ def log_store_failure(request: web.Request, exc: BaseException) -> None:
 
 
 def log_unexpected(request: web.Request, exc: BaseException) -> None:
-    """Log an error no class of which is mapped (a bug), with its traceback, in one line (at
-    most one per LOG_EVERY seconds)."""
+    """Log an error the ladder does not know (a bug) with its traceback, in one line, at
+    most one line per LOG_EVERY seconds."""
     left_out = _UNEXPECTED.left_out()
     if left_out is not None:
         log.error(

@@ -20,7 +20,9 @@ SERVER_ERROR = "Error handling request from %s"  # aiohttp's line about a reques
 class Throttle:
     """Let one line of a kind through per `every` seconds, counting the others."""
 
-    def __init__(self, every: float = LOG_EVERY, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, every: float = LOG_EVERY, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.every = every
         self.clock = clock
         self.logged_at = -math.inf
