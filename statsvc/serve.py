@@ -21,6 +21,7 @@ from statsvc.app import create_app
 from statsvc.core.config import Settings
 from statsvc.core.keys import Keys
 from statsvc.embedded import EmbeddedStore, running_url
+from statsvc.http.logs import OneLine, ServerLines
 from statsvc.store import Limits, Store
 
 log = logging.getLogger("statsvc")
@@ -58,19 +59,10 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-class NoClientAddress(logging.Filter):
-    """Drop the client's address from aiohttp's log records: statsvc keeps no IP, not even
-    in its logs (aiohttp names it when a request is malformed)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg == "Error handling request from %s":
-            record.args = ("a client",)
-        return True
-
-
 def _run_worker(settings: Settings, *, reuse_port: bool = True) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("aiohttp.server").addFilter(NoClientAddress())
+    logging.getLogger("aiohttp.server").addFilter(ServerLines())
+    logging.getLogger("aiohttp.access").addFilter(OneLine())
     web.run_app(
         create_app(settings),
         loop=new_event_loop(),

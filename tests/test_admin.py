@@ -200,12 +200,13 @@ async def test_refused_hits_are_reported_by_reason_and_day(
     """Duplicate, origin and dnt refusals are counted per local day, in stats and series."""
     await put_site(client, "tuson", {"domains": ["tuson.vn"], "respect_dnt": True})
     view = {"site": "tuson", "url": "https://tuson.vn/a", "id": "pv-refused-01"}
-    await post_hit(client, view)
-    await post_hit(client, view)  # duplicate
-    await post_hit(client, {"site": "tuson", "url": "https://evil.example/a"})  # origin
+    on_site, elsewhere = {"Origin": "https://tuson.vn"}, {"Origin": "https://evil.example"}
+    await post_hit(client, view, on_site)
+    await post_hit(client, view, on_site)  # duplicate
+    await post_hit(client, {"site": "tuson", "url": "https://evil.example/a"}, elsewhere)  # origin
     clock.advance(DAY)
-    await post_hit(client, view)  # still a duplicate the next day
-    await post_hit(client, {"site": "tuson", "url": "https://tuson.vn/b"}, {"DNT": "1"})
+    await post_hit(client, view, on_site)  # still a duplicate the next day
+    await post_hit(client, {"site": "tuson", "url": "https://tuson.vn/b"}, {**on_site, "DNT": "1"})
     stats = await ok(client, "GET", "/api/v1/sites/tuson/stats")
     assert stats["rejected"]["today"] == NONE_REJECTED | {"duplicate": 1, "dnt": 1}
     assert stats["rejected"]["yesterday"] == NONE_REJECTED | {"duplicate": 1, "origin": 1}

@@ -629,7 +629,6 @@ DOMAIN_CASES = [
     pytest.param({"Origin": "https://www.example.vn"}, "/a", True, id="origin-subdomain"),
     pytest.param({"Origin": "https://EXAMPLE.vn:8443"}, "/a", True, id="origin-case-and-port"),
     pytest.param({"Referer": "https://news.example.vn/x"}, "/a", True, id="referer-subdomain"),
-    pytest.param({}, "https://news.example.vn/a", True, id="url-subdomain"),
     pytest.param({"Origin": EVIL}, "/a", False, id="origin-other"),
     pytest.param({"Origin": "https://notexample.vn"}, "/a", False, id="origin-suffix"),
     pytest.param({"Origin": "https://example.vn.evil.test"}, "/a", False, id="origin-prefix"),
@@ -637,6 +636,17 @@ DOMAIN_CASES = [
     pytest.param({}, EVIL + "/a", False, id="url-other"),
     pytest.param({"Origin": EVIL}, "https://example.vn/a", False, id="origin-wins-over-url"),
     pytest.param({}, "/a", False, id="no-host-at-all"),
+    # the body's url is the sender's word: it never opens the wall
+    pytest.param({}, "https://news.example.vn/a", False, id="url-alone"),
+    pytest.param({"Origin": "null"}, "https://example.vn/a", False, id="null-origin-with-url"),
+    pytest.param(
+        {"Origin": "null", "Referer": "https://example.vn/a"}, "/a", False, id="null-origin-wins"
+    ),
+    pytest.param({"Origin": "https://[::1"}, "https://example.vn/a", False, id="origin-unparsable"),
+    pytest.param(
+        {"Referer": "http://[x/a"}, "https://example.vn/a", False, id="referer-unparsable"
+    ),
+    pytest.param({"Referer": "/a"}, "https://example.vn/a", False, id="referer-without-host"),
 ]
 
 
@@ -649,8 +659,9 @@ async def test_domains_limit_who_counts(
     page: str,
     allowed: bool,
 ) -> None:
-    """With domains set, only pages on them or their subdomains count; others get reason origin,
-    changing nothing but the day's tally of refused hits."""
+    """With domains set, only pages whose browser-given Origin (else Referer) is on them or
+    their subdomains count; others (the body's url alone, Origin: null, a header that is no
+    URL) get reason origin, changing nothing but the day's tally of refused hits."""
     await put_site(client, "tuson", {"domains": ["example.vn"]})
     before = await dump(redis, prefix)
     body = (
@@ -926,6 +937,34 @@ async def test_reader_across_local_midnight_is_online_once(
     assert (reply["visits"]["today"], reply["visits"]["yesterday"]) == (1, 1)
     ping = await post_ping(client, {"site": "tuson", "path": "/a"})
     assert ping == {"online": 1, "page": {"online": 1}}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Origin": "null"}, id="null-origin"),
+        pytest.param({}, id="no-origin"),
+        pytest.param({"Origin": EVIL, "Referer": "https://example.vn/a"}, id="other-origin"),
+    ],
+)
+async def test_a_ping_from_outside_a_walled_site_keeps_nobody_online(
+    client: Client, redis: Redis, prefix: str, clock: FakeClock, headers: dict[str, str]
+) -> None:
+    """A heartbeat to a site with domains, whose browser-given origin is not among them (the
+    body's url is), is answered with the online figures and marks nobody online, even a
+    reader counted today; the same heartbeat from the site's own page does."""
+    await put_site(client, "tuson", {"domains": ["example.vn"]})
+    allowed_hit = {"Origin": "https://example.vn"}
+    assert (await post_hit(client, {"site": "tuson", "path": "/a"}, allowed_hit))["counted"]
+    clock.advance(301)  # out of the online window
+    before = await dump(redis, prefix)
+    ping = await post_ping(client, {"site": "tuson", "url": "https://example.vn/a"}, headers)
+    assert ping == {"online": 0, "page": {"online": 0}}
+    assert await dump(redis, prefix) == before
+    allowed = await post_ping(
+        client, {"site": "tuson", "url": "https://example.vn/a"}, {"Origin": "https://example.vn"}
+    )
+    assert allowed["online"] == 1
 
 
 async def test_reading_a_folded_page_reads_other(client: Client, settings: Settings) -> None:

@@ -6,6 +6,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ import yaml
 from statsvc.app import create_app
 from statsvc.settings import Settings
 from statsvc.store import cluster_client
+from tests.helpers import send, wait_until
+from tests.live import free_port
+from tests.servers import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,6 +160,83 @@ def test_the_edge_configuration_is_valid_nginx(tmp_path: Path) -> None:
     command = ["nginx", "-t", "-c", str(conf), "-p", str(tmp_path), "-g", "error_log stderr;"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_edge_sets_the_forwarded_host_and_proto_itself() -> None:
+    """The edge overwrites X-Forwarded-Host with the Host it was asked for, and passes on only
+    http or https as X-Forwarded-Proto: statsvc trusts both from it."""
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "proxy_set_header X-Forwarded-Host $host;" in conf
+    assert "proxy_set_header X-Forwarded-Proto $forwarded_proto;" in conf
+    proto_map = conf.split("map $http_x_forwarded_proto $forwarded_proto {", 1)[1].split("}")[0]
+    assert sorted(line.strip() for line in proto_map.strip().splitlines()) == [
+        "default $scheme;",
+        "http http;",
+        "https https;",
+    ]
+
+
+def edge_for_tests(tmp_path: Path, port: int, upstream: str) -> Path:
+    """Return deploy/nginx.conf made to run here: on `port`, in `tmp_path`, before `upstream`
+    (Docker's statsvc name and the container paths swapped out, nothing else)."""
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    swaps = {
+        "listen 8080;": f"listen 127.0.0.1:{port};",
+        "set $statsvc http://statsvc:8080;": f"set $statsvc {upstream};",
+        "pid /tmp/nginx.pid;": f"pid {tmp_path}/nginx.pid;",
+        "worker_processes auto;": "worker_processes 1;",
+        "http {": "http {\n"
+        + "".join(
+            f"    {kind}_temp_path {tmp_path}/{kind};\n"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        ),
+    }
+    for old, new in swaps.items():
+        assert conf.count(old) == 1, old
+        conf = conf.replace(old, new)
+    path = tmp_path / "nginx.conf"
+    path.write_text(conf)
+    return path
+
+
+@pytest.mark.skipif(
+    shutil.which("nginx") is None and os.environ.get("STATSVC_REQUIRE_NGINX") != "1",
+    reason="nginx is not installed (CI installs it and sets STATSVC_REQUIRE_NGINX=1)",
+)
+def test_a_forged_forwarded_host_does_not_pass_the_edge(tmp_path: Path) -> None:
+    """Through the real nginx edge, a client's own X-Forwarded-Host and a made-up
+    X-Forwarded-Proto do not reach statsvc: the landing page's snippet names the host the
+    client asked for (and https only when the host's TLS proxy says so)."""
+    service = Service(tmp_path / "data", env={"STATSVC_TRUSTED_PROXIES": "127.0.0.1"})
+    service.start()
+    port = free_port()
+    conf = edge_for_tests(tmp_path, port, service.url)
+    command = ["nginx", "-c", str(conf), "-p", str(tmp_path), "-g", "daemon off; error_log stderr;"]
+    with (tmp_path / "nginx.log").open("wb") as log:
+        nginx = subprocess.Popen(command, stderr=log)
+    try:
+        wait_until(lambda: listening(port), 10, lambda: (tmp_path / "nginx.log").read_text())
+        forged = {"Host": "stats.example.vn", "X-Forwarded-Host": "evil.example"}
+        for proto, scheme in [("javascript", "http"), ("https", "https")]:
+            headers = {**forged, "X-Forwarded-Proto": proto}
+            status, _, body = send(f"http://127.0.0.1:{port}/", headers=headers)
+            html = body.decode().replace("&#34;", '"')
+            assert status == 200
+            assert f'src="{scheme}://stats.example.vn/widget.js"' in html
+            assert "evil.example" not in html
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        service.stop()
+
+
+def listening(port: int) -> bool:
+    """Tell whether something accepts connections on this loopback port now."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def test_the_cluster_file_forms_one_cluster_that_statsvc_uses(

@@ -40,6 +40,19 @@ SITE_TOKEN = "site-token"  # stands for a read-only token of `walled`, made for 
 WALLED = "walled"  # a site that lists its domains: a forged Origin is refused there
 SNAPSHOT_SITES = ("demo", WALLED)
 LONG = "a" * 500
+# invisible characters of a path, percent-encoded as a browser sends them, and raw
+INVISIBLE_FORMS = [
+    ("escaped-rlo", "%E2%80%AE"),  # U+202E RIGHT-TO-LEFT OVERRIDE
+    ("escaped-zero-width-space", "%E2%80%8B"),
+    ("escaped-bom", "%EF%BB%BF"),
+    ("escaped-lrm", "%E2%80%8E"),
+    ("escaped-line-separator", "%E2%80%A8"),
+    ("escaped-soft-hyphen", "%C2%AD"),
+    ("escaped-tag-character", "%F3%A0%80%81"),  # U+E0001 LANGUAGE TAG
+    ("rlo", "\u202e"),
+    ("zero-width-joiner", "\u200d"),
+    ("paragraph-separator", "\u2029"),
+]
 
 
 @dataclass(frozen=True)
@@ -357,6 +370,54 @@ CASES = [
         200,
         data=on_demo(site=WALLED, path="/o"),
         headers={"Origin": "null"},
+        effect=refused("origin"),
+    ),
+    case(
+        "hit-null-origin-url-on-the-wall",
+        "POST",
+        HIT,
+        200,
+        data=on_demo(site=WALLED, url="https://tuson.example.vn/o"),
+        headers={"Origin": "null"},
+        effect=refused("origin"),
+    ),
+    case(
+        "hit-no-origin-url-on-the-wall",
+        "POST",
+        HIT,
+        200,
+        data=on_demo(site=WALLED, url="https://tuson.example.vn/o"),
+        effect=refused("origin"),
+    ),
+    case(
+        "ping-null-origin-url-on-the-wall",
+        "POST",
+        PING,
+        200,
+        data=on_demo(site=WALLED, url="https://tuson.example.vn/o"),
+        headers={"Origin": "null"},
+    ),
+    case(
+        "badge-walled-referer-on-the-wall",
+        "GET",
+        f"{BADGE}?site={WALLED}",
+        200,
+        headers={"Referer": "https://tuson.example.vn/b"},
+        effect=counted("/b", site=WALLED),
+    ),
+    case(
+        "badge-walled-null-origin",
+        "GET",
+        f"{BADGE}?site={WALLED}&path=/b",
+        200,
+        headers={"Origin": "null", "Referer": "https://tuson.example.vn/b"},
+        effect=refused("origin"),
+    ),
+    case(
+        "badge-walled-no-referer",
+        "GET",
+        f"{BADGE}?site={WALLED}&path=/b",
+        200,
         effect=refused("origin"),
     ),
     case(
@@ -794,6 +855,55 @@ CASES = [
         400,
         "path_too_long",
         headers={"Referer": "https://x.vn/" + "a" * 600},
+    ),
+    # -- invisible characters (format characters, line separators) make no page of their own
+    *(
+        case(f"hit-path-{name}", "POST", HIT, 400, "invalid_path", data=on_demo(path=f"/a{form}"))
+        for name, form in INVISIBLE_FORMS
+    ),
+    case(
+        "hit-path-raw-utf-8-rlo",
+        "POST",
+        HIT,
+        400,
+        "invalid_path",
+        data='{"site": "demo", "path": "/a\u202eb"}'.encode(),
+    ),
+    case(
+        "hit-url-raw-utf-8-line-separator",
+        "POST",
+        HIT,
+        400,
+        "invalid_path",
+        data='{"site": "demo", "url": "https://x.vn/a\u2028b"}'.encode(),
+    ),
+    case(
+        "hit-url-escaped-zero-width-space",
+        "POST",
+        HIT,
+        400,
+        "invalid_path",
+        data=on_demo(url="https://x.vn/a%E2%80%8Bb"),
+    ),
+    case(
+        "ping-path-escaped-bom", "POST", PING, 400, "invalid_path", data=on_demo(path="/a%EF%BB%BF")
+    ),
+    case("counts-path-rlo", "GET", f"{COUNTS}?site=demo&path=/a%E2%80%AE", 400, "invalid_path"),
+    case(
+        "counts-path-escaped-rlo",
+        "GET",
+        f"{COUNTS}?site=demo&path=/a%25E2%2580%25AE",
+        400,
+        "invalid_path",
+    ),
+    case("badge-path-lrm", "GET", f"{BADGE}?site=demo&path=/a%E2%80%8E", 400, "invalid_path"),
+    case(
+        "badge-referer-paragraph-separator",
+        "GET",
+        f"{BADGE}?site=demo",
+        400,
+        "invalid_path",
+        headers={"Referer": "https://x.vn/a%E2%80%A9"},
     ),
     case(
         "badge-referer-dot-segments",

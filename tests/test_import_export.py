@@ -279,7 +279,9 @@ async def test_an_export_rebuilds_the_same_stats_in_an_empty_site(
     for n in range(40):
         for path in ("/", "/tin-tuc", f"/bai-{n % 3}"):
             view = {"site": "tuson", "url": f"https://tuson.vn{path}"}
-            await post_hit(client, view, {"User-Agent": f"UA {n % 4}"})
+            await post_hit(
+                client, view, {"User-Agent": f"UA {n % 4}", "Origin": "https://tuson.vn"}
+            )
         await post_hit(client, {"site": "tuson", "url": "https://x.example/"})  # origin
         clock.advance(DAY * 0.9)
     old = {"import_id": "old-box", "total": {"views": 13457, "visits": 5000}}

@@ -396,15 +396,35 @@ INVALID_PATHS = [
     pytest.param("/a?id=%FF", ("id",), id="kept-query-not-utf-8"),
     pytest.param("/a?id=\ud800", ("id",), id="kept-query-lone-surrogate"),
     pytest.param("/a?" + "&".join(f"k{n}=1" for n in range(101)), ("k0",), id="query-101-fields"),
+    # invisible characters: the page would show as another page
+    pytest.param("/tin-tuc%E2%80%AE", (), id="escaped-rlo"),
+    pytest.param("/tin-tuc\u202e", (), id="rlo"),
+    pytest.param("/a\u200bb", (), id="zero-width-space"),
+    pytest.param("/%EF%BB%BFa", (), id="escaped-bom"),
+    pytest.param("/a\u200e", (), id="lrm"),
+    pytest.param("/a%E2%81%A6b", (), id="escaped-lri"),
+    pytest.param("/a\u2028b", (), id="line-separator"),
+    pytest.param("/a%E2%80%A9b", (), id="escaped-paragraph-separator"),
+    pytest.param("/a\U000e0041", (), id="tag-character"),
+    pytest.param("/a?id=1%E2%80%AE", ("id",), id="kept-query-rlo"),
 ]
 
 
 @pytest.mark.parametrize(("raw", "keys"), INVALID_PATHS)
 def test_invalid_paths_are_rejected(raw: str, keys: tuple[str, ...]) -> None:
-    """Escapes that are not UTF-8, lone surrogates and control characters are invalid_path."""
+    """Escapes that are not UTF-8, lone surrogates, control characters and invisible ones
+    (format characters, line and paragraph separators) are invalid_path, raw or escaped."""
     with pytest.raises(BadInput) as caught:
         normalise_path(raw, keys)
     assert caught.value.code == "invalid_path"
+
+
+def test_visible_text_and_a_dropped_query_are_pages() -> None:
+    """Vietnamese, other scripts and emoji are pages; an invisible character in a query that
+    is not kept refuses nothing."""
+    assert normalise_path("/tin-t%E1%BB%A9c/\u0644\u0627") == "/tin-t\u1ee9c/\u0644\u0627"
+    assert normalise_path("/a\U0001f600") == "/a\U0001f600"
+    assert normalise_path("/a?utm=%E2%80%AE") == "/a"
 
 
 FITTING = [

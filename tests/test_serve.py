@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 from statsvc.__main__ import parser
 from statsvc.settings import settings_from
 from tests.helpers import call
-from tests.servers import TOKEN, Service
+from tests.servers import TOKEN, Server, Service
 
 
 @pytest.fixture
@@ -191,3 +192,69 @@ def test_workers_auto_is_one_per_usable_cpu() -> None:
     args = parser().parse_args(["serve", "--workers", "auto"])
     assert settings_from({"STATSVC_WORKERS": "3"}, args).workers == len(os.sched_getaffinity(0))
     assert settings_from({}, parser().parse_args(["serve", "--workers", "3"])).workers == 3
+
+
+MALFORMED = [
+    b"GET /\x1b[31mred HTTP/1.1\r\nHost: x\r\n\r\n",  # a control character in the target
+    b"GET / HTTP/1.1\r\nHost: x\r\nX-Forged: a\x01b\r\n\r\n",  # and in a header value
+    b"GET / HTTP/1.1\r\nHost: x\r\nBad Name: x\r\n\r\n",  # a space in a header name
+    b"GET /a\n\x1b[2J2026-11-26 forged line HTTP/1.1\r\n\r\n",  # a bare LF in the request line
+    b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+]
+
+
+def raw_request(port: int, data: bytes) -> bytes:
+    """Send raw bytes to a server on this host and return what it answers before it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(data)
+        reply = b""
+        while chunk := connection.recv(65536):
+            reply += chunk
+    return reply
+
+
+def log_lines_after(service: Service, start: int) -> list[str]:
+    """Return the lines statsvc logged past byte `start` of its log."""
+    with service.log.open("rb") as log:
+        log.seek(start)
+        return log.read().decode("utf-8", "backslashreplace").splitlines()
+
+
+def test_malformed_requests_log_one_escaped_line_at_most_every_10_seconds(
+    service: Service,
+) -> None:
+    """200 requests aiohttp's parser refuses (400 each) log one line, not a traceback each: no
+    control or escape character from the request, no client address, and how many more
+    there were comes in the next such line."""
+    service.start()
+    start = service.log.stat().st_size
+    for n in range(200):
+        assert raw_request(service.port, MALFORMED[n % len(MALFORMED)]).startswith(b"HTTP/1.")
+    assert call(service.url, "GET", "/healthz")[0] == 200
+    lines = [line for line in log_lines_after(service, start) if "aiohttp" in line]
+    assert 1 <= len(lines) <= 2  # one per 10 s and worker: the run may straddle a boundary
+    for line in lines:
+        assert "aiohttp refused a request: " in line
+        assert "more since the last such line" in line
+        assert line.isprintable()
+        assert "127.0.0.1" not in line
+
+
+def test_a_request_path_in_a_log_line_is_escaped(tmp_path: Path, server: Server) -> None:
+    """A store failure on a path with %0a and an ANSI escape logs one line, the path escaped:
+    it can neither start a forged line nor colour the terminal."""
+    service = Service(tmp_path / "data", env={"STATSVC_REDIS_URL": server.url})
+    service.start()
+    try:
+        server.stop()
+        start = service.log.stat().st_size
+        token = "svt_x." + "0" * 16 + "." + "a" * 43  # a site token's shape: looked up
+        status, reply = call(service.url, "GET", "/api/v1/sites/x%0a%1b[31m/stats", token=token)
+        assert (status, reply["error"]["code"]) == (503, "store_unavailable")
+        lines = log_lines_after(service, start)
+    finally:
+        service.stop()
+    failures = [line for line in lines if "the store failed on" in line]
+    assert len(failures) == 1, lines
+    assert "the store failed on GET /api/v1/sites/x\\x0a\\x1b[31m/stats: " in failures[0]
+    assert all(line.isprintable() for line in lines)

@@ -17,7 +17,7 @@ from statsvc.core.box import LABELS, BoxOptions, box_lines, box_options, format_
 from statsvc.core.errors import BadInput
 from statsvc.core.requester import parse_networks
 from statsvc.settings import Settings
-from tests.helpers import Client, FakeClock
+from tests.helpers import Client, FakeClock, sign_in
 
 SVG = "{http://www.w3.org/2000/svg}"
 WIDGET = files("statsvc.widget").joinpath("widget.js").read_text(encoding="utf-8")
@@ -205,6 +205,23 @@ async def test_landing_snippet_uses_the_public_origin_behind_a_trusted_proxy(
         "/", headers=headers
     )
     assert "stats.example.vn" not in await untrusted.text()
+
+
+async def test_pages_that_print_the_public_origin_are_never_stored(
+    aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock
+) -> None:
+    """The landing page and a site's dashboard page, whose snippets name the origin that the
+    Host and X-Forwarded-* headers give, are sent with Cache-Control: no-store: no cache
+    serves one client's origin to another."""
+    app = create_app(replace(settings, trusted_proxies=parse_networks("127.0.0.1")), clock=clock)
+    proxied = await aiohttp_client(app)
+    landing = await proxied.get("/", headers={"X-Forwarded-Host": "evil.example"})
+    assert landing.status == 200
+    assert landing.headers["Cache-Control"] == "no-store"
+    await sign_in(proxied)
+    site_page = await proxied.get("/admin/sites/demo", headers={"X-Forwarded-Host": "x.example"})
+    assert 'src="http://x.example/widget.js"' in (await site_page.text()).replace("&#34;", '"')
+    assert site_page.headers["Cache-Control"] == "no-store"
 
 
 async def test_badge_of_unknown_site_is_404(client: Client) -> None:

@@ -131,6 +131,34 @@ def test_counts_in_the_store_match_page_loads(page: Page, live: Live) -> None:
     assert live.errors == []
 
 
+def test_a_walled_site_counts_its_own_pages_and_not_a_sandboxed_frame(
+    page: Page, live: Live
+) -> None:
+    """On a site that lists its domains, Chromium's hit from the portal's own page counts (the
+    widget's cross-origin fetch carries the page's Origin); the same page in a sandboxed
+    frame on another page sends Origin: null and is refused as origin, though its url is the
+    portal's."""
+    live.put_site("walled", {"domains": ["localhost"]})
+    url = live.add_page(
+        "walled", '<div id="stats"></div>' + live.script(site="walled", target="#stats")
+    )
+    with page.expect_request(f"{live.service}/api/v1/hit") as sent:
+        page.goto(url)
+    assert sent.value.header_value("Origin") == live.portal_url
+    box_text(page)
+    assert live.counts("walled")["views"]["total"] == 1
+    framing = f"{live.portal_url}/framing"  # a page without the portal's CSP, which frames
+    frame = f'<!doctype html><iframe sandbox="allow-scripts" src="{url}"></iframe>'
+    page.route(framing, lambda route: route.fulfill(body=frame, content_type="text/html"))
+    with page.expect_response(f"{live.service}/api/v1/hit") as answered:
+        page.goto(framing)
+    assert answered.value.request.header_value("Origin") == "null"
+    assert json.loads(answered.value.request.post_data or "")["url"] == url
+    assert (answered.value.json()["counted"], answered.value.json()["reason"]) == (False, "origin")
+    assert live.counts("walled")["views"]["total"] == 1
+    assert live.errors == []
+
+
 def test_two_boxes_on_one_page_count_one_view(page: Page, live: Live) -> None:
     """Two widgets of one site on one page draw two boxes from a single hit."""
     body = (

@@ -10,7 +10,7 @@ import orjson
 
 from statsvc.core.errors import BadInput
 from statsvc.core.site import is_site_id
-from statsvc.core.text import is_clean_text
+from statsvc.core.text import has_invisible, is_clean_text
 
 MAX_BODY = 8 * 1024
 MAX_URL = 2048
@@ -29,7 +29,7 @@ class PageView:
 
     site: str
     path: str  # the raw path, query included; normalised once the site's query keys are known
-    host: str | None  # the page's host, when a full URL was sent
+    host: str | None  # the page's host, when a full URL was sent (the sender's word only)
     id: str | None
 
 
@@ -119,8 +119,7 @@ def normalise_path(raw: str, query_keys: tuple[str, ...] = ()) -> str:
         path = unquote(path, errors="strict")
     except UnicodeDecodeError as exc:
         raise BadInput("invalid_path", "path has percent-escapes that are not UTF-8") from exc
-    if not is_clean_text(path):
-        raise BadInput("invalid_path", "path has control characters or lone surrogates")
+    check_path_text(path)
     # a decoded ? or # must not read as the start of a query or a fragment
     path = path.replace("?", "%3F").replace("#", "%23")
     path = _resolve_dots(_SLASHES.sub("/", path if path.startswith("/") else "/" + path))
@@ -131,6 +130,22 @@ def normalise_path(raw: str, query_keys: tuple[str, ...] = ()) -> str:
     if len(path.encode()) > MAX_PATH_BYTES:
         raise BadInput("path_too_long", f"the page path is longer than {MAX_PATH_BYTES} bytes")
     return path
+
+
+def check_path_text(text: str) -> str:
+    """Return a decoded page path (or a kept query value) if each of its characters shows as
+    itself, else raise BadInput invalid_path. Refused: control characters, lone surrogates,
+    format characters (Unicode Cf: U+202E turns the text around, U+200B and U+FEFF are not
+    seen) and the line and paragraph separators; refused rather than dropped, since a path
+    stripped of them would merge unseen into the page it imitates."""
+    if not is_clean_text(text):
+        raise BadInput("invalid_path", "path has control characters or lone surrogates")
+    if has_invisible(text):
+        raise BadInput(
+            "invalid_path",
+            "path has invisible characters (Unicode format characters or line separators)",
+        )
+    return text
 
 
 def _resolve_dots(path: str) -> str:
@@ -153,6 +168,6 @@ def _kept_query(query: str, query_keys: tuple[str, ...]) -> str:
         raise BadInput("invalid_path", "the query string is not valid") from exc
     values = dict(pairs)
     kept = [(key, values[key]) for key in query_keys if key in values]
-    if not all(is_clean_text(v) for _, v in kept):
-        raise BadInput("invalid_path", "the query string has control characters or lone surrogates")
+    for _, value in kept:
+        check_path_text(value)
     return urlencode(kept)

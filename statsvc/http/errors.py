@@ -4,7 +4,7 @@ error shape of DESIGN §3 or, on the dashboard, as an HTML page; never a traceba
 from __future__ import annotations
 
 import logging
-import time
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -21,10 +21,11 @@ from statsvc.core.errors import (
     UnknownSite,
     UnknownToken,
 )
+from statsvc.core.text import one_line
+from statsvc.http.logs import Throttle, error_text
 from statsvc.service.errors import STORE_FAILURES
 
 log = logging.getLogger(__name__)
-LOG_EVERY = 10.0  # seconds between two lines about the store's failures
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STATUS: dict[type[StatsvcError], int] = {
@@ -77,32 +78,35 @@ class Problem:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class _StoreFailures:
-    """Log the store's failures one line at a time, at most one line per LOG_EVERY seconds:
-    an outage fails every read, and a flood of lines (or a stderr nobody drains) must not
-    become the next outage."""
+_STORE_FAILURES = Throttle()  # an outage fails every request
+_UNEXPECTED = Throttle()  # a bug a client can set off again and again
 
-    def __init__(self) -> None:
-        self.logged_at = -LOG_EVERY
-        self.unlogged = 0
 
-    def __call__(self, request: web.Request, exc: BaseException) -> None:
-        now = time.monotonic()
-        if now - self.logged_at < LOG_EVERY:
-            self.unlogged += 1
-            return
+def log_store_failure(request: web.Request, exc: BaseException) -> None:
+    """Log a failure of the store in one line, at most one line per LOG_EVERY seconds."""
+    left_out = _STORE_FAILURES.left_out()
+    if left_out is not None:
         log.warning(
-            "the store failed on %s %s: %s: %s (and %d more since the last such line)",
-            request.method,
-            request.path,
-            type(exc).__name__,
-            exc,
-            self.unlogged,
+            "the store failed on %s %s: %s (and %d more since the last such line)",
+            one_line(request.method),
+            one_line(request.path),
+            error_text(exc),
+            left_out,
         )
-        self.logged_at, self.unlogged = now, 0
 
 
-log_store_failure = _StoreFailures()
+def log_unexpected(request: web.Request, exc: BaseException) -> None:
+    """Log an error the ladder does not know (a bug) with its traceback, in one line, at
+    most one line per LOG_EVERY seconds."""
+    left_out = _UNEXPECTED.left_out()
+    if left_out is not None:
+        log.error(
+            "unexpected error on %s %s: %s (and %d more since the last such line)",
+            one_line(request.method),
+            one_line(request.path),
+            one_line("".join(traceback.format_exception(exc)).rstrip()),
+            left_out,
+        )
 
 
 def problem_of(request: web.Request, exc: Exception) -> Problem:
@@ -123,7 +127,7 @@ def problem_of(request: web.Request, exc: Exception) -> Problem:
     if isinstance(exc, STORE_FAILURES):
         log_store_failure(request, exc)
         return Problem(503, "store_unavailable", "the store is unavailable")
-    log.exception("unexpected error on %s %s", request.method, request.path)
+    log_unexpected(request, exc)
     return Problem(500, "server_error", "internal error")
 
 

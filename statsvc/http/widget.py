@@ -99,4 +99,7 @@ async def landing(request: web.Request) -> web.Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.headers["X-Frame-Options"] = "DENY"  # frame-ancestors, for browsers without it
+    # the snippet names the origin the request's Host and X-Forwarded-* headers give: a cache
+    # must not serve one client's page to another
+    response.headers["Cache-Control"] = "no-store"
     return response

@@ -19,6 +19,7 @@ from statsvc.core.reasons import Reason
 from statsvc.core.requester import Client
 from statsvc.core.results import Counts, HitResult, Outcome, reply
 from statsvc.core.site import Site
+from statsvc.core.text import one_line
 from statsvc.core.visitor import address_id, visitor_id
 from statsvc.service.buffer import Buffer, Pending
 from statsvc.service.journal import Journal
@@ -125,7 +126,7 @@ class StatsService:
         """Count one page view unless a rule says not to; return its result with the counts.
         While the store cannot be reached, keep the view to count later: it is queued."""
         site = await self.site(view.site)
-        reason = _refusal(site, view, client)
+        reason = _refusal(site, client)
         if reason:
             counts, windows = await self._run("read", site, view.path, client, None, reason)
             self.metrics.hit(reason)
@@ -253,7 +254,9 @@ class StatsService:
                 isinstance(result, Exception) and not isinstance(result, STORE_FAILURES)
             ):
                 # the script failed for this hit's batch (or the code did): it always will
-                log.error("a kept hit of %s cannot be counted: %r", hit.site, result)
+                log.error(
+                    "a kept hit of %s cannot be counted: %s", hit.site, one_line(repr(result))
+                )
                 self.metrics.buffer_given_up.inc()
                 finished.append(hit)
             else:
@@ -320,7 +323,7 @@ class StatsService:
     async def ping(self, view: PageView, client: Client) -> dict[str, Any]:
         """Keep a visitor online; return the online figures."""
         site = await self.site(view.site)
-        mode: Mode = "read" if _refusal(site, view, client) else "ping"
+        mode: Mode = "read" if _refusal(site, client) else "ping"
         counts, _ = await self._run(mode, site, view.path, client, None)
         return {"online": counts.online, "page": {"online": counts.page_online}}
 
@@ -416,8 +419,8 @@ def new_view_id() -> str:
     return "s" + secrets.token_urlsafe(12)
 
 
-def _refusal(site: Site, view: PageView, client: Client) -> Reason | None:
-    """Return why a view of this site must not be counted, or None."""
+def _refusal(site: Site, client: Client) -> Reason | None:
+    """Return why a view of this site from this client must not be counted, or None."""
     if is_bot(client.user_agent):
         return Reason.BOT
     if client.prefetch:
@@ -425,7 +428,9 @@ def _refusal(site: Site, view: PageView, client: Client) -> Reason | None:
     if site.respect_dnt and client.no_tracking:
         return Reason.DNT
     if site.domains:
-        host = client.origin_host or view.host
+        # only the browser's word: the Origin, else the Referer; never the body's url, which
+        # the sender writes (Origin: null, a sandboxed or file page, has no host: refused)
+        host = client.origin_host
         if host is None or not any(host == d or host.endswith("." + d) for d in site.domains):
             return Reason.ORIGIN
     return None
