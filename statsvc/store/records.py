@@ -242,6 +242,6 @@ class Records:
 
 
 def _page_lines(pages: list[tuple[str, int]]) -> str:
-    """Return pages as the import script reads them: "<path>\n<views>\n" each (a page path
-    holds no control character)."""
+    """Return pages as the import script reads them: each path, a newline, its views, a
+    newline (a page path holds no control character)."""
     return "".join([f"{path}\n{views}\n" for path, views in pages])
