@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from statsvc.core.backfill import parse_csv, parse_import, parts
+from statsvc.core.backfill import normalised, parse_csv, parse_import, parts
 from statsvc.core.config import Settings
 from statsvc.core.errors import StatsvcError, UnknownSite
 from statsvc.serve import run_with_store
@@ -88,14 +88,15 @@ def import_command(settings: Settings, args: argparse.Namespace) -> int:
             document.setdefault("import_id", default_id)
     if args.import_id and isinstance(document, dict):
         document["import_id"] = args.import_id
-    whole = parse_import(document)
-    cut = parts(whole)
+    checked = parse_import(document)  # a bad file fails here, before the store is opened
 
     async def run(store: Store) -> dict[str, Any]:
         stats = StatsService(store, time.time)
         if await store.get_site(args.site) is None and isinstance(document.get("site"), dict):
             changes = {k: v for k, v in document["site"].items() if k != "id"}
             await admin.save_settings(stats, args.site, changes, CLI, timezone="", locale="")
+        whole = normalised(checked, (await stats.site(args.site)).query_keys)
+        cut = parts(whole)
         summary: dict[str, Any] = dict.fromkeys(FIGURES, 0)
         summary |= {"import_id": whole.import_id, "parts": len(cut), "applied": 0, "skipped": 0}
         done = 0

@@ -103,6 +103,25 @@ def test_a_json_import_with_a_total_counts_once(redis_url: str, site: str, tmp_p
     assert exported["total"] == {"views": 13457, "visits": 13457}
 
 
+def test_imported_pages_count_where_a_hit_would(redis_url: str, site: str, tmp_path: Path) -> None:
+    """The pages of a JSON import are read as a hit's paths, and a path a hit could not send
+    is refused with a message naming it, before anything is written."""
+    file = tmp_path / "pages.json"
+    pages = [{"path": "/a/../b#top", "views": 3}, {"path": "/b", "views": 2}]
+    file.write_text(json.dumps({"total": {"views": 5, "visits": 1}, "pages": pages}))
+    assert statsvc(redis_url, "import", site, str(file)).returncode == 0
+    exported = json.loads(statsvc(redis_url, "export", site).stdout)
+    assert exported["pages"] == [{"path": "/b", "views": 5}]
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps({"total": {"views": 1, "visits": 1}, "pages": [{"path": "/x%0Ay", "views": 1}]})
+    )
+    refused = statsvc(redis_url, "import", site, str(bad))
+    assert refused.returncode != 0
+    assert "'/x%0Ay'" in refused.stderr
+    assert json.loads(statsvc(redis_url, "export", site).stdout)["total"]["views"] == 5
+
+
 def test_an_import_id_reused_for_other_figures_is_refused_with_a_message(
     redis_url: str, site: str, tmp_path: Path
 ) -> None:
@@ -143,6 +162,8 @@ def test_an_export_file_rebuilds_a_new_site(redis_url: str, site: str, tmp_path:
     [
         ("date,views\n2026-01-01,3\n", "header"),
         ("date,views,visits\n2026-01-01,3,x\n", "line 2"),
+        ("date,views,visits\n2026-01-01,\u0663,1\n", "line 2"),  # an Arabic-Indic 3
+        ("date,views,visits\n2026-01-01,\uff13,1\n", "line 2"),  # a fullwidth 3
         ("date,views,visits\n2026-01-01,3,4\n", "visits cannot exceed views"),
         ('{"total": {"views": 1}}', "views and visits"),
         ("{not json", "statsvc:"),

@@ -3,12 +3,20 @@ anything is written, and an export that rebuilds a site's numbers."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
+from statsvc.app import create_app
+from statsvc.core.backfill import Day, Import, parse_csv
+from statsvc.core.errors import BadInput
+from statsvc.settings import Settings
 from tests.helpers import (
     ADMIN_TOKEN,
     DAY,
@@ -331,3 +339,262 @@ async def test_imported_pages_never_pass_the_total(
     assert await error_code(response, 400) == "pages_exceed_total"
     assert await dump(redis, prefix) == before
     check_invariants(await get_counts(client, path="/b"))
+
+
+async def test_other_takes_no_place_below_the_page_cap(
+    aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock
+) -> None:
+    """An export lists pages most viewed first, so "(other)" may come before real pages: with
+    a page cap of 3, [/a 10, (other) 8, /b 5, /c 3] imports as those four pages, "(other)"
+    taking none of the three places."""
+    client = await aiohttp_client(create_app(replace(settings, page_cap=3), clock=clock))
+    pages = [("/a", 10), ("(other)", 8), ("/b", 5), ("/c", 3)]
+    body = {
+        "import_id": "capped",
+        "total": {"views": 26, "visits": 9},
+        "pages": [{"path": path, "views": n} for path, n in pages],
+    }
+    await ok(client, "POST", IMPORT, body=body)
+    top = await ok(client, "GET", "/api/v1/sites/demo/pages?window=total&limit=10")
+    assert [(p["path"], p["views"]) for p in top["pages"]] == [
+        ("/a", 10),
+        ("(other)", 8),
+        ("/b", 5),
+        ("/c", 3),
+    ]
+
+
+async def test_new_pages_past_the_cap_fold_the_least_viewed(
+    aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock
+) -> None:
+    """When an import brings more new pages than the places left below the cap, the most
+    viewed take them, whatever the order they are listed in; the rest fold into "(other)"."""
+    client = await aiohttp_client(create_app(replace(settings, page_cap=2), clock=clock))
+    pages = [("/few", 1), ("/many", 7), ("/some", 4)]
+    body = {
+        "import_id": "order",
+        "total": {"views": 12, "visits": 1},
+        "pages": [{"path": path, "views": n} for path, n in pages],
+    }
+    await ok(client, "POST", IMPORT, body=body)
+    top = await ok(client, "GET", "/api/v1/sites/demo/pages?window=total&limit=10")
+    assert [(p["path"], p["views"]) for p in top["pages"]] == [
+        ("/many", 7),
+        ("/some", 4),
+        ("(other)", 1),
+    ]
+
+
+async def test_a_page_imported_with_no_views_is_registered(
+    aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock, redis: Redis, prefix: str
+) -> None:
+    """A page imported with 0 views is written into the page registry with score 0, like any
+    imported page, and takes its place below the cap; one with 0 views that folds past the cap
+    adds nothing, not even an "(other)" of 0."""
+    client = await aiohttp_client(create_app(replace(settings, page_cap=2), clock=clock))
+    pages = [("/a", 1), ("/b", 0), ("/c", 0)]
+    body = {
+        "import_id": "zero",
+        "total": {"views": 1, "visits": 1},
+        "pages": [{"path": path, "views": n} for path, n in pages],
+    }
+    await ok(client, "POST", IMPORT, body=body)
+    registry = f"{prefix}:{{demo}}:pages"
+    assert await redis.zrange(registry, 0, -1, withscores=True) == [(b"/b", 0), (b"/a", 1)]
+
+
+@pytest.mark.parametrize(
+    ("raw", "query_keys", "page"),
+    [
+        ("/a/../../b?x=1#f", [], "/b"),
+        ("/a/../../b?x=1#f", ["x"], "/b?x=1"),
+        ("/tin-tuc//bai-1/./", [], "/tin-tuc/bai-1/"),
+        ("/t%E1%BB%A9c", [], "/tức"),
+        ("/a%2541", [], "/a%41"),
+        ("/p?utm_source=x&id=7", ["id"], "/p?id=7"),
+    ],
+    ids=["dots-query-fragment", "kept-query", "slashes-dot", "escapes", "escaped-percent", "utm"],
+)
+async def test_imported_paths_count_on_the_page_a_hit_counts_on(
+    client: Client, raw: str, query_keys: list[str], page: str
+) -> None:
+    """An imported path is normalised exactly as a hit's (percent-escapes, //, dot segments,
+    fragment, query kept only for the site's query keys): it adds to the page a hit with that
+    path counts on."""
+    await put_site(client, "demo", {"query_keys": query_keys})
+    body = {
+        "import_id": "norm",
+        "total": {"views": 5, "visits": 1},
+        "pages": [{"path": raw, "views": 5}],
+    }
+    await ok(client, "POST", IMPORT, body=body)
+    hit = await post_hit(client, {"site": "demo", "path": raw})
+    assert hit["path"] == page
+    assert hit["page"]["total"] == 6
+    top = await ok(client, "GET", "/api/v1/sites/demo/pages?window=total&limit=10")
+    assert [(p["path"], p["views"]) for p in top["pages"]] == [(page, 6)]
+
+
+async def test_imported_paths_that_name_one_page_add_up(client: Client) -> None:
+    """Two imported paths that normalise to the same page add up on that page."""
+    body = {
+        "import_id": "same-page",
+        "total": {"views": 10, "visits": 1},
+        "pages": [{"path": "/b", "views": 3}, {"path": "/a/../b#top", "views": 4}],
+    }
+    reply = await ok(client, "POST", IMPORT, body=body)
+    assert reply["pages"] == 1
+    top = await ok(client, "GET", "/api/v1/sites/demo/pages?window=total&limit=10")
+    assert [(p["path"], p["views"]) for p in top["pages"]] == [("/b", 7)]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/a%0Ab",  # a control character once decoded
+        "/a%1B[31m",  # an ANSI escape once decoded
+        "/caf%E9",  # an escape that is not UTF-8
+        "/" + "%C3%A9" * 300,  # 601 bytes once decoded: past the 512-byte page
+        "/" + "a" * 2048,  # longer than any URL a hit may send
+    ],
+    ids=["newline", "ansi", "latin-1", "long-page", "long-url"],
+)
+async def test_a_path_a_hit_may_not_send_is_400_naming_it(
+    client: Client, redis: Redis, prefix: str, path: str
+) -> None:
+    """A path a hit would refuse is refused on import: 400 invalid_path, the message naming
+    the path, and nothing written."""
+    before = await dump(redis, prefix)
+    body = {
+        "import_id": "bad-path",
+        "total": {"views": 5, "visits": 1},
+        "pages": [
+            {"path": "/fine", "views": 1},
+            {"path": path, "views": 1},
+        ],
+    }
+    response = await admin_request(client, "POST", IMPORT, body=body)
+    assert await error_code(response, 400) == "invalid_path"
+    message = (await response.json())["error"]["message"]
+    assert repr(path[:80]) in message
+    assert await dump(redis, prefix) == before
+
+
+async def test_an_export_of_a_page_with_a_percent_rebuilds_that_page(client: Client) -> None:
+    """A page may hold a "%" that reads as an escape (a hit on /a%2541 counts on /a%41): its
+    export gives a path that imports back onto the same page, not onto /aA."""
+    for path in ("/a%2541", "/a%2541", "/100%25"):
+        await post_hit(client, {"site": "demo", "path": path})
+    exported = await ok(client, "GET", "/api/v1/sites/demo/export")
+    await put_site(client, "copy", {})
+    await ok(client, "POST", "/api/v1/sites/copy/import", body=exported)
+    top = await ok(client, "GET", "/api/v1/sites/copy/pages?window=total&limit=10")
+    assert [(p["path"], p["views"]) for p in top["pages"]] == [("/a%41", 2), ("/100%", 1)]
+
+
+MAX_FIGURE = 2**53 - 1
+
+
+@pytest.mark.parametrize(
+    ("key", "field", "body"),
+    [
+        ("total", "v", {"total": {"views": 2, "visits": 0}}),
+        ("total", "u", {"total": {"views": 2, "visits": 2}}),
+        ("m:2026-11", "v", {"days": [{"date": "2026-11-20", "views": 2, "visits": 0}]}),
+        ("m:2026-11", "20u", {"days": [{"date": "2026-11-20", "views": 2, "visits": 2}]}),
+        (
+            "rej:2026-11-20",
+            "bot",
+            {"days": [{"date": "2026-11-20", "views": 0, "visits": 0, "rejected": {"bot": 2}}]},
+        ),
+    ],
+    ids=["total-views", "total-visits", "month-views", "day-visits", "refused-by-reason"],
+)
+async def test_an_import_that_would_pass_2_53_is_409_and_writes_nothing(
+    client: Client, redis: Redis, prefix: str, key: str, field: str, body: Json
+) -> None:
+    """An import that would take any stored figure past 2^53 - 1 (where a double, Lua's or a
+    JSON reader's, loses units) is 409 too_large and writes nothing; up to 2^53 - 1 exactly is
+    imported."""
+    stored = f"{prefix}:{{demo}}:{key}"
+    await redis.hset(stored, field, MAX_FIGURE - 1)
+    before = await dump(redis, prefix)
+    response = await admin_request(client, "POST", IMPORT, body={"import_id": "big", **body})
+    assert await error_code(response, 409) == "too_large"
+    assert await dump(redis, prefix) == before
+
+    await redis.hset(stored, field, MAX_FIGURE - 2)  # 2 more is 2^53 - 1 exactly: it fits
+    await ok(client, "POST", IMPORT, body={"import_id": "fits", **body})
+    assert await redis.hget(stored, field) == str(MAX_FIGURE).encode()
+
+
+async def test_a_stored_figure_past_2_53_is_compared_exactly(
+    client: Client, redis: Redis, prefix: str
+) -> None:
+    """A stored total already past 2^53 (2^53 + 1 reads as 2^53 as a double) is never read as
+    a double: adding to it is refused; an import that adds nothing to it is not."""
+    total = f"{prefix}:{{demo}}:total"
+    await redis.hset(total, mapping={"v": 2**53 + 1, "u": 5})
+    too_large = {"import_id": "more", "total": {"views": 1, "visits": 1}}
+    response = await admin_request(client, "POST", IMPORT, body=too_large)
+    assert await error_code(response, 409) == "too_large"
+    days = {"import_id": "none", "total": {"views": 0, "visits": 0}}
+    await ok(client, "POST", IMPORT, body=days)
+    assert await redis.hget(total, "v") == str(2**53 + 1).encode()
+
+
+async def test_a_page_that_would_pass_2_53_is_409_and_writes_nothing(
+    client: Client, redis: Redis, prefix: str
+) -> None:
+    """A page total that would pass 2^53 - 1 is refused like any other figure."""
+    await redis.hset(f"{prefix}:{{demo}}:total", "v", MAX_FIGURE - 10)
+    await redis.zadd(f"{prefix}:{{demo}}:pages", {"/a": MAX_FIGURE - 10})
+    before = await dump(redis, prefix)
+    body = {"import_id": "page", "pages": [{"path": "/a", "views": 11}]}
+    response = await admin_request(client, "POST", IMPORT, body=body)
+    assert await error_code(response, 409) == "too_large"
+    assert await dump(redis, prefix) == before
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "2026-11-20,\u0661\u0662\u0663,1",  # Arabic-Indic 123
+        "2026-11-20,\uff11\uff12\uff13,1",  # fullwidth 123
+        "2026-11-20,3,\u00b2",  # superscript two
+        "2026-11-20,1_000,1",
+    ],
+    ids=["arabic-indic", "fullwidth", "superscript", "underscore"],
+)
+def test_a_csv_figure_is_ascii_digits_only(row: str) -> None:
+    """A CSV figure of other digits than ASCII 0-9 (which int() and str.isdigit take) is
+    refused with the line it is on."""
+    with pytest.raises(BadInput, match="line 2") as refused:
+        parse_csv(f"date,views,visits\n{row}\n")
+    assert refused.value.code == "invalid_csv"
+
+
+def test_the_digest_is_the_one_stored_imports_were_given() -> None:
+    """An import's digest is the SHA-256 of the JSON of its figures as it always was, so an
+    import applied before is recognised as the same import again."""
+    days = tuple(
+        Day(date(2020, 1, 1) + timedelta(days=n), n + 2, 1, {"bot": n} if n % 3 else {})
+        for n in range(2500)
+    )
+    imported = Import("x", (9, 4), days[::-1], (("/b", 1), ("/a", 2)))
+    body = {
+        "total": imported.total,
+        "days": [
+            (d.day.isoformat(), d.views, d.visits, sorted(d.rejected.items()))
+            for d in sorted(imported.days, key=lambda d: d.day)
+        ],
+        "pages": sorted(imported.pages),
+    }
+    expected = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    assert imported.digest() == expected
+    assert (
+        Import("y", None).digest()
+        == hashlib.sha256(
+            json.dumps({"total": None, "days": [], "pages": []}, sort_keys=True).encode()
+        ).hexdigest()
+    )

@@ -1,7 +1,8 @@
 """Import documents: an older counter's figures (or an export), checked and split into parts.
 
-Pure code: what an import may say, its digest, CSV rows, and how a large import is cut into
-parts that are each idempotent and together add exactly what the whole would.
+Pure code: what an import may say, its pages as a hit would count them, its digest, CSV rows,
+and how a large import is cut into parts that are each idempotent and together add exactly what
+the whole would.
 """
 
 from __future__ import annotations
@@ -16,21 +17,25 @@ from datetime import date
 from typing import Any
 
 from statsvc.core.errors import BadInput
-from statsvc.core.pageview import MAX_PATH_BYTES, OTHER_PAGE
+from statsvc.core.pageview import OTHER_PAGE, normalise_path, raw_path
 from statsvc.core.reasons import REASONS
-from statsvc.core.text import is_clean_text
 
 EXPORT_FORMAT = "statsvc-export/1"
 IMPORT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,199}")
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d would take any script's
+DIGITS = re.compile(r"[0-9]{1,15}")  # a CSV figure: ASCII digits, not Arabic-Indic or fullwidth
 MAX_DAYS = 100_000  # daily rows in one import
 MAX_PAGES = 100_000  # page rows in one import
 MAX_COUNT = 10**10  # one figure: sums of a whole import stay exact in Lua's doubles
+MAX_FIGURE = 2**53 - 1  # no stored figure may pass it: past it a double (Lua's, JSON's) loses units
 DOCUMENT_KEYS = frozenset(
     ("import_id", "total", "days", "pages", "format", "site", "exported_at")  # an export's too
 )
 DAY_KEYS = frozenset(("date", "views", "visits"))
+_JSON = json.JSONDecoder()  # as json.loads decodes
+_SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
 PART_ROWS = 1000  # daily rows in one part of a large import (the CLI's chunks)
+DIGEST_ROWS = 1000  # rows hashed per step: no one long call keeps other threads waiting
 
 
 @dataclass(frozen=True)
@@ -53,16 +58,26 @@ class Import:
     pages: tuple[tuple[str, int], ...] = ()
 
     def digest(self) -> str:
-        """Return a digest of what this import adds (the same figures, the same digest)."""
-        body = {
-            "total": self.total,
-            "days": [
+        """Return a digest of what this import adds (the same figures, the same digest): the
+        SHA-256 of the JSON of {"days", "pages", "total"}, keys sorted, written a thousand rows
+        at a time (the same text as one json.dumps, so digests stored before still match; and
+        neither one long call nor 100,000 rows kept at once, which would hold up other threads
+        and the garbage collector)."""
+        hashed = hashlib.sha256(b'{"days": [')
+        days = sorted(self.days, key=lambda d: d.day)
+        for n in range(0, len(days), DIGEST_ROWS):
+            rows = [
                 (d.day.isoformat(), d.views, d.visits, sorted(d.rejected.items()))
-                for d in sorted(self.days, key=lambda d: d.day)
-            ],
-            "pages": sorted(self.pages),
-        }
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+                for d in days[n : n + DIGEST_ROWS]
+            ]
+            hashed.update((", " if n else "").encode() + json.dumps(rows)[1:-1].encode())
+        hashed.update(b'], "pages": [')
+        pages = sorted(self.pages)
+        for n in range(0, len(pages), DIGEST_ROWS):
+            rows_text = json.dumps(pages[n : n + DIGEST_ROWS])[1:-1]
+            hashed.update((", " if n else "").encode() + rows_text.encode())
+        hashed.update(f'], "total": {json.dumps(self.total)}}}'.encode())
+        return hashed.hexdigest()
 
     def added(self) -> tuple[int, int]:
         """Return the views and visits this import adds to the total: the old total includes
@@ -71,6 +86,18 @@ class Import:
         if self.total is None:
             return views, visits
         return max(self.total[0], views), max(self.total[1], visits)
+
+
+def load_document(raw: bytes) -> dict[str, Any]:
+    """Decode an import document, a JSON object, as json.loads would, but the elements of its
+    arrays one call each: a large document decoded in one call holds every other thread of the
+    process, the event loop's too, for its whole length (some 40 ms for 100,000 days, and
+    several times that on a busy machine); between calls they get their turns."""
+    try:
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        return _object(text)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError among them
+        raise BadInput("invalid_json", "the request body is not valid JSON") from None
 
 
 def parse_import(document: object) -> Import:
@@ -102,6 +129,33 @@ def parse_import(document: object) -> Import:
     return Import(import_id, total, days, pages)
 
 
+def normalised(imported: Import, query_keys: tuple[str, ...]) -> Import:
+    """Return an import with its pages as a hit would count them on a site with these query
+    keys (statsvc.core.pageview.normalise_path): paths that name one page add up. Real pages
+    come most viewed first (ties by path), so the most viewed take the places left below the
+    page cap; "(other)" comes last and takes none."""
+    pages: dict[str, int] = {}
+    for path, views in imported.pages:
+        try:
+            page = path if path == OTHER_PAGE else normalise_path(path, query_keys)
+        except BadInput as exc:
+            raise BadInput("invalid_path", f"page {path[:80]!r}: {exc.message}") from None
+        pages[page] = pages.get(page, 0) + views
+    other = pages.pop(OTHER_PAGE, None)
+    ordered = sorted(pages.items(), key=lambda page: (-page[1], page[0]))
+    if other is not None:
+        ordered.append((OTHER_PAGE, other))
+    return replace(imported, pages=tuple(ordered))
+
+
+def export_path(page: str) -> str:
+    """Return the path an export gives a page: one that normalise_path reads back as the same
+    page. Its path part keeps a "%" as "%25", since normalise_path decodes percent-escapes and
+    a page may hold a "%" that reads as one ("/a%41" is the page of a hit on /a%2541)."""
+    path, mark, query = page.partition("?")
+    return path.replace("%", "%25") + mark + query
+
+
 def parse_csv(text: str) -> list[dict[str, Any]]:
     """Return the rows of a `date,views,visits` CSV (with that header) as import day rows."""
     reader = csv.reader(io.StringIO(text))
@@ -112,7 +166,7 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
     for line, row in enumerate(reader, start=2):
         if not row:
             continue
-        if len(row) != 3 or not all(cell.strip().isdigit() for cell in row[1:]):
+        if len(row) != 3 or not all(DIGITS.fullmatch(cell.strip()) for cell in row[1:]):
             raise BadInput("invalid_csv", f"line {line}: expected date,views,visits")
         if len(rows) == MAX_DAYS:
             raise BadInput("too_many_rows", f"more than {MAX_DAYS} days")
@@ -136,6 +190,65 @@ def parts(whole: Import, size: int = PART_ROWS) -> list[Import]:
     if rest != (0, 0) or whole.pages:
         cut.append(replace(whole, import_id=f"{whole.import_id}:rest", total=rest, days=()))
     return cut
+
+
+def _object(text: str) -> dict[str, Any]:
+    """Decode a JSON object, each value whole except arrays, decoded element by element."""
+    at = _space(text, 0)
+    if not text.startswith("{", at):
+        raise BadInput("invalid_json", "the request body must be a JSON object")
+    document: dict[str, Any] = {}
+    at = _space(text, at + 1)
+    if text.startswith("}", at):
+        at += 1
+    else:
+        while True:
+            if not text.startswith('"', at):
+                raise ValueError("a key is a string")
+            key, at = _JSON.raw_decode(text, at)
+            at = _space(text, at)
+            if not text.startswith(":", at):
+                raise ValueError("a key is followed by a colon")
+            at = _space(text, at + 1)
+            if text.startswith("[", at):
+                document[key], at = _array(text, _space(text, at + 1))
+                at += 1  # the "]"
+            else:
+                document[key], at = _JSON.raw_decode(text, at)
+            at = _space(text, at)
+            if text.startswith("}", at):
+                at += 1
+                break
+            if not text.startswith(",", at):
+                raise ValueError("members are separated by commas")
+            at = _space(text, at + 1)
+    if _space(text, at) < len(text):
+        raise ValueError("nothing may follow the object")
+    return document
+
+
+def _array(text: str, at: int) -> tuple[list[Any], int]:
+    """Decode the elements of a JSON array from `at` (after its "["); return them and the
+    index of its "]"."""
+    items: list[Any] = []
+    if text.startswith("]", at):
+        return items, at
+    while True:
+        item, at = _JSON.raw_decode(text, at)
+        items.append(item)
+        at = _space(text, at)
+        if text.startswith("]", at):
+            return items, at
+        if not text.startswith(",", at):
+            raise ValueError("elements are separated by commas")
+        at = _space(text, at + 1)
+
+
+def _space(text: str, at: int) -> int:
+    """Return the index of the first character from `at` that is not JSON whitespace."""
+    found = _SPACE.match(text, at)
+    assert found is not None  # the pattern matches the empty string
+    return found.end()
 
 
 def _rows(value: object, name: str, limit: int) -> list[Any]:
@@ -186,13 +299,10 @@ def _page(row: object) -> tuple[str, int]:
     if not isinstance(row, dict) or set(row) != {"path", "views"}:
         raise BadInput("invalid_import", "a page is an object of path and views")
     path = row["path"]
-    if (
-        not isinstance(path, str)
-        or not (path.startswith("/") or path == OTHER_PAGE)
-        or len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES
-        or not is_clean_text(path)
-    ):
-        raise BadInput(
-            "invalid_path", f"a page path starts with / and is at most {MAX_PATH_BYTES} bytes"
-        )
+    if path != OTHER_PAGE:
+        try:  # what a hit may not send, an import may not write
+            path = raw_path(path)
+        except BadInput as exc:
+            named = repr(path[:80]) if isinstance(path, str) else "path"
+            raise BadInput("invalid_path", f"page {named}: {exc.message}") from None
     return path, _count(row["views"], f"page {path[:80]!r}")

@@ -52,9 +52,7 @@ def parse_body(body: bytes) -> PageView:
     if url is not None:
         path, host = _split_url(_text(_without_long_query(url), "url", MAX_URL))
     elif path is not None:
-        path = _text(_without_long_query(path), "path", MAX_URL)
-        if not path.startswith("/"):
-            raise BadInput("invalid_path", "path must start with /")
+        path = raw_path(path)
     else:
         raise BadInput("missing_url", "url or path is required")
     # referrer and title may come too; nothing is kept of them, so nothing is checked
@@ -64,6 +62,16 @@ def parse_body(body: bytes) -> PageView:
     ):
         raise BadInput("invalid_id", "id must be 8 to 64 characters of A-Z a-z 0-9 _ -")
     return PageView(site=site, path=path, host=host, id=view_id)
+
+
+def raw_path(value: object) -> str:
+    """Return a path as a hit may send it (a string that starts with /; its query and fragment
+    dropped when over-long), not yet normalised, else raise BadInput. Imports check theirs here
+    too, so that what a hit may not send no import can write."""
+    path = _text(_without_long_query(value), "path", MAX_URL)
+    if not path.startswith("/"):
+        raise BadInput("invalid_path", "path must start with /")
+    return path
 
 
 def check_site_id(site: object) -> str:

@@ -3,13 +3,14 @@ admin services (statsvc/service/admin.py, auth.py, backfill.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
 
-from statsvc.core.backfill import DATE
+from statsvc.core.backfill import DATE, load_document
 from statsvc.core.errors import BadInput, Forbidden, Unauthorized, UnknownToken
 from statsvc.core.pageview import check_site_id
 from statsvc.http.appkeys import SETTINGS, SIGN_INS, STATS
@@ -130,10 +131,12 @@ async def export(request: web.Request) -> web.Response:
 
 
 async def import_counts(request: web.Request) -> web.Response:
-    """Add an older counter's figures (or an export) to the site, once per import id."""
+    """Add an older counter's figures (or an export) to the site, once per import id; its
+    body is decoded in a thread, in steps (core.backfill.load_document), off the event loop."""
     principal, site_id = await site_request(request, write=True)
     await request.app[STATS].site(site_id)  # an unknown site is 404 before a long read
-    document = json_object(await read_body(request, MAX_IMPORT_BODY))
+    body = await read_body(request, MAX_IMPORT_BODY)
+    document = await asyncio.to_thread(load_document, body or b"{}")
     reply = await backfill.import_counts(request.app[STATS], site_id, document, principal)
     return json_reply(reply)
 

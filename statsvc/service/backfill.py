@@ -1,16 +1,28 @@
 """Imports of old counts and exports of a site (DESIGN §5 /import and /export): an import is
 checked whole (statsvc.core.backfill) before anything is written, then written in one atomic
-script run, once per import id."""
+script run, once per import id. Checking and laying out a large import (100,000 days is
+hundreds of milliseconds of work) runs in a thread, so that the event loop keeps answering
+hits meanwhile."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from statsvc.core.backfill import EXPORT_FORMAT, Day, Import, parse_import
+from statsvc.core.backfill import (
+    EXPORT_FORMAT,
+    MAX_FIGURE,
+    Day,
+    Import,
+    export_path,
+    normalised,
+    parse_import,
+)
 from statsvc.core.calendar import day_bounds, local_day
 from statsvc.core.errors import BadInput, Conflict
+from statsvc.core.site import Site
 from statsvc.service.audit import audit_entry, iso
 from statsvc.service.auth import Principal
 from statsvc.service.counting import StatsService
@@ -47,7 +59,7 @@ async def export_site(stats: StatsService, site_id: str) -> dict[str, Any]:
         "site": site.to_json(),
         "total": {"views": views, "visits": visits},
         "days": days,
-        "pages": [{"path": path, "views": n} for path, n in pages],
+        "pages": [{"path": export_path(path), "views": n} for path, n in pages],
     }
 
 
@@ -56,20 +68,43 @@ async def import_counts(
 ) -> dict[str, Any]:
     """Add an import's figures to a site once per import id (see docs/api.md, "Import"): checked
     whole before anything is written, then written in one atomic script run."""
-    await stats.site(site_id)
-    return await apply_import(stats, site_id, parse_import(document), by)
+    site = await stats.site(site_id)
+    imported = await asyncio.to_thread(lambda: normalised(parse_import(document), site.query_keys))
+    return await apply_import(stats, site_id, imported, by)
 
 
 async def apply_import(
     stats: StatsService, site_id: str, imported: Import, by: Principal
 ) -> dict[str, Any]:
-    """Add a checked import's figures to a site once per import id."""
+    """Add a checked import's figures to a site once per import id; its pages are as a hit
+    counts them (statsvc.core.backfill.normalised, done once: it is not idempotent)."""
     site = await stats.site(site_id)
     now = stats.now()
+    retention = stats.store.limits.retention_days
+    plan = await asyncio.to_thread(_plan, imported, site, now, retention, by)
+    outcome = await stats.store.apply_import(site_id, plan)
+    if outcome == "same":
+        return {"imported": False, "reason": "already_imported", "import_id": imported.import_id}
+    if outcome == "different":
+        raise Conflict("import_conflict", "this import_id was used for another import")
+    if outcome == "too_large":
+        raise Conflict(
+            "too_large",
+            f"with this import a figure would pass {MAX_FIGURE:,} (2^53 - 1), the largest "
+            "that every reader holds exactly; nothing was written",
+        )
+    if outcome == "pages_exceed_total":
+        raise BadInput(
+            "pages_exceed_total", "a page's total views would exceed the site's total views"
+        )
+    return {"imported": True, **plan.entry["detail"]}
+
+
+def _plan(imported: Import, site: Site, now: float, retention: int, by: Principal) -> ImportPlan:
+    """Lay out a checked import as the store writes it, with its audit entry."""
     today = local_day(now, site.zone)
     if any(d.day > today for d in imported.days):
         raise BadInput("invalid_date", f"a day after the site's today ({today}) was sent")
-    retention = stats.store.limits.retention_days
     kept = [d for d in imported.days if (today - d.day).days <= retention]
     views, visits = imported.added()
     entry = audit_entry(
@@ -85,7 +120,7 @@ async def apply_import(
             "pages": len(imported.pages),
         },
     )
-    plan = ImportPlan(
+    return ImportPlan(
         import_id=imported.import_id,
         digest=imported.digest(),
         entry=entry,
@@ -95,16 +130,6 @@ async def apply_import(
         rejected=[(d.day, d.rejected) for d in kept if d.rejected],
         pages=list(imported.pages),
     )
-    outcome = await stats.store.apply_import(site_id, plan)
-    if outcome == "same":
-        return {"imported": False, "reason": "already_imported", "import_id": imported.import_id}
-    if outcome == "different":
-        raise Conflict("import_conflict", "this import_id was used for another import")
-    if outcome == "pages_exceed_total":
-        raise BadInput(
-            "pages_exceed_total", "a page's total views would exceed the site's total views"
-        )
-    return {"imported": True, **entry["detail"]}
 
 
 def _months(
