@@ -39,6 +39,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     stats = app[STATS] = StatsService(
         store, app[CLOCK], Buffer(settings.buffer_limit), app[METRICS]
     )
+    app[SIGN_INS] = SignInLimiter(stats)
     kept = settings.data_dir / "buffer"
     claims = claim_files(kept, stats.buffer)  # hits kept through an outage by an earlier run
     if claims:
@@ -73,7 +74,6 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
-    app[SIGN_INS] = SignInLimiter(clock)
     app[METRICS] = Metrics(settings.metrics_dir)
     app[ASSETS] = {name: load_asset(name) for name in ASSET_FILES}
     aiohttp_jinja2.setup(
