@@ -39,11 +39,11 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     stats = app[STATS] = StatsService(
         store, app[CLOCK], Buffer(settings.buffer_limit), app[METRICS]
     )
-    app[SIGN_INS] = SignInLimiter(stats)
     kept = settings.data_dir / "buffer"
     claims = claim_files(kept, stats.buffer)  # hits kept through an outage by an earlier run
     if claims:
         stats.start_draining()
+    app[SIGN_INS] = SignInLimiter(stats)
     try:
         if settings.demo_site:
             demo = new_site("demo", settings.timezone, settings.locale)

@@ -181,6 +181,53 @@ async def test_html_pages_carry_security_headers(client: Client, path: str) -> N
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
+HIT = {"site": "demo", "path": "/"}
+ADMIN_HEADERS = admin()
+PREFLIGHT = {"Origin": "https://portal.example", "Access-Control-Request-Method": "POST"}
+EVERY_KIND_OF_REPLY = [
+    pytest.param("GET", "/", {}, None, 200, id="landing"),
+    pytest.param("GET", "/widget.js", {}, None, 200, id="widget"),
+    pytest.param("GET", "/static/dashboard.css", {}, None, 200, id="static"),
+    pytest.param("GET", "/api/v1/badge.svg?site=demo", {}, None, 200, id="badge"),
+    pytest.param("GET", "/healthz", {}, None, 200, id="healthz"),
+    pytest.param("GET", "/readyz", {}, None, 200, id="readyz"),
+    pytest.param("GET", "/metrics", {}, None, 200, id="metrics"),
+    pytest.param("GET", "/api/v1/openapi.json", {}, None, 200, id="openapi"),
+    pytest.param("POST", "/api/v1/hit", {}, HIT, 200, id="hit"),
+    pytest.param("POST", "/api/v1/hit", {}, {"site": "nosuch"}, 400, id="hit-bad-input"),
+    pytest.param("OPTIONS", "/api/v1/hit", PREFLIGHT, None, 204, id="hit-preflight"),
+    pytest.param("GET", "/api/v1/counts?site=demo", {}, None, 200, id="counts"),
+    pytest.param("GET", "/api/v1/sites", ADMIN_HEADERS, None, 200, id="admin-api"),
+    pytest.param("GET", "/api/v1/sites/demo/export", ADMIN_HEADERS, None, 200, id="export"),
+    pytest.param("GET", "/api/v1/sites", {}, None, 401, id="admin-api-401"),
+    pytest.param("GET", "/api/v1/sites/nosuch", ADMIN_HEADERS, None, 404, id="admin-api-404"),
+    pytest.param("OPTIONS", "/api/v1/sites", PREFLIGHT, None, 405, id="admin-preflight"),
+    pytest.param("GET", "/admin", {}, None, 303, id="dashboard-redirect"),
+    pytest.param("GET", "/admin/login", {}, None, 200, id="dashboard"),
+    pytest.param("GET", "/no/such/route", {}, None, 404, id="unknown-route"),
+    pytest.param("GET", "/admin/no/such/page", {}, None, 404, id="unknown-page"),
+    pytest.param("DELETE", "/api/v1/hit", {}, None, 405, id="method-not-allowed"),
+    pytest.param("PUT", "/healthz", {}, None, 405, id="method-not-allowed-2"),
+    pytest.param("POST", "/api/v1/hit", {}, b"x" * (8 * 1024 + 1), 413, id="body-too-large"),
+    pytest.param("POST", "/admin/login", {}, b"x" * (64 * 1024 + 1), 413, id="form-too-large"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "body", "status"), EVERY_KIND_OF_REPLY)
+async def test_every_reply_says_nosniff(
+    client: Client, method: str, path: str, headers: dict[str, str], body: object, status: int
+) -> None:
+    """Every reply, of every route and kind (JSON, errors, the admin API, the dashboard, the
+    widget's files, the badge, metrics, preflights, unknown routes, 405, 413), carries
+    X-Content-Type-Options: nosniff."""
+    sent: dict[str, object] = {"data": body} if isinstance(body, bytes) else {"json": body}
+    reply = await client.request(
+        method, path, headers=headers, allow_redirects=False, **({} if body is None else sent)
+    )
+    assert reply.status == status
+    assert reply.headers.get("X-Content-Type-Options") == "nosniff"
+
+
 @pytest.mark.parametrize("long_path", [False, True], ids=["unix-socket", "loopback-tcp"])
 async def test_the_embedded_store_listens_locally_only(tmp_path: Path, long_path: bool) -> None:
     """The embedded Valkey listens on a Unix socket with no TCP port, or, when the data

@@ -48,7 +48,6 @@ SECURITY_HEADERS = {
     ),
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",  # no-referrer would make Chrome send "Origin: null"
-    "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
