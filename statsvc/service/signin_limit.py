@@ -2,9 +2,9 @@
 
 The tally is in the store, so every worker and instance shares it: one counter per address
 and clock minute, made by the address's first failure of the minute and gone a minute later
-(the store's memory is bounded by the failures of the last minute). An address is never a
-key name: the key holds a hash of it salted with a random value of the deployment, kept in
-the store. An IPv6 address is counted with the others of its /64, the block one subscriber
+(the store's memory is bounded by the failures of the last minute). An address is never in
+a key name: the key is named by a hash of it salted with a random value of the deployment,
+kept in the store. An IPv6 address is counted with the others of its /64, the block one subscriber
 or host is given: else each new address of it would start a fresh tally.
 
 The store unreachable, the limit fails closed: `check` and `failed` raise its failure, so a
