@@ -31,26 +31,31 @@ class SignInLimiter:
     def __init__(self, stats: StatsService, limit: int = FAILURES_PER_MINUTE) -> None:
         self._stats = stats
         self._limit = limit
-        self._salt: bytes | None = None  # read from the store at the first try
+        self._salt: bytes | None = None  # read from the store, made by the first failure
 
     async def check(self, address: str) -> None:
         """Raise TooManyAttempts (with the seconds to wait) while `address` has used up its
         failures of the minute."""
+        if self._salt is None:
+            self._salt = await self._stats.store.sign_in_salt()
+            if self._salt is None:  # no try has failed yet: nothing to read (or to write)
+                return
         now = self._stats.now()
         minute = int(now // WINDOW)
-        failures = await self._stats.store.failed_sign_ins(await self._hash(address), minute)
+        failures = await self._stats.store.failed_sign_ins(self._hash(address), minute)
         if failures >= self._limit:
             raise TooManyAttempts(math.ceil((minute + 1) * WINDOW - now))
 
     async def failed(self, address: str) -> None:
         """Record a failed try from `address`."""
-        minute = int(self._stats.now() // WINDOW)
-        await self._stats.store.add_failed_sign_in(await self._hash(address), minute, WINDOW)
-
-    async def _hash(self, address: str) -> str:
         if self._salt is None:
-            self._salt = await self._stats.store.sign_in_salt()
-        return hashlib.sha256(self._salt + counted_as(address).encode()).hexdigest()[:32]
+            self._salt = await self._stats.store.make_sign_in_salt()
+        minute = int(self._stats.now() // WINDOW)
+        await self._stats.store.add_failed_sign_in(self._hash(address), minute, WINDOW)
+
+    def _hash(self, address: str) -> str:
+        salted = (self._salt or b"") + counted_as(address).encode()
+        return hashlib.sha256(salted).hexdigest()[:32]
 
 
 def counted_as(address: str) -> str:

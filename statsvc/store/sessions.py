@@ -35,9 +35,14 @@ class Sessions:
         """End a dashboard session at once."""
         await self._redis.delete(self._keys.session(digest))
 
-    async def sign_in_salt(self) -> bytes:
-        """Return the random salt of the addresses' hashes in failed sign-in tallies, making
-        it on first use (one for the deployment: every worker and instance shares the tallies)."""
+    async def sign_in_salt(self) -> bytes | None:
+        """Return the random salt of the addresses' hashes in failed sign-in tallies (one for
+        the deployment: every worker and instance shares the tallies), None if none is made."""
+        salt = await self._redis.get(self._keys.sign_in_salt())
+        return salt if isinstance(salt, bytes) else None
+
+    async def make_sign_in_salt(self) -> bytes:
+        """Return the salt of failed sign-in tallies, making it if there is none yet."""
         fresh = secrets.token_bytes(32)
         old = await self._redis.set(self._keys.sign_in_salt(), fresh, nx=True, get=True)
         return old if isinstance(old, bytes) else fresh
