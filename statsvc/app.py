@@ -48,6 +48,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     )
     if journal.take_over(stats.buffer):  # hits kept by processes gone, however they ended
         stats.start_draining()
+    app[SIGN_INS] = SignInLimiter(stats)
     try:
         if settings.demo_site:
             demo = new_site("demo", settings.timezone, settings.locale)
@@ -78,7 +79,6 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
-    app[SIGN_INS] = SignInLimiter(clock)
     app[METRICS] = Metrics(settings.metrics_dir)
     app[ASSETS] = {name: load_asset(name) for name in ASSET_FILES}
     aiohttp_jinja2.setup(

@@ -16,6 +16,7 @@ from statsvc.core.site import LOCALES, SettingsError, validate_timezone
 
 __all__ = ["Settings", "settings_from", "usable_cpus"]
 MAX_WORKERS = 64
+MIN_ADMIN_TOKEN = 16  # characters: `openssl rand -hex 32` makes 64
 
 
 def usable_cpus() -> int:
@@ -57,7 +58,7 @@ def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
             else number("workers", "STATSVC_WORKERS", 1, 1, MAX_WORKERS)
         ),
         data_dir=Path(pick("data_dir", "STATSVC_DATA_DIR", user_data_dir("statsvc"))),
-        admin_token=env.get("STATSVC_ADMIN_TOKEN") or None,
+        admin_token=admin_token(env.get("STATSVC_ADMIN_TOKEN", "")),
         trusted_proxies=parse_networks(env.get("STATSVC_TRUSTED_PROXIES", "")),
         timezone=timezone,
         locale=locale,
@@ -72,3 +73,18 @@ def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
         access_log=env.get("STATSVC_ACCESS_LOG", "") == "1",
         metrics_token=env.get("STATSVC_METRICS_TOKEN") or None,
     )
+
+
+def admin_token(text: str) -> str | None:
+    """Return the admin token (None when unset: the admin API is closed), refusing one that a
+    guesser could find: shorter than MIN_ADMIN_TOKEN characters. Refused for every command,
+    as any other setting out of its range is, though only `statsvc serve` uses it."""
+    if not text:
+        return None
+    if len(text) < MIN_ADMIN_TOKEN or text != text.strip():
+        raise SettingsError(
+            "STATSVC_ADMIN_TOKEN",
+            f"must be at least {MIN_ADMIN_TOKEN} characters, without surrounding spaces "
+            "(make one with: openssl rand -hex 32)",
+        )
+    return text

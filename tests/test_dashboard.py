@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Mapping
 from dataclasses import replace
 
 import pytest
 from pytest_aiohttp import AiohttpClient
+from redis.asyncio import Redis
 
 from statsvc.app import create_app
 from statsvc.core.chart import chart, step_for
@@ -211,6 +214,51 @@ async def test_changing_the_admin_token_ends_admin_sessions(
         allow_redirects=False,
     )
     assert reply.status == 303
+
+
+async def test_a_session_keeps_nothing_to_test_guesses_of_the_admin_token(
+    client: Client, redis: Redis, prefix: str
+) -> None:
+    """An admin session's record (and so the store's AOF) holds neither the admin token nor
+    its SHA-256 (raw, hex or base64) nor the session's cookie: a copy of the store cannot
+    test guesses of the token, nor sign in with what it finds."""
+    await sign_in(client)
+    cookie = client.session.cookie_jar.filter_cookies(client.make_url("/admin"))
+    session_id = cookie["statsvc_session"].value.encode()
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+    sessions = [key for key in keys if key.startswith(f"{prefix}:session:".encode())]
+    assert len(sessions) == 1
+    stored = sessions[0] + (await redis.get(sessions[0]) or b"")
+    digest = hashlib.sha256(ADMIN_TOKEN.encode()).digest()
+    for secret in (
+        ADMIN_TOKEN.encode(),
+        digest,
+        digest.hex().encode(),
+        digest.hex().upper().encode(),
+        base64.b64encode(digest).rstrip(b"="),
+        base64.urlsafe_b64encode(digest).rstrip(b"="),
+        session_id,
+    ):
+        assert secret not in stored
+    assert b'"site": null' in stored  # it is an admin session, and says so
+    assert not [key for key in keys if session_id in key]
+
+
+async def test_an_admin_session_holds_on_another_instance_with_the_same_token(
+    aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock
+) -> None:
+    """An admin session opened on one instance holds on another that runs with the same admin
+    token (each checks the session's proof itself)."""
+    first = await aiohttp_client(create_app(settings, clock=clock))
+    await sign_in(first)
+    cookie = first.session.cookie_jar.filter_cookies(first.make_url("/admin"))
+    second = await aiohttp_client(create_app(settings, clock=clock))
+    reply = await second.get(
+        "/admin",
+        headers={"Cookie": f"statsvc_session={cookie['statsvc_session'].value}"},
+        allow_redirects=False,
+    )
+    assert reply.status == 200
 
 
 async def test_the_site_page_shows_every_part(client: Client) -> None:

@@ -185,6 +185,25 @@ def test_bad_settings_stop_the_command_with_their_name(
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize("token", ["x", "fifteen-chars-x", " sixteen-chars-x", "sixteen-chars-xy "])
+@pytest.mark.parametrize(
+    "command", [("serve", "--port", "0"), ("token", "list", "demo"), ("export", "demo")]
+)
+def test_a_guessable_admin_token_stops_every_command(
+    tmp_path: Path, token: str, command: tuple[str, ...]
+) -> None:
+    """An admin token shorter than 16 characters (or with spaces around it, which no bearer
+    header can carry) stops `statsvc serve` and the admin commands at start: exit status 2,
+    one line naming the setting, no traceback, nothing started."""
+    result = run_cli(tmp_path / "data", *command, env={"STATSVC_ADMIN_TOKEN": token})
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "statsvc: STATSVC_ADMIN_TOKEN: must be at least 16 characters, without surrounding "
+        "spaces (make one with: openssl rand -hex 32)"
+    ]
+    assert not (tmp_path / "data").exists()
+
+
 def test_workers_auto_is_one_per_usable_cpu() -> None:
     """STATSVC_WORKERS=auto (or --workers auto) runs one worker per CPU this process may use."""
     args = parser().parse_args(["serve"])

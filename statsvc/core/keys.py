@@ -76,6 +76,15 @@ class Keys:
         """A dashboard session (JSON; expires), named by the SHA-256 of its cookie."""
         return f"{self.prefix}:session:{digest}"
 
+    def sign_in_salt(self) -> str:
+        """The random salt of the client addresses' hashes in failed sign-in tallies."""
+        return f"{self.prefix}:signin:salt"
+
+    def sign_in_failures(self, address: str, minute: int) -> str:
+        """The failed sign-ins of one client address (its salted hash) in one minute since
+        the epoch (a counter; expires a minute after it is made)."""
+        return f"{self.prefix}:signin:{minute}:{address}"
+
     def day(self, site: str, windows: Windows) -> list[str]:
         """The keys of one site and local day that the counting script takes, in the order of
         its KEYS header; the per-request page-online and rate keys follow them."""

@@ -26,11 +26,11 @@ PAGES_LIMIT = 10  # top pages without a limit
 FIRST_YEAR, LAST_YEAR = 1970, 9998  # the dates a query may name
 
 
-def sign_in_address(request: web.Request) -> str:
+async def sign_in_address(request: web.Request) -> str:
     """Return the address a token is presented from (the API's or the sign-in form's); raise
     TooManyAttempts while that address has used up its failed tries of the minute."""
     address = client_address(request, request.app[SETTINGS].trusted_proxies)
-    request.app[SIGN_INS].check(address)
+    await request.app[SIGN_INS].check(address)
     return address
 
 
@@ -41,10 +41,10 @@ async def bearer(request: web.Request) -> Principal:
     admin_token = request.app[SETTINGS].admin_token
     principal = None
     if scheme.lower() == "bearer" and given.strip():
-        address = sign_in_address(request)
+        address = await sign_in_address(request)
         principal = await auth.authenticate(request.app[STATS], admin_token, given.strip())
         if principal is None:
-            request.app[SIGN_INS].failed(address)
+            await request.app[SIGN_INS].failed(address)
     if principal is None:
         closed = "" if admin_token else " (no STATSVC_ADMIN_TOKEN is set: only site tokens work)"
         raise Unauthorized(

@@ -56,7 +56,6 @@ def asset_response(request: web.Request, asset: Asset, *, immutable: bool = Fals
         "Vary": "Accept-Encoding",
         "Access-Control-Allow-Origin": "*",
         "Cross-Origin-Resource-Policy": "cross-origin",
-        "X-Content-Type-Options": "nosniff",
     }
     wanted = {
         tag.strip().removeprefix("W/")

@@ -48,7 +48,6 @@ SECURITY_HEADERS = {
     ),
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",  # no-referrer would make Chrome send "Origin: null"
-    "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
@@ -160,13 +159,13 @@ async def signin(request: web.Request) -> web.Response:
     if not sessions.csrf_matches(expected, form.get("csrf")):
         raise Forbidden("forbidden", "The sign-in form expired: sign in again.")
     token = form.get("token")
-    address = sign_in_address(request)
+    address = await sign_in_address(request)
     opened = None
     if isinstance(token, str) and 0 < len(token.strip()) <= MAX_TOKEN:
         admin_token = request.app[SETTINGS].admin_token
         opened = await sessions.sign_in(request.app[STATS], admin_token, token.strip())
     if opened is None:
-        request.app[SIGN_INS].failed(address)
+        await request.app[SIGN_INS].failed(address)
         return _signin(request, "That token is not valid.", 401)
     principal, session_id = opened
     target = "/admin" if principal.site is None else f"/admin/sites/{principal.site}"

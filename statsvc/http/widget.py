@@ -96,7 +96,6 @@ async def landing(request: web.Request) -> web.Response:
     }
     response = aiohttp_jinja2.render_template("landing.html", request, context)
     response.headers["Content-Security-Policy"] = LANDING_CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.headers["X-Frame-Options"] = "DENY"  # frame-ancestors, for browsers without it
     # the snippet names the origin the request's Host and X-Forwarded-* headers give: a cache

@@ -1,12 +1,22 @@
 """Dashboard sessions: signing in with a token, the session that holds while its token does,
 and CSRF values.
 
-A session is a random id (sent in a cookie by the http layer, statsvc.http.cookies), kept in
-the store under the SHA-256 of that id (a copy of the store holds no usable cookie) for
-SESSION_SECONDS. Kept server-side rather than in a signed cookie: signing out, revoking a
+A session is a random 256-bit id (sent in a cookie by the http layer, statsvc.http.cookies),
+kept in the store under the SHA-256 of that id (a copy of the store holds no usable cookie)
+for SESSION_SECONDS. Kept server-side rather than in a signed cookie: signing out, revoking a
 site token or changing the admin token ends it at once, on every worker and instance, and no
-signing key has to be shared between them. The token itself is never kept: only its
-SHA-256, to check at each request that the token the session was opened with still holds.
+signing key has to be shared between them.
+
+To end with its token, a session keeps a proof: an HMAC of the token (for a site token, of the
+hash its record keeps) keyed by the session id. Every worker and instance holds the id (from
+the cookie) and the admin token or the token's record, so each recomputes the proof at every
+request, and a changed admin token or a revoked site token no longer matches it. The store
+holds no function of a token alone: guessing the admin token offline from a copy of the store
+or its AOF needs the key, the session id, which only the browser has (the store keeps its
+SHA-256). Rejected: an unsalted or fixed-label hash of the token (a copy of the store tests
+guesses of it at a hash each), a secret of each process (another worker could not check the
+proof), and an "admin generation" in the store (a starting process could not tell whether
+its token is a new one without keeping some function of the token to compare with).
 """
 
 from __future__ import annotations
@@ -36,6 +46,13 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+def _proof(session_id: str, secret: str) -> str:
+    """Return the proof that a session was opened with `secret` (the admin token, or a site
+    token's hash): an HMAC-SHA256 keyed by the session id, which the store never holds."""
+    key = session_id.encode("utf-8", "surrogateescape")
+    return hmac.new(key, secret.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+
+
 async def sign_in(
     stats: StatsService, admin_token: str | None, token: str
 ) -> tuple[Principal, str] | None:
@@ -44,10 +61,11 @@ async def sign_in(
     if principal is None:
         return None
     session_id = secrets.token_urlsafe(32)
+    secret = token if principal.site is None else _sha256(token)  # what `current` can hold
     record = {
         "token_id": principal.token_id,
         "site": principal.site,
-        "proof": _sha256(token),
+        "proof": _proof(session_id, secret),
         "csrf": new_csrf(),
     }
     await stats.store.put_session(_sha256(session_id), record, SESSION_SECONDS)
@@ -66,12 +84,13 @@ async def current(
         return None
     principal = Principal(record["token_id"], record["site"])
     if principal.site is None:
-        holds = bool(admin_token) and hmac.compare_digest(
-            record["proof"], _sha256(admin_token or "")
-        )
+        secret = admin_token
     else:
         held = await stats.store.token(principal.site, principal.token_id)
-        holds = held is not None and hmac.compare_digest(record["proof"], str(held["hash"]))
+        secret = None if held is None else str(held["hash"])
+    holds = bool(secret) and hmac.compare_digest(
+        str(record["proof"]), _proof(session_id, secret or "")
+    )
     if not holds:  # the token was revoked or changed since: so is the session
         await stats.store.end_session(digest)
         return None

@@ -1,45 +1,73 @@
-"""Failed sign-ins per client address: past a limit a minute, further tries are refused."""
+"""Failed sign-ins per client address: past a limit a minute, further tries are refused.
+
+The tally is in the store, so every worker and instance shares it: one counter per address
+and clock minute, made by the address's first failure of the minute and gone a minute later
+(the store's memory is bounded by the failures of the last minute). An address is never in
+a key name: the key is named by a hash of it salted with a random value of the deployment,
+kept in the store. An IPv6 address is counted with the others of its /64, the block one subscriber
+or host is given: else each new address of it would start a fresh tally.
+
+The store unreachable, the limit fails closed: `check` and `failed` raise its failure, so a
+token is neither judged nor refused for lack of a tally (the request is answered 503 as any
+admin request then is; the admin API and the dashboard cannot work without the store)."""
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import math
-from collections.abc import Callable
 
 from statsvc.core.errors import TooManyAttempts
+from statsvc.service.counting import StatsService
 
 FAILURES_PER_MINUTE = 10
-WINDOW = 60.0
-MAX_ADDRESSES = 10_000  # addresses remembered: past it, those whose minute is over are forgotten
+WINDOW = 60  # seconds: a clock minute
+IPV6_BLOCK = 64  # the prefix length an IPv6 address is counted by
 
 
 class SignInLimiter:
-    """Failed admin-token tries of each client address in fixed one-minute windows, held in
-    this process (each worker and instance keeps its own: N of them allow N times the limit)."""
+    """Failed admin-token tries of each client address in clock minutes, in the store."""
 
-    def __init__(self, clock: Callable[[], float], limit: int = FAILURES_PER_MINUTE) -> None:
-        self._clock = clock
+    def __init__(self, stats: StatsService, limit: int = FAILURES_PER_MINUTE) -> None:
+        self._stats = stats
         self._limit = limit
-        self._failures: dict[str, tuple[float, int]] = {}  # address -> window start, failures
+        self._salt: bytes | None = None  # read from the store, made by the first failure
 
-    def check(self, address: str) -> None:
+    async def check(self, address: str) -> None:
         """Raise TooManyAttempts (with the seconds to wait) while `address` has used up its
         failures of the minute."""
-        started, failures = self._failures.get(address, (0.0, 0))
-        wait = started + WINDOW - self._clock()
-        if failures >= self._limit and wait > 0:
-            raise TooManyAttempts(math.ceil(wait))
+        if self._salt is None:
+            self._salt = await self._stats.store.sign_in_salt()
+            if self._salt is None:  # no try has failed yet: nothing to read (or to write)
+                return
+        now = self._stats.now()
+        minute = int(now // WINDOW)
+        failures = await self._stats.store.failed_sign_ins(self._hash(address), minute)
+        if failures >= self._limit:
+            raise TooManyAttempts(math.ceil((minute + 1) * WINDOW - now))
 
-    def failed(self, address: str) -> None:
+    async def failed(self, address: str) -> None:
         """Record a failed try from `address`."""
-        now = self._clock()
-        started, failures = self._failures.get(address, (0.0, 0))
-        if now - started >= WINDOW:
-            started, failures = now, 0
-            if len(self._failures) >= MAX_ADDRESSES:
-                self._forget(now)
-        self._failures[address] = (started, failures + 1)
+        if self._salt is None:
+            self._salt = await self._stats.store.make_sign_in_salt()
+        minute = int(self._stats.now() // WINDOW)
+        await self._stats.store.add_failed_sign_in(self._hash(address), minute, WINDOW)
 
-    def _forget(self, now: float) -> None:
-        self._failures = {a: f for a, f in self._failures.items() if now - f[0] < WINDOW}
-        if len(self._failures) >= MAX_ADDRESSES:  # a flood from many addresses: start afresh
-            self._failures.clear()
+    def _hash(self, address: str) -> str:
+        salted = (self._salt or b"") + counted_as(address).encode()
+        return hashlib.sha256(salted).hexdigest()[:32]
+
+
+def counted_as(address: str) -> str:
+    """Return what a client address is counted as: itself (IPv4, as written), or its IPv6
+    /64 block; text that is no address, as it is."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 4:
+        return str(parsed)
+    mapped = parsed.ipv4_mapped  # ::ffff:192.0.2.1 is 192.0.2.1
+    if mapped is not None:
+        return str(mapped)
+    return str(ipaddress.ip_network((parsed, IPV6_BLOCK), strict=False))
