@@ -68,6 +68,27 @@ async def test_a_page_with_0_views_does_not_take_a_free_slot_from_a_new_path(
     assert store.batches == 1  # one script run: the two were counted together
 
 
+async def test_other_takes_no_place_of_the_cap_from_live_hits(
+    client: Client, redis: Redis, prefix: str
+) -> None:
+    """An import that brings "(other)" and one page fewer than the cap leaves one place free:
+    the next new path counts on its own page, the one after folds into "(other)"."""
+    pages = [{"path": f"/p{n:02d}", "views": 1} for n in range(CAP - 1)]
+    body = {
+        "import_id": "other-and-pages",
+        "total": {"views": CAP + 9, "visits": CAP + 9},
+        "pages": [{"path": "(other)", "views": 10}, *pages],
+    }
+    await ok(client, "POST", "/api/v1/sites/demo/import", body=body)
+    registry = f"{prefix}:{{demo}}:pages"
+    assert await redis.zcard(registry) == CAP  # one page fewer than the cap, and "(other)"
+    first = await post_hit(client, {"site": "demo", "path": "/last-place"})
+    assert (first["path"], first["page"]["total"]) == ("/last-place", 1)
+    second = await post_hit(client, {"site": "demo", "path": "/one-too-many"})
+    assert (second["path"], second["page"]["total"]) == ("(other)", 11)
+    assert await redis.zcard(registry) == CAP + 1
+
+
 async def test_totals_past_2_53_are_read_and_counted_exactly(
     client: Client, redis: Redis, prefix: str
 ) -> None:

@@ -120,7 +120,17 @@ local function count(K, A, n, out)
     yday_v, yday_u = this[5], this[6]
   end
 
-  local pages = redis.call('ZCARD', K[6])
+  -- the site's distinct pages, "(other)" not among them: read only when a path is new
+  local pages = nil
+  local function real_pages()
+    if not pages then
+      pages = redis.call('ZCARD', K[6])
+      if redis.call('ZSCORE', K[6], '(other)') then
+        pages = pages - 1
+      end
+    end
+    return pages
+  end
   local added_v, added_u, marked, oldest, with_ids = 0, 0, false, nil, false
   local base = #out
   out[base + 1], out[base + 2], out[base + 3] = this[3], yday_v, week_v
@@ -178,14 +188,12 @@ local function count(K, A, n, out)
     if counted == 1 then
       page_total = redis.call('ZADD', K[6], 'XX', 'INCR', 1, path)
       if not page_total then
-        if pages >= cap then
+        if real_pages() >= cap then
           path, page_online, flags = '(other)', K[11], 4
-          page_total = redis.call('ZADD', K[6], 'XX', 'INCR', 1, path)
-        end
-        if not page_total then
+        else
           pages = pages + 1
-          page_total = redis.call('ZINCRBY', K[6], 1, path)
         end
+        page_total = redis.call('ZINCRBY', K[6], 1, path)
       end
       page_total = num(page_total)
       page_today = num(redis.call('ZINCRBY', K[7], 1, path))
@@ -196,7 +204,7 @@ local function count(K, A, n, out)
       end
     else
       local score = redis.call('ZSCORE', K[6], path)
-      if not score and pages >= cap then
+      if not score and real_pages() >= cap then
         path, page_online, flags = '(other)', K[11], flags + 4
         score = redis.call('ZSCORE', K[6], path)
       end
