@@ -284,7 +284,7 @@ def test_the_limit_matches_a_model_of_minutes(
 
 
 def reference_is_bot(user_agent: str) -> bool:
-    """The rule without the fast search: crawlerdetect's own answer on every agent."""
+    """The rule in Python's re: crawlerdetect's own answer on every agent."""
     agent = user_agent.strip()
     return not agent or bool(HEADLESS.search(agent)) or CrawlerDetect().is_crawler(agent)
 
@@ -300,6 +300,6 @@ def reference_is_bot(user_agent: str) -> bool:
     ).map("".join)
 )
 def test_the_fast_search_never_changes_crawlerdetects_answer(user_agent: str) -> None:
-    """Looking for crawlerdetect's patterns with RE2 first only skips work: for agents made
-    of browsers', robots' and random pieces the answer is crawlerdetect's own."""
+    """Judged in RE2, agents made of browsers', robots' and random pieces get crawlerdetect's
+    own answer (tests/test_bots.py tries many more)."""
     assert is_bot.__wrapped__(user_agent) == reference_is_bot(user_agent)

@@ -38,7 +38,8 @@ Clock = Callable[[], float]
 T = TypeVar("T")
 SITE_CACHE_SECONDS = 5.0  # a settings change reaches every process within this
 MAX_CACHED_SALTS = 10_000
-MAX_CACHED_PAGES = 20_000
+MAX_CACHED_PAGES = 10_000  # with MAX_CACHED_PATH: at most 13 MiB (bench/caches.py)
+MAX_CACHED_PATH = 128  # characters of a raw path whose page is remembered; longer: normalised
 REPLAY_BATCH = 256  # pending hits sent to the store at a time
 RETRY_FIRST, RETRY_MAX = 0.25, 2.0  # seconds between tries of an unreachable store, doubling
 SYNC_SECONDS = 1.0  # the journal is flushed to the disk this long after a write, at most
@@ -385,6 +386,8 @@ class StatsService:
 
     def _page(self, raw_path: str, query_keys: tuple[str, ...]) -> str:
         """Return the page a raw path stands for, remembering the answers of the busy paths."""
+        if len(raw_path) > MAX_CACHED_PATH:  # rare (the busy paths are short): not kept
+            return normalise_path(raw_path, query_keys)
         key = (raw_path, query_keys)
         page = self._pages.get(key)
         if page is None:
