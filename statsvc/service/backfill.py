@@ -61,9 +61,17 @@ async def import_counts(
 
 
 async def apply_import(
-    stats: StatsService, site_id: str, imported: Import, by: Principal
+    stats: StatsService,
+    site_id: str,
+    imported: Import,
+    by: Principal,
+    *,
+    origin: dict[str, str] | None = None,
+    ledger: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Add a checked import's figures to a site once per import id."""
+    """Add a checked import's figures to a site once per import id. A migration names its
+    source (`origin`, in the audit entry) and keeps its ledger with the import (see
+    statsvc.service.migrate)."""
     site = await stats.site(site_id)
     now = stats.now()
     today = local_day(now, site.zone)
@@ -83,7 +91,8 @@ async def apply_import(
             "days": len(kept),
             "days_total_only": len(imported.days) - len(kept),
             "pages": len(imported.pages),
-        },
+        }
+        | ({"source": origin} if origin else {}),
     )
     plan = ImportPlan(
         import_id=imported.import_id,
@@ -94,6 +103,7 @@ async def apply_import(
         months=_months(kept, site.zone, retention, now),
         rejected=[(d.day, d.rejected) for d in kept if d.rejected],
         pages=list(imported.pages),
+        ledger=ledger,
     )
     outcome = await stats.store.apply_import(site_id, plan)
     if outcome == "same":

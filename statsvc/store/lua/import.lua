@@ -8,6 +8,7 @@
 -- KEYS[4] pages    zset  path -> total views; the page registry (capped)
 -- KEYS[5 .. 4+m]        the month hashes the days fall in ("m:YYYY-MM": v, u, <DD>v, <DD>u)
 -- KEYS[5+m .. 4+m+r]    the "rej:DATE" hashes of the days with refused hits (reason -> n)
+-- KEYS[5+m+r]           (a migration's) migrations hash: source id -> ledger (JSON)
 --
 -- ARGV[1] import id   ARGV[2] digest   ARGV[3] audit entry (JSON)   ARGV[4] audit list cap
 -- ARGV[5] views to add to the total   ARGV[6] visits to add to the total
@@ -16,6 +17,7 @@
 -- then per month: its lifetime (s) if new, d (its days), then d times: "DD", views, visits
 -- then per rej hash: q (its reasons), then q times: reason, n
 -- then p times: path, views
+-- then, for a migration (`statsvc migrate`): its source id, its ledger after this import
 --
 -- returns "applied"; or, changing nothing: "same" (this id was applied with this digest),
 -- "different" (this id was applied with another digest), "pages_exceed_total" (a page's
@@ -64,6 +66,7 @@ for _, path in ipairs(order) do
     return 'pages_exceed_total'
   end
 end
+local ledger = a  -- past the pages
 
 local function add(key, field, n)
   if n ~= '0' then
@@ -101,6 +104,9 @@ for _, path in ipairs(order) do
   redis.call('ZINCRBY', KEYS[4], string.format('%d', adds[path][2]), path)
 end
 
+if ARGV[ledger] then
+  redis.call('HSET', KEYS[5 + m + r], ARGV[ledger], ARGV[ledger + 1])
+end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('LPUSH', KEYS[3], ARGV[3])
 redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)
