@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from statsvc.store import Store
 from tests.helpers import Client, FakeClock, check_invariants, dump, get_counts, ok, put_site
-from tests.mariadb import migrate
+from tests.migrating import migrate
 
 HOST = "blog.example.vn"
 

@@ -10,7 +10,8 @@ from redis.asyncio import Redis
 
 from statsvc.store import Store
 from tests.helpers import Client, FakeClock, check_invariants, dump, get_counts, ok, put_site
-from tests.mariadb import SourceDatabase, local, migrate
+from tests.mariadb import SourceDatabase, local
+from tests.migrating import migrate
 
 HCM = "Asia/Ho_Chi_Minh"
 # the module's own table (mod_vvisit_counter's install SQL, #__ = jos_)

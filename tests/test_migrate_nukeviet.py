@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from statsvc.store import Store
 from tests.helpers import Client, FakeClock, check_invariants, get_counts, ok, put_site
-from tests.mariadb import SourceDatabase, local, migrate
+from tests.mariadb import SourceDatabase, local
+from tests.migrating import migrate
 
 # NukeViet 4's counter table as the issue's filer read it from the install data
 # (nv4_counter(c_type, c_val, last_update, c_count, <lang>_count)); the stored copy of

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from statsvc.store import Store
 from tests.helpers import Client, FakeClock, check_invariants, get_counts, ok, put_site
-from tests.mariadb import SourceDatabase, migrate, wordpress
+from tests.mariadb import SourceDatabase, wordpress
+from tests.migrating import migrate
 
 # WP Statistics 14's own tables (its install's CREATE TABLE, prefix wp_)
 STATISTICS = (
