@@ -25,7 +25,8 @@ DEFAULT_PREFIX = {
 }
 PREFIX = re.compile(r"[A-Za-z0-9_]*")
 CONNECT_TIMEOUT = 10  # seconds
-ACCESS_DENIED, UNKNOWN_DATABASE = 1045, 1049  # MySQL's error numbers
+ACCESS_DENIED = {1045, 1698}  # MySQL's error numbers (1698: a user of unix_socket only)
+UNKNOWN_DATABASE = 1049
 
 
 class Database:
@@ -109,7 +110,7 @@ def _connected(parts: Any, database: str, where: str) -> Iterator[Database]:
         )
     except pymysql.err.OperationalError as exc:
         number = exc.args[0] if exc.args else 0
-        if number == ACCESS_DENIED:
+        if number in ACCESS_DENIED:
             raise SourceError("access_denied", where=where, user=parts.username or "root") from None
         if number == UNKNOWN_DATABASE:
             raise SourceError("no_database", where=where, database=database) from None
