@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+from redis.asyncio import Redis
+
 from statsvc.cli import CLI
+from statsvc.core.errors import Conflict
 from statsvc.core.migrate import Ledger, Snapshot, plan
 from statsvc.service.backfill import apply_import
 from statsvc.service.counting import StatsService
 from statsvc.service.migrate import migrate
 from statsvc.store import Store
-from tests.helpers import Client, FakeClock, get_counts, put_site
+from tests.helpers import Client, FakeClock, dump, get_counts, put_site
 
 TODAY = date(2026, 11, 26)
 SOURCE = "migrate:vinaora:db.example:3306/joomla:jos_"
@@ -111,3 +115,22 @@ async def test_two_runs_that_read_the_same_ledger_apply_once(
     assert (await get_counts(client, "race"))["views"]["total"] == 7
     result = await migrate(stats, "race", SOURCE, lambda _: snapshot, {"kind": "vinaora"}, CLI)
     assert result["applied"] == 0
+
+
+async def test_a_run_that_read_an_older_ledger_with_other_figures_is_refused(
+    client: Client, store: Store, clock: FakeClock, redis: Redis, prefix: str
+) -> None:
+    """Run A read today 7 and applied its run 1; run B had read the same empty ledger but
+    today 9 (the source grew between the two reads): its run 1 is refused as migrate_raced
+    and changes nothing. (A's ledger is left unwritten here, so that B reads the empty one
+    as it would have a moment earlier.)"""
+    await put_site(client, "race", {"timezone": "UTC"})
+    stats = StatsService(store, clock)
+    first = plan(SOURCE, Snapshot(days={TODAY: (7, 3)}), Ledger(), TODAY)[0]
+    await apply_import(stats, "race", first.imported, CLI)
+    before = await dump(redis, prefix)
+    late = Snapshot(days={TODAY: (9, 4)})
+    with pytest.raises(Conflict) as raced:
+        await migrate(stats, "race", SOURCE, lambda _: late, {"kind": "vinaora"}, CLI)
+    assert raced.value.code == "migrate_raced"
+    assert await dump(redis, prefix) == before

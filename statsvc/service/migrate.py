@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from statsvc.core.calendar import local_day
+from statsvc.core.errors import Conflict
 from statsvc.core.migrate import Ledger, Snapshot, plan
 from statsvc.core.migrate.ledger import summary
 from statsvc.service.auth import Principal
@@ -37,14 +38,20 @@ async def migrate(
         return {"source": source, **summary(steps), "dry_run": True}
     applied = []
     for step in steps:
-        reply = await apply_import(
-            stats,
-            site_id,
-            step.imported,
-            by,
-            origin=origin,
-            ledger=(source, step.ledger.to_json()),
-        )
+        try:
+            reply = await apply_import(
+                stats,
+                site_id,
+                step.imported,
+                by,
+                origin=origin,
+                ledger=(source, step.ledger.to_json()),
+            )
+        except Conflict:  # the same run number, other figures: a run that read the source later
+            raise Conflict(
+                "migrate_raced",
+                "another run of this source was applied meanwhile; run it again",
+            ) from None
         if reply["imported"]:
             applied.append(step)
     # a step not imported was applied first by another run of the same source: not this one's
