@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 from statsvc.core.calendar import local_day
 from statsvc.core.errors import Conflict
-from statsvc.core.migrate import Ledger, Snapshot, plan
-from statsvc.core.migrate.ledger import summary
+from statsvc.core.migrate import Ledger, Snapshot, plan, summary
 from statsvc.service.auth import Principal
 from statsvc.service.backfill import apply_import
 from statsvc.service.counting import StatsService

@@ -142,7 +142,7 @@ def post_views_counter(
     return _with_initial(Reading(source, origin, lambda _zone: snapshot), initial)
 
 
-Reader = Callable[[Database, str, "int | None", str, dict[str, str]], Reading]
+Reader = Callable[[Database, str, int | None, str, dict[str, str]], Reading]
 READERS: dict[str, Reader] = {
     "vinaora": vinaora,
     "nukeviet": nukeviet_counter,

@@ -8,8 +8,8 @@ source, so a second run adds nothing and a run after new rows adds exactly those
 
 from __future__ import annotations
 
-from statsvc.core.migrate.ledger import Ledger, Snapshot, Step, plan, source_id
+from statsvc.core.migrate.ledger import Ledger, Snapshot, Step, plan, source_id, summary
 
 KINDS = ("vinaora", "nukeviet", "wp-statistics", "wp-postviews", "post-views-counter", "busuanzi")
 
-__all__ = ["KINDS", "Ledger", "Snapshot", "Step", "plan", "source_id"]
+__all__ = ["KINDS", "Ledger", "Snapshot", "Step", "plan", "source_id", "summary"]

@@ -18,8 +18,6 @@ from zoneinfo import ZoneInfo
 from statsvc.core.calendar import local_day
 from statsvc.core.migrate.ledger import Snapshot
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
 
 def from_rows(rows: Iterable[tuple[str, str, int]], zone: ZoneInfo) -> Snapshot:
     """Return the total and the last month's days of (c_type, c_val, c_count) rows; the
