@@ -107,3 +107,20 @@ async def test_busuanzi_before_2_8_sets_and_page_strings(
     counts = await get_counts(client, "blog")
     assert (counts["views"]["total"], counts["visits"]["total"]) == (120, 2)
     assert await pages_of(client, "blog") == {"/": 70, "/about": 30}
+
+
+async def test_busuanzi_with_an_opening_balance(
+    client: Client, store: Store, clock: FakeClock, redis: Redis, redis_url: str, prefix: str
+) -> None:
+    """site_pv 40, site_uv a set of 1, --initial 1000 (the count of the box before busuanzi):
+    total 1040 views and 1001 visits, once."""
+    bsz = prefix + "init"
+    await put_site(client, "blog", {"timezone": "UTC"})
+    await redis.set(f"{bsz}:site_pv:{md5(HOST)}", 40)
+    await redis.sadd(f"{bsz}:site_uv:{md5(HOST)}", md5("10.0.0.1"))
+    for _ in range(2):
+        await migrate(
+            store, clock, "blog", "busuanzi", redis_url, prefix=bsz, host=HOST, initial=1000
+        )
+    counts = await get_counts(client, "blog")
+    assert (counts["views"]["total"], counts["visits"]["total"]) == (1040, 1001)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from statsvc.sources.errors import SourceError, public_url
-from statsvc.sources.reading import Reading
+from statsvc.sources.reading import Reading, with_initial
 
 __all__ = ["Reading", "SourceError", "public_url", "read"]
 
@@ -27,7 +27,7 @@ def read(
     if kind == "busuanzi":
         from statsvc.sources import busuanzi
 
-        return busuanzi.read(url, prefix=prefix, host=host, urls=urls)
+        return with_initial(busuanzi.read(url, prefix=prefix, host=host, urls=urls), initial)
     from statsvc.sources import kinds, sql
 
     return sql.read(kind, url, kinds.READERS[kind], prefix=prefix, initial=initial)

@@ -4,13 +4,12 @@ statsvc.core.migrate's modules and docs/migrate.md), handed to the pure conversi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date, datetime
 from functools import partial
 
 from statsvc.core.migrate import joomla, nukeviet, wordpress
 from statsvc.sources.errors import SourceError
-from statsvc.sources.reading import Reading
+from statsvc.sources.reading import Reading, with_initial
 from statsvc.sources.sql import Database
 
 QUARTER = 900  # seconds: 1.x's one row per visit, grouped (every zone's offset is whole quarters)
@@ -64,7 +63,7 @@ def nukeviet_counter(
             " WHERE c_type IN ('total', 'year', 'day', 'c_time')"
         )
     ]
-    return _with_initial(Reading(source, origin, partial(nukeviet.from_rows, rows)), initial)
+    return with_initial(Reading(source, origin, partial(nukeviet.from_rows, rows)), initial)
 
 
 def wp_statistics(
@@ -110,7 +109,7 @@ def wp_statistics(
             )
         ]
     snapshot = wordpress.wp_statistics(visitor_days, summary, pages, historical)
-    return _with_initial(Reading(source, origin, lambda _zone: snapshot), initial)
+    return with_initial(Reading(source, origin, lambda _zone: snapshot), initial)
 
 
 def wp_postviews(
@@ -122,7 +121,7 @@ def wp_postviews(
     views = {int(post): _count(value) for post, value in rows}
     paths = _paths(db, prefix, set(views))
     snapshot = wordpress.postviews((paths[post], n) for post, n in views.items())
-    return _with_initial(Reading(source, origin, lambda _zone: snapshot), initial)
+    return with_initial(Reading(source, origin, lambda _zone: snapshot), initial)
 
 
 def post_views_counter(
@@ -139,7 +138,7 @@ def post_views_counter(
     ]
     paths = _paths(db, prefix, {post for post, kind, _, _ in rows if kind == 4})
     snapshot = wordpress.post_views_counter(rows, paths)
-    return _with_initial(Reading(source, origin, lambda _zone: snapshot), initial)
+    return with_initial(Reading(source, origin, lambda _zone: snapshot), initial)
 
 
 Reader = Callable[[Database, str, int | None, str, dict[str, str]], Reading]
@@ -175,14 +174,6 @@ def _paths(db: Database, prefix: str, ids: set[int]) -> dict[int, str]:
                 structure, wordpress.Post(int(post), str(kind), str(name or ""), when)
             )
     return paths
-
-
-def _with_initial(reading: Reading, initial: int | None) -> Reading:
-    """Add an opening balance given with --initial to what a reader read."""
-    if not initial:
-        return reading
-    of, opening = reading.snapshot_of, initial
-    return Reading(reading.source, reading.origin, lambda zone: replace(of(zone), initial=opening))
 
 
 def _day(value: object) -> date:
