@@ -22,6 +22,7 @@ ADMIN_COMMANDS = {
     "token": cli.token_command,
     "import": cli.import_command,
     "export": cli.export_command,
+    "migrate": cli.migrate_command,
 }
 
 

@@ -1,4 +1,5 @@
-"""`statsvc token|import|export`: the admin service from the command line, on the store."""
+"""`statsvc token|import|export|migrate`: the admin service from the command line, on the
+store."""
 
 from __future__ import annotations
 
@@ -13,13 +14,27 @@ from typing import Any
 from statsvc.core.backfill import normalised, parse_csv, parse_import, parts
 from statsvc.core.config import Settings
 from statsvc.core.errors import StatsvcError, UnknownSite
+from statsvc.core.migrate import KINDS
 from statsvc.serve import run_with_store
-from statsvc.service import admin, auth, backfill
+from statsvc.service import admin, auth, backfill, migrate
 from statsvc.service.counting import StatsService
+from statsvc.sources import SourceError, read
 from statsvc.store import Store
 
 CLI = auth.Principal("cli", None)  # who the audit trail names for the command line
 FIGURES = ("views", "visits", "days", "days_total_only", "pages")  # an import's reply sums
+# What `statsvc migrate` prints, in one table (English; a catalogue can replace it)
+MIGRATE_TEXT = {
+    "would_add": "{kind} -> site {site}: would add (dry run, nothing written)",
+    "added": "{kind} -> site {site}: added",
+    "nothing": "{kind} -> site {site}: nothing new to add",
+    "views": "views",
+    "visits": "visits",
+    "days": "days",
+    "span": "first and last day",
+    "pages": "pages",
+    "raced": "{skipped} import(s) were applied by another run of the same source first",
+}
 
 
 async def save_site(
@@ -121,6 +136,60 @@ def import_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def migrate_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Run `statsvc migrate KIND --from URL --site SITE`: read the old counter (exit status 2
+    and nothing written when it cannot be read), then add what it has beyond earlier runs."""
+    try:
+        reading = read(
+            args.kind,
+            args.source_url,
+            prefix=args.prefix,
+            initial=args.initial,
+            host=args.site_host,
+            urls=args.urls,
+        )
+    except SourceError as exc:
+        print(f"statsvc: {args.kind}: {exc}", file=sys.stderr)
+        return 2
+
+    async def run(store: Store) -> dict[str, Any]:
+        return await migrate.migrate(
+            StatsService(store, time.time),
+            args.site,
+            reading.source,
+            reading.snapshot_of,
+            reading.origin,
+            CLI,
+            dry_run=args.dry_run,
+        )
+
+    result = _run(settings, run)
+    print(migrate_table(result, args.kind, args.site))
+    return 0
+
+
+def migrate_table(result: dict[str, Any], kind: str, site: str) -> str:
+    """Return what a migration adds (or would add) as the table `statsvc migrate` prints."""
+    text = MIGRATE_TEXT
+    empty = not (result["views"] or result["visits"] or result["days"] or result["pages"])
+    head = "would_add" if result.get("dry_run") else "nothing" if empty else "added"
+    lines = [text[head].format(kind=kind, site=site)]
+    if not empty:
+        span = f"{result['first_day']} .. {result['last_day']}" if result["days"] else "-"
+        rows = [
+            (text["views"], f"{result['views']:,}"),
+            (text["visits"], f"{result['visits']:,}"),
+            (text["days"], f"{result['days']:,}"),
+            (text["span"], span),
+            (text["pages"], f"{result['pages']:,}"),
+        ]
+        width = max(len(name) for name, _ in rows)
+        lines += [f"  {name:<{width}}  {value}" for name, value in rows]
+    if result.get("skipped"):
+        lines.append(text["raced"].format(skipped=result["skipped"]))
+    return "\n".join(lines)
+
+
 def _run(settings: Settings, action: Any) -> Any:
     """Run an action on the store; turn the admin service's refusals into an exit message."""
     try:
@@ -146,3 +215,32 @@ def add_parsers(commands: Any, store: argparse.ArgumentParser, site_id: Any) -> 
     load.add_argument("--import-id", help="the import's id (default: file:<SHA-256 of FILE>)")
     export = commands.add_parser("export", parents=[store], help="print a site's export (JSON)")
     export.add_argument("site", type=site_id)
+    move = commands.add_parser(
+        "migrate", parents=[store], help="add an old counter's figures, read from its own storage"
+    )
+    move.add_argument("kind", choices=KINDS)
+    move.add_argument(
+        "--from",
+        dest="source_url",
+        required=True,
+        metavar="URL",
+        help="mysql://user:password@host:port/database, or redis://host:port/db for busuanzi",
+    )
+    move.add_argument("--site", required=True, type=site_id, help="the statsvc site to add to")
+    move.add_argument("--prefix", help="the old counter's table (or key) prefix")
+    move.add_argument(
+        "--initial", type=_whole, help="an opening balance the old counter kept outside its tables"
+    )
+    move.add_argument(
+        "--host", dest="site_host", help="busuanzi: the site's host as busuanzi saw it"
+    )
+    move.add_argument("--urls", type=Path, help="busuanzi: a file of the site's URLs, one a line")
+    move.add_argument(
+        "--dry-run", action="store_true", help="print what would be added; write nothing"
+    )
+
+
+def _whole(value: str) -> int:
+    if not value.isdigit() or int(value) > 10**10:
+        raise argparse.ArgumentTypeError("a whole number from 0 to 10,000,000,000")
+    return int(value)

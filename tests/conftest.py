@@ -25,6 +25,7 @@ from statsvc.store import Limits, Store
 from tests.cluster import running_cluster
 from tests.helpers import ADMIN_TOKEN, BROWSER, STORE_TIMEOUT, FakeClock, plain_client
 from tests.live import CHROMIUM, CHROMIUM_FLAGS, USER_AGENT, Live
+from tests.mariadb import SourceDatabase, source_database
 from tests.servers import Server
 
 
@@ -55,6 +56,13 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def prefix() -> str:
     """A key prefix of this test's own: tests never see or flush each other's keys."""
     return "t" + secrets.token_hex(6)
+
+
+@pytest.fixture
+def mariadb() -> Iterator[SourceDatabase]:
+    """A MariaDB database of this test's own, dropped after it (the old counters' tables)."""
+    with source_database() as database:
+        yield database
 
 
 @pytest.fixture

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -400,3 +403,12 @@ def call(
     data = json.dumps(body).encode() if body is not None else None
     status, _, reply = send(base + path, method, data, headers)
     return status, json.loads(reply)
+
+
+def statsvc(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `statsvc ARGS` on the test server (keys under the default prefix)."""
+    env = dict(os.environ, STATSVC_REDIS_URL=redis_url)
+    command = [sys.executable, "-m", "statsvc", *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=120, env=env, check=False
+    )

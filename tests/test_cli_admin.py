@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
-
-def statsvc(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `statsvc ARGS` on the test server (keys under the default prefix)."""
-    env = dict(os.environ, STATSVC_REDIS_URL=redis_url)
-    command = [sys.executable, "-m", "statsvc", *args]
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=120, env=env, check=False
-    )
+from tests.helpers import statsvc
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ SITE_KEYS: list[tuple[str, Callable[[Keys, str], str]]] = [
     ("rejected", lambda k, s: k.rejected(s, DAY)),
     ("tokens", lambda k, s: k.tokens(s)),
     ("imports", lambda k, s: k.imports(s)),
+    ("migrations", lambda k, s: k.migrations(s)),
     ("audit", lambda k, s: k.audit(s)),
 ]
 

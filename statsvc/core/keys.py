@@ -68,6 +68,11 @@ class Keys:
         """The imports applied to a site (hash: import id -> digest of the import)."""
         return f"{self.prefix}:{{{site}}}:imports"
 
+    def migrations(self, site: str) -> str:
+        """What `statsvc migrate` added to a site from each old counter (hash: source id ->
+        JSON ledger; see statsvc.core.migrate)."""
+        return f"{self.prefix}:{{{site}}}:migrations"
+
     def audit(self, site: str) -> str:
         """A site's audit trail (list of JSON entries, newest first, capped)."""
         return f"{self.prefix}:{{{site}}}:audit"

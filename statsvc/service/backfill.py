@@ -74,14 +74,22 @@ async def import_counts(
 
 
 async def apply_import(
-    stats: StatsService, site_id: str, imported: Import, by: Principal
+    stats: StatsService,
+    site_id: str,
+    imported: Import,
+    by: Principal,
+    *,
+    origin: dict[str, str] | None = None,
+    ledger: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """Add a checked import's figures to a site once per import id; its pages are as a hit
-    counts them (statsvc.core.backfill.normalised, done once: it is not idempotent)."""
+    counts them (statsvc.core.backfill.normalised, done once: it is not idempotent). A
+    migration names its source (`origin`, in the audit entry) and keeps its ledger with the
+    import (see statsvc.service.migrate)."""
     site = await stats.site(site_id)
     now = stats.now()
     retention = stats.store.limits.retention_days
-    plan = await asyncio.to_thread(_plan, imported, site, now, retention, by)
+    plan = await asyncio.to_thread(_plan, imported, site, now, retention, by, origin, ledger)
     outcome = await stats.store.apply_import(site_id, plan)
     if outcome == "same":
         return {"imported": False, "reason": "already_imported", "import_id": imported.import_id}
@@ -100,7 +108,15 @@ async def apply_import(
     return {"imported": True, **plan.entry["detail"]}
 
 
-def _plan(imported: Import, site: Site, now: float, retention: int, by: Principal) -> ImportPlan:
+def _plan(
+    imported: Import,
+    site: Site,
+    now: float,
+    retention: int,
+    by: Principal,
+    origin: dict[str, str] | None,
+    ledger: tuple[str, str] | None,
+) -> ImportPlan:
     """Lay out a checked import as the store writes it, with its audit entry."""
     today = local_day(now, site.zone)
     if any(d.day > today for d in imported.days):
@@ -118,7 +134,8 @@ def _plan(imported: Import, site: Site, now: float, retention: int, by: Principa
             "days": len(kept),
             "days_total_only": len(imported.days) - len(kept),
             "pages": len(imported.pages),
-        },
+        }
+        | ({"source": origin} if origin else {}),
     )
     return ImportPlan(
         import_id=imported.import_id,
@@ -129,6 +146,7 @@ def _plan(imported: Import, site: Site, now: float, retention: int, by: Principa
         months=_months(kept, site.zone, retention, now),
         rejected=[(d.day, d.rejected) for d in kept if d.rejected],
         pages=list(imported.pages),
+        ledger=ledger,
     )
 
 

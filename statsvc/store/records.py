@@ -38,6 +38,7 @@ class ImportPlan:
     months: list[tuple[str, int, list[tuple[int, int, int]]]]  # month, lifetime, (DD, v, u)
     rejected: list[tuple[date, dict[str, int]]]  # refused hits by reason, of days
     pages: list[tuple[str, int]]  # page totals: real pages in the order they take free places
+    ledger: tuple[str, str] | None = None  # a migration's source id and ledger (JSON), kept
 
 
 class Records:
@@ -203,6 +204,11 @@ class Records:
         entries = await self._redis.lrange(self._keys.audit(site_id), 0, limit - 1)
         return [json.loads(entry) for entry in entries]
 
+    async def migration_ledger(self, site_id: str, source: str) -> str | None:
+        """Return what earlier migrations added to a site from `source` (JSON), if any."""
+        found = await self._redis.hget(self._keys.migrations(site_id), source)
+        return None if found is None else as_bytes(found).decode()
+
     async def apply_import(self, site_id: str, plan: ImportPlan) -> str:
         """Apply an import unless its id was applied before: "applied", or, changing nothing,
         "same" / "different" (the id was applied with the same / another digest), "too_large"
@@ -217,6 +223,8 @@ class Records:
             *(self._keys.month(site_id, month) for month, _, _ in plan.months),
             *(self._keys.rejected(site_id, day) for day, _ in plan.rejected),
         ]
+        if plan.ledger is not None:
+            keys.append(self._keys.migrations(site_id))
         args: list[str | int] = [
             plan.import_id,
             plan.digest,
@@ -238,6 +246,8 @@ class Records:
             args.append(len(tally))
             for reason, n in tally.items():
                 args += [reason, n]
+        if plan.ledger is not None:
+            args += list(plan.ledger)
         return as_bytes(await self._import_script(keys=keys, args=args)).decode()
 
 

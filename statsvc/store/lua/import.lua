@@ -8,6 +8,7 @@
 -- KEYS[4] pages    zset  path -> total views; the page registry (capped)
 -- KEYS[5 .. 4+m]        the month hashes the days fall in ("m:YYYY-MM": v, u, <DD>v, <DD>u)
 -- KEYS[5+m .. 4+m+r]    the "rej:DATE" hashes of the days with refused hits (reason -> n)
+-- KEYS[5+m+r]           (a migration's) migrations hash: source id -> ledger (JSON)
 --
 -- ARGV[1] import id   ARGV[2] digest   ARGV[3] audit entry (JSON)   ARGV[4] audit list cap
 -- ARGV[5] views to add to the total   ARGV[6] visits to add to the total
@@ -16,6 +17,7 @@
 -- pages in the order they take the places left below the cap, "(other)" anywhere
 -- then per month: its lifetime (s) if new, d (its days), then d times: "DD", views, visits
 -- then per rej hash: q (its reasons), then q times: reason, n
+-- then, for a migration (`statsvc migrate`): its source id, its ledger after this import
 -- Every figure given is at most 10^15 (the caller's bound), so sums of them are exact here.
 --
 -- returns "applied"; or, changing nothing: "same" (this id was applied with this digest),
@@ -130,6 +132,7 @@ for _, path in ipairs(order) do
     return 'pages_exceed_total'
   end
 end
+local ledger = a  -- past the pages
 
 local function add(key, field, n)
   if n ~= '0' then
@@ -163,10 +166,16 @@ for i = 1, r do
   end
   redis.call('EXPIRE', key, ARGV[10], 'NX')
 end
+if ARGV[a] then  -- a migration's ledger, kept with the figures it added
+  redis.call('HSET', KEYS[5 + m + r], ARGV[a], ARGV[a + 1])
+end
 for _, path in ipairs(order) do
   redis.call('ZINCRBY', KEYS[4], string.format('%d', adds[path][2]), path)
 end
 
+if ARGV[ledger] then
+  redis.call('HSET', KEYS[5 + m + r], ARGV[ledger], ARGV[ledger + 1])
+end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('LPUSH', KEYS[3], ARGV[3])
 redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)

@@ -1,0 +1,133 @@
+"""`statsvc migrate` as an operator runs it: a dry run's table, a run, a second run that adds
+nothing, and a source that cannot be read (exit status 2, one line, nothing written)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from redis.asyncio import Redis
+
+from tests.helpers import dump, statsvc
+from tests.mariadb import SourceDatabase, local
+
+HCM = "Asia/Ho_Chi_Minh"
+VVISIT_COUNTER = """CREATE TABLE IF NOT EXISTS `jos_vvisit_counter` (
+  `time` INT(10) UNSIGNED NOT NULL,
+  `visits` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
+  `guests` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
+  `bots` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
+  `members` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
+  UNIQUE INDEX `time` (`time`),
+  PRIMARY KEY (`time`)
+)"""
+
+
+@pytest.fixture
+def site(redis_url: str) -> str:
+    """A new site in Ho Chi Minh City on the test server (the CLI's default prefix)."""
+    site_id = "mig" + os.urandom(5).hex()
+    added = statsvc(redis_url, "site", "add", site_id, "--timezone", HCM)
+    assert added.returncode == 0, added.stderr
+    return site_id
+
+
+async def stored(redis: Redis, site: str) -> dict[bytes, Any]:
+    """Return every key of `site` under the CLI's prefix, with its value."""
+    return await dump(redis, f"sv:{{{site}}}")
+
+
+async def test_a_dry_run_then_a_run_then_nothing_new(
+    redis_url: str, redis: Redis, site: str, mariadb: SourceDatabase
+) -> None:
+    """Vinaora rows of the last two local days: a bucket ending exactly at today's local
+    midnight (5) and one ending 10:00 yesterday (3) are yesterday's (8); one ending at
+    yesterday's midnight (7) the day before's. The dry run prints 15 views over 2 days and
+    writes nothing; the run adds them (the export's total 15, its days 7 and 8); a second
+    run says there is nothing new."""
+    today = datetime.now(ZoneInfo(HCM)).date()
+    yesterday, before = today - timedelta(days=1), today - timedelta(days=2)
+    mariadb.run(VVISIT_COUNTER)
+    mariadb.run(
+        "INSERT INTO jos_vvisit_counter (time, visits, guests) VALUES (%s, %s, %s)",
+        [
+            (local(f"{today} 00:00:00", HCM), 5, 5),
+            (local(f"{yesterday} 10:00:00", HCM), 3, 3),
+            (local(f"{yesterday} 00:00:00", HCM), 7, 7),
+        ],
+    )
+    command = ("migrate", "vinaora", "--from", mariadb.url(), "--site", site)
+    nothing = await stored(redis, site)
+    dry = statsvc(redis_url, *command, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would add (dry run, nothing written)" in dry.stdout
+    lines = dict(line.split(None, 1) for line in dry.stdout.splitlines()[1:] if "  " in line)
+    assert lines["views"].strip() == "15"
+    assert lines["days"].strip() == "2"
+    assert f"{before} .. {yesterday}" in dry.stdout
+    assert await stored(redis, site) == nothing
+    done = statsvc(redis_url, *command)
+    assert done.returncode == 0, done.stderr
+    assert f"-> site {site}: added" in done.stdout
+    export = json.loads(statsvc(redis_url, "export", site).stdout)
+    assert export["total"] == {"views": 15, "visits": 15}
+    assert {d["date"]: d["views"] for d in export["days"]} == {
+        before.isoformat(): 7,
+        yesterday.isoformat(): 8,
+    }
+    again = statsvc(redis_url, *command)
+    assert again.returncode == 0, again.stderr
+    assert "nothing new to add" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("password", "refused user 'root': wrong user or password"),
+        ("database", "has no database"),
+        ("prefix", "no table xyz_vvisit_counter"),
+        ("table", "no table nv4_counter"),
+        ("layout", "has no column visits: a layout this version does not know"),
+        ("port", "cannot connect to 127.0.0.1:1"),
+        ("url", "expected mysql://user:password@host:port/database"),
+        ("host", "busuanzi needs --host"),
+    ],
+)
+async def test_a_source_that_cannot_be_read_is_exit_2_and_writes_nothing(
+    redis_url: str, redis: Redis, site: str, mariadb: SourceDatabase, case: str, message: str
+) -> None:
+    """A wrong password, database, prefix, a missing table, an unknown layout, nothing
+    listening, a URL of another scheme, busuanzi without --host: one line naming what is
+    missing (never the password), exit status 2, nothing written to the site."""
+    if case == "layout":
+        mariadb.run("CREATE TABLE jos_vvisit_counter (time INT UNSIGNED NOT NULL, hits INT)")
+    else:
+        mariadb.run(VVISIT_COUNTER)
+    kind, url = "vinaora", mariadb.url()
+    extra: tuple[str, ...] = ()
+    if case == "password":
+        url = mariadb.url(password="s3cret-wrong")
+    elif case == "database":
+        url = mariadb.url(database=mariadb.name + "_none")
+    elif case == "prefix":
+        extra = ("--prefix", "xyz_")
+    elif case == "table":
+        kind = "nukeviet"
+    elif case == "port":
+        url = mariadb.url(port=1)
+    elif case == "url":
+        url = "postgres://root@127.0.0.1/x"
+    elif case == "host":
+        kind, url = "busuanzi", redis_url
+    before = await stored(redis, site)
+    run = statsvc(redis_url, "migrate", kind, "--from", url, "--site", site, *extra)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert message in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert "s3cret" not in run.stderr
+    assert run.stdout == ""
+    assert await stored(redis, site) == before
