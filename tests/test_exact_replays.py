@@ -4,6 +4,7 @@ reader back into the online sets; a day's page-view ids live as long as a replay
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -68,6 +69,11 @@ async def test_a_kept_hit_replayed_after_its_retry_counted_past_midnight_is_a_du
     assert counts["visits"]["total"] == 1
     assert counts["online"] == 1
     assert counts["page"]["online"] == 1
+    # its row of the fault table (tests/test_faults.py prints the others): one page view
+    # accepted (sent twice: kept, then retried), one queued, one view in the end
+    fault = "a kept hit replayed after its retry counted past local midnight"
+    total = counts["views"]["total"]
+    print(json.dumps({"fault": fault, "accepted": 1, "queued": 1, "total": total}))
     redis = plain_client(server.url)
     rejected = await redis.hgetall(f"{prefix}:{{{SITE.id}}}:rej:2026-11-26")
     await redis.aclose()
