@@ -132,7 +132,6 @@ for _, path in ipairs(order) do
     return 'pages_exceed_total'
   end
 end
-local ledger = a  -- past the pages
 
 local function add(key, field, n)
   if n ~= '0' then
@@ -173,9 +172,6 @@ for _, path in ipairs(order) do
   redis.call('ZINCRBY', KEYS[4], string.format('%d', adds[path][2]), path)
 end
 
-if ARGV[ledger] then
-  redis.call('HSET', KEYS[5 + m + r], ARGV[ledger], ARGV[ledger + 1])
-end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('LPUSH', KEYS[3], ARGV[3])
 redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)
