@@ -5,15 +5,18 @@ process only, a line cut by a crash ignored."""
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from statsvc.core.requester import Client
 from statsvc.service.buffer import Buffer, Pending
-from statsvc.service.journal import Journal
+from statsvc.service.journal import Journal, flush
 
 
 def kept(n: int, site: str = "s") -> Pending:
@@ -205,7 +208,7 @@ TAKER = textwrap.dedent(
     import json, sys
     from pathlib import Path
     from statsvc.service.buffer import Buffer
-    from statsvc.service.journal import Journal
+    from statsvc.service.journal import Journal, flush
     journal = Journal(Path(sys.argv[1]))
     buffer = Buffer()
     journal.take_over(buffer)
@@ -245,3 +248,22 @@ def test_two_processes_never_take_the_same_file_nor_a_live_ones(tmp_path: Path) 
     assert first | second == {kept(n).view_id for n in range(16)}
     assert sorted(taken_ids(tmp_path)) == sorted(first | second)  # the takers are gone
     alive.close()
+
+
+def test_a_flush_off_the_event_loop_outlives_the_files_it_flushes(tmp_path: Path) -> None:
+    """What a flush needs is taken on the event loop (new descriptors of the files written
+    since, and of the directory once a file was made) and flushed later in a thread: a file
+    removed meanwhile (its hits done) is still open for that flush; nothing is flushed twice."""
+    journal = Journal(tmp_path / "buffer")
+    hit = kept(0)
+    journal.keep(hit)
+    descriptors = journal.unflushed()
+    assert len(descriptors) == 2  # the file, and the directory it was made in
+    assert journal.unflushed() == []  # taken as flushed: nothing written since
+    journal.done([hit])  # all done: the file is removed and its own descriptor closed
+    assert journal_files(tmp_path / "buffer") == []
+    flush(descriptors)  # the thread's part: still open until now, then closed
+    for descriptor in descriptors:
+        with pytest.raises(OSError):
+            os.fstat(descriptor)
+    journal.close()

@@ -22,7 +22,7 @@ from statsvc.core.site import Site
 from statsvc.core.text import one_line
 from statsvc.core.visitor import address_id, visitor_id
 from statsvc.service.buffer import Buffer, Pending
-from statsvc.service.journal import Journal
+from statsvc.service.journal import Journal, flush
 from statsvc.service.metrics import Metrics
 from statsvc.store import (
     REPLAY_HORIZON,
@@ -189,13 +189,27 @@ class StatsService:
             self._sync = asyncio.get_running_loop().call_later(SYNC_SECONDS, self._flush_journal)
 
     def _flush_journal(self) -> None:
-        """Flush what the journal has written to the disk."""
+        """Flush what the journal has written to the disk, in a thread: a slow disk holds up
+        no request."""
         self._sync = None
-        if self.journal is not None:
-            try:
-                self.journal.sync()
-            except OSError as error:
-                log.error("kept hits cannot be flushed to %s: %s", self.journal.directory, error)
+        if self.journal is None:
+            return
+        try:
+            descriptors = self.journal.unflushed()
+        except OSError as error:
+            self._not_flushed(error)
+            return
+        if descriptors:
+            flushing = asyncio.get_running_loop().run_in_executor(None, flush, descriptors)
+            flushing.add_done_callback(self._flushed)
+
+    def _flushed(self, flushing: asyncio.Future[None]) -> None:
+        if not flushing.cancelled() and flushing.exception() is not None:
+            self._not_flushed(flushing.exception())
+
+    def _not_flushed(self, error: BaseException | None) -> None:
+        directory = self.journal.directory if self.journal is not None else None
+        log.error("kept hits cannot be flushed to %s: %s", directory, error)
 
     def start_draining(self) -> None:
         """Count the pending hits in the background, as soon as the store answers (and show
@@ -245,6 +259,7 @@ class StatsService:
         finished = [hit for hit in hits if hit.at < oldest]
         if finished:
             self._give_up(finished)
+            self._mark_done(finished)  # at once: given up twice, they would be counted twice
             hits = [hit for hit in hits if hit.at >= oldest]
         results = await asyncio.gather(*(self._replay(hit) for hit in hits), return_exceptions=True)
         down = False

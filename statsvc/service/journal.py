@@ -138,15 +138,25 @@ class Journal:
     def sync(self) -> None:
         """Flush every file written since the last sync (and the directory, after a file was
         made, so the file's name outlives a host crash too)."""
-        for file in self._files():
-            file.sync()
-        if self._new_entry:
-            self._new_entry = False
-            directory = os.open(self.directory, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+        flush(self.unflushed())
+
+    def unflushed(self) -> list[int]:
+        """Return new descriptors of the files written since the last sync, and of the
+        directory after a file was made, for `flush` to flush (in a thread: a file this
+        process deletes or closes meanwhile stays open until then); they count as flushed."""
+        descriptors: list[int] = []
+        try:
+            for file in self._files():
+                if file.dirty:
+                    descriptors.append(os.dup(file.descriptor))
+                    file.dirty = False
+            if self._new_entry:
+                descriptors.append(os.open(self.directory, os.O_RDONLY))
+                self._new_entry = False
+        except OSError:
+            flush(descriptors)
+            raise
+        return descriptors
 
     def close(self) -> None:
         """Flush and close every file; those with hits not done stay for the next start."""
@@ -188,6 +198,16 @@ class Journal:
             raise
         self._new_entry = True
         return JournalFile(path, descriptor)
+
+
+def flush(descriptors: list[int]) -> None:
+    """Flush each of these descriptors to the disk, then close it."""
+    try:
+        for descriptor in descriptors:
+            os.fsync(descriptor)
+    finally:
+        for descriptor in descriptors:
+            os.close(descriptor)
 
 
 def _lock(path: Path) -> JournalFile | None:
