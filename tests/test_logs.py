@@ -51,6 +51,25 @@ def test_aiohttp_parser_errors_become_one_escaped_line_without_the_address() -> 
     assert not lines.filter(parser_error_record("again"))
 
 
+def test_aiohttp_lines_about_bugs_keep_their_traceback_and_are_not_throttled() -> None:
+    """aiohttp's other lines (an unhandled exception: a bug, not a client's doing) keep their
+    traceback, their message escaped, however many come; a parser error's throttle is not
+    spent on them."""
+    lines = ServerLines()
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    for _ in range(3):
+        record = logging.LogRecord(
+            "aiohttp.server", logging.ERROR, __file__, 1, "Unhandled %s", ("\n\x1b[31m",), exc_info
+        )
+        assert lines.filter(record)
+        assert record.getMessage() == "Unhandled \\x0a\\x1b[31m"
+        assert "RuntimeError: a bug" in logging.Formatter("%(message)s").format(record)
+    assert lines.filter(parser_error_record("the first of its kind"))
+
+
 def test_access_log_lines_are_escaped() -> None:
     """A line of the access log is written with its control characters escaped."""
     record = logging.LogRecord(

@@ -49,24 +49,26 @@ def error_text(exc: BaseException) -> str:
 
 
 class ServerLines(logging.Filter):
-    """Make aiohttp's own lines (logger aiohttp.server) one line each, at most one per
-    LOG_EVERY seconds: a malformed request line or header, which its parser refuses before
-    statsvc sees the request, is otherwise an 11-line traceback per request. The client's
-    address is left out (statsvc keeps no IP, not even in its logs); the error's text, which
-    quotes the request, is escaped."""
+    """Make aiohttp's lines about requests it refused (logger aiohttp.server) one line each,
+    at most one per LOG_EVERY seconds: a malformed request line or header, which its parser
+    refuses before statsvc sees the request, is otherwise an 11-line traceback per request.
+    The client's address is left out (statsvc keeps no IP, not even in its logs); the
+    error's text, which quotes the request, is escaped. Its other lines (a bug: an unhandled
+    exception) keep their traceback, their message escaped."""
 
     def __init__(self) -> None:
         super().__init__()
         self.throttle = Throttle()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != SERVER_ERROR:
+            record.msg = one_line(record.getMessage())
+            record.args = None
+            return True
         left_out = self.throttle.left_out()
         if left_out is None:
             return False
-        if record.msg == SERVER_ERROR:
-            line = "aiohttp refused a request"
-        else:
-            line = one_line(record.getMessage())
+        line = "aiohttp refused a request"
         if record.exc_info and record.exc_info[1] is not None:
             line += ": " + error_text(record.exc_info[1])
         record.msg = f"{line} (and {left_out} more since the last such line)"
