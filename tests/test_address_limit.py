@@ -19,6 +19,7 @@ from statsvc.app import create_app
 from statsvc.core.calendar import windows_at
 from statsvc.core.keys import Keys
 from statsvc.core.reasons import Reason
+from statsvc.core.requester import parse_networks
 from statsvc.core.site import SettingsError, Site
 from statsvc.settings import Settings, settings_from
 from statsvc.store import Limits, Store
@@ -109,6 +110,25 @@ async def test_the_limit_per_address_is_shared_by_every_instance(
     ]
     assert [r["counted"] for r in replies] == [True] * LIMIT + [False] * 10
     assert (await get_counts(first))["views"]["total"] == LIMIT
+
+
+async def test_addresses_of_one_ipv6_block_share_the_limit(
+    aiohttp_client: AiohttpClient, limited: Settings, clock: FakeClock
+) -> None:
+    """A client rotating through the addresses of its IPv6 /64 (it has 2^64 of them) is one
+    address to the limit: LIMIT views count in the minute; an address of another /64, and an
+    IPv4 address written as IPv6 (::ffff:…), each have limits of their own."""
+    trusting = replace(limited, trusted_proxies=parse_networks("127.0.0.1/32"))
+    client = await aiohttp_client(create_app(trusting, clock=clock))
+
+    async def counted(address: str, n: int) -> bool:
+        headers = {"User-Agent": agent(n), "X-Forwarded-For": address}
+        return bool((await post_hit(client, {"site": "demo", "path": "/"}, headers))["counted"])
+
+    rotating = [await counted(f"2001:db8:1:2::{n:x}", n) for n in range(LIMIT + 10)]
+    assert rotating == [True] * LIMIT + [False] * 10
+    assert await counted("2001:db8:1:3::1", 1)  # another block
+    assert await counted("::ffff:198.51.100.7", 2)  # IPv4, its own
 
 
 async def test_an_office_behind_one_address_counts_in_full(

@@ -14,15 +14,14 @@ admin request then is; the admin API and the dashboard cannot work without the s
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import math
 
 from statsvc.core.errors import TooManyAttempts
+from statsvc.core.visitor import counted_as
 from statsvc.service.counting import StatsService
 
 FAILURES_PER_MINUTE = 10
 WINDOW = 60  # seconds: a clock minute
-IPV6_BLOCK = 64  # the prefix length an IPv6 address is counted by
 
 
 class SignInLimiter:
@@ -56,18 +55,3 @@ class SignInLimiter:
     def _hash(self, address: str) -> str:
         salted = (self._salt or b"") + counted_as(address).encode()
         return hashlib.sha256(salted).hexdigest()[:32]
-
-
-def counted_as(address: str) -> str:
-    """Return what a client address is counted as: itself (IPv4, as written), or its IPv6
-    /64 block; text that is no address, as it is."""
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if parsed.version == 4:
-        return str(parsed)
-    mapped = parsed.ipv4_mapped  # ::ffff:192.0.2.1 is 192.0.2.1
-    if mapped is not None:
-        return str(mapped)
-    return str(ipaddress.ip_network((parsed, IPV6_BLOCK), strict=False))
