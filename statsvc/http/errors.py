@@ -84,27 +84,28 @@ _UNEXPECTED = Throttle()  # a bug a client can set off again and again
 
 def log_store_failure(request: web.Request, exc: BaseException) -> None:
     """Log a failure of the store in one line, at most one line per LOG_EVERY seconds."""
-    left_out = _STORE_FAILURES.left_out()
-    if left_out is not None:
-        log.warning(
-            "the store failed on %s %s: %s (and %d more since the last such line)",
-            one_line(request.method),
-            one_line(request.path),
-            error_text(exc),
-            left_out,
-        )
+    _log_throttled(_STORE_FAILURES, logging.WARNING, "the store failed", request, error_text(exc))
 
 
 def log_unexpected(request: web.Request, exc: BaseException) -> None:
     """Log an error the ladder does not know (a bug) with its traceback, in one line, at
     most one line per LOG_EVERY seconds."""
-    left_out = _UNEXPECTED.left_out()
+    detail = one_line("".join(traceback.format_exception(exc)).rstrip())
+    _log_throttled(_UNEXPECTED, logging.ERROR, "unexpected error", request, detail)
+
+
+def _log_throttled(
+    throttle: Throttle, level: int, what: str, request: web.Request, detail: str
+) -> None:
+    left_out = throttle.left_out()
     if left_out is not None:
-        log.error(
-            "unexpected error on %s %s: %s (and %d more since the last such line)",
+        log.log(
+            level,
+            "%s on %s %s: %s (and %d more since the last such line)",
+            what,
             one_line(request.method),
             one_line(request.path),
-            one_line("".join(traceback.format_exception(exc)).rstrip()),
+            detail,
             left_out,
         )
 
