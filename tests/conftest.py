@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,3 +174,10 @@ def page(browser: Browser, live: Live) -> Iterator[Page]:
     tab.on("pageerror", lambda e: live.errors.append(f"pageerror: {e}"))
     yield tab
     context.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name the folder of the axe reports this run wrote (tests/axe.py), if it wrote any."""
+    axe = sys.modules.get("tests.axe")
+    if axe is not None and axe.written:
+        terminalreporter.write_line(f"axe reports ({len(axe.written)}): {axe.REPORTS}")

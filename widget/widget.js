@@ -76,6 +76,7 @@
 
     function words(language) {
       var w = LABELS[language];
+      box.lang = language;  // a screen reader then speaks the box in its own language
       title.textContent = opt.title || w[0];
       rows.forEach(function (row) {
         values[row][0].textContent = w[ROWS.indexOf(row) + 1] + ":";
