@@ -194,3 +194,18 @@ def test_an_address_set_matches_addresses_in_its_networks(address: str, inside: 
     """AddressSet tells an address in one of its networks, IPv4 or IPv6, from one outside."""
     networks = parse_networks("203.0.113.9, 10.0.0.0/8, 2001:db8::/32, ::1")
     assert (address in AddressSet(networks)) is inside
+
+
+async def test_the_site_page_gives_the_staff_opt_out_link(client: Client) -> None:
+    """The dashboard's site page links to the first domain with #statsvc-ignore, and without
+    domains says how to make that address."""
+    await put_site(client, "office", {"domains": ["tuson.example.vn", "example.vn"]})
+    await put_site(client, "bare", {})
+    await sign_in(client)
+    html = await (await client.get("/admin/sites/office")).text()
+    link = "https://tuson.example.vn/#statsvc-ignore"
+    assert f'<a href="{link}">{link}</a>' in html
+    assert "#statsvc-count undoes it" in html
+    bare = await (await client.get("/admin/sites/bare")).text()
+    assert "with #statsvc-ignore added to its address" in bare
+    assert 'href="https://' not in bare
