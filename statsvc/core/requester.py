@@ -78,8 +78,8 @@ def is_within(address: str, networks: tuple[Network, ...]) -> bool:
 
 class AddressSet:
     """Addresses and networks to match client addresses against in a few set look-ups, one
-    per distinct prefix length, however many networks there are (a scan of every network
-    costs about 0.3 µs each)."""
+    per distinct prefix length, however many networks there are (`ip in network` for each
+    network in turn costs about 0.2 µs a network: 50 µs for 256)."""
 
     __slots__ = ("_v4", "_v6")
 
@@ -91,11 +91,9 @@ class AddressSet:
         self._v4 = tuple((shift, frozenset(nets)) for shift, nets in sorted(tables[4].items()))
         self._v6 = tuple((shift, frozenset(nets)) for shift, nets in sorted(tables[6].items()))
 
-    def __contains__(self, address: object) -> bool:
-        """Tell whether `address` (text) is an IP address in one of the networks; an IPv6
-        form of an IPv4 address (::ffff:a.b.c.d, a dual-stack socket's) is that address."""
-        if not isinstance(address, str):
-            return False
+    def __contains__(self, address: str) -> bool:
+        """Tell whether `address` is an IP address in one of the networks; an IPv6 form of
+        an IPv4 address (::ffff:a.b.c.d, a dual-stack socket's) is that address."""
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
