@@ -50,6 +50,7 @@ def site_command(settings: Settings, args: argparse.Namespace) -> int:
             ("domains", args.domain),
             ("query_keys", args.query_key),
             ("respect_dnt", args.respect_dnt),
+            ("exclude_ips", args.exclude_ip),
         )
         if value is not None
     }
@@ -90,6 +91,11 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--domain", action="append", help="hostname allowed to count (repeat)")
     add.add_argument("--query-key", action="append", help="query key that makes pages distinct")
     add.add_argument("--respect-dnt", action=argparse.BooleanOptionalAction, default=None)
+    add.add_argument(
+        "--exclude-ip",
+        action="append",
+        help="address or CIDR range whose views are not counted (repeat; replaces the list)",
+    )
     sub.add_parser("list", parents=[store], help="list site ids")
     show = sub.add_parser("show", parents=[store], help="show a site's settings")
     show.add_argument("id", type=_site_id)

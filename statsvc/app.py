@@ -81,9 +81,11 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app[CLOCK] = clock
     app[METRICS] = Metrics(settings.metrics_dir)
     app[ASSETS] = {name: load_asset(name) for name in ASSET_FILES}
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app, loader=jinja2.PackageLoader("statsvc.widget", "templates"), autoescape=True
     )
+    env.add_extension("jinja2.ext.i18n")  # stand-in until statsvc.i18n
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # stand-in
     app.cleanup_ctx.append(_store)
     add_routes(app, settings.metrics_token)
     return app

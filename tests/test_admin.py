@@ -27,7 +27,7 @@ from tests.helpers import (
     put_site,
 )
 
-REASONS = ("bot", "prefetch", "rate_limited", "origin", "dnt", "duplicate")
+REASONS = ("bot", "prefetch", "rate_limited", "origin", "dnt", "excluded", "duplicate")
 NONE_REJECTED = dict.fromkeys(REASONS, 0)
 READS = ("stats", "pages", "series", "export", "audit")
 

@@ -709,6 +709,7 @@ async def test_put_creates_then_updates_and_get_returns_the_settings(
         "online_window": 300,
         "query_keys": [],
         "respect_dnt": False,
+        "exclude_ips": [],
     }
     changes = {
         "id": "tuson",
@@ -717,6 +718,7 @@ async def test_put_creates_then_updates_and_get_returns_the_settings(
         "online_window": 120,
         "query_keys": ["id", "page"],
         "respect_dnt": True,
+        "exclude_ips": ["203.0.113.0/24"],
     }
     response = await client.put("/api/v1/sites/tuson", json=changes, headers=admin())
     assert response.status == 200

@@ -16,7 +16,9 @@ from statsvc.core.reasons import REASONS
 from statsvc.core.site import (
     HOSTNAME,
     LOCALES,
+    MAX_ADDRESS,
     MAX_DOMAINS,
+    MAX_EXCLUDE_IPS,
     MAX_NAME,
     MAX_QUERY_KEYS,
     ONLINE_WINDOW_RANGE,
@@ -158,6 +160,8 @@ LIMITS = [
         "QUERY_KEY", f"^{QUERY_KEY.pattern}$", schema(*SETTINGS, "query_keys", "items", "pattern")
     ),
     pinned("MAX_QUERY_KEYS", MAX_QUERY_KEYS, schema(*SETTINGS, "query_keys", "maxItems")),
+    pinned("MAX_EXCLUDE_IPS", MAX_EXCLUDE_IPS, schema(*SETTINGS, "exclude_ips", "maxItems")),
+    pinned("MAX_ADDRESS", MAX_ADDRESS, schema(*SETTINGS, "exclude_ips", "items", "maxLength")),
     pinned("METRICS", list(METRICS), parameter(BADGE, "metric", "schema", "enum")),
     pinned("ROWS", f"^{ROW}(,{ROW})*$", parameter(BADGE, "rows", "schema", "pattern")),
     pinned("MAX_PAD", f"0 to {MAX_PAD}", parameter(BADGE, "pad", "description")),

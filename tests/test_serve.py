@@ -99,6 +99,10 @@ def test_site_cli_without_a_running_service(tmp_path: Path) -> None:
         "Asia/Ho_Chi_Minh",
         "--domain",
         "tuson.example.vn",
+        "--exclude-ip",
+        "203.0.113.9",
+        "--exclude-ip",
+        "2001:DB8::/32",
     )
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["timezone"] == "Asia/Ho_Chi_Minh"
@@ -106,6 +110,7 @@ def test_site_cli_without_a_running_service(tmp_path: Path) -> None:
     shown = json.loads(run_cli(data, "site", "show", "tuson").stdout)
     assert shown["domains"] == ["tuson.example.vn"]
     assert shown["name"] == "Tú Sơn"
+    assert shown["exclude_ips"] == ["203.0.113.9", "2001:db8::/32"]
 
 
 @pytest.mark.parametrize(
@@ -114,6 +119,7 @@ def test_site_cli_without_a_running_service(tmp_path: Path) -> None:
         (("site", "add", "bad/id"), "site id"),
         (("site", "add", "x", "--timezone", "Mars/Olympus"), "IANA"),
         (("site", "add", "x", "--online-window", "5"), "online_window"),
+        (("site", "add", "x", "--exclude-ip", "10.1.2.3/8"), "the range is '10.0.0.0/8'"),
         (("site", "show", "nosuch"), "no site"),
     ],
 )

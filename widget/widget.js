@@ -22,11 +22,26 @@
   var metric = opt.metric === "views" ? "views" : "visits";
   var theme = ["dark", "none"].indexOf(opt.theme) >= 0 ? opt.theme : "light";
   var pad = Math.min(parseInt(opt.pad, 10) || 0, 20);
-  var counting = opt.count !== "false";
   var lang = LABELS[opt.lang] ? opt.lang : null;
+
+  // Staff opt-out: after #statsvc-ignore this browser counts nothing on this portal (a flag
+  // in its localStorage, all the widget ever stores); #statsvc-count undoes it.
+  function ignored() {
+    var asked = /^#statsvc-(ignore|count)$/.exec(location.hash);
+    var flag = !!asked && asked[1] === "ignore";
+    try {
+      if (!asked) return localStorage.getItem("statsvc-ignore") === "1";
+      if (flag) localStorage.setItem("statsvc-ignore", "1");
+      else localStorage.removeItem("statsvc-ignore");
+      history.replaceState(history.state, "", location.pathname + location.search);
+    } catch (e) {}  // storage blocked: the fragment stays, and holds while it is there
+    return flag;
+  }
 
   // What the boxes of one page share: one hit per page view and site, one heartbeat per site.
   var shared = window.__statsvc = window.__statsvc || { nav: 0, sites: {} };
+  if (shared.ignore === undefined) shared.ignore = ignored();
+  var counting = opt.count !== "false" && !shared.ignore;
   var hub = shared.sites[opt.site] = shared.sites[opt.site] ||
     { hits: {}, boxes: [], last: null, timer: 0 };
 

@@ -14,6 +14,7 @@ class Reason(StrEnum):
     RATE_LIMITED = "rate_limited"  # decided in the counting script: over the visitor's limit
     ORIGIN = "origin"
     DNT = "dnt"
+    EXCLUDED = "excluded"  # the client's address is in the site's exclude_ips
     DUPLICATE = "duplicate"  # decided in the counting script: its page-view id was counted
 
 

@@ -74,3 +74,37 @@ def is_within(address: str, networks: tuple[Network, ...]) -> bool:
     except ValueError:
         return False
     return any(ip in net for net in networks)
+
+
+class AddressSet:
+    """Addresses and networks to match client addresses against in a few set look-ups, one
+    per distinct prefix length, however many networks there are (`ip in network` for each
+    network in turn costs about 0.2 µs a network: 50 µs for 256)."""
+
+    __slots__ = ("_v4", "_v6")
+
+    def __init__(self, networks: Iterable[Network]) -> None:
+        tables: dict[int, dict[int, set[int]]] = {4: {}, 6: {}}
+        for net in networks:
+            shift = net.max_prefixlen - net.prefixlen  # the host bits, dropped before looking
+            tables[net.version].setdefault(shift, set()).add(int(net.network_address) >> shift)
+        self._v4 = tuple((shift, frozenset(nets)) for shift, nets in sorted(tables[4].items()))
+        self._v6 = tuple((shift, frozenset(nets)) for shift, nets in sorted(tables[6].items()))
+
+    def __contains__(self, address: str) -> bool:
+        """Tell whether `address` is an IP address in one of the networks; an IPv6 form of
+        an IPv4 address (::ffff:a.b.c.d, a dual-stack socket's) is that address."""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        if ip.version == 6:
+            mapped = ip.ipv4_mapped
+            if mapped is not None and _within(int(mapped), self._v4):
+                return True
+            return _within(int(ip), self._v6)
+        return _within(int(ip), self._v4)
+
+
+def _within(number: int, table: tuple[tuple[int, frozenset[int]], ...]) -> bool:
+    return any(number >> shift in nets for shift, nets in table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from dataclasses import asdict, dataclass, replace
@@ -10,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from statsvc.core.calendar import WEEK_STARTS
+from statsvc.core.requester import AddressSet
 from statsvc.core.text import is_clean_text
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,8 @@ LOCALES = ("vi", "en")
 MAX_DOMAINS = 50
 MAX_QUERY_KEYS = 10
 MAX_NAME = 200
+MAX_EXCLUDE_IPS = 256
+MAX_ADDRESS = 64  # characters of an exclude_ips entry (the longest IPv6 range is 49)
 ONLINE_WINDOW_RANGE = (30, 3600)
 
 
@@ -51,6 +55,7 @@ class Site:
     online_window: int = 300
     query_keys: tuple[str, ...] = ()
     respect_dnt: bool = False
+    exclude_ips: tuple[str, ...] = ()  # addresses and CIDR ranges, normalised
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -63,11 +68,18 @@ class Site:
             )
             return ZoneInfo("UTC")
 
+    @cached_property
+    def excluded(self) -> AddressSet:
+        """Return the addresses whose views are not counted, made once per loaded settings
+        (only a site with exclude_ips asks)."""
+        return AddressSet(ipaddress.ip_network(entry) for entry in self.exclude_ips)
+
     def to_json(self) -> dict[str, Any]:
         """Return the settings as the JSON object of the admin API."""
         data = asdict(self)
         data["domains"] = list(self.domains)
         data["query_keys"] = list(self.query_keys)
+        data["exclude_ips"] = list(self.exclude_ips)
         return data
 
     def updated(self, changes: dict[str, Any]) -> Site:
@@ -120,6 +132,39 @@ def _query_keys(name: str, value: object) -> tuple[str, ...]:
     return _strings(name, value, MAX_QUERY_KEYS, QUERY_KEY)
 
 
+def _exclude_ips(name: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SettingsError(name, f"{name} must be a list of strings")
+    if len(value) > MAX_EXCLUDE_IPS:
+        raise SettingsError(name, f"{name} has more than {MAX_EXCLUDE_IPS} entries")
+    return tuple(dict.fromkeys(_address_range(name, item.strip()) for item in value))
+
+
+def _address_range(name: str, entry: str) -> str:
+    """Return an address or CIDR range in its normal form (a one-address range as the
+    address, an IPv4 one written as IPv6, ::ffff:a.b.c.d, as IPv4); refuse a range with host
+    bits set rather than guess what was meant."""
+    invalid = f"{name} has an invalid entry {entry[:80]!r}: not an IP address or CIDR range"
+    if len(entry) > MAX_ADDRESS or "%" in entry:  # a zone id names an interface of one host
+        raise SettingsError(name, invalid)
+    try:
+        network = ipaddress.ip_network(entry)
+    except ValueError as exc:
+        try:
+            meant = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(name, invalid) from exc
+        raise SettingsError(
+            name, f"{name} has {entry!r}, whose host bits are set: the range is {str(meant)!r}"
+        ) from exc
+    mapped = network.network_address.ipv4_mapped if network.version == 6 else None
+    if mapped is not None and network.prefixlen >= 96:
+        network = ipaddress.ip_network((mapped, network.prefixlen - 96))
+    if network.prefixlen == network.max_prefixlen:
+        return str(network.network_address)
+    return str(network)
+
+
 def _timezone(name: str, value: object) -> str:
     zone = _string(name, value, 64)
     if zone not in _zone_names():
@@ -162,6 +207,7 @@ _SETTERS: dict[str, Any] = {
     "online_window": _online_window,
     "query_keys": _query_keys,
     "respect_dnt": _flag,
+    "exclude_ips": _exclude_ips,
 }
 
 
@@ -192,4 +238,5 @@ def site_from_json(site_id: str, data: dict[str, Any]) -> Site:
         online_window=int(data.get("online_window", 300)),
         query_keys=tuple(data.get("query_keys", ())),
         respect_dnt=bool(data.get("respect_dnt", False)),
+        exclude_ips=tuple(data.get("exclude_ips", ())),
     )

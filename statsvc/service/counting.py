@@ -443,6 +443,8 @@ def _refusal(site: Site, client: Client) -> Reason | None:
         return Reason.BOT
     if client.prefetch:
         return Reason.PREFETCH
+    if site.exclude_ips and client.ip in site.excluded:  # no exclusions: one truth test
+        return Reason.EXCLUDED
     if site.respect_dnt and client.no_tracking:
         return Reason.DNT
     if site.domains:
