@@ -95,14 +95,18 @@ async def test_a_dry_run_then_a_run_then_nothing_new(
         ("port", "cannot connect to 127.0.0.1:1"),
         ("url", "expected mysql://user:password@host:port/database"),
         ("host", "busuanzi needs --host"),
+        ("slash", "percent-encode the special characters of the user and password"),
+        ("digits", "percent-encode the special characters of the user and password"),
     ],
 )
 async def test_a_source_that_cannot_be_read_is_exit_2_and_writes_nothing(
     redis_url: str, redis: Redis, site: str, mariadb: SourceDatabase, case: str, message: str
 ) -> None:
     """A wrong password, database, prefix, a missing table, an unknown layout, nothing
-    listening, a URL of another scheme, busuanzi without --host: one line naming what is
-    missing (never the password), exit status 2, nothing written to the site."""
+    listening, a URL of another scheme, busuanzi without --host, a password with an
+    unescaped / (urlsplit quoted it as a port; an all-digit start was read as the port and
+    named as the server): one line naming what is missing (never any of the password), exit
+    status 2, nothing written to the site."""
     if case == "layout":
         mariadb.run("CREATE TABLE jos_vvisit_counter (time INT UNSIGNED NOT NULL, hits INT)")
     else:
@@ -123,11 +127,15 @@ async def test_a_source_that_cannot_be_read_is_exit_2_and_writes_nothing(
         url = "postgres://root@127.0.0.1/x"
     elif case == "host":
         kind, url = "busuanzi", redis_url
+    elif case == "slash":
+        url = f"mysql://root:s3cret/x@127.0.0.1:3306/{mariadb.name}"
+    elif case == "digits":
+        url = f"mysql://root:97531/s3cret@127.0.0.1:3306/{mariadb.name}"
     before = await stored(redis, site)
     run = statsvc(redis_url, "migrate", kind, "--from", url, "--site", site, *extra)
     assert run.returncode == 2, run.stdout + run.stderr
     assert message in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
-    assert "s3cret" not in run.stderr
+    assert "s3cret" not in run.stderr and "97531" not in run.stderr
     assert run.stdout == ""
     assert await stored(redis, site) == before
