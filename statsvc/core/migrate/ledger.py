@@ -45,13 +45,14 @@ class Snapshot:
 @dataclass(frozen=True)
 class Ledger:
     """What the runs so far added to a site from one source: the run count, the figures added
-    to the total (days and opening balance included), per day and per page path."""
+    to the total (days and opening balance included), per day and per page path. The
+    opening balance is not kept apart: it is in the total, so a later run with a larger
+    --initial adds the difference and one with a smaller adds nothing for it."""
 
     runs: int = 0
     total: Figures = (0, 0)
     days: dict[date, Figures] = field(default_factory=dict)
     pages: dict[str, int] = field(default_factory=dict)
-    initial: int = 0
 
     def to_json(self) -> str:
         """Return the ledger as the JSON the store keeps."""
@@ -61,7 +62,6 @@ class Ledger:
                 "total": list(self.total),
                 "days": {d.isoformat(): list(f) for d, f in sorted(self.days.items())},
                 "pages": self.pages,
-                "initial": self.initial,
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -69,7 +69,8 @@ class Ledger:
 
     @classmethod
     def from_json(cls, text: str | None) -> Ledger:
-        """Return the ledger the store keeps (an empty one for a source never migrated)."""
+        """Return the ledger the store keeps (an empty one for a source never migrated); an
+        "initial" that ledgers of the first release hold is not read (the total has it)."""
         if not text:
             return cls()
         raw = json.loads(text)
@@ -78,7 +79,6 @@ class Ledger:
             total=(int(raw["total"][0]), int(raw["total"][1])),
             days={date.fromisoformat(d): (int(f[0]), int(f[1])) for d, f in raw["days"].items()},
             pages={str(p): int(n) for p, n in raw["pages"].items()},
-            initial=int(raw.get("initial", 0)),
         )
 
 
@@ -165,7 +165,6 @@ def plan(
             pages=now.pages | {p: now.pages.get(p, 0) + v for p, v in pages.items()}
             if last
             else now.pages,
-            initial=snapshot.initial if last else now.initial,
         )
         steps.append(Step(parse_import(document), now))
     return steps
