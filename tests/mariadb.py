@@ -74,6 +74,17 @@ def source_database() -> Iterator[SourceDatabase]:
         server.close()
 
 
+# Vinaora Visitors Counter's own table (mod_vvisit_counter's install SQL, #__ = jos_)
+VVISIT_COUNTER = """CREATE TABLE IF NOT EXISTS `jos_vvisit_counter` (
+  `time` INT(10) UNSIGNED NOT NULL,
+  `visits` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
+  `guests` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
+  `bots` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
+  `members` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
+  UNIQUE INDEX `time` (`time`),
+  PRIMARY KEY (`time`)
+)"""
+
 # WordPress's own tables as wp-admin/includes/schema.php makes them (the columns the counters
 # read, with their types and keys; $charset_collate left to the server's default).
 WP_POSTS = """CREATE TABLE wp_posts (

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 
+from statsvc.sources import SourceError, read
 from statsvc.store import Store
 from tests.helpers import Client, FakeClock, check_invariants, dump, get_counts, ok, put_site
 from tests.migrating import migrate
@@ -124,3 +126,55 @@ async def test_busuanzi_with_an_opening_balance(
         )
     counts = await get_counts(client, "blog")
     assert (counts["views"]["total"], counts["visits"]["total"]) == (1040, 1001)
+
+
+async def test_the_audit_entry_names_the_redis_url_without_its_query_or_password(
+    client: Client, store: Store, clock: FakeClock, redis: Redis, redis_url: str, prefix: str
+) -> None:
+    """redis-py takes the password in the query too (`?password=`): a run from
+    `...?username=default&password=s3cret-q#s3cret-f` (the server's default user has no
+    password, so any is accepted) is audited as the URL without its query and fragment."""
+    bsz = prefix + "bsz"
+    await put_site(client, "blog", {"timezone": "UTC"})
+    await redis.set(f"{bsz}:site_pv:{md5(HOST)}", 7)
+    mark = "&" if "?" in redis_url else "?"
+    url = f"{redis_url}{mark}username=default&password=s3cret-q#s3cret-f"
+    result = await migrate(store, clock, "blog", "busuanzi", url, prefix=bsz, host=HOST)
+    assert result["views"] == 7
+    entry = (await ok(client, "GET", "/api/v1/sites/blog/audit"))["entries"][0]
+    assert entry["detail"]["source"]["from"] == redis_url.split("?")[0]
+    assert "s3cret" not in str(entry)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:s3cret/x@127.0.0.1:6379/0",
+        "redis://:s3cret#x@127.0.0.1:6379/0",
+        "redis://:s3cret?x@127.0.0.1:6379/0",
+        "redis://:97531/s3cret@127.0.0.1:6379/0",
+    ],
+)
+def test_a_password_with_an_unescaped_slash_hash_or_question_mark_is_named_not_echoed(
+    url: str,
+) -> None:
+    """An unescaped / # or ? ends the host part at the password: one fixed line that says to
+    percent-encode, with no part of the URL (urlsplit's own error quoted the password as a
+    port; an all-digit first part read as the port and was named as the server)."""
+    with pytest.raises(SourceError) as raised:
+        read("busuanzi", url, host=HOST)
+    assert raised.value.code == "unreadable_url"
+    assert "percent-encode" in str(raised.value)
+    assert "s3cret" not in str(raised.value) and "97531" not in str(raised.value)
+
+
+def test_a_driver_error_quoting_client_made_text_is_one_escaped_line() -> None:
+    """redis-py's error for a host that does not resolve quotes the host as decoded from the
+    URL (here with an ESC [31m, which would colour the operator's terminal, and a line
+    feed): the reason is one line, the ESC escaped, the line feed a space."""
+    with pytest.raises(SourceError) as raised:
+        read("busuanzi", "redis://x%1b%5b31m%0ay.invalid:6379/0", host=HOST)
+    text = str(raised.value)
+    assert raised.value.code == "cannot_connect"
+    assert "\x1b" not in text and "\n" not in text
+    assert "connecting to x\\x1b[31m y.invalid" in text  # the line feed a space

@@ -13,18 +13,9 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.helpers import dump, statsvc
-from tests.mariadb import SourceDatabase, local
+from tests.mariadb import VVISIT_COUNTER, SourceDatabase, local
 
 HCM = "Asia/Ho_Chi_Minh"
-VVISIT_COUNTER = """CREATE TABLE IF NOT EXISTS `jos_vvisit_counter` (
-  `time` INT(10) UNSIGNED NOT NULL,
-  `visits` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
-  `guests` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
-  `bots` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
-  `members` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
-  UNIQUE INDEX `time` (`time`),
-  PRIMARY KEY (`time`)
-)"""
 
 
 @pytest.fixture
@@ -44,20 +35,22 @@ async def stored(redis: Redis, site: str) -> dict[bytes, Any]:
 async def test_a_dry_run_then_a_run_then_nothing_new(
     redis_url: str, redis: Redis, site: str, mariadb: SourceDatabase
 ) -> None:
-    """Vinaora rows of the last two local days: a bucket ending exactly at today's local
-    midnight (5) and one ending 10:00 yesterday (3) are yesterday's (8); one ending at
-    yesterday's midnight (7) the day before's. The dry run prints 15 views over 2 days and
-    writes nothing; the run adds them (the export's total 15, its days 7 and 8); a second
-    run says there is nothing new."""
-    today = datetime.now(ZoneInfo(HCM)).date()
-    yesterday, before = today - timedelta(days=1), today - timedelta(days=2)
+    """Vinaora rows of two local days ten days back (the CLI runs on the real clock; days
+    well in the past are past whichever local day it reads as today, so the test does not
+    depend on the time of day): a bucket ending exactly at local midnight after `day` (5)
+    and one ending 10:00 on `day` (3) are `day`'s (8); one ending at `day`'s midnight (7)
+    the day before's. The dry run prints 15 views over 2 days and writes nothing; the run
+    adds them (the export's total 15, its days 7 and 8); a second run says there is
+    nothing new."""
+    day = datetime.now(ZoneInfo(HCM)).date() - timedelta(days=10)
+    before, after = day - timedelta(days=1), day + timedelta(days=1)
     mariadb.run(VVISIT_COUNTER)
     mariadb.run(
         "INSERT INTO jos_vvisit_counter (time, visits, guests) VALUES (%s, %s, %s)",
         [
-            (local(f"{today} 00:00:00", HCM), 5, 5),
-            (local(f"{yesterday} 10:00:00", HCM), 3, 3),
-            (local(f"{yesterday} 00:00:00", HCM), 7, 7),
+            (local(f"{after} 00:00:00", HCM), 5, 5),
+            (local(f"{day} 10:00:00", HCM), 3, 3),
+            (local(f"{day} 00:00:00", HCM), 7, 7),
         ],
     )
     command = ("migrate", "vinaora", "--from", mariadb.url(), "--site", site)
@@ -68,7 +61,7 @@ async def test_a_dry_run_then_a_run_then_nothing_new(
     lines = dict(line.split(None, 1) for line in dry.stdout.splitlines()[1:] if "  " in line)
     assert lines["views"].strip() == "15"
     assert lines["days"].strip() == "2"
-    assert f"{before} .. {yesterday}" in dry.stdout
+    assert f"{before} .. {day}" in dry.stdout
     assert await stored(redis, site) == nothing
     done = statsvc(redis_url, *command)
     assert done.returncode == 0, done.stderr
@@ -77,7 +70,7 @@ async def test_a_dry_run_then_a_run_then_nothing_new(
     assert export["total"] == {"views": 15, "visits": 15}
     assert {d["date"]: d["views"] for d in export["days"]} == {
         before.isoformat(): 7,
-        yesterday.isoformat(): 8,
+        day.isoformat(): 8,
     }
     again = statsvc(redis_url, *command)
     assert again.returncode == 0, again.stderr
@@ -95,14 +88,18 @@ async def test_a_dry_run_then_a_run_then_nothing_new(
         ("port", "cannot connect to 127.0.0.1:1"),
         ("url", "expected mysql://user:password@host:port/database"),
         ("host", "busuanzi needs --host"),
+        ("slash", "percent-encode the special characters of the user and password"),
+        ("digits", "percent-encode the special characters of the user and password"),
     ],
 )
 async def test_a_source_that_cannot_be_read_is_exit_2_and_writes_nothing(
     redis_url: str, redis: Redis, site: str, mariadb: SourceDatabase, case: str, message: str
 ) -> None:
     """A wrong password, database, prefix, a missing table, an unknown layout, nothing
-    listening, a URL of another scheme, busuanzi without --host: one line naming what is
-    missing (never the password), exit status 2, nothing written to the site."""
+    listening, a URL of another scheme, busuanzi without --host, a password with an
+    unescaped / (urlsplit quoted it as a port; an all-digit start was read as the port and
+    named as the server): one line naming what is missing (never any of the password), exit
+    status 2, nothing written to the site."""
     if case == "layout":
         mariadb.run("CREATE TABLE jos_vvisit_counter (time INT UNSIGNED NOT NULL, hits INT)")
     else:
@@ -123,11 +120,15 @@ async def test_a_source_that_cannot_be_read_is_exit_2_and_writes_nothing(
         url = "postgres://root@127.0.0.1/x"
     elif case == "host":
         kind, url = "busuanzi", redis_url
+    elif case == "slash":
+        url = f"mysql://root:s3cret/x@127.0.0.1:3306/{mariadb.name}"
+    elif case == "digits":
+        url = f"mysql://root:97531/s3cret@127.0.0.1:3306/{mariadb.name}"
     before = await stored(redis, site)
     run = statsvc(redis_url, "migrate", kind, "--from", url, "--site", site, *extra)
     assert run.returncode == 2, run.stdout + run.stderr
     assert message in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
-    assert "s3cret" not in run.stderr
+    assert "s3cret" not in run.stderr and "97531" not in run.stderr
     assert run.stdout == ""
     assert await stored(redis, site) == before

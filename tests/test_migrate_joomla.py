@@ -10,20 +10,10 @@ from redis.asyncio import Redis
 
 from statsvc.store import Store
 from tests.helpers import Client, FakeClock, check_invariants, dump, get_counts, ok, put_site
-from tests.mariadb import SourceDatabase, local
+from tests.mariadb import VVISIT_COUNTER, SourceDatabase, local
 from tests.migrating import migrate
 
 HCM = "Asia/Ho_Chi_Minh"
-# the module's own table (mod_vvisit_counter's install SQL, #__ = jos_)
-VVISIT_COUNTER = """CREATE TABLE IF NOT EXISTS `jos_vvisit_counter` (
-  `time` INT(10) UNSIGNED NOT NULL,
-  `visits` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
-  `guests` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
-  `bots` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
-  `members` MEDIUMINT(8) UNSIGNED NOT NULL DEFAULT '0',
-  UNIQUE INDEX `time` (`time`),
-  PRIMARY KEY (`time`)
-)"""
 VVCOUNTER_LOGS = """CREATE TABLE IF NOT EXISTS `jos_vvcounter_logs` (
   `time` int unsigned NOT NULL,
   `visits` mediumint unsigned NOT NULL DEFAULT '0',

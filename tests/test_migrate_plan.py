@@ -4,6 +4,7 @@ that read the same ledger apply once."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -53,7 +54,32 @@ def test_a_first_run_adds_the_days_the_total_and_the_opening_balance() -> None:
             "pages": {},
         }
     ]
-    assert (ledger.runs, ledger.total, ledger.initial) == (1, (120, 110), 100)
+    assert (ledger.runs, ledger.total) == (1, (120, 110))
+
+
+def test_a_later_initial_adds_what_it_grew_by_and_takes_nothing_away() -> None:
+    """An old counter's total of 100 visits with --initial 500: run 1 adds 600. Run 2 with
+    --initial 700 adds the 200 it grew by. Run 3 with --initial 600 and 30 more visits
+    counted meanwhile adds nothing (a lower figure takes nothing away, as a purge's: 730
+    is below the 800 added); run 4, the counter at 250, adds 250 + 600 - 800 = 50."""
+    _, ledger = run(Snapshot(total=(100, 100), initial=500))
+    assert ledger.total == (600, 600)
+    imports, ledger = run(Snapshot(total=(100, 100), initial=700), ledger)
+    assert [i["added"] for i in imports] == [(200, 200)]
+    imports, ledger = run(Snapshot(total=(130, 130), initial=600), ledger)
+    assert imports == []
+    imports, ledger = run(Snapshot(total=(250, 250), initial=600), ledger)
+    assert [i["added"] for i in imports] == [(50, 50)]
+
+
+def test_the_ledger_keeps_no_initial_and_reads_the_first_releases() -> None:
+    """The opening balance is in the ledger's total, not kept apart (a copy nothing read): a
+    ledger written now has no "initial"; one of the first release, with it, reads the same."""
+    _, ledger = run(Snapshot(days={TODAY: (4, 4)}, initial=100))
+    written = json.loads(ledger.to_json())
+    assert set(written) == {"runs", "total", "days", "pages"}
+    old = json.dumps(written | {"initial": 100})
+    assert Ledger.from_json(old) == ledger == Ledger.from_json(ledger.to_json())
 
 
 def test_a_second_run_of_the_same_source_adds_nothing() -> None:

@@ -3,6 +3,8 @@ from their own tables, pages under the site's permalinks, no day counted twice."
 
 from __future__ import annotations
 
+import pytest
+
 from statsvc.store import Store
 from tests.helpers import Client, FakeClock, check_invariants, get_counts, ok, put_site
 from tests.mariadb import SourceDatabase, wordpress
@@ -158,15 +160,24 @@ async def test_wp_statistics_counts_no_day_twice_and_keeps_purged_history(
     assert (again["views"], again["applied"]) == (0, 0)
 
 
+@pytest.mark.parametrize(
+    ("query_keys", "deleted"), [(["p"], "/?p=9"), ([], "(other)")], ids=["keeps-p", "no-keys"]
+)
 async def test_wp_postviews_brings_each_posts_views_under_its_permalink(
-    client: Client, store: Store, clock: FakeClock, mariadb: SourceDatabase
+    client: Client,
+    store: Store,
+    clock: FakeClock,
+    mariadb: SourceDatabase,
+    query_keys: list[str],
+    deleted: str,
 ) -> None:
     """`views` post meta: post 5 120, page 7 30, post 9 (deleted) 4, and a non-number meta.
     Worked by hand: total views 154, visits 0 (WP-PostViews keeps none); pages
-    /2025/03/xin-chao/ 120, /lien-he/ 30, /?p=9 4. Post 5 then reads 125: the next run adds
-    5 views and nothing else. The site keeps the query key `p` (as a portal with plain
-    permalinks must, for hits too): else /?p=9 is the page "/", where a hit on it counts."""
-    await put_site(client, "wp", {"timezone": "Asia/Ho_Chi_Minh", "query_keys": ["p"]})
+    /2025/03/xin-chao/ 120, /lien-he/ 30, and post 9's 4 (no permalink: `/?p=9`). Post 5
+    then reads 125: the next run adds 5 views and nothing else. On a site that keeps the
+    query key `p` (as a portal with plain permalinks must, for hits too) /?p=9 is a page of
+    its own; on one that does not, its 4 views go to "(other)", not to the home page "/"."""
+    await put_site(client, "wp", {"timezone": "Asia/Ho_Chi_Minh", "query_keys": query_keys})
     wordpress(mariadb, STRUCTURE)
     mariadb.run(
         "INSERT INTO wp_postmeta (post_id, meta_key, meta_value) VALUES (%s, %s, %s)",
@@ -180,7 +191,7 @@ async def test_wp_postviews_brings_each_posts_views_under_its_permalink(
     )
     result = await migrate(store, clock, "wp", "wp-postviews", mariadb.url())
     assert (result["views"], result["visits"], result["days"], result["pages"]) == (154, 0, 0, 3)
-    assert await pages_of(client, "wp") == {"/2025/03/xin-chao/": 120, "/lien-he/": 30, "/?p=9": 4}
+    assert await pages_of(client, "wp") == {"/2025/03/xin-chao/": 120, "/lien-he/": 30, deleted: 4}
     mariadb.run(
         "UPDATE wp_postmeta SET meta_value = '125' WHERE post_id = 5 AND meta_key = 'views'"
     )
@@ -189,6 +200,38 @@ async def test_wp_postviews_brings_each_posts_views_under_its_permalink(
     counts = await get_counts(client, "wp")
     assert (counts["views"]["total"], counts["visits"]["total"]) == (159, 0)
     assert (await pages_of(client, "wp"))["/2025/03/xin-chao/"] == 125
+
+
+async def test_a_uri_no_hit_could_count_on_goes_to_other_and_the_run_goes_on(
+    client: Client, store: Store, clock: FakeClock, mariadb: SourceDatabase
+) -> None:
+    """WP Statistics keeps whatever clients requested. statistics_pages on the 26th: /tin-tuc
+    5, /%FF 3 (an escape that is not UTF-8), /b%0a 2 (a line feed), /x%E2%80%8By 1 (a
+    zero-width space), /tin-tuc?utm_source=zalo 4 (its query dropped, as a hit's).
+    Worked by hand: the run goes through; pages /tin-tuc 5 + 4 = 9, "(other)" 3 + 2 + 1 = 6;
+    the total is the visitor table's (2 visitors, 15 views), all the pages' views kept."""
+    await put_site(client, "wp", {"timezone": "UTC"})
+    for statement in STATISTICS:
+        mariadb.run(statement)
+    mariadb.run(
+        VISITOR,
+        [("2026-11-26", "Chrome", "10.0.0.1", 7), ("2026-11-26", "Edge", "10.0.0.4", 8)],
+    )
+    mariadb.run(
+        "INSERT INTO wp_statistics_pages (uri, type, date, count, id) VALUES (%s, %s, %s, %s, %s)",
+        [
+            ("/tin-tuc", "page", "2026-11-26", 5, 3),
+            ("/%FF", "unknown", "2026-11-26", 3, 0),
+            ("/b%0a", "unknown", "2026-11-26", 2, 0),
+            ("/x%E2%80%8By", "unknown", "2026-11-26", 1, 0),
+            ("/tin-tuc?utm_source=zalo", "page", "2026-11-26", 4, 3),
+        ],
+    )
+    result = await migrate(store, clock, "wp", "wp-statistics", mariadb.url())
+    assert (result["views"], result["visits"], result["applied"]) == (15, 2, 1)
+    assert await pages_of(client, "wp") == {"/tin-tuc": 9, "(other)": 6}
+    again = await migrate(store, clock, "wp", "wp-statistics", mariadb.url())
+    assert (again["views"], again["applied"]) == (0, 0)
 
 
 async def test_post_views_counter_brings_days_and_post_totals(

@@ -18,6 +18,7 @@ INVISIBLE = (
 _INVISIBLE = re.compile(f"[{INVISIBLE}]")
 # what a log line never holds as it came: controls (CR, LF, ESC...), the characters above,
 # lone surrogates (a log handler cannot encode them), and the backslash that escapes them
+MAX_ERROR = 300  # characters of an error's text in a line about it
 _UNSAFE_IN_LOG = re.compile(f"[\\\\\x00-\x1f\x7f-\x9f{INVISIBLE}\ud800-\udfff]")
 
 
@@ -44,6 +45,16 @@ def one_line(value: object) -> str:
     as two, so a client can neither start a line nor colour or turn one around."""
     text = value if isinstance(value, str) else str(value)
     return _UNSAFE_IN_LOG.sub(_escape, text)
+
+
+def error_line(error: BaseException | str, limit: int = MAX_ERROR) -> str:
+    """Return an error's text (an exception's str, or the message a driver gave) as one line
+    of at most `limit` characters and "...": whitespace runs made one space (aiohttp's parser
+    errors lay theirs out over lines), the rest escaped as one_line does, since an error can
+    quote what a client made (a request line, a database or host name)."""
+    text = error if isinstance(error, str) else str(error)
+    text = one_line(" ".join(text.split()))
+    return text[:limit] + "..." if len(text) > limit else text
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -10,10 +10,9 @@ import math
 import time
 from collections.abc import Callable
 
-from statsvc.core.text import one_line
+from statsvc.core.text import error_line, one_line
 
 LOG_EVERY = 10.0  # seconds between two lines of one kind
-MAX_DETAIL = 300  # characters of an error's text in a line about it
 SERVER_ERROR = "Error handling request from %s"  # aiohttp's line about a request it refused
 
 
@@ -42,9 +41,7 @@ class Throttle:
 def error_text(exc: BaseException) -> str:
     """Return an error as one short line: its class and its text, whitespace runs (aiohttp's
     parser errors lay theirs out over lines) made one space, the rest escaped."""
-    text = one_line(" ".join(str(exc).split()))
-    if len(text) > MAX_DETAIL:
-        text = text[:MAX_DETAIL] + "..."
+    text = error_line(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -33,7 +33,8 @@ async def migrate(
     site = await stats.site(site_id)
     snapshot = snapshot_of(site.zone)
     ledger = Ledger.from_json(await stats.store.migration_ledger(site_id, source))
-    steps = plan(source, snapshot, ledger, local_day(stats.now(), site.zone))
+    today = local_day(stats.now(), site.zone)
+    steps = plan(source, snapshot, ledger, today, site.query_keys)
     if dry_run:
         return {"source": source, **summary(steps), "dry_run": True}
     applied = []

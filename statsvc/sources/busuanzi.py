@@ -13,11 +13,13 @@ from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
 
 from statsvc.core.migrate import busuanzi, source_id
-from statsvc.sources.errors import SourceError, public_url
+from statsvc.core.text import error_line, one_line
+from statsvc.sources.errors import SourceError, split_url
 from statsvc.sources.reading import Reading
 
 KEY_PREFIX = re.compile(r"[A-Za-z0-9_.:-]+")
 TIMEOUT = 10  # seconds
+EXPECTED = "redis://[:password@]host:port/db"
 
 
 def read(url: str, *, prefix: str | None, host: str | None, urls: Path | None) -> Reading:
@@ -27,41 +29,40 @@ def read(url: str, *, prefix: str | None, host: str | None, urls: Path | None) -
         raise SourceError("bad_prefix", prefix=prefix)
     if not host:
         raise SourceError("no_host")
-    parts = urlsplit(url)
+    parts = split_url(url, EXPECTED)
     if parts.scheme not in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
-        raise SourceError(
-            "bad_url", url=public_url(url), expected="redis://[:password@]host:port/db"
-        )
+        raise SourceError("bad_url", expected=EXPECTED)
     pages = _listed(urls, host) if urls is not None else []
-    where = f"{parts.hostname}:{parts.port or 6379}"
+    where = f"{parts.host}:{parts.port or 6379}"
     client = None
     try:
         client = _client(url, parts.scheme)
         figures = _figures(client, prefix, host, pages, where)
     except redis.AuthenticationError:
-        raise SourceError("access_denied", where=where, user=parts.username or "default") from None
+        raise SourceError("access_denied", where=where, user=parts.user or "default") from None
     except redis.ResponseError as exc:
         if "WRONGPASS" in str(exc) or "NOAUTH" in str(exc):
-            raise SourceError(
-                "access_denied", where=where, user=parts.username or "default"
-            ) from None
-        raise SourceError("read_failed", where=where, reason=str(exc)[:200]) from None
+            raise SourceError("access_denied", where=where, user=parts.user or "default") from None
+        raise SourceError("read_failed", where=where, reason=error_line(exc)) from None
     except (redis.RedisError, RedisClusterException) as exc:
-        raise SourceError("cannot_connect", where=where, reason=str(exc)[:200]) from None
+        raise SourceError("cannot_connect", where=where, reason=error_line(exc)) from None
     finally:
         if client is not None:
             client.close()
     snapshot = busuanzi.from_figures(*figures)
     source = source_id("busuanzi", f"{where}/{parts.path.strip('/') or '0'}/{host}", prefix)
-    origin = {"kind": "busuanzi", "from": public_url(url), "prefix": prefix, "host": host}
+    origin = {"kind": "busuanzi", "from": parts.public, "prefix": prefix, "host": host}
     return Reading(source, origin, lambda _zone: snapshot)
 
 
 def _client(url: str, scheme: str) -> Any:
     options: dict[str, Any] = {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT}
-    if scheme.endswith("+cluster"):
-        return RedisCluster.from_url(url.replace("+cluster", "", 1), **options)
-    return redis.Redis.from_url(url, **options)
+    try:
+        if scheme.endswith("+cluster"):
+            return RedisCluster.from_url(url.replace("+cluster", "", 1), **options)
+        return redis.Redis.from_url(url, **options)
+    except ValueError:  # redis-py's own reading of the URL (a db that is not a number...)
+        raise SourceError("bad_url", expected=EXPECTED) from None
 
 
 def _figures(
@@ -107,13 +108,16 @@ def _listed(urls: Path, host: str) -> list[str]:
     try:
         lines = urls.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError("no_urls", path=str(urls), reason=str(exc)[:200]) from None
+        raise SourceError("no_urls", path=one_line(urls), reason=error_line(exc)) from None
     paths = []
     for line in lines:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        parts = urlsplit(line if "//" in line else f"//{host}{line}")
+        try:
+            parts = urlsplit(line if "//" in line else f"//{host}{line}")
+        except ValueError:  # not a URL (an unclosed [ in its host): no page of the site
+            continue
         if parts.netloc in ("", host):
             paths.append(parts.path or "/")
     return list(dict.fromkeys(paths))

@@ -3,11 +3,16 @@ a catalogue can replace it, as the console's has)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 MESSAGES = {
-    "bad_url": "{url}: expected {expected}",
+    "bad_url": "the --from URL is not one this kind reads: expected {expected}",
+    "unreadable_url": (
+        "the --from URL cannot be read: percent-encode the special characters of the"
+        " user and password (/ as %2F, ? as %3F, # as %23, @ as %40, : as %3A, % as %25)"
+    ),
     "no_driver": "reading {kind} needs PyMySQL (pip install PyMySQL)",
     "cannot_connect": "cannot connect to {where}: {reason}",
     "access_denied": "{where} refused user {user!r}: wrong user or password",
@@ -31,14 +36,55 @@ class SourceError(Exception):
         super().__init__(MESSAGES[code].format(**fields))
 
 
+@dataclass(frozen=True)
+class SourceURL:
+    """A source URL's parts, read once; `public` is the URL as the audit trail and messages
+    name it: no password, no query (redis-py takes `?password=`), no fragment."""
+
+    scheme: str
+    host: str
+    port: int | None
+    user: str | None  # percent-decoded, as the password
+    password: str | None
+    path: str
+    public: str
+
+
+def split_url(url: str, expected: str) -> SourceURL:
+    """Return the parts of a source URL, or raise SourceError without a word of the URL:
+    a password with an unescaped / ? or # ends the URL's host part early, and urlsplit's
+    errors then quote what follows (the password) as a port."""
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+        user, password = parts.username, parts.password
+    except ValueError:
+        raise SourceError("unreadable_url") from None
+    # "@" past the host part: the user's part ended early, at a character of its password
+    fields = parts.query.split("&") if parts.query else []
+    if "@" not in parts.netloc and (
+        "@" in parts.path or "@" in parts.fragment or any("@" in f.split("=")[0] for f in fields)
+    ):
+        raise SourceError("unreadable_url")
+    if not host:
+        raise SourceError("bad_url", expected=expected)
+    netloc = host if ":" not in host else f"[{host}]"
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    if user:
+        netloc = f"{user}@{netloc}"
+    return SourceURL(
+        scheme=parts.scheme.lower(),
+        host=host,
+        port=port,
+        user=unquote(user) if user is not None else None,
+        password=unquote(password) if password is not None else None,
+        path=parts.path,
+        public=f"{parts.scheme}://{netloc}{parts.path}",
+    )
+
+
 def public_url(url: str) -> str:
-    """Return a source URL without its password (as the audit trail and messages name it)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.hostname or ""
-    if parts.port is not None:
-        netloc = f"{netloc}:{parts.port}"
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    """Return a source URL as the audit trail and messages name it (SourceURL.public), or
+    raise SourceError if it cannot be read."""
+    return split_url(url, "a URL").public

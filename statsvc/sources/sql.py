@@ -7,10 +7,11 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from statsvc.core.migrate import source_id
-from statsvc.sources.errors import SourceError, public_url
+from statsvc.core.text import error_line
+from statsvc.sources.errors import SourceError, SourceURL, split_url
 from statsvc.sources.reading import Reading
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ PREFIX = re.compile(r"[A-Za-z0-9_]*")
 CONNECT_TIMEOUT = 10  # seconds
 ACCESS_DENIED = {1045, 1698}  # MySQL's error numbers (1698: a user of unix_socket only)
 UNKNOWN_DATABASE = 1049
+EXPECTED = "mysql://user:password@host:port/database"
 
 
 class Database:
@@ -73,36 +75,36 @@ def read(
     prefix = DEFAULT_PREFIX[kind] if prefix is None else prefix
     if not PREFIX.fullmatch(prefix):
         raise SourceError("bad_prefix", prefix=prefix)
-    parts = urlsplit(url)
+    parts = split_url(url, EXPECTED)
     database = unquote(parts.path.lstrip("/"))
-    if parts.scheme not in ("mysql", "mariadb") or not parts.hostname or not database:
-        raise SourceError(
-            "bad_url", url=public_url(url), expected="mysql://user:password@host:port/database"
-        )
-    where = f"{parts.hostname}:{parts.port or 3306}"
+    if parts.scheme not in ("mysql", "mariadb") or not database:
+        raise SourceError("bad_url", expected=EXPECTED)
+    where = f"{parts.host}:{parts.port or 3306}"
     with _connected(parts, database, where) as db:
         source = source_id(kind, f"{where}/{database}", prefix)
-        origin = {"kind": kind, "from": public_url(url), "prefix": prefix}
+        origin = {"kind": kind, "from": parts.public, "prefix": prefix}
         try:
             return reader(db, prefix, initial, source, origin)
         except SourceError:
             raise
         except Exception as exc:  # a query the server refused mid-way: a line, not a trace
-            raise SourceError("read_failed", where=where, reason=_reason(exc)) from None
+            raise SourceError(
+                "read_failed", where=where, reason=error_line(_message(exc))
+            ) from None
 
 
 @contextmanager
-def _connected(parts: Any, database: str, where: str) -> Iterator[Database]:
+def _connected(parts: SourceURL, database: str, where: str) -> Iterator[Database]:
     try:
         import pymysql
     except ImportError:
         raise SourceError("no_driver", kind="a SQL counter") from None
     try:
         connection = pymysql.connect(
-            host=parts.hostname,
+            host=parts.host,
             port=parts.port or 3306,
-            user=unquote(parts.username or "root"),
-            password=unquote(parts.password or ""),
+            user=parts.user or "root",
+            password=parts.password or "",
             database=database,
             connect_timeout=CONNECT_TIMEOUT,
             read_timeout=600,
@@ -111,19 +113,18 @@ def _connected(parts: Any, database: str, where: str) -> Iterator[Database]:
     except pymysql.err.OperationalError as exc:
         number = exc.args[0] if exc.args else 0
         if number in ACCESS_DENIED:
-            raise SourceError("access_denied", where=where, user=parts.username or "root") from None
+            raise SourceError("access_denied", where=where, user=parts.user or "root") from None
         if number == UNKNOWN_DATABASE:
             raise SourceError("no_database", where=where, database=database) from None
-        raise SourceError("cannot_connect", where=where, reason=_reason(exc)) from None
+        raise SourceError("cannot_connect", where=where, reason=error_line(_message(exc))) from None
     except pymysql.err.MySQLError as exc:
-        raise SourceError("cannot_connect", where=where, reason=_reason(exc)) from None
+        raise SourceError("cannot_connect", where=where, reason=error_line(_message(exc))) from None
     try:
         yield Database(connection, database)
     finally:
         connection.close()
 
 
-def _reason(exc: Exception) -> str:
-    """Return an error's own message on one line."""
-    text = str(exc.args[-1]) if exc.args else type(exc).__name__
-    return " ".join(text.split())[:200]
+def _message(exc: Exception) -> str:
+    """Return a driver error's own message: PyMySQL's errors are (number, message)."""
+    return str(exc.args[-1]) if exc.args else type(exc).__name__

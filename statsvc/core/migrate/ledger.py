@@ -20,8 +20,8 @@ from datetime import date
 from typing import Any
 
 from statsvc.core.backfill import IMPORT_ID, MAX_COUNT, MAX_PAGES, PART_ROWS, Import, parse_import
-from statsvc.core.pageview import MAX_PATH_BYTES, OTHER_PAGE
-from statsvc.core.text import is_clean_text
+from statsvc.core.errors import BadInput
+from statsvc.core.pageview import OTHER_PAGE, normalise_path, raw_path
 
 Figures = tuple[int, int]  # views, visits
 
@@ -30,24 +30,29 @@ Figures = tuple[int, int]  # views, visits
 class Snapshot:
     """An old counter's figures in the site's calendar: views and visits per local day, the
     all-time total (which includes the days; None: the days' sum), all-time views per page
-    path, and an opening balance kept outside its tables (visits, counted as views too)."""
+    path, and an opening balance kept outside its tables (visits, counted as views too).
+    `by_key` names the pages the old counter could only name by a query key (WordPress's
+    `/?p=ID` for a post without a permalink): a page of its own on a site whose query keys
+    keep that key, else "(other)", never the page "/" the rest of the query falls to."""
 
     days: dict[date, Figures] = field(default_factory=dict)
     total: Figures | None = None
     pages: dict[str, int] = field(default_factory=dict)
     initial: int = 0
+    by_key: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class Ledger:
     """What the runs so far added to a site from one source: the run count, the figures added
-    to the total (days and opening balance included), per day and per page path."""
+    to the total (days and opening balance included), per day and per page path. The
+    opening balance is not kept apart: it is in the total, so a later run with a larger
+    --initial adds the difference and one with a smaller adds nothing for it."""
 
     runs: int = 0
     total: Figures = (0, 0)
     days: dict[date, Figures] = field(default_factory=dict)
     pages: dict[str, int] = field(default_factory=dict)
-    initial: int = 0
 
     def to_json(self) -> str:
         """Return the ledger as the JSON the store keeps."""
@@ -57,7 +62,6 @@ class Ledger:
                 "total": list(self.total),
                 "days": {d.isoformat(): list(f) for d, f in sorted(self.days.items())},
                 "pages": self.pages,
-                "initial": self.initial,
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -65,7 +69,8 @@ class Ledger:
 
     @classmethod
     def from_json(cls, text: str | None) -> Ledger:
-        """Return the ledger the store keeps (an empty one for a source never migrated)."""
+        """Return the ledger the store keeps (an empty one for a source never migrated); an
+        "initial" that ledgers of the first release hold is not read (the total has it)."""
         if not text:
             return cls()
         raw = json.loads(text)
@@ -74,7 +79,6 @@ class Ledger:
             total=(int(raw["total"][0]), int(raw["total"][1])),
             days={date.fromisoformat(d): (int(f[0]), int(f[1])) for d, f in raw["days"].items()},
             pages={str(p): int(n) for p, n in raw["pages"].items()},
-            initial=int(raw.get("initial", 0)),
         )
 
 
@@ -96,10 +100,17 @@ def source_id(kind: str, where: str, prefix: str) -> str:
     return text
 
 
-def plan(source: str, snapshot: Snapshot, ledger: Ledger, today: date) -> list[Step]:
+def plan(
+    source: str,
+    snapshot: Snapshot,
+    ledger: Ledger,
+    today: date,
+    query_keys: tuple[str, ...] = (),
+) -> list[Step]:
     """Return the imports that add what `snapshot` says beyond `ledger`: nothing when the
     source has nothing new. Days after the site's today wait for a later run; a figure the
-    source now says is lower than what was added (a purge, a reset) adds nothing."""
+    source now says is lower than what was added (a purge, a reset) adds nothing. A page no
+    hit on a site with these query keys could count on goes into "(other)"."""
     kept = {d: f for d, f in snapshot.days.items() if d <= today}
     held = [f for d, f in snapshot.days.items() if d > today]
     sums = _sum(kept.values())
@@ -121,7 +132,7 @@ def plan(source: str, snapshot: Snapshot, ledger: Ledger, today: date) -> list[S
         if more_views:
             days[day] = (more_views, more_visits)
     pages = {}
-    for path, views in _pages(snapshot.pages).items():
+    for path, views in _pages(snapshot, query_keys).items():
         more = views - ledger.pages.get(path, 0)
         if more > 0:
             pages[path] = more
@@ -154,7 +165,6 @@ def plan(source: str, snapshot: Snapshot, ledger: Ledger, today: date) -> list[S
             pages=now.pages | {p: now.pages.get(p, 0) + v for p, v in pages.items()}
             if last
             else now.pages,
-            initial=snapshot.initial if last else now.initial,
         )
         steps.append(Step(parse_import(document), now))
     return steps
@@ -173,14 +183,15 @@ def summary(steps: list[Step]) -> dict[str, object]:
     }
 
 
-def _pages(pages: dict[str, int]) -> dict[str, int]:
-    """Return the pages an import may carry: paths it accepts, at most MAX_PAGES of them (the
-    least read folded into "(other)"), each within MAX_COUNT."""
+def _pages(snapshot: Snapshot, query_keys: tuple[str, ...]) -> dict[str, int]:
+    """Return the pages an import may carry: at most MAX_PAGES of them (the least read folded
+    into "(other)"), each within MAX_COUNT. An old counter's page paths are whatever its
+    clients requested (a uri column holds `/%FF` and `/a%0Ab` too): a path a hit could not
+    count on goes into "(other)", its views kept, by the hit path's own checks."""
     clean: dict[str, int] = {}
-    for path, views in pages.items():
-        ok = path.startswith("/") and len(path.encode("utf-8", "surrogatepass")) <= MAX_PATH_BYTES
-        name = path if ok and is_clean_text(path) else OTHER_PAGE
+    for path, views in snapshot.pages.items():
         if views > 0:
+            name = _page(path, query_keys, path in snapshot.by_key)
             clean[name] = min(clean.get(name, 0) + views, MAX_COUNT)
     if len(clean) > MAX_PAGES:
         ranked = sorted(clean.items(), key=lambda item: (-item[1], item[0]))
@@ -189,6 +200,22 @@ def _pages(pages: dict[str, int]) -> dict[str, int]:
         kept[OTHER_PAGE] = min(rest, MAX_COUNT)
         clean = kept
     return clean
+
+
+def _page(path: str, query_keys: tuple[str, ...], by_key: bool) -> str:
+    """Return the path an import carries for an old counter's page (as a hit would send it,
+    statsvc.core.pageview.raw_path), or "(other)" where no hit could count on it: a path
+    raw_path or normalise_path refuses, or one named by a query key the site drops."""
+    if path == OTHER_PAGE:
+        return path
+    try:
+        raw = raw_path(path)
+        page = normalise_path(raw, query_keys)
+    except BadInput:
+        return OTHER_PAGE
+    if by_key and "?" not in page:  # a decoded "?" reads as %3F: this is the kept query
+        return OTHER_PAGE
+    return raw
 
 
 def _sum(figures: Iterable[Figures]) -> Figures:

@@ -98,7 +98,7 @@ def postviews(posts: Iterable[tuple[str, int]]) -> Snapshot:
     pages: dict[str, int] = {}
     for path, views in posts:
         pages[path] = pages.get(path, 0) + max(views, 0)
-    return Snapshot(total=(sum(pages.values()), 0), pages=pages)
+    return Snapshot(total=(sum(pages.values()), 0), pages=pages, by_key=_by_key(pages))
 
 
 def post_views_counter(
@@ -124,4 +124,9 @@ def post_views_counter(
             path = paths.get(post_id, f"/?p={post_id}")
             pages[path] = pages.get(path, 0) + count
     total = max(sum(pages.values()), sum(v for v, _ in days.values()))
-    return Snapshot(days=days, total=(total, 0), pages=pages)
+    return Snapshot(days=days, total=(total, 0), pages=pages, by_key=_by_key(pages))
+
+
+def _by_key(paths: Iterable[str]) -> frozenset[str]:
+    """Return the paths `permalink` could only make of a query key (`/?p=ID`, `/?page_id=ID`)."""
+    return frozenset(path for path in paths if path.startswith("/?"))
