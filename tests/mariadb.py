@@ -1,5 +1,6 @@
 """The old counters' MariaDB for the `statsvc migrate` tests: a database of each test's own on
-127.0.0.1:3306 (user root, no password; .ci/run starts one where none answers), made and
+127.0.0.1:3306, or STATSVC_TEST_MARIADB_PORT (user root, no password; .ci/run starts one of
+its own on a free port where none answers on 3306), made and
 dropped around the test; and WordPress's own tables, which three counters share."""
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from zoneinfo import ZoneInfo
 import pymysql
 import pytest
 
-HOST, PORT, USER = "127.0.0.1", 3306, "root"
+HOST, USER = "127.0.0.1", "root"
+PORT = int(os.environ.get("STATSVC_TEST_MARIADB_PORT", "3306"))  # .ci/run's own, where none answers
 
 
 class SourceDatabase:
