@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from statsvc.core.bots import is_bot
 from statsvc.core.calendar import Windows, day_bounds, windows_at
 from statsvc.core.errors import UnknownSite
-from statsvc.core.pageview import PageView, normalise_path
+from statsvc.core.pageview import NO_PAGE, PageView, normalise_path
 from statsvc.core.reasons import Reason
 from statsvc.core.requester import Client
 from statsvc.core.results import Counts, HitResult, Outcome, reply
@@ -385,7 +385,10 @@ class StatsService:
         return cached[0], cached[1]
 
     def _page(self, raw_path: str, query_keys: tuple[str, ...]) -> str:
-        """Return the page a raw path stands for, remembering the answers of the busy paths."""
+        """Return the page a raw path stands for, remembering the answers of the busy paths
+        (NO_PAGE stands for no page)."""
+        if not raw_path:
+            return NO_PAGE
         if len(raw_path) > MAX_CACHED_PATH:  # rare (the busy paths are short): not kept
             return normalise_path(raw_path, query_keys)
         key = (raw_path, query_keys)
