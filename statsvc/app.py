@@ -16,6 +16,7 @@ from statsvc.core.keys import Keys
 from statsvc.core.site import new_site
 from statsvc.http.appkeys import ASSETS, CLOCK, METRICS, SETTINGS, SIGN_INS, STATS
 from statsvc.http.assets import ASSET_FILES, load_asset
+from statsvc.http.dashboard import proxy_warnings
 from statsvc.http.middleware import edge
 from statsvc.http.routes import add_routes
 from statsvc.service.buffer import Buffer
@@ -81,9 +82,12 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app[CLOCK] = clock
     app[METRICS] = Metrics(settings.metrics_dir)
     app[ASSETS] = {name: load_asset(name) for name in ASSET_FILES}
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app, loader=jinja2.PackageLoader("statsvc.widget", "templates"), autoescape=True
     )
+    env.add_extension("jinja2.ext.i18n")  # stand-in until statsvc.i18n
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # stand-in
+    env.globals["proxy_warnings"] = lambda: proxy_warnings(app)
     app.cleanup_ctx.append(_store)
     add_routes(app, settings.metrics_token)
     return app
