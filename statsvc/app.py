@@ -16,6 +16,7 @@ from statsvc.core.keys import Keys
 from statsvc.core.site import new_site
 from statsvc.http.appkeys import ASSETS, CLOCK, METRICS, SETTINGS, SIGN_INS, STATS
 from statsvc.http.assets import ASSET_FILES, load_asset
+from statsvc.http.dashboard import proxy_warnings
 from statsvc.http.middleware import edge
 from statsvc.http.routes import add_routes
 from statsvc.service.buffer import Buffer
@@ -86,6 +87,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     )
     env.add_extension("jinja2.ext.i18n")  # stand-in until statsvc.i18n
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # stand-in
+    env.globals["proxy_warnings"] = lambda: proxy_warnings(app)
     app.cleanup_ctx.append(_store)
     add_routes(app, settings.metrics_token)
     return app

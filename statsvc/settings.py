@@ -10,7 +10,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-from statsvc.core.config import Settings
+from statsvc.core.config import DEFAULT_TIMEZONE, Settings
 from statsvc.core.requester import parse_networks
 from statsvc.core.site import LOCALES, SettingsError, validate_timezone
 
@@ -45,7 +45,7 @@ def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
     if locale not in LOCALES:
         raise SettingsError("STATSVC_LOCALE", f"must be one of {', '.join(LOCALES)}")
     try:
-        timezone = validate_timezone(env.get("STATSVC_TIMEZONE", "UTC"))
+        timezone = validate_timezone(env.get("STATSVC_TIMEZONE", DEFAULT_TIMEZONE))
     except SettingsError as exc:
         raise SettingsError("STATSVC_TIMEZONE", str(exc)) from None
     return Settings(

@@ -17,7 +17,7 @@ from statsvc.core.box import LABELS, BoxOptions, box_lines, box_options, format_
 from statsvc.core.errors import BadInput
 from statsvc.core.requester import parse_networks
 from statsvc.settings import Settings
-from tests.helpers import Client, FakeClock, sign_in
+from tests.helpers import Client, FakeClock, admin, sign_in
 
 SVG = "{http://www.w3.org/2000/svg}"
 WIDGET = files("statsvc.widget").joinpath("widget.js").read_text(encoding="utf-8")
@@ -129,7 +129,9 @@ async def test_badge_draws_the_box_and_counts_a_view(client: Client) -> None:
 
 async def test_badge_with_count_0_counts_nothing(client: Client) -> None:
     """count=0 draws the box from the counts without counting the view."""
-    status, svg = await badge(client, "site=demo&count=0&lang=en&metric=views&rows=total,page")
+    status, svg = await badge(
+        client, "site=demo&count=0&lang=en&metric=views&rows=total,page&path=/a"
+    )
     assert status == 200
     assert badge_rows(svg) == ["Total: 0", "This page: 0"]
     counts = await (await client.get("/api/v1/counts?site=demo")).json()
@@ -175,13 +177,28 @@ async def test_badge_rejects_bad_options(client: Client, query: str, code: str) 
     assert counts["views"]["total"] == 0
 
 
-async def test_badge_counts_the_referring_page_and_not_head(client: Client) -> None:
-    """Without path, the badge counts the page its Referer names; HEAD is 405 and counts nothing."""
+async def test_badge_without_path_counts_the_site_and_no_page(client: Client) -> None:
+    """Without path, the badge counts a view of the site and of no page, whatever its Referer
+    says (under the default referrer policy only the origin: every page would read as /); the
+    page rows are left out of the image; HEAD is 405 and counts nothing."""
     response = await client.get(
-        "/api/v1/badge.svg?site=demo", headers={"Referer": "https://x.vn/tin-tuc/a?b=1"}
+        "/api/v1/badge.svg?site=demo&rows=total,page,page_online&metric=views",
+        headers={"Referer": "https://x.vn/"},
     )
     assert response.status == 200
+    assert badge_rows(await response.text()) == ["Tất cả: 1"]
     assert (await client.head("/api/v1/badge.svg?site=demo")).status == 405
+    home = await (await client.get("/api/v1/counts?site=demo&path=/")).json()
+    assert (home["views"]["total"], home["visits"]["total"], home["page"]["total"]) == (1, 1, 0)
+    pages = await client.get("/api/v1/sites/demo/pages?window=total", headers=admin())
+    assert (await pages.json())["pages"] == []
+
+
+async def test_badge_with_path_counts_that_page(client: Client) -> None:
+    """With path, the badge counts the view of that page (normalised as a hit's) and draws
+    its rows."""
+    _, svg = await badge(client, "site=demo&path=/tin-tuc//a&rows=total,page&metric=views")
+    assert badge_rows(svg) == ["Tất cả: 1", "Trang này: 1"]
     counts = await (await client.get("/api/v1/counts?site=demo&path=/tin-tuc/a")).json()
     assert (counts["views"]["total"], counts["page"]["total"]) == (1, 1)
 

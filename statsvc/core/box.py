@@ -12,6 +12,7 @@ from statsvc.core.text import is_clean_text
 
 ROWS = ("online", "page_online", "today", "yesterday", "week", "month", "total", "page")
 DEFAULT_ROWS: tuple[str, ...] = ("online", "today", "week", "total")
+PAGE_ROWS = ("page_online", "page")  # a page's figures: drawn only when the page is known
 METRICS = ("visits", "views")
 THEMES = ("light", "dark")  # "none" is the widget's: unstyled markup, which an image cannot be
 MAX_PAD = 20
@@ -94,7 +95,8 @@ def box_lines(
 ) -> tuple[str, list[tuple[str, str]]]:
     """Return the box's title and its (label, number) rows for a counts reply; a figure the
     reply does not have (a hit kept through an outage has none) is drawn "…", as the widget
-    draws it."""
+    draws it. Without a page (no path given) the page's rows are left out: no figure of a
+    page that is not known is drawn."""
     lang = options.lang or (locale if locale in LABELS else "vi")
     words = LABELS[lang]
     page = counts.get("page", {})  # absent: no page asked for; None: no figures now
@@ -102,6 +104,8 @@ def box_lines(
     figures = counts.get(options.metric) or {}
     lines = []
     for row in options.rows:
+        if row in PAGE_ROWS and "page" not in counts:
+            continue
         if row == "online":
             n = counts.get("online")
         elif row == "page_online":

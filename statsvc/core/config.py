@@ -8,6 +8,8 @@ from pathlib import Path
 
 from statsvc.core.requester import Network
 
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"  # of new sites: the portals served are Vietnam's
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -20,7 +22,7 @@ class Settings:
     data_dir: Path = Path("statsvc-data")
     admin_token: str | None = None
     trusted_proxies: tuple[Network, ...] = ()
-    timezone: str = "UTC"  # default for new sites
+    timezone: str = DEFAULT_TIMEZONE  # default for new sites
     locale: str = "vi"  # default for new sites
     retention_days: int = 400
     page_cap: int = 50_000

@@ -16,6 +16,7 @@ MAX_BODY = 8 * 1024
 MAX_URL = 2048
 MAX_PATH_BYTES = 512
 OTHER_PAGE = "(other)"
+NO_PAGE = ""  # the path of a view of a site and of no page: a badge not told its page's path
 PAGE_VIEW_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _SLASHES = re.compile(r"/{2,}")
 _SIMPLE_URL = re.compile(

@@ -43,6 +43,13 @@ def client_ip(remote: str | None, forwarded_for: str | None, trusted: Iterable[N
     address = remote or ""
     if not forwarded_for or not is_within(address, trusted):
         return address
+    return forwarded_ip(address, forwarded_for, trusted)
+
+
+def forwarded_ip(remote: str, forwarded_for: str, trusted: tuple[Network, ...]) -> str:
+    """Return the client address that X-Forwarded-For names, read from the right through
+    the trusted proxies, for a request from `remote`, itself a trusted proxy."""
+    address = remote
     for hop in reversed([h.strip() for h in forwarded_for.split(",")][-MAX_HOPS:]):
         if not _is_ip(hop):
             return address

@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 from statsvc.core.calendar import Windows
+from statsvc.core.pageview import NO_PAGE
 from statsvc.core.reasons import Reason
 from statsvc.core.site import Site
 
@@ -56,7 +57,8 @@ class HitResult:
     reason: Reason | None = None
 
     def body(self) -> dict[str, Any]:
-        """Return the reply of DESIGN §3 (`counted` true, false with a reason, or "queued")."""
+        """Return the reply of DESIGN §3 (`counted` true, false with a reason, or "queued"),
+        without "path" and "page" for a view of no page."""
         counted: bool | str = (
             "queued" if self.outcome is Outcome.QUEUED else self.outcome is Outcome.COUNTED
         )
@@ -64,7 +66,7 @@ class HitResult:
             self.site,
             self.windows,
             self.counts,
-            page=True,
+            page=self.path != NO_PAGE,
             counted=counted,
             reason=self.reason,
             path=self.path,

@@ -50,11 +50,15 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Answer 200 while the store is reachable, 503 when not; say how many hits are kept
-    to count when it answers."""
+    to count when it answers, and the signs of a misconfigured proxy seen in the last hour
+    (docs/operations.md)."""
     stats = request.app[STATS]
     buffered = len(stats.buffer)
     if await stats.ready():
-        return web.json_response({"status": "ready", "store": "up", "buffered": buffered})
+        warnings = sorted(stats.proxies.warnings())  # a misconfigured proxy: still ready
+        return web.json_response(
+            {"status": "ready", "store": "up", "buffered": buffered, "warnings": warnings}
+        )
     raise ApiError(
         503,
         "store_unavailable",

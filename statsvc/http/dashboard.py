@@ -62,6 +62,16 @@ PAGE_TEXT = {
 }
 
 
+def proxy_warnings(app: web.Application) -> list[dict[str, str]]:
+    """Return the signs of a misconfigured proxy this process saw in the last hour, for the
+    dashboard's banner (widget/templates/admin_proxy_warning.html)."""
+    seen = app[STATS].proxies.warnings()
+    return [
+        {"kind": str(kind), "address": sighting.address, "site": sighting.site}
+        for kind, sighting in sorted(seen.items())
+    ]
+
+
 async def html_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer an /admin request with the security headers; its errors as HTML pages."""
     try:

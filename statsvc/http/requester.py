@@ -6,17 +6,22 @@ import re
 
 from aiohttp import web
 
-from statsvc.core.requester import MAX_USER_AGENT, Client, Network, client_ip, is_within
+from statsvc.core.requester import MAX_USER_AGENT, Client, Network, forwarded_ip, is_within
+from statsvc.http.appkeys import STATS
 
 HOST_HEADER = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
 
 
 def client_address(request: web.Request, trusted: tuple[Network, ...]) -> str:
     """Return the address of a request's client (X-Forwarded-For read through trusted
-    proxies only)."""
-    return client_ip(
-        request.remote, ",".join(request.headers.getall("X-Forwarded-For", [])), trusted
-    )
+    proxies only); tell the proxy watch whether the header came from a peer not trusted."""
+    remote = request.remote or ""
+    forwarded = request.headers.getall("X-Forwarded-For", None)
+    if forwarded is not None and not is_within(remote, trusted):
+        request.app[STATS].proxies.request(remote)
+        return remote
+    request.app[STATS].proxies.request(None)
+    return remote if forwarded is None else forwarded_ip(remote, ",".join(forwarded), trusted)
 
 
 def client_of(request: web.Request, trusted: tuple[Network, ...]) -> Client:

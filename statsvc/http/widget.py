@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import aiohttp_jinja2
 from aiohttp import web
 
 from statsvc import __version__
 from statsvc.core.box import DEFAULT_ROWS, LABELS, ROWS, box_lines, box_options
-from statsvc.core.pageview import MAX_URL, PageView, check_site_id
+from statsvc.core.pageview import NO_PAGE, PageView, check_site_id
 from statsvc.http.api import query_path
 from statsvc.http.appkeys import ASSETS, SETTINGS, STATS
 from statsvc.http.assets import asset_response
@@ -41,14 +39,17 @@ async def static(request: web.Request) -> web.Response:
 
 
 async def badge(request: web.Request) -> web.Response:
-    """Draw the box as an SVG image; count a view unless count=0."""
+    """Draw the box as an SVG image; count a view unless count=0. Without `path` the view is
+    the site's and no page's: the page that shows the image is not known (under the browsers'
+    default referrer policy its Referer names the origin only), so no page is guessed."""
     options = box_options(request.query)
     site_id = check_site_id(request.query.get("site"))
-    path = query_path(request) or _referring_path(request)
+    path = query_path(request)
     stats = request.app[STATS]
     if options.count:
         client = client_of(request, request.app[SETTINGS].trusted_proxies)
-        counts = (await stats.hit(PageView(site_id, path, None, None), client)).body()
+        view = PageView(site_id, path or NO_PAGE, None, None)
+        counts = (await stats.hit(view, client)).body()
     else:
         counts = await stats.counts(site_id, path)
     title, lines = box_lines(counts, options, counts["locale"])
@@ -65,16 +66,6 @@ async def badge(request: web.Request) -> web.Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
-
-
-def _referring_path(request: web.Request) -> str:
-    """Return the path of the page that shows the badge, as far as its Referer tells, or /."""
-    referer = request.headers.get("Referer", "")
-    try:
-        path = urlsplit(referer).path
-    except ValueError:
-        return "/"
-    return path if path.startswith("/") and len(path) <= MAX_URL else "/"
 
 
 async def landing(request: web.Request) -> web.Response:

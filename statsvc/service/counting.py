@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from statsvc.core.bots import is_bot
 from statsvc.core.calendar import Windows, day_bounds, windows_at
 from statsvc.core.errors import UnknownSite
-from statsvc.core.pageview import PageView, normalise_path
+from statsvc.core.pageview import NO_PAGE, PageView, normalise_path
 from statsvc.core.reasons import Reason
 from statsvc.core.requester import Client
 from statsvc.core.results import Counts, HitResult, Outcome, reply
@@ -24,6 +24,7 @@ from statsvc.core.visitor import address_id, visitor_id
 from statsvc.service.buffer import Buffer, Pending
 from statsvc.service.journal import Journal, flush
 from statsvc.service.metrics import Metrics
+from statsvc.service.proxies import ProxyWatch
 from statsvc.store import (
     REPLAY_HORIZON,
     STORE_FAILURES,
@@ -70,6 +71,7 @@ class StatsService:
         self._loading: dict[object, asyncio.Future[Any]] = {}
         self._calendars: dict[tuple[str, str], tuple[Windows, float, float]] = {}
         self._pages: dict[tuple[str, tuple[str, ...]], str] = {}
+        self.proxies = ProxyWatch(clock)  # signs of a proxy not trusted (http reports some)
 
     async def site(self, site_id: str) -> Site:
         """Return a site's settings from this process's cache or the store."""
@@ -132,6 +134,7 @@ class StatsService:
             counts, windows = await self._run("read", site, view.path, client, None, reason)
             self.metrics.hit(reason)
             return HitResult(Outcome.REFUSED, site, windows, counts, counts.path, reason)
+        self.proxies.hit(site.id, client)
         view_id = view.id or new_view_id()  # a retry or a replay of this hit never counts twice
         now = self._clock()  # a hit kept for later counts at the instant it came
         try:
@@ -400,7 +403,10 @@ class StatsService:
         return cached[0], cached[1]
 
     def _page(self, raw_path: str, query_keys: tuple[str, ...]) -> str:
-        """Return the page a raw path stands for, remembering the answers of the busy paths."""
+        """Return the page a raw path stands for, remembering the answers of the busy paths
+        (NO_PAGE stands for no page)."""
+        if not raw_path:
+            return NO_PAGE
         if len(raw_path) > MAX_CACHED_PATH:  # rare (the busy paths are short): not kept
             return normalise_path(raw_path, query_keys)
         key = (raw_path, query_keys)

@@ -38,8 +38,9 @@
 -- yesterday's id), visitor id
 -- (or "": a view kept through an outage whose visitor is not known counts no visit and marks
 -- no one online), the visitor's id under yesterday's salt
--- or "" (within one online window after local midnight: not online twice), path,
--- page-view id or "", now (ms), the client address's id or "" (no limit per address)
+-- or "" (within one online window after local midnight: not online twice), path (or "": a
+-- view of the site and of no page), page-view id or "", now (ms), the client address's id or
+-- "" (no limit per address)
 --
 -- returns, batch after batch, 1 (or the error that failed that batch alone, and nothing
 -- else for it), the figures before it, then 5 values per request; the caller adds up
@@ -183,9 +184,10 @@ local function count(K, A, n, out)
     end
 
     -- A path not in the registry folds into "(other)" once the site has `cap` pages (a page
-    -- registered with 0 views, by an import, is in it: ZADD XX tells absent from 0).
-    local known, page_total, page_today = true, 0, 0
-    if counted == 1 then
+    -- registered with 0 views, by an import, is in it: ZADD XX tells absent from 0). The
+    -- path "" is no page (a badge not told its page's path): the site's figures only.
+    local known, page_total, page_today = path ~= '', 0, 0
+    if counted == 1 and known then
       page_total = redis.call('ZADD', K[6], 'XX', 'INCR', 1, path)
       if not page_total then
         if real_pages() >= cap then
@@ -198,11 +200,7 @@ local function count(K, A, n, out)
       page_total = num(page_total)
       page_today = num(redis.call('ZINCRBY', K[7], 1, path))
       redis.call('ZINCRBY', K[8], 1, path)
-      added_v, flags = added_v + 1, flags + 1
-      if visitor ~= '' and redis.call('SADD', K[4], visitor) == 1 then
-        added_u, flags = added_u + 1, flags + 2
-      end
-    else
+    elseif known then
       local score = redis.call('ZSCORE', K[6], path)
       if not score and real_pages() >= cap then
         path, page_online, flags = '(other)', K[11], flags + 4
@@ -210,6 +208,12 @@ local function count(K, A, n, out)
       end
       known, page_total = score ~= false, num(score)
       page_today = num(redis.call('ZSCORE', K[7], path))
+    end
+    if counted == 1 then
+      added_v, flags = added_v + 1, flags + 1
+      if visitor ~= '' and redis.call('SADD', K[4], visitor) == 1 then
+        added_u, flags = added_u + 1, flags + 2
+      end
     end
 
     -- a hit not counted, and a heartbeat, mark online only a visitor counted today or one

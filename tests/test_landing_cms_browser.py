@@ -1,0 +1,39 @@
+"""The landing page's snippet builder says where the snippet goes in Joomla, WordPress and
+NukeViet, and fills path= in the badge when the editor gives the page (in Chromium)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.live import SCREENSHOTS, Live
+
+
+def test_builder_fills_the_badge_path_and_says_where_to_paste(page: Page, live: Live) -> None:
+    """A page path (or the page's whole address) typed into the builder goes into the
+    noscript badge as path=, without its host; emptied, the badge has no path; the CMS
+    block names Joomla's Custom module, WordPress's Custom HTML block and NukeViet's
+    global.html block, with their script filters."""
+    page.set_viewport_size({"width": 1100, "height": 900})
+    page.goto(f"{live.service}/")
+    snippet = page.locator("#snippet")
+    expect(snippet).to_contain_text("badge.svg?site=demo")
+    assert "path=" not in snippet.inner_text()
+    field = page.get_by_label("Page path (optional)")
+    field.fill("https://xa.example.vn/tin-tuc/le-hoi?id=3")
+    expect(snippet).to_contain_text("&amp;path=/tin-tuc/le-hoi%3Fid%3D3")
+    field.fill("/gioi-thieu")
+    expect(snippet).to_contain_text("&amp;path=/gioi-thieu")
+    assert "xa.example.vn" not in snippet.inner_text()
+    cms = page.locator(".cms")
+    for words in ("Mô-đun tùy chỉnh", "No Filtering", "Custom HTML", "global.html"):
+        expect(cms).to_contain_text(words)
+    if SCREENSHOTS:  # the README's picture of the builder, under docs/screenshots/
+        folder = Path(SCREENSHOTS) / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        page.evaluate("document.body.style.zoom = '0.9'")  # the picture stays under 150 KB
+        page.locator("section.builder").screenshot(path=str(folder / "landing-builder.png"))
+        page.evaluate("document.body.style.zoom = ''")
+    field.fill("")
+    expect(snippet).not_to_contain_text("path=")
