@@ -19,7 +19,7 @@ from statsvc import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "statsvc" / "locale" / "vi" / "LC_MESSAGES" / "statsvc.po"
-PLACEHOLDER = re.compile(r"%\([a-z_]+\)s|\{[a-z_]+\}")
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)s|\{[a-z_]+(?:![rs])?\}")
 
 
 @pytest.fixture(scope="module")

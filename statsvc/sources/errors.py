@@ -1,25 +1,27 @@
-"""A source that cannot be read, in one line; the messages in one table (English for now:
-a catalogue can replace it, as the console's has)."""
+"""A source that cannot be read, in one line; the messages in one table, in the language of
+the command line (statsvc.i18n)."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from statsvc.i18n import N_, _
+
 MESSAGES = {
-    "bad_url": "{url}: expected {expected}",
-    "no_driver": "reading {kind} needs PyMySQL (pip install PyMySQL)",
-    "cannot_connect": "cannot connect to {where}: {reason}",
-    "access_denied": "{where} refused user {user!r}: wrong user or password",
-    "no_database": "{where} has no database {database!r}",
-    "no_table": "no table {table} in database {database!r} (wrong --prefix?)",
-    "no_column": "table {table} has no column {column}: a layout this version does not know",
-    "bad_prefix": "--prefix {prefix!r}: letters, digits and _ only",
-    "no_host": "busuanzi needs --host, the site's host name as busuanzi saw it",
-    "no_site_key": "no key {key} (nor its MD5-16 form) for host {host!r} at {where}",
-    "unknown_type": "key {key} is a {type}: a layout this version does not know",
-    "no_urls": "cannot read --urls {path}: {reason}",
-    "read_failed": "reading {where} failed: {reason}",
+    "bad_url": N_("{url}: expected {expected}"),
+    "no_driver": N_("reading {kind} needs PyMySQL (pip install PyMySQL)"),
+    "cannot_connect": N_("cannot connect to {where}: {reason}"),
+    "access_denied": N_("{where} refused user {user!r}: wrong user or password"),
+    "no_database": N_("{where} has no database {database!r}"),
+    "no_table": N_("no table {table} in database {database!r} (wrong --prefix?)"),
+    "no_column": N_("table {table} has no column {column}: a layout this version does not know"),
+    "bad_prefix": N_("--prefix {prefix!r}: letters, digits and _ only"),
+    "no_host": N_("busuanzi needs --host, the site's host name as busuanzi saw it"),
+    "no_site_key": N_("no key {key} (nor its MD5-16 form) for host {host!r} at {where}"),
+    "unknown_type": N_("key {key} is a {type}: a layout this version does not know"),
+    "no_urls": N_("cannot read --urls {path}: {reason}"),
+    "read_failed": N_("reading {where} failed: {reason}"),
 }
 
 
@@ -28,7 +30,7 @@ class SourceError(Exception):
 
     def __init__(self, code: str, **fields: Any) -> None:
         self.code = code
-        super().__init__(MESSAGES[code].format(**fields))
+        super().__init__(_(MESSAGES[code]).format(**fields))
 
 
 def public_url(url: str) -> str:
