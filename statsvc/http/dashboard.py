@@ -45,7 +45,7 @@ REASON_LABELS = {  # the refusal reasons (statsvc.core.reasons) as the rejected-
     "rate_limited": N_("Over a visitor's limit"),
     "origin": N_("From another domain"),
     "dnt": N_("Do Not Track"),
-    "duplicate": N_("Repeated (the same page view again)"),
+    "duplicate": N_("Sent twice"),
     "excluded": N_("From an excluded address"),
 }
 CHART_DAYS = 30
