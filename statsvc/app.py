@@ -11,12 +11,14 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from statsvc import i18n
 from statsvc.core.config import Settings
 from statsvc.core.keys import Keys
 from statsvc.core.site import new_site
 from statsvc.http.appkeys import ASSETS, CLOCK, METRICS, SETTINGS, SIGN_INS, STATS
 from statsvc.http.assets import ASSET_FILES, load_asset
 from statsvc.http.dashboard import proxy_warnings
+from statsvc.http.language import language
 from statsvc.http.middleware import edge
 from statsvc.http.routes import add_routes
 from statsvc.service.buffer import Buffer
@@ -83,10 +85,17 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app[METRICS] = Metrics(settings.metrics_dir)
     app[ASSETS] = {name: load_asset(name) for name in ASSET_FILES}
     env = aiohttp_jinja2.setup(
-        app, loader=jinja2.PackageLoader("statsvc.widget", "templates"), autoescape=True
+        app,
+        loader=jinja2.PackageLoader("statsvc.widget", "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.add_extension("jinja2.ext.i18n")  # stand-in until statsvc.i18n
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # stand-in
+    # texts in the page's language (statsvc.http.language), numbers and dates as it writes them
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
+    )
+    env.filters.update(number=i18n.number, day=i18n.day, short_day=i18n.short_day)
+    env.globals["language"] = language
     env.globals["proxy_warnings"] = lambda: proxy_warnings(app)
     app.cleanup_ctx.append(_store)
     add_routes(app, settings.metrics_token)

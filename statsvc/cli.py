@@ -8,6 +8,7 @@ import hashlib
 import json
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from statsvc.core.backfill import normalised, parse_csv, parse_import, parts
 from statsvc.core.config import Settings
 from statsvc.core.errors import StatsvcError, UnknownSite
 from statsvc.core.migrate import KINDS
+from statsvc.i18n import N_, _, day, number
 from statsvc.serve import run_with_store
 from statsvc.service import admin, auth, backfill, migrate
 from statsvc.service.counting import StatsService
@@ -23,17 +25,17 @@ from statsvc.store import Store
 
 CLI = auth.Principal("cli", None)  # who the audit trail names for the command line
 FIGURES = ("views", "visits", "days", "days_total_only", "pages")  # an import's reply sums
-# What `statsvc migrate` prints, in one table (English; a catalogue can replace it)
+# What `statsvc migrate` prints, in one table, translated where it is printed
 MIGRATE_TEXT = {
-    "would_add": "{kind} -> site {site}: would add (dry run, nothing written)",
-    "added": "{kind} -> site {site}: added",
-    "nothing": "{kind} -> site {site}: nothing new to add",
-    "views": "views",
-    "visits": "visits",
-    "days": "days",
-    "span": "first and last day",
-    "pages": "pages",
-    "raced": "{skipped} import(s) were applied by another run of the same source first",
+    "would_add": N_("{kind} -> site {site}: would add (dry run, nothing written)"),
+    "added": N_("{kind} -> site {site}: added"),
+    "nothing": N_("{kind} -> site {site}: nothing new to add"),
+    "views": N_("views"),
+    "visits": N_("visits"),
+    "days": N_("days"),
+    "span": N_("first and last day"),
+    "pages": N_("pages"),
+    "raced": N_("{skipped} import(s) were applied by another run of the same source first"),
 }
 
 
@@ -68,14 +70,19 @@ def token_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.action == "create":
         print(result["token"])
         print(
-            f"statsvc: token {result['token_id']} of site {args.site!r}: shown this once, "
-            "only its hash is kept",
+            _(
+                "statsvc: token {token} of site “{site}”: shown this once, only its hash is kept"
+            ).format(token=result["token_id"], site=args.site),
             file=sys.stderr,
         )
     elif args.action == "list":
         print(json.dumps(result, indent=2))
     elif not result:
-        raise SystemExit(f"statsvc: site {args.site!r} has no token {args.token_id!r}")
+        raise SystemExit(
+            _("statsvc: site “{site}” has no token “{token}”").format(
+                site=args.site, token=args.token_id
+            )
+        )
     return 0
 
 
@@ -125,11 +132,12 @@ def import_command(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 summary["skipped"] += 1
             if len(cut) > 1:
-                state = "imported" if reply["imported"] else "already imported"
-                print(
-                    f"statsvc: part {n}/{len(cut)} {state}: {done:,} of {len(whole.days):,} days",
-                    file=sys.stderr,
-                )
+                if reply["imported"]:
+                    line = _("statsvc: part {n}/{parts} imported: {done} of {days} days")
+                else:
+                    line = _("statsvc: part {n}/{parts} already imported: {done} of {days} days")
+                done_days, days = number(done), number(len(whole.days))
+                print(line.format(n=n, parts=len(cut), done=done_days, days=days), file=sys.stderr)
         return summary
 
     print(json.dumps(_run(settings, run)))
@@ -170,18 +178,21 @@ def migrate_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def migrate_table(result: dict[str, Any], kind: str, site: str) -> str:
     """Return what a migration adds (or would add) as the table `statsvc migrate` prints."""
-    text = MIGRATE_TEXT
+    text = {name: _(message) for name, message in MIGRATE_TEXT.items()}
     empty = not (result["views"] or result["visits"] or result["days"] or result["pages"])
     head = "would_add" if result.get("dry_run") else "nothing" if empty else "added"
     lines = [text[head].format(kind=kind, site=site)]
     if not empty:
-        span = f"{result['first_day']} .. {result['last_day']}" if result["days"] else "-"
+        span = "-"
+        if result["days"]:
+            first, last = (date.fromisoformat(result[k]) for k in ("first_day", "last_day"))
+            span = f"{day(first)} .. {day(last)}"
         rows = [
-            (text["views"], f"{result['views']:,}"),
-            (text["visits"], f"{result['visits']:,}"),
-            (text["days"], f"{result['days']:,}"),
+            (text["views"], number(result["views"])),
+            (text["visits"], number(result["visits"])),
+            (text["days"], number(result["days"])),
             (text["span"], span),
-            (text["pages"], f"{result['pages']:,}"),
+            (text["pages"], number(result["pages"])),
         ]
         width = max(len(name) for name, _ in rows)
         lines += [f"  {name:<{width}}  {value}" for name, value in rows]
@@ -195,52 +206,65 @@ def _run(settings: Settings, action: Any) -> Any:
     try:
         return run_with_store(settings, action)
     except UnknownSite as exc:
-        raise SystemExit(f"statsvc: no site {exc.site!r}") from None
+        raise SystemExit(_("statsvc: no site “{site}”").format(site=exc.site)) from None
     except StatsvcError as exc:  # BadInput, Conflict, …
         raise SystemExit(f"statsvc: {exc}") from None
 
 
 def add_parsers(commands: Any, store: argparse.ArgumentParser, site_id: Any) -> None:
     """Add the token, import and export commands to the command-line parser."""
-    token = commands.add_parser("token", help="make, list or revoke a site's read-only tokens")
-    sub = token.add_subparsers(dest="action", required=True)
-    for name, text in (("create", "make a token (printed once)"), ("list", "list tokens")):
-        sub.add_parser(name, parents=[store], help=text).add_argument("site", type=site_id)
-    revoke = sub.add_parser("revoke", parents=[store], help="revoke a token")
-    revoke.add_argument("site", type=site_id)
-    revoke.add_argument("token_id")
-    load = commands.add_parser("import", parents=[store], help="import an older counter's counts")
-    load.add_argument("site", type=site_id)
-    load.add_argument("file", help="a JSON import or export document, or a CSV date,views,visits")
-    load.add_argument("--import-id", help="the import's id (default: file:<SHA-256 of FILE>)")
-    export = commands.add_parser("export", parents=[store], help="print a site's export (JSON)")
-    export.add_argument("site", type=site_id)
-    move = commands.add_parser(
-        "migrate", parents=[store], help="add an old counter's figures, read from its own storage"
+    token = commands.add_parser("token", help=_("make, list or revoke a site's read-only tokens"))
+    sub = token.add_subparsers(dest="action", required=True, title=_("commands"))
+    for name, text in (("create", _("make a token (printed once)")), ("list", _("list tokens"))):
+        made = sub.add_parser(name, parents=[store], help=text)
+        made.add_argument("site", type=site_id, help=_("the site's id"))
+    revoke = sub.add_parser("revoke", parents=[store], help=_("revoke a token"))
+    revoke.add_argument("site", type=site_id, help=_("the site's id"))
+    revoke.add_argument("token_id", help=_("the token's id (statsvc token list SITE)"))
+    load = commands.add_parser(
+        "import", parents=[store], help=_("import an older counter's counts")
     )
-    move.add_argument("kind", choices=KINDS)
+    load.add_argument("site", type=site_id, help=_("the site's id"))
+    load.add_argument(
+        "file", help=_("a JSON import or export document, or a CSV date,views,visits")
+    )
+    load.add_argument("--import-id", help=_("the import's id (default: file:<SHA-256 of FILE>)"))
+    export = commands.add_parser("export", parents=[store], help=_("print a site's export (JSON)"))
+    export.add_argument("site", type=site_id, help=_("the site's id"))
+    move = commands.add_parser(
+        "migrate",
+        parents=[store],
+        help=_("add an old counter's figures, read from its own storage"),
+    )
+    move.add_argument("kind", choices=KINDS, help=_("the old counter"))
     move.add_argument(
         "--from",
         dest="source_url",
         required=True,
         metavar="URL",
-        help="mysql://user:password@host:port/database, or redis://host:port/db for busuanzi",
+        help=_("mysql://user:password@host:port/database, or redis://host:port/db for busuanzi"),
     )
-    move.add_argument("--site", required=True, type=site_id, help="the statsvc site to add to")
-    move.add_argument("--prefix", help="the old counter's table (or key) prefix")
+    move.add_argument("--site", required=True, type=site_id, help=_("the statsvc site to add to"))
+    move.add_argument("--prefix", help=_("the old counter's table (or key) prefix"))
     move.add_argument(
-        "--initial", type=_whole, help="an opening balance the old counter kept outside its tables"
+        "--initial",
+        type=_whole,
+        help=_("an opening balance the old counter kept outside its tables"),
     )
     move.add_argument(
-        "--host", dest="site_host", help="busuanzi: the site's host as busuanzi saw it"
+        "--host", dest="site_host", help=_("busuanzi: the site's host as busuanzi saw it")
     )
-    move.add_argument("--urls", type=Path, help="busuanzi: a file of the site's URLs, one a line")
     move.add_argument(
-        "--dry-run", action="store_true", help="print what would be added; write nothing"
+        "--urls", type=Path, help=_("busuanzi: a file of the site's URLs, one a line")
+    )
+    move.add_argument(
+        "--dry-run", action="store_true", help=_("print what would be added; write nothing")
     )
 
 
 def _whole(value: str) -> int:
     if not value.isdigit() or int(value) > 10**10:
-        raise argparse.ArgumentTypeError("a whole number from 0 to 10,000,000,000")
+        raise argparse.ArgumentTypeError(
+            _("a whole number from 0 to {most}").format(most=number(10**10))
+        )
     return int(value)

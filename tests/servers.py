@@ -114,6 +114,7 @@ class Service:
             **os.environ,
             "STATSVC_ADMIN_TOKEN": TOKEN,
             "STATSVC_STORE_TIMEOUT_MS": "10000",
+            "LANGUAGE": "en",  # the tests read its English messages
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -6,6 +6,7 @@ import base64
 import hashlib
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import date
 
 import pytest
 from pytest_aiohttp import AiohttpClient
@@ -102,7 +103,7 @@ async def test_a_wrong_token_opens_no_session(client: Client) -> None:
         "/admin/login", data={"csrf": form_csrf(await page.text()), "token": "nope"}
     )
     assert reply.status == 401
-    assert "That token is not valid." in await reply.text()
+    assert "Mã truy cập không hợp lệ." in await reply.text()  # the instance's language, vi
     assert "statsvc_session" not in reply.cookies
     assert (await client.get("/admin", allow_redirects=False)).status == 303
 
@@ -275,10 +276,10 @@ async def test_the_site_page_shows_every_part(client: Client) -> None:
     assert 'data-field="views.today">4<' in html
     assert 'data-field="online">1<' in html
     assert "<svg" in html
-    assert "2026-11-26: 4 views, 1 visits" in html
+    assert "26/11/2026: 4 lượt xem, 1 lượt truy cập" in html
     assert '<td class="path">/a</td><td class="n">3</td>' in html
-    assert '<th scope="row">duplicate</th><td class="n">1</td>' in html
-    assert "<td>settings</td>" in html
+    assert '<th scope="row" data-reason="duplicate">Gửi trùng lặp</th><td class="n">1</td>' in html
+    assert "<td>Sửa cài đặt trang: tên “Xã Tú Sơn”</td>" in html
     assert "data-site=&#34;demo&#34;" in html
     assert 'href="/admin/sites/demo/export"' in html
     assert '<script src="/static/dashboard.js" defer></script>' in html
@@ -358,7 +359,7 @@ def test_the_chart_bars_scale_to_the_grid() -> None:
     assert empty.views_height == 0
     assert full.views_y == drawn.grid[-1][0]
     assert full.visits_height == pytest.approx(full.views_height / 4, abs=0.1)
-    assert drawn.dates[-1][1] == "26/11"
+    assert drawn.dates[-1][1] == date(2026, 11, 26)
 
 
 @pytest.mark.parametrize(

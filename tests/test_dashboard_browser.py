@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.helpers import ADMIN_TOKEN, FakeClock
-from tests.live import SCREENSHOTS, Live
+from tests.live import SCREENSHOTS, USER_AGENT, Live
 
 TODAY = date(2026, 11, 26)  # the test clock's day in Asia/Ho_Chi_Minh (17:00 there)
 
@@ -70,11 +70,11 @@ def page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
     context.close()
 
 
-def screenshot(page: Page, name: str) -> None:
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
     """Save a picture of the page for the README when STATSVC_SCREENSHOTS names a directory."""
     if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SCREENSHOTS) / name), full_page=True)
+        Path(SCREENSHOTS, name).parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / name), full_page=full_page)
 
 
 def test_sign_in_read_change_window_watch_online_sign_out(
@@ -98,7 +98,7 @@ def test_sign_in_read_change_window_watch_online_sign_out(
     expect(tab.locator('[data-field="views.today"]')).to_have_text("14")
     expect(tab.locator('[data-field="visits.yesterday"]')).to_have_text("4")
     expect(tab.get_by_role("img", name="Views and visits per day, last 30 days")).to_be_visible()
-    duplicates = tab.get_by_role("row", name="duplicate")
+    duplicates = tab.get_by_role("row", name="Sent twice")  # its reason, duplicate
     expect(duplicates.get_by_role("cell").first).to_have_text("1")
     pages = tab.locator("table.pages td.path")
     expect(pages).to_have_text(["/", "/tin-tuc/le-hoi-lang", "/gioi-thieu", "/lien-he"])
@@ -136,3 +136,49 @@ def test_a_wrong_token_is_told_and_nothing_opens(tuson: Live, page: tuple[Page, 
     tab.goto(tuson.service + "/admin")
     expect(tab).to_have_url(tuson.service + "/admin/login")
     assert [e for e in errors if "401" not in e] == []
+
+
+def test_a_vietnamese_browser_reads_vietnamese_and_switches_to_english(
+    tuson: Live, browser: Browser, clock: FakeClock
+) -> None:
+    """A browser that prefers Vietnamese gets the sign-in page, the dashboard and the landing
+    page in Vietnamese (numbers 13.457, dates dd/mm/yyyy, the audit trail as sentences);
+    the EN switch turns every later page English, live updates grouped the same way."""
+    context = browser.new_context(
+        locale="vi-VN", user_agent=USER_AGENT, viewport={"width": 1200, "height": 900}
+    )
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.clock.install()
+    tab.goto(tuson.service + "/admin/login")
+    expect(tab.locator("html")).to_have_attribute("lang", "vi")
+    screenshot(tab, "screenshots/signin-vi.png", full_page=False)
+    tab.get_by_label("Mã truy cập").fill(ADMIN_TOKEN)
+    tab.get_by_role("button", name="Đăng nhập").click()
+    expect(tab.get_by_role("heading", level=1)).to_have_text("Các trang web")
+    tab.get_by_role("link", name="tuson").click()
+    expect(tab.get_by_role("heading", name="Số liệu")).to_be_visible()
+    expect(tab.locator('[data-field="views.total"]')).to_have_text("13.475")
+    expect(tab.locator(".meta")).to_contain_text("26/11/2026")
+    expect(
+        tab.get_by_role("cell", name="Nhập số liệu từ bộ đếm cũ: +13.457 lượt xem")
+    ).to_have_count(1)
+    screenshot(tab, "screenshots/dashboard-vi.png", full_page=False)
+    for reader in "ghij":
+        read(tuson, "/lien-he", reader)
+    tab.clock.run_for(11_000)  # one poll: the live figures in the page's grouping
+    expect(tab.locator('[data-field="views.total"]')).to_have_text("13.479")
+
+    tab.get_by_role("link", name="EN").click()
+    expect(tab.locator("html")).to_have_attribute("lang", "en")
+    expect(tab.get_by_role("heading", name="Numbers")).to_be_visible()
+    expect(tab.locator('[data-field="views.total"]')).to_have_text("13,479")
+    tuson.put_site("demo", {"timezone": "Asia/Ho_Chi_Minh"})  # the landing page's boxes count
+    tab.goto(tuson.service + "/")  # the choice holds on the landing page too
+    expect(tab.get_by_role("heading", name="Your snippet")).to_be_visible()
+    tab.get_by_role("link", name="VI").click()
+    expect(tab.get_by_role("heading", name="Đoạn mã của bạn")).to_be_visible()
+    screenshot(tab, "screenshots/landing-vi.png", full_page=False)
+    assert errors == []
+    context.close()

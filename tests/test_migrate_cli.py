@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date
 from redis.asyncio import Redis
 
 from tests.helpers import dump, statsvc
@@ -61,7 +62,8 @@ async def test_a_dry_run_then_a_run_then_nothing_new(
     lines = dict(line.split(None, 1) for line in dry.stdout.splitlines()[1:] if "  " in line)
     assert lines["views"].strip() == "15"
     assert lines["days"].strip() == "2"
-    assert f"{before} .. {day}" in dry.stdout
+    first, last = (format_date(d, "medium", locale="en") for d in (before, day))
+    assert f"{first} .. {last}" in dry.stdout  # dates as the command's language writes them
     assert await stored(redis, site) == nothing
     done = statsvc(redis_url, *command)
     assert done.returncode == 0, done.stderr

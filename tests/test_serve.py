@@ -81,7 +81,8 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run `statsvc ARGS --data-dir DATA_DIR`."""
     command = [sys.executable, "-m", "statsvc", *args, "--data-dir", str(data_dir)]
-    env = {k: v for k, v in os.environ.items() if k != "STATSVC_REDIS_URL"} | (env or {})
+    inherited = {k: v for k, v in os.environ.items() if k != "STATSVC_REDIS_URL"}
+    env = inherited | {"LANGUAGE": "en"} | (env or {})  # the tests read its English messages
     return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, check=False)
 
 

@@ -1,5 +1,6 @@
 """The dashboard's chart of views and visits per day: geometry only, drawn as SVG by a
-template (no script, no library: the page works under `default-src 'self'`)."""
+template (no script, no library: the page works under `default-src 'self'`), which also
+writes its words, numbers and dates in the page's language."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ LABEL_EVERY = 5  # a date under every fifth day
 
 @dataclass(frozen=True)
 class Bar:
-    """One day: its views bar, its visits bar inside it, and its tooltip."""
+    """One day: its views bar, its visits bar inside it, and its figures (the tooltip)."""
 
     x: float
     width: float
@@ -26,7 +27,9 @@ class Bar:
     visits_width: float
     visits_y: float
     visits_height: float
-    label: str
+    day: date
+    views: int
+    visits: int
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,10 @@ class Chart:
     right: int
     bottom: float
     bars: list[Bar]
-    grid: list[tuple[float, str]]  # y, label
-    dates: list[tuple[float, str]]  # x (middle), label
-    summary: str
+    grid: list[tuple[float, int]]  # y, value
+    dates: list[tuple[float, date]]  # x (middle), day
+    views: int  # the sums of the days shown
+    visits: int
 
 
 def step_for(largest: int) -> int:
@@ -82,18 +86,17 @@ def chart(days: Sequence[dict[str, Any]]) -> Chart:
                 visits_width=round(slot * 0.4, 1),
                 visits_y=visits_y,
                 visits_height=round(base - visits_y, 1),
-                label=f"{d['date']}: {d['views']:,} views, {d['visits']:,} visits",
+                day=date.fromisoformat(d["date"]),
+                views=d["views"],
+                visits=d["visits"],
             )
         )
     last = len(days) - 1
     dates = [
-        (round(LEFT + (n + 0.5) * slot, 1), _short(d["date"]))
+        (round(LEFT + (n + 0.5) * slot, 1), date.fromisoformat(d["date"]))
         for n, d in enumerate(days)
         if (last - n) % LABEL_EVERY == 0
     ]
-    views = sum(d["views"] for d in days)
-    visits = sum(d["visits"] for d in days)
-    span = f"{days[0]['date']} to {days[-1]['date']}" if days else "no days"
     return Chart(
         width=WIDTH,
         height=HEIGHT,
@@ -101,12 +104,8 @@ def chart(days: Sequence[dict[str, Any]]) -> Chart:
         right=WIDTH - RIGHT,
         bottom=base,
         bars=bars,
-        grid=[(y(step * k), f"{step * k:,}") for k in range(INTERVALS + 1)],
+        grid=[(y(step * k), step * k) for k in range(INTERVALS + 1)],
         dates=dates,
-        summary=f"Views and visits per day, {span}: {views:,} views, {visits:,} visits.",
+        views=sum(d["views"] for d in days),
+        visits=sum(d["visits"] for d in days),
     )
-
-
-def _short(iso: str) -> str:
-    day = date.fromisoformat(iso)
-    return f"{day.day:02d}/{day.month:02d}"

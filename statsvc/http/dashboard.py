@@ -19,21 +19,34 @@ from statsvc.core.chart import chart
 from statsvc.core.errors import BadInput, Forbidden, TooManyAttempts, UnknownSite
 from statsvc.core.pageview import check_site_id
 from statsvc.core.reasons import REASONS
+from statsvc.http import language
 from statsvc.http.admin_api import sign_in_address
 from statsvc.http.appkeys import SETTINGS, SIGN_INS, STATS
+from statsvc.http.audit_sentences import audit_rows
 from statsvc.http.body import json_reply
 from statsvc.http.cookies import COOKIE_PATH, LOGIN_COOKIE, SESSION_COOKIE, same_origin, set_cookie
 from statsvc.http.errors import ApiError, Handler, problem_of
 from statsvc.http.requester import public_origin
+from statsvc.i18n import N_, _
 from statsvc.service import admin, auth, backfill, sessions
 from statsvc.service.sessions import Session
 
-WINDOWS = {
-    "today": "Today",
-    "yesterday": "Yesterday",
-    "week": "This week",
-    "month": "This month",
-    "total": "All time",
+WINDOWS = {  # the labels translated where they are shown, in the page's language
+    "today": N_("Today"),
+    "yesterday": N_("Yesterday"),
+    "week": N_("This week"),
+    "month": N_("This month"),
+    "total": N_("All time"),
+}
+METRICS = {"views": N_("Views"), "visits": N_("Visits")}
+REASON_LABELS = {  # the refusal reasons (statsvc.core.reasons) as the rejected-traffic table says
+    "bot": N_("Bots"),
+    "prefetch": N_("Prefetches"),
+    "rate_limited": N_("Over a visitor's limit"),
+    "origin": N_("From another domain"),
+    "dnt": N_("Do Not Track"),
+    "duplicate": N_("Sent twice"),
+    "excluded": N_("From an excluded address"),
 }
 CHART_DAYS = 30
 TOP_PAGES = 20
@@ -53,12 +66,24 @@ SECURITY_HEADERS = {
 }
 
 
-# the dashboard's pages say some errors as a person reads them, not as an API client does
+# the dashboard's pages say errors as a person reads them, in the page's language, by the
+# code the error ladder (statsvc.http.errors) gives them; the JSON API's English messages are
+# a developer's (README, API). A code not here shows the error's own message.
 PAGE_TEXT = {
-    "unknown_site": "There is no site {subject!r}.",
-    "too_many_attempts": "Too many failed sign-ins from your address: try again in {subject} s.",
-    "store_unavailable": "The store does not answer; try again shortly.",
-    "server_error": "Something went wrong on our side.",
+    "unknown_site": N_("There is no site “{site}”."),
+    "too_many_attempts": N_(
+        "Too many failed sign-ins from your address: try again in {seconds} seconds."
+    ),
+    "store_unavailable": N_("The store does not answer; try again shortly."),
+    "server_error": N_("Something went wrong on our side."),
+    "not_found": N_("There is no such page."),
+    "method_not_allowed": N_("This page cannot be used that way."),
+    "unsupported_media_type": N_("Send the form as the page does."),
+    "invalid_form": N_("The form could not be read."),
+    "invalid_site": N_("That is not a site id: a site id has lowercase letters, digits, - and _."),
+    "invalid_window": N_("There is no such window of time."),
+    "body_too_large": N_("What was sent is too large."),
+    "bad_request": N_("The request could not be read."),
 }
 
 
@@ -73,17 +98,23 @@ def proxy_warnings(app: web.Application) -> list[dict[str, str]]:
 
 
 async def html_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer an /admin request with the security headers; its errors as HTML pages."""
+    """Answer an /admin request in the page's language, with the security headers; its
+    errors as HTML pages."""
+    token = language.enter(request)
     try:
         response = await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:  # a redirect
             exc.headers.update(SECURITY_HEADERS)
+            language.keep(request, exc)
             raise
         response = _error_page(request, exc)
     except Exception as exc:
         response = _error_page(request, exc)
+    finally:
+        language.leave(token)
     response.headers.update(SECURITY_HEADERS)
+    language.keep(request, response)
     return response
 
 
@@ -97,12 +128,11 @@ def _error_page(request: web.Request, exc: Exception) -> web.Response:
 def _page_text(code: str, message: str, exc: Exception) -> str:
     """Return an error's text on a dashboard page."""
     text = PAGE_TEXT.get(code)
-    if text is None or isinstance(exc, web.HTTPException):  # aiohttp's own: its reason
+    if text is None:
         return message
-    subject = exc.site if isinstance(exc, UnknownSite) else ""
-    if isinstance(exc, TooManyAttempts):
-        subject = str(exc.retry_after)
-    return text.format(subject=subject)
+    site = exc.site if isinstance(exc, UnknownSite) else ""
+    seconds = exc.retry_after if isinstance(exc, TooManyAttempts) else 0
+    return _(text).format(site=site, seconds=seconds)
 
 
 def _error(request: web.Request, status: int, message: str) -> web.Response:
@@ -131,7 +161,9 @@ async def _site_session(request: web.Request) -> tuple[Session, str]:
     session = await _session(request)
     site_id = check_site_id(request.match_info["site"])
     if not auth.allows(session.principal, site_id, write=False):
-        raise Forbidden("forbidden", f"This token may not read site {site_id!r}.")
+        raise Forbidden(
+            "forbidden", _("This token may not read the site “{site}”.").format(site=site_id)
+        )
     return session, site_id
 
 
@@ -165,9 +197,9 @@ async def signin(request: web.Request) -> web.Response:
     form = await _form(request)
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not same_origin(request) or not expected:
-        raise Forbidden("forbidden", "Sign in from the sign-in page.")
+        raise Forbidden("forbidden", _("Sign in from the sign-in page."))
     if not sessions.csrf_matches(expected, form.get("csrf")):
-        raise Forbidden("forbidden", "The sign-in form expired: sign in again.")
+        raise Forbidden("forbidden", _("The sign-in form expired: sign in again."))
     token = form.get("token")
     address = await sign_in_address(request)
     opened = None
@@ -176,7 +208,7 @@ async def signin(request: web.Request) -> web.Response:
         opened = await sessions.sign_in(request.app[STATS], admin_token, token.strip())
     if opened is None:
         await request.app[SIGN_INS].failed(address)
-        return _signin(request, "That token is not valid.", 401)
+        return _signin(request, _("That token is not valid."), 401)
     principal, session_id = opened
     target = "/admin" if principal.site is None else f"/admin/sites/{principal.site}"
     response = web.HTTPSeeOther(target)
@@ -190,7 +222,7 @@ async def signout(request: web.Request) -> web.Response:
     session = await _session(request)
     form = await _form(request)
     if not same_origin(request) or not sessions.csrf_matches(session.csrf, form.get("csrf")):
-        raise Forbidden("forbidden", "Sign out from a dashboard page.")
+        raise Forbidden("forbidden", _("Sign out from a dashboard page."))
     await sessions.sign_out(request.app[STATS], session)
     response = web.HTTPSeeOther("/admin/login")
     response.del_cookie(SESSION_COOKIE, path=COOKIE_PATH)
@@ -240,11 +272,13 @@ async def site(request: web.Request) -> dict[str, Any]:
         "site": settings,
         "stats": stats,
         "window": window,
+        "today": today,
         "windows": WINDOWS,
+        "metrics": METRICS,
         "pages": top["pages"],
         "chart": chart(days["days"]),
-        "reasons": REASONS,
-        "audit": [{**entry, "detail": orjson.dumps(entry["detail"]).decode()} for entry in trail],
+        "reasons": [(reason, REASON_LABELS.get(reason, reason)) for reason in REASONS],
+        "audit": audit_rows(trail, settings.zone),
         "snippet": (
             f'<div id="thong-ke"></div>\n<script src="{base}/widget.js" data-site="{site_id}"'
             ' data-target="#thong-ke" async></script>'

@@ -5,9 +5,10 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from statsvc import __version__
+from statsvc import __version__, i18n
 from statsvc.core.box import DEFAULT_ROWS, LABELS, ROWS, box_lines, box_options
 from statsvc.core.pageview import NO_PAGE, PageView, check_site_id
+from statsvc.http import language
 from statsvc.http.api import query_path
 from statsvc.http.appkeys import ASSETS, SETTINGS, STATS
 from statsvc.http.assets import asset_response
@@ -69,7 +70,8 @@ async def badge(request: web.Request) -> web.Response:
 
 
 async def landing(request: web.Request) -> web.Response:
-    """Show what statsvc is, the live box, a sample portal and the snippet builder."""
+    """Show what statsvc is, the live box, a sample portal and the snippet builder, in the
+    page's language."""
     base = public_origin(request, request.app[SETTINGS].trusted_proxies)
     snippet = (
         '<div id="thong-ke"></div>\n'
@@ -77,15 +79,20 @@ async def landing(request: web.Request) -> web.Response:
         f'<noscript><img src="{base}/api/v1/badge.svg?site=demo&amp;rows={",".join(DEFAULT_ROWS)}"'
         ' alt="Thống kê truy cập"></noscript>'
     )
-    context = {
-        "base": base,
-        "snippet": snippet,
-        "rows": ROWS,
-        "row_labels": LABELS["en"][1:],
-        "default_rows": DEFAULT_ROWS,
-        "version": __version__,
-    }
-    response = aiohttp_jinja2.render_template("landing.html", request, context)
+    token = language.enter(request)
+    try:
+        context = {
+            "base": base,
+            "snippet": snippet,
+            "rows": ROWS,
+            "row_labels": LABELS[i18n.current()][1:],
+            "default_rows": DEFAULT_ROWS,
+            "version": __version__,
+        }
+        response = aiohttp_jinja2.render_template("landing.html", request, context)
+    finally:
+        language.leave(token)
+    language.keep(request, response)
     response.headers["Content-Security-Policy"] = LANDING_CSP
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.headers["X-Frame-Options"] = "DENY"  # frame-ancestors, for browsers without it

@@ -1,5 +1,5 @@
-"""A source that cannot be read, in one line; the messages in one table (English for now:
-a catalogue can replace it, as the console's has)."""
+"""A source that cannot be read, in one line; the messages in one table, in the language of
+the command line (statsvc.i18n)."""
 
 from __future__ import annotations
 
@@ -7,24 +7,26 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from statsvc.i18n import N_, _
+
 MESSAGES = {
-    "bad_url": "the --from URL is not one this kind reads: expected {expected}",
-    "unreadable_url": (
+    "bad_url": N_("the --from URL is not one this kind reads: expected {expected}"),
+    "unreadable_url": N_(
         "the --from URL cannot be read: percent-encode the special characters of the"
         " user and password (/ as %2F, ? as %3F, # as %23, @ as %40, : as %3A, % as %25)"
     ),
-    "no_driver": "reading {kind} needs PyMySQL (pip install PyMySQL)",
-    "cannot_connect": "cannot connect to {where}: {reason}",
-    "access_denied": "{where} refused user {user!r}: wrong user or password",
-    "no_database": "{where} has no database {database!r}",
-    "no_table": "no table {table} in database {database!r} (wrong --prefix?)",
-    "no_column": "table {table} has no column {column}: a layout this version does not know",
-    "bad_prefix": "--prefix {prefix!r}: letters, digits and _ only",
-    "no_host": "busuanzi needs --host, the site's host name as busuanzi saw it",
-    "no_site_key": "no key {key} (nor its MD5-16 form) for host {host!r} at {where}",
-    "unknown_type": "key {key} is a {type}: a layout this version does not know",
-    "no_urls": "cannot read --urls {path}: {reason}",
-    "read_failed": "reading {where} failed: {reason}",
+    "no_driver": N_("reading {kind} needs PyMySQL (pip install PyMySQL)"),
+    "cannot_connect": N_("cannot connect to {where}: {reason}"),
+    "access_denied": N_("{where} refused user {user!r}: wrong user or password"),
+    "no_database": N_("{where} has no database {database!r}"),
+    "no_table": N_("no table {table} in database {database!r} (wrong --prefix?)"),
+    "no_column": N_("table {table} has no column {column}: a layout this version does not know"),
+    "bad_prefix": N_("--prefix {prefix!r}: letters, digits and _ only"),
+    "no_host": N_("busuanzi needs --host, the site's host name as busuanzi saw it"),
+    "no_site_key": N_("no key {key} (nor its MD5-16 form) for host {host!r} at {where}"),
+    "unknown_type": N_("key {key} is a {type}: a layout this version does not know"),
+    "no_urls": N_("cannot read --urls {path}: {reason}"),
+    "read_failed": N_("reading {where} failed: {reason}"),
 }
 
 
@@ -33,7 +35,7 @@ class SourceError(Exception):
 
     def __init__(self, code: str, **fields: Any) -> None:
         self.code = code
-        super().__init__(MESSAGES[code].format(**fields))
+        super().__init__(_(MESSAGES[code]).format(**fields))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@
   if (!box) return;
   var url = box.getAttribute("data-live");
   var seconds = Math.max(1, Number(box.getAttribute("data-live-seconds")) || 10);
-  var format = new Intl.NumberFormat("en");
+  var format = new Intl.NumberFormat(document.documentElement.lang || "vi");  // as the page writes them
   var timer = setInterval(refresh, seconds * 1000);
 
   function refresh() {
