@@ -82,7 +82,6 @@ async def test_an_admin_creates_a_site_from_the_form(client: Client) -> None:
     status, location, _ = await post(client, "/admin/new-site", {"csrf": csrf, **SITE_FORM})
     assert (status, location) == (303, "/admin/sites/xa-tuson?done=created")
     settings = await ok(client, "GET", "/api/v1/sites/xa-tuson")
-    assert settings | {"query_keys": [], "respect_dnt": False} == settings
     assert {k: settings[k] for k in ("name", "domains", "timezone", "week_start", "locale")} == {
         "name": "Xã Tú Sơn",
         "domains": ["xatuson.gov.vn", "www.xatuson.gov.vn"],
