@@ -475,3 +475,32 @@ async def test_the_forms_of_an_unknown_site_are_error_pages(client: Client) -> N
         assert reply.status == 404
         assert reply.content_type == "text/html"
     assert (await client.get("/admin/sites/Not!A!Site/tokens")).status == 400
+
+
+async def test_days_older_than_kept_count_in_the_total_only(client: Client) -> None:
+    """The preview says which days are older than the store keeps days: they add to the
+    total and to no window, as the import then writes them."""
+    await put_site(client, "tuson", {"name": "Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
+    csrf = await sign_in(client)
+    days = "date,views,visits\n2020-01-01,40,20\n2026-11-25,3,2\n"
+    form = {"csrf": csrf, "import_id": await import_page(client), "days": days}
+    page = await (await client.post("/admin/sites/tuson/import/preview", data=form)).text()
+    assert "Days added: 2, from 2020-01-01 to 2026-11-25." in page
+    assert "1 of them are older than statsvc keeps days" in page
+    assert after(page)["views.total"] == 43
+    assert after(page)["views.month"] == 3
+    assert (await post(client, "/admin/sites/tuson/import", carried(page)))[0] == 303
+    counts = await ok(client, "GET", "/api/v1/sites/tuson/stats")
+    assert (counts["views"]["total"], counts["views"]["month"]) == (43, 3)
+
+
+async def test_an_import_form_past_its_limit_is_refused_whole(client: Client) -> None:
+    """An import form larger than 4 MiB is a 413 page, and imports nothing."""
+    await put_site(client, "tuson", {"name": "Tú Sơn"})
+    csrf = await sign_in(client)
+    rows = "".join(f"2026-11-{n % 25 + 1:02d},1,1\n" for n in range(300_000))
+    form = {"csrf": csrf, "import_id": await import_page(client), "days": "date,views,visits\n"}
+    reply = await client.post("/admin/sites/tuson/import/preview", data=form | {"days": rows})
+    assert reply.status == 413
+    assert reply.content_type == "text/html"
+    assert (await ok(client, "GET", "/api/v1/sites/tuson/stats"))["views"]["total"] == 0

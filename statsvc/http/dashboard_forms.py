@@ -145,7 +145,7 @@ def site_values(site: Site) -> dict[str, str]:
         "online_window": str(site.online_window),
     }
     for name in LIST_FIELDS:
-        values[name] = "\n".join(getattr(site, name, ()))
+        values[name] = "\n".join(str(entry) for entry in getattr(site, name, ()))
     return values
 
 
@@ -205,6 +205,7 @@ def _site_form(
 
 
 def _defaults(request: web.Request) -> Site:
+    """Return a new site's settings (its name is "": left so, the site is named by its id)."""
     settings = request.app[SETTINGS]
     return new_site("", settings.timezone, settings.locale)
 
@@ -225,8 +226,6 @@ async def create_site(request: web.Request) -> web.Response:
     values = posted(form, ("id", *SITE_FIELDS), site_values(base) | {"name": ""})
     site_id = values["id"].strip()
     changes, problems = site_changes(values, base)
-    if not values["name"].strip():
-        changes.pop("name", None)  # a new site without a name is named by its id
     if not is_site_id(site_id):
         problems["id"] = (FIELD_PROBLEMS["id"], {})
     elif await _exists(request, site_id):
