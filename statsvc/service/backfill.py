@@ -119,10 +119,7 @@ def _plan(
     ledger: tuple[str, str] | None,
 ) -> ImportPlan:
     """Lay out a checked import as the store writes it, with its audit entry."""
-    today = local_day(now, site.zone)
-    if any(d.day > today for d in imported.days):
-        raise BadInput("invalid_date", f"a day after the site's today ({today}) was sent")
-    kept = [d for d in imported.days if (today - d.day).days <= retention]
+    kept = _kept_days(imported, local_day(now, site.zone), retention)
     views, visits = imported.added()
     entry = audit_entry(
         iso(now),
@@ -151,6 +148,14 @@ def _plan(
     )
 
 
+def _kept_days(imported: Import, today: date, retention: int) -> list[Day]:
+    """Return the days of an import the store keeps as days (the others count in the total
+    only); raise BadInput for a day after the site's `today`."""
+    if any(d.day > today for d in imported.days):
+        raise BadInput("invalid_date", f"a day after the site's today ({today}) was sent")
+    return [d for d in imported.days if (today - d.day).days <= retention]
+
+
 def _months(
     days: list[Day], zone: ZoneInfo, retention: int, now: float
 ) -> list[tuple[str, int, list[tuple[int, int, int]]]]:
@@ -176,10 +181,7 @@ async def preview_import(stats: StatsService, site_id: str, document: object) ->
     imported = await asyncio.to_thread(lambda: normalised(parse_import(document), site.query_keys))
     now = stats.now()
     windows = windows_at(now, site.zone, site.week_start)
-    if any(d.day > windows.today for d in imported.days):
-        raise BadInput("invalid_date", f"a day after the site's today ({windows.today}) was sent")
-    retention = stats.store.limits.retention_days
-    kept = [d for d in imported.days if (windows.today - d.day).days <= retention]
+    kept = _kept_days(imported, windows.today, stats.store.limits.retention_days)
     spans: dict[str, Callable[[date], bool]] = {
         "today": lambda day: day == windows.today,
         "yesterday": lambda day: day == windows.yesterday,
