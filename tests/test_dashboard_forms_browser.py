@@ -1,7 +1,7 @@
 """The dashboard's forms in real Chromium, under their strict CSP and without a script: an
 operator signs in, creates a site with domains and a time zone (by keyboard, the first
-problem focused), makes a token, imports an old total through the preview, and sees it on
-the site's page and in the widget of a portal page of that site."""
+problem focused), makes a token, imports an old total through the preview, sees it on the
+site's page and in the widget of a portal page of that site, and excludes an address."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_an_operator_creates_a_site_makes_a_token_and_imports_an_old_total(
     """Sign in; create site xa-tuson by keyboard (a wrong time zone first: told by its field,
     which gets the focus); make a read-only token, shown once; import a total of 13,457
     views with its preview; the site page shows it, and the portal's box 13.458 after one
-    view."""
+    view; with the browser's address excluded, the next view is shown and not counted."""
     page.goto(live.service + "/admin")
     page.get_by_label("Token").fill(ADMIN_TOKEN)
     page.get_by_role("button", name="Sign in").click()
@@ -99,4 +99,16 @@ def test_an_operator_creates_a_site_makes_a_token_and_imports_an_old_total(
     )
     page.goto(url)
     assert box_text(page)[-1] == "Tất cả: 13.458"
+    assert live.counts("xa-tuson")["views"]["total"] == 13458
+
+    page.goto(live.service + "/admin/sites/xa-tuson/settings")  # the office's address
+    page.get_by_label("Excluded IP addresses").fill("127.0.0.0/8")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("The settings were saved.")
+    page.goto(url)
+    assert box_text(page)[-1] == "Tất cả: 13.458"  # shown, not counted
+    assert live.counts("xa-tuson")["views"]["total"] == 13458
+    page.goto(live.service + "/admin/sites/xa-tuson")
+    excluded = page.get_by_role("row", name="excluded")
+    expect(excluded.get_by_role("cell").first).to_have_text("1")
     assert [e for e in live.errors if "status of 400" not in e] == []  # the form told again

@@ -15,7 +15,6 @@ templates); N_() only marks them here for extraction."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields
 from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -35,8 +34,6 @@ from statsvc.service.sessions import Session
 Problem = tuple[str, dict[str, object]]  # a message (msgid) and its %(name)s values
 Problems = dict[str, Problem]  # by field name; "form" for the form as a whole
 HOME_ZONE = "Asia/Ho_Chi_Minh"  # first in the list: most sites are in Vietnam
-# exclude_ips joins the settings when the model has it (statsvc/core/site.py)
-EXCLUSIONS = "exclude_ips" in {f.name for f in fields(Site)}
 LIST_FIELDS = ("domains", "exclude_ips")  # one entry a line
 SITE_FIELDS = (
     "name",
@@ -45,7 +42,7 @@ SITE_FIELDS = (
     "week_start",
     "locale",
     "online_window",
-    *(("exclude_ips",) if EXCLUSIONS else ()),
+    "exclude_ips",
 )
 MAX_NUMBER = 9  # digits of a whole number typed into a field
 
@@ -145,7 +142,7 @@ def site_values(site: Site) -> dict[str, str]:
         "online_window": str(site.online_window),
     }
     for name in LIST_FIELDS:
-        values[name] = "\n".join(str(entry) for entry in getattr(site, name, ()))
+        values[name] = "\n".join(getattr(site, name))
     return values
 
 
@@ -198,7 +195,6 @@ def _site_form(
         "problems": problems,
         "first": first_problem(problems, ("id", *SITE_FIELDS)),
         "zones": zone_choices(),
-        "exclusions": EXCLUSIONS,
     }
     status = 400 if problems else 200
     return aiohttp_jinja2.render_template("admin_site_form.html", request, context, status=status)
