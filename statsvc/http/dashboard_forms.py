@@ -65,8 +65,8 @@ FIELD_PROBLEMS: dict[str, str] = {
 TOO_MANY_LINES = N_("Too many lines: list fewer entries.")
 SITE_EXISTS = N_("There is a site with this id already.")
 TOO_MANY_TOKENS = N_("This site has as many tokens as it may have: revoke one first.")
-EXPIRED = "This form has expired or comes from elsewhere: open it again."
-FORBIDDEN = "A site token is read-only: sign in with the admin token to change anything."
+EXPIRED = N_("This form has expired or comes from elsewhere: open it again.")
+FORBIDDEN = N_("A site token is read-only: sign in with the admin token to change anything.")
 
 
 # -- shared by the dashboard's forms ---------------------------------------------------------
