@@ -284,6 +284,7 @@ async def site(request: web.Request) -> dict[str, Any]:
             ' data-target="#thong-ke" async></script>'
         ),
         "live_seconds": LIVE_SECONDS,
+        "done": request.query.get("done"),  # the change just made (dashboard_forms.done)
     }
 
 

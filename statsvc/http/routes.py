@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from statsvc.http import admin_api, api, dashboard, openapi, widget
+from statsvc.http import (
+    admin_api,
+    api,
+    dashboard,
+    dashboard_forms,
+    dashboard_import,
+    openapi,
+    widget,
+)
 from statsvc.http.metrics import metrics_page
 
 
@@ -26,6 +34,7 @@ def add_routes(app: web.Application, metrics_token: str | None) -> None:
     app.router.add_get("/admin/sites/{site}", dashboard.site)
     app.router.add_get("/admin/sites/{site}/live", dashboard.live)
     app.router.add_get("/admin/sites/{site}/export", dashboard.export)
+    add_form_routes(app)
     app.router.add_post("/api/v1/hit", api.hit)
     app.router.add_post("/api/v1/ping", api.ping)
     app.router.add_get("/api/v1/counts", api.counts)
@@ -41,3 +50,18 @@ def add_routes(app: web.Application, metrics_token: str | None) -> None:
     app.router.add_post("/api/v1/sites/{site}/tokens", admin_api.create_token)
     app.router.add_get("/api/v1/sites/{site}/tokens", admin_api.list_tokens)
     app.router.add_delete("/api/v1/sites/{site}/tokens/{token_id}", admin_api.revoke_token)
+
+
+def add_form_routes(app: web.Application) -> None:
+    """Add the dashboard's forms of an admin session (dashboard_forms, dashboard_import)."""
+    forms, imports = dashboard_forms, dashboard_import
+    app.router.add_get("/admin/new-site", forms.new_site_form)
+    app.router.add_post("/admin/new-site", forms.create_site)
+    app.router.add_get("/admin/sites/{site}/settings", forms.settings_form)
+    app.router.add_post("/admin/sites/{site}/settings", forms.save_settings)
+    app.router.add_get("/admin/sites/{site}/tokens", forms.tokens)
+    app.router.add_post("/admin/sites/{site}/tokens", forms.make_token)
+    app.router.add_post("/admin/sites/{site}/tokens/{token_id}/revoke", forms.revoke_token)
+    app.router.add_get("/admin/sites/{site}/import", imports.import_form)
+    app.router.add_post("/admin/sites/{site}/import/preview", imports.preview)
+    app.router.add_post("/admin/sites/{site}/import", imports.apply)

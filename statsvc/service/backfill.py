@@ -7,6 +7,7 @@ hits meanwhile."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ from statsvc.core.backfill import (
     normalised,
     parse_import,
 )
-from statsvc.core.calendar import day_bounds, local_day
+from statsvc.core.calendar import day_bounds, local_day, windows_at
 from statsvc.core.errors import BadInput, Conflict
 from statsvc.core.site import Site
 from statsvc.service.audit import audit_entry, iso
@@ -118,10 +119,7 @@ def _plan(
     ledger: tuple[str, str] | None,
 ) -> ImportPlan:
     """Lay out a checked import as the store writes it, with its audit entry."""
-    today = local_day(now, site.zone)
-    if any(d.day > today for d in imported.days):
-        raise BadInput("invalid_date", f"a day after the site's today ({today}) was sent")
-    kept = [d for d in imported.days if (today - d.day).days <= retention]
+    kept = _kept_days(imported, local_day(now, site.zone), retention)
     views, visits = imported.added()
     entry = audit_entry(
         iso(now),
@@ -150,6 +148,14 @@ def _plan(
     )
 
 
+def _kept_days(imported: Import, today: date, retention: int) -> list[Day]:
+    """Return the days of an import the store keeps as days (the others count in the total
+    only); raise BadInput for a day after the site's `today`."""
+    if any(d.day > today for d in imported.days):
+        raise BadInput("invalid_date", f"a day after the site's today ({today}) was sent")
+    return [d for d in imported.days if (today - d.day).days <= retention]
+
+
 def _months(
     days: list[Day], zone: ZoneInfo, retention: int, now: float
 ) -> list[tuple[str, int, list[tuple[int, int, int]]]]:
@@ -164,3 +170,43 @@ def _months(
         lifetime = max(DAY, int(start + (retention + 31) * DAY - now))
         laid_out.append((month, lifetime, rows))
     return laid_out
+
+
+async def preview_import(stats: StatsService, site_id: str, document: object) -> dict[str, Any]:
+    """Tell what an import would change, writing nothing: each window's views and visits
+    before and after (as `apply_import` would add them: its days to the windows they fall
+    in while the store keeps them, the larger of its total and its days' sum to the total),
+    and how many days it brings. Raises BadInput as `import_counts` would."""
+    site = await stats.site(site_id)
+    imported = await asyncio.to_thread(lambda: normalised(parse_import(document), site.query_keys))
+    now = stats.now()
+    windows = windows_at(now, site.zone, site.week_start)
+    kept = _kept_days(imported, windows.today, stats.store.limits.retention_days)
+    spans: dict[str, Callable[[date], bool]] = {
+        "today": lambda day: day == windows.today,
+        "yesterday": lambda day: day == windows.yesterday,
+        "week": lambda day: day in windows.week,
+        "month": lambda day: day.strftime("%Y-%m") == windows.month,
+    }
+    before = await stats.counts(site_id, None)
+    added = dict(zip(("views", "visits"), imported.added(), strict=True))
+    changes: dict[str, dict[str, tuple[int, int]]] = {}
+    for window in (*spans, "total"):
+        changes[window] = {}
+        for figure in ("views", "visits"):
+            now_at = before[figure][window]
+            if window == "total":
+                more = added[figure]
+            else:
+                more = sum(getattr(d, figure) for d in kept if spans[window](d.day))
+            changes[window][figure] = (now_at, now_at + more)
+    days = sorted(d.day for d in imported.days)
+    return {
+        "import_id": imported.import_id,
+        "date": windows.today.isoformat(),
+        "windows": changes,
+        "days": len(kept),
+        "days_total_only": len(imported.days) - len(kept),
+        "first": days[0].isoformat() if days else None,
+        "last": days[-1].isoformat() if days else None,
+    }
