@@ -34,6 +34,16 @@ SITE_FORM = {
     "online_window": "120",
     "exclude_ips": "203.0.113.7\r\n2001:db8::/32\r\n",
 }
+
+
+@pytest.fixture
+def client(client: Client) -> Client:
+    """The test client, its pages in English (the lang cookie of the switch): these tests read
+    the forms' English; tests/test_languages.py and the browser test read the Vietnamese."""
+    client.session.cookie_jar.update_cookies({"lang": "en"})
+    return client
+
+
 CSV = "date,views,visits\n2026-11-26,5,3\n2026-11-24,10,4\n2026-11-02,7,7\n2026-10-30,2,1\n"
 
 
@@ -369,7 +379,7 @@ async def test_an_import_is_previewed_then_applied_once(client: Client) -> None:
         "views.total": 13458,
         "visits.total": 5013,
     }
-    assert "Days added: 4, from 2026-10-30 to 2026-11-26." in page
+    assert "Days added: 4, from Oct 30, 2026 to Nov 26, 2026." in page
     counts = await ok(client, "GET", "/api/v1/sites/tuson/stats")
     assert counts["views"]["total"] == 1
     assert [e["action"] for e in await audit(client, "tuson")] == ["settings"]
@@ -485,7 +495,7 @@ async def test_days_older_than_kept_count_in_the_total_only(client: Client) -> N
     days = "date,views,visits\n2020-01-01,40,20\n2026-11-25,3,2\n"
     form = {"csrf": csrf, "import_id": await import_page(client), "days": days}
     page = await (await client.post("/admin/sites/tuson/import/preview", data=form)).text()
-    assert "Days added: 2, from 2020-01-01 to 2026-11-25." in page
+    assert "Days added: 2, from Jan 1, 2020 to Nov 25, 2026." in page
     assert "1 of them are older than statsvc keeps days" in page
     assert after(page)["views.total"] == 43
     assert after(page)["views.month"] == 3

@@ -31,9 +31,13 @@ def test_an_operator_creates_a_site_makes_a_token_and_imports_an_old_total(
     which gets the focus); make a read-only token, shown once; import a total of 13,457
     views with its preview; the site page shows it, and the portal's box 13.458 after one
     view; with the browser's address excluded, the next view is shown and not counted."""
-    page.goto(live.service + "/admin")
-    page.get_by_label("Token").fill(ADMIN_TOKEN)
-    page.get_by_role("button", name="Sign in").click()
+    page.goto(live.service + "/admin")  # a Vietnamese browser: the pages are Vietnamese
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    page.get_by_label("Mã truy cập").fill(ADMIN_TOKEN)
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.get_by_role("link", name="Thêm trang web")).to_be_visible()
+    page.get_by_role("link", name="EN", exact=True).click()  # the switch: English from here on
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     page.get_by_role("link", name="New site").click()
     expect(page).to_have_url(live.service + "/admin/new-site")
 
@@ -56,7 +60,6 @@ def test_an_operator_creates_a_site_makes_a_token_and_imports_an_old_total(
     expect(zone).to_have_attribute("aria-invalid", "true")
     expect(zone).to_have_accessible_description(re.compile("Choose a time zone from the list"))
     expect(page.get_by_label("Domains")).to_have_value("localhost\nxatuson.gov.vn")
-    screenshot(page, "dashboard-site-form.png")
     axe.check(page, "dashboard-site-form-problem")
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.type("Asia/Ho_Chi_Minh")
@@ -92,7 +95,6 @@ def test_an_operator_creates_a_site_makes_a_token_and_imports_an_old_total(
     expect(page.locator('[data-field="visits.total"]')).to_have_text("13,457")
     expect(page.locator('[data-field="views.today"]')).to_have_text("0")
     assert live.counts("xa-tuson")["views"]["total"] == 0  # a preview changes nothing
-    screenshot(page, "dashboard-import-preview.png")
     axe.check(page, "dashboard-import-preview")
     page.get_by_role("button", name="Apply").click()
 
@@ -119,3 +121,15 @@ def test_an_operator_creates_a_site_makes_a_token_and_imports_an_old_total(
     excluded = page.get_by_role("row", name="excluded")
     expect(excluded.get_by_role("cell").first).to_have_text("1")
     assert [e for e in live.errors if "status of 400" not in e] == []  # the form told again
+
+    page.get_by_role("link", name="VI", exact=True).click()  # and back to Vietnamese
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    expect(page.get_by_role("heading", name="Nhật ký thay đổi")).to_be_visible()
+    page.goto(live.service + "/admin/sites/xa-tuson/settings")
+    expect(page.get_by_role("button", name="Lưu")).to_be_visible()
+    screenshot(page, "dashboard-site-form.png")
+    page.goto(live.service + "/admin/sites/xa-tuson/import")
+    page.get_by_label("Lượt xem", exact=True).fill("120")
+    page.get_by_role("button", name="Xem trước").click()
+    expect(page.locator('[data-field="views.total"]')).to_have_text("13.578")
+    screenshot(page, "dashboard-import-preview.png")

@@ -20,7 +20,7 @@ def test_builder_fills_the_badge_path_and_says_where_to_paste(page: Page, live: 
     snippet = page.locator("#snippet")
     expect(snippet).to_contain_text("badge.svg?site=demo")
     assert "path=" not in snippet.inner_text()
-    field = page.get_by_label("Page path (optional)")
+    field = page.get_by_label("Đường dẫn trang (không bắt buộc)")  # a Vietnamese browser's page
     field.fill("https://xa.example.vn/tin-tuc/le-hoi?id=3")
     expect(snippet).to_contain_text("&amp;path=/tin-tuc/le-hoi%3Fid%3D3")
     field.fill("/gioi-thieu")

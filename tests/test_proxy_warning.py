@@ -100,7 +100,7 @@ async def test_a_site_whose_readers_share_one_address_is_told(
     assert "STATSVC_TRUSTED_PROXIES" in logged[0] and PROXY in logged[0]
     assert (await readyz(client))["warnings"] == ["shared_address"]
     await sign_in(client)
-    page = await (await client.get("/admin/sites/xa")).text()
+    page = await (await client.get("/admin/sites/xa?lang=en")).text()
     assert "Nearly all recent visitors of site xa share one address." in page
 
 

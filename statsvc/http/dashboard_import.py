@@ -221,6 +221,9 @@ async def preview(request: web.Request) -> web.Response:
     }
     if carried["days"]:
         carried["days"] = "date,views,visits\n" + carried["days"]
+    for name in ("date", "first", "last"):  # shown as the page's language writes dates
+        if change.get(name):
+            change[name] = date.fromisoformat(change[name])
     context = {"session": session, "site": site, "change": change, "carried": carried}
     return aiohttp_jinja2.render_template("admin_import_preview.html", request, context)
 
