@@ -35,6 +35,10 @@ PAGES = [
     ("site", "/admin/sites/tuson", True, ".chart"),
     ("site-week", "/admin/sites/tuson?window=week", True, ".chart"),
     ("error", "/admin/sites/nosuchsite", True, "h1"),
+    ("new-site", "/admin/new-site", True, "#f-timezone"),
+    ("settings", "/admin/sites/tuson/settings", True, "#f-timezone"),
+    ("tokens", "/admin/sites/tuson/tokens", True, "h1"),
+    ("import", "/admin/sites/tuson/import", True, "h1"),
 ]
 # name, path, signed in as admin: every control reached by Tab, in order, its focus ring seen
 KEYBOARD = [
@@ -42,6 +46,8 @@ KEYBOARD = [
     ("signin", "/admin/login", False),
     ("sites", "/admin", True),
     ("site", "/admin/sites/tuson", True),
+    ("settings", "/admin/sites/tuson/settings", True),
+    ("import", "/admin/sites/tuson/import", True),
 ]
 
 
