@@ -177,7 +177,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return ADMIN_COMMANDS[args.command](settings, args)
         return site_command(settings, args)
     except SettingsError as exc:
-        print(f"statsvc: {exc.field}: {exc}", file=sys.stderr)
+        print(f"statsvc: {exc.field}: {exc.translated()}", file=sys.stderr)
         return 2
     except (StoreBusy, ValueError) as exc:
         print(f"statsvc: {exc}", file=sys.stderr)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from statsvc.core.calendar import WEEK_STARTS
 from statsvc.core.requester import AddressSet
 from statsvc.core.text import is_clean_text
+from statsvc.i18n import LOCALES, N_, _
 
 log = logging.getLogger(__name__)
 SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -20,7 +21,6 @@ HOSTNAME = re.compile(
     r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
 )
 QUERY_KEY = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,64}")
-LOCALES = ("vi", "en")
 MAX_DOMAINS = 50
 MAX_QUERY_KEYS = 10
 MAX_NAME = 200
@@ -30,11 +30,20 @@ ONLINE_WINDOW_RANGE = (30, 3600)
 
 
 class SettingsError(ValueError):
-    """A site setting that cannot be accepted; `field` names it."""
+    """A site setting that cannot be accepted; `field` names it. Its message is an English
+    text of the catalogue (statsvc.i18n) with {placeholders} filled from `params`: str() of
+    the error is the English (the JSON API's), `translated()` the language in force's."""
 
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field_name: str, message: str, **params: object) -> None:
+        super().__init__(message.format(**params) if params else message)
         self.field = field_name
+        self.text = message
+        self.params = params
+
+    def translated(self) -> str:
+        """Return the message in the language in force (statsvc.i18n)."""
+        text = _(self.text)
+        return text.format(**self.params) if self.params else text
 
 
 def is_site_id(value: object) -> bool:
@@ -85,12 +94,12 @@ class Site:
     def updated(self, changes: dict[str, Any]) -> Site:
         """Return these settings with `changes` (an admin's JSON object) applied and checked."""
         if not isinstance(changes, dict):
-            raise SettingsError("body", "settings must be a JSON object")
+            raise SettingsError("body", N_("settings must be a JSON object"))
         unknown = sorted(set(changes) - _SETTERS.keys() - {"id"})
         if unknown:
-            raise SettingsError(unknown[0], f"unknown setting {unknown[0]!r}")
+            raise SettingsError(unknown[0], N_("unknown setting {setting!r}"), setting=unknown[0])
         if "id" in changes and changes["id"] != self.id:
-            raise SettingsError("id", "id does not match the site in the URL")
+            raise SettingsError("id", N_("id does not match the site in the URL"))
         values = {
             name: _SETTERS[name](name, value) for name, value in changes.items() if name != "id"
         }
@@ -99,11 +108,13 @@ class Site:
 
 def _string(name: str, value: object, limit: int) -> str:
     if not isinstance(value, str):
-        raise SettingsError(name, f"{name} must be a string")
+        raise SettingsError(name, N_("{name} must be a string"), name=name)
     if len(value) > limit:
-        raise SettingsError(name, f"{name} is longer than {limit} characters")
+        raise SettingsError(
+            name, N_("{name} is longer than {limit} characters"), name=name, limit=limit
+        )
     if not is_clean_text(value):
-        raise SettingsError(name, f"{name} has control characters or lone surrogates")
+        raise SettingsError(name, N_("{name} has control characters or lone surrogates"), name=name)
     return value
 
 
@@ -113,12 +124,16 @@ def _name(name: str, value: object) -> str:
 
 def _strings(name: str, value: object, limit: int, pattern: re.Pattern[str]) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise SettingsError(name, f"{name} must be a list of strings")
+        raise SettingsError(name, N_("{name} must be a list of strings"), name=name)
     if len(value) > limit:
-        raise SettingsError(name, f"{name} has more than {limit} entries")
+        raise SettingsError(
+            name, N_("{name} has more than {limit} entries"), name=name, limit=limit
+        )
     for item in value:
         if pattern.fullmatch(item) is None:
-            raise SettingsError(name, f"{name} has an invalid entry {item[:80]!r}")
+            raise SettingsError(
+                name, N_("{name} has an invalid entry {entry!r}"), name=name, entry=item[:80]
+            )
     return tuple(dict.fromkeys(value))
 
 
@@ -134,9 +149,11 @@ def _query_keys(name: str, value: object) -> tuple[str, ...]:
 
 def _exclude_ips(name: str, value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise SettingsError(name, f"{name} must be a list of strings")
+        raise SettingsError(name, N_("{name} must be a list of strings"), name=name)
     if len(value) > MAX_EXCLUDE_IPS:
-        raise SettingsError(name, f"{name} has more than {MAX_EXCLUDE_IPS} entries")
+        raise SettingsError(
+            name, N_("{name} has more than {limit} entries"), name=name, limit=MAX_EXCLUDE_IPS
+        )
     return tuple(dict.fromkeys(_address_range(name, item.strip()) for item in value))
 
 
@@ -144,18 +161,22 @@ def _address_range(name: str, entry: str) -> str:
     """Return an address or CIDR range in its normal form (a one-address range as the
     address, an IPv4 one written as IPv6, ::ffff:a.b.c.d, as IPv4); refuse a range with host
     bits set rather than guess what was meant."""
-    invalid = f"{name} has an invalid entry {entry[:80]!r}: not an IP address or CIDR range"
+    invalid = N_("{name} has an invalid entry {entry!r}: not an IP address or CIDR range")
     if len(entry) > MAX_ADDRESS or "%" in entry:  # a zone id names an interface of one host
-        raise SettingsError(name, invalid)
+        raise SettingsError(name, invalid, name=name, entry=entry[:80])
     try:
         network = ipaddress.ip_network(entry)
     except ValueError as exc:
         try:
             meant = ipaddress.ip_network(entry, strict=False)
         except ValueError:
-            raise SettingsError(name, invalid) from exc
+            raise SettingsError(name, invalid, name=name, entry=entry[:80]) from exc
         raise SettingsError(
-            name, f"{name} has {entry!r}, whose host bits are set: the range is {str(meant)!r}"
+            name,
+            N_("{name} has {entry!r}, whose host bits are set: the range is {range!r}"),
+            name=name,
+            entry=entry,
+            range=str(meant),
         ) from exc
     mapped = network.network_address.ipv4_mapped if network.version == 6 else None
     if mapped is not None and network.prefixlen >= 96:
@@ -168,18 +189,20 @@ def _address_range(name: str, entry: str) -> str:
 def _timezone(name: str, value: object) -> str:
     zone = _string(name, value, 64)
     if zone not in _zone_names():
-        raise SettingsError(name, f"{zone!r} is not an IANA time zone")
+        raise SettingsError(name, N_("{zone!r} is not an IANA time zone"), zone=zone)
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise SettingsError(name, f"{zone!r} is not an IANA time zone") from exc
+        raise SettingsError(name, N_("{zone!r} is not an IANA time zone"), zone=zone) from exc
     return zone
 
 
 def _choice(choices: tuple[str, ...]) -> Any:
     def check(name: str, value: object) -> str:
         if value not in choices:
-            raise SettingsError(name, f"{name} must be one of {', '.join(choices)}")
+            raise SettingsError(
+                name, N_("{name} must be one of {choices}"), name=name, choices=", ".join(choices)
+            )
         return str(value)
 
     return check
@@ -188,13 +211,19 @@ def _choice(choices: tuple[str, ...]) -> Any:
 def _online_window(name: str, value: object) -> int:
     low, high = ONLINE_WINDOW_RANGE
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SettingsError(name, f"{name} must be a whole number of seconds from {low} to {high}")
+        raise SettingsError(
+            name,
+            N_("{name} must be a whole number of seconds from {low} to {high}"),
+            name=name,
+            low=low,
+            high=high,
+        )
     return value
 
 
 def _flag(name: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise SettingsError(name, f"{name} must be true or false")
+        raise SettingsError(name, N_("{name} must be true or false"), name=name)
     return value
 
 
