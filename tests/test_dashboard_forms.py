@@ -514,3 +514,29 @@ async def test_an_import_form_past_its_limit_is_refused_whole(client: Client) ->
     assert reply.status == 413
     assert reply.content_type == "text/html"
     assert (await ok(client, "GET", "/api/v1/sites/tuson/stats"))["views"]["total"] == 0
+
+
+def switch_links(page: str) -> list[str]:
+    """Return the hrefs of the page's language switch."""
+    nav = page.split('<nav class="languages"')[1].split("</nav>")[0] if "languages" in page else ""
+    return [html.unescape(href) for href in re.findall(r'href="([^"]+)"', nav)]
+
+
+async def test_the_switch_of_a_posted_page_opens_its_form_page(client: Client) -> None:
+    """The language switch of a reply to a post (the import's preview, a new token) links
+    to the form's page by GET (a link cannot post again): each opens (200)."""
+    await put_site(client, "tuson", {"name": "Tú Sơn"})
+    csrf = await sign_in(client)
+    form = {"csrf": csrf, "import_id": await import_page(client), "total_views": "5"}
+    replies = [
+        await client.post("/admin/sites/tuson/import/preview", data=form),
+        await client.post("/admin/sites/tuson/tokens", data={"csrf": csrf}),
+    ]
+    for reply, page_path in zip(
+        replies, ("/admin/sites/tuson/import", "/admin/sites/tuson/tokens"), strict=True
+    ):
+        assert reply.status == 200
+        links = switch_links(await reply.text())
+        assert sorted(links) == [f"{page_path}?lang=en", f"{page_path}?lang=vi"]
+        for link in links:
+            assert (await client.get(link)).status == 200, link

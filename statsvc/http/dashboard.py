@@ -100,7 +100,7 @@ def proxy_warnings(app: web.Application) -> list[dict[str, str]]:
 async def html_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer an /admin request in the page's language, with the security headers; its
     errors as HTML pages."""
-    token = language.enter(request)
+    token = language.enter(request, await language.get_page(request))
     try:
         response = await handler(request)
     except web.HTTPException as exc:
