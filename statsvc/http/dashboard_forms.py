@@ -14,6 +14,7 @@ templates); N_() only marks them here for extraction."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -22,18 +23,19 @@ from zoneinfo import available_timezones
 import aiohttp_jinja2
 from aiohttp import web
 
+from statsvc.core.config import DEFAULT_TIMEZONE
 from statsvc.core.errors import Conflict, Forbidden, UnknownSite, UnknownToken
 from statsvc.core.pageview import check_site_id
 from statsvc.core.site import MAX_NAME, SettingsError, Site, is_site_id, new_site
 from statsvc.http.appkeys import SETTINGS, STATS
 from statsvc.http.cookies import same_origin
 from statsvc.http.dashboard import _form, _session
+from statsvc.i18n import N_
 from statsvc.service import admin, auth, sessions
 from statsvc.service.sessions import Session
 
 Problem = tuple[str, dict[str, object]]  # a message (msgid) and its %(name)s values
 Problems = dict[str, Problem]  # by field name; "form" for the form as a whole
-HOME_ZONE = "Asia/Ho_Chi_Minh"  # first in the list: most sites are in Vietnam
 LIST_FIELDS = ("domains", "exclude_ips")  # one entry a line
 SITE_FIELDS = (
     "name",
@@ -47,11 +49,6 @@ SITE_FIELDS = (
 MAX_NUMBER = 9  # digits of a whole number typed into a field
 
 
-def N_(message: str) -> str:  # the name gettext's tools look for
-    """Mark a message for extraction; the page translates it."""
-    return message
-
-
 FIELD_PROBLEMS: dict[str, str] = {
     "id": N_("Use 1 to 63 lowercase letters, digits, - or _, starting with a letter or digit."),
     "name": N_("Use at most %(most)s characters, without control characters."),
@@ -62,6 +59,7 @@ FIELD_PROBLEMS: dict[str, str] = {
     "online_window": N_("Enter a whole number of seconds from 30 to 3600."),
     "exclude_ips": N_("“%(entry)s” is not an IP address or a CIDR range such as 203.0.113.0/24."),
 }
+HOST_BITS = N_("“%(entry)s” has host bits set: the range is %(range)s.")
 TOO_MANY_LINES = N_("Too many lines: list fewer entries.")
 SITE_EXISTS = N_("There is a site with this id already.")
 TOO_MANY_TOKENS = N_("This site has as many tokens as it may have: revoke one first.")
@@ -127,8 +125,9 @@ def done(site_id: str, what: str) -> web.HTTPSeeOther:
 
 @cache
 def zone_choices() -> tuple[str, ...]:
-    """Return the time zones of the form's list: Asia/Ho_Chi_Minh first, then A to Z."""
-    return (HOME_ZONE, *sorted((available_timezones() | {"UTC"}) - {HOME_ZONE}))
+    """Return the time zones of the form's list: the instance's default zone first (most
+    sites are in Vietnam), then A to Z."""
+    return (DEFAULT_TIMEZONE, *sorted((available_timezones() | {"UTC"}) - {DEFAULT_TIMEZONE}))
 
 
 def site_values(site: Site) -> dict[str, str]:
@@ -176,9 +175,22 @@ def _setting_problem(base: Site, name: str, value: Any) -> Problem:
             try:
                 base.updated({name: [entry]})
             except SettingsError:
-                return FIELD_PROBLEMS[name], {"entry": entry[:80]}
+                return _entry_problem(name, entry)
         return TOO_MANY_LINES, {}
     return FIELD_PROBLEMS[name], {"most": MAX_NAME} if name == "name" else {}
+
+
+def _entry_problem(name: str, entry: str) -> Problem:
+    """Return the message of a list's entry the model refuses: of an address range written
+    with its host bits set (10.1.2.3/8), the range it means."""
+    if name == "exclude_ips":
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            pass
+        else:
+            return HOST_BITS, {"entry": entry[:80], "range": str(network)}
+    return FIELD_PROBLEMS[name], {"entry": entry[:80]}
 
 
 def _site_form(
