@@ -78,11 +78,12 @@ def enter(request: web.Request, page: URL | None = None) -> Token[str]:
     if page is None and request.method in ("GET", "HEAD"):
         page = request.rel_url
     links = []
-    for code in i18n.LOCALES if page is not None else ():
-        query = page.query.copy()
-        query["lang"] = code
-        url = str(page.with_query(query))
-        links.append(Link(code, NAMES[code], url, code == locale))
+    if page is not None:
+        for code in i18n.LOCALES:
+            query = page.query.copy()
+            query["lang"] = code
+            url = str(page.with_query(query))
+            links.append(Link(code, NAMES[code], url, code == locale))
     _page.set(PageLanguage(locale, tuple(links)))
     return i18n.use(locale)
 
