@@ -17,7 +17,7 @@ from statsvc import i18n
 from statsvc.app import create_app
 from statsvc.http.audit_sentences import sentence
 from statsvc.settings import Settings
-from tests.helpers import Client, FakeClock, admin, put_site, sign_in
+from tests.helpers import Client, FakeClock, admin, put_site, sign_in, site_with_token
 
 PAGES = {  # a page, and a text it shows in each language
     "/admin/login": ("Đăng nhập", "Sign in"),
@@ -228,3 +228,20 @@ def test_a_command_error_is_in_its_language(
     result = run("site", "list", "--data-dir", str(tmp_path), STATSVC_RETENTION_DAYS="5", **env)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [message]
+
+
+async def test_a_form_refused_to_a_site_token_is_told_in_vietnamese(client: Client) -> None:
+    """A site token's session posting a form gets the 403 page in the page's language
+    (Vietnamese by default), its message from the catalogue; a token it cannot revoke too."""
+    token = await site_with_token(client, "tuson", {"name": "Tú Sơn"})
+    csrf = await sign_in(client, token)
+    reply = await client.post("/admin/sites/tuson/tokens", data={"csrf": csrf})
+    assert reply.status == 403
+    page = await reply.text()
+    assert "chỉ để đọc: hãy đăng nhập bằng mã quản trị" in page
+    assert "A site token is read-only" not in page
+    client.session.cookie_jar.clear()  # signed out: sign in as the admin
+    csrf = await sign_in(client)
+    reply = await client.post("/admin/sites/tuson/tokens/nope/revoke", data={"csrf": csrf})
+    assert reply.status == 404
+    assert "Trang web “tuson” không có mã truy cập “nope”." in await reply.text()

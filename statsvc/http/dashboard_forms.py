@@ -10,7 +10,8 @@ input shows the form again, as it was typed, with a message by each field (400),
 changes nothing.
 
 Messages are English msgids translated where the page shows them (`_()` in the
-templates); N_() only marks them here for extraction."""
+templates), N_() only marks them here for extraction; an error's is translated where it is
+raised (the page's language is in force then: dashboard.html_errors)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from statsvc.core.site import MAX_NAME, SettingsError, Site, is_site_id, new_sit
 from statsvc.http.appkeys import SETTINGS, STATS
 from statsvc.http.cookies import same_origin
 from statsvc.http.dashboard import _form, _session
-from statsvc.i18n import N_
+from statsvc.i18n import N_, _
 from statsvc.service import admin, auth, sessions
 from statsvc.service.sessions import Session
 
@@ -64,6 +65,7 @@ TOO_MANY_LINES = N_("Too many lines: list fewer entries.")
 SITE_EXISTS = N_("There is a site with this id already.")
 TOO_MANY_TOKENS = N_("This site has as many tokens as it may have: revoke one first.")
 EXPIRED = N_("This form has expired or comes from elsewhere: open it again.")
+NO_TOKEN = N_("The site “%(site)s” has no token “%(token)s”.")
 FORBIDDEN = N_("A site token is read-only: sign in with the admin token to change anything.")
 
 
@@ -74,7 +76,7 @@ async def admin_session(request: web.Request) -> Session:
     """Return the request's session if it is the admin's; a site token's is read-only (403)."""
     session = await _session(request)
     if not auth.allows(session.principal, None, write=True):
-        raise Forbidden("forbidden", FORBIDDEN)
+        raise Forbidden("forbidden", _(FORBIDDEN))
     return session
 
 
@@ -88,7 +90,7 @@ async def admin_site(request: web.Request) -> tuple[Session, Site]:
 def check_post(request: web.Request, session: Session, form: Mapping[str, object]) -> None:
     """Refuse (403) a post from another origin or without the session's CSRF value."""
     if not same_origin(request) or not sessions.csrf_matches(session.csrf, form.get("csrf")):
-        raise Forbidden("forbidden", EXPIRED)
+        raise Forbidden("forbidden", _(EXPIRED))
 
 
 def text(form: Mapping[str, object], name: str) -> str:
@@ -334,5 +336,6 @@ async def revoke_token(request: web.Request) -> web.Response:
     check_post(request, session, await _form(request))
     token_id = request.match_info["token_id"]
     if not await auth.revoke_token(request.app[STATS], site.id, token_id, session.principal):
-        raise UnknownToken("unknown_token", f"Site {site.id!r} has no token {token_id[:40]!r}.")
+        shown = {"site": site.id, "token": token_id[:40]}
+        raise UnknownToken("unknown_token", _(NO_TOKEN) % shown)
     raise done(site.id, "revoked")
