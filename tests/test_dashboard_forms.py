@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import FormData
 
+from statsvc import i18n
 from tests.helpers import (
     Client,
     Json,
@@ -560,3 +563,23 @@ async def test_the_switch_of_a_posted_page_opens_its_form_page(client: Client) -
         assert sorted(links) == [f"{page_path}?lang=en", f"{page_path}?lang=vi"]
         for link in links:
             assert (await client.get(link)).status == 200, link
+
+
+async def test_the_token_list_dates_in_the_sites_zone(client: Client) -> None:
+    """The token list writes when each token was made in the site's time zone, as the
+    page's language writes dates (as the audit trail does), not as raw ISO UTC."""
+    await put_site(client, "tuson", {"name": "Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
+    csrf = await sign_in(client)
+    await client.post("/admin/sites/tuson/tokens", data={"csrf": csrf})
+    [made] = (await ok(client, "GET", "/api/v1/sites/tuson/tokens"))["tokens"]
+    listing = await (await client.get("/admin/sites/tuson/tokens")).text()
+    token = i18n.use("en")
+    try:
+        shown = i18n.moment(
+            datetime.fromisoformat(made["created_at"]), ZoneInfo("Asia/Ho_Chi_Minh")
+        )
+    finally:
+        i18n.reset(token)
+    assert f'<td class="when">{html.escape(shown)}</td>' in listing
+    assert "(UTC)" not in listing
+    assert made["created_at"].replace("T", " ").replace("Z", "") not in listing

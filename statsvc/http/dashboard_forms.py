@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 from typing import Any
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -31,7 +32,7 @@ from statsvc.core.site import MAX_NAME, SettingsError, Site, is_site_id, new_sit
 from statsvc.http.appkeys import SETTINGS, STATS
 from statsvc.http.cookies import same_origin
 from statsvc.http.dashboard import _form, _session
-from statsvc.i18n import N_, _
+from statsvc.i18n import N_, _, moment
 from statsvc.service import admin, auth, sessions
 from statsvc.service.sessions import Session
 
@@ -301,15 +302,25 @@ async def _tokens_page(
     made: dict[str, str] | None = None,
     problem: str | None = None,
 ) -> web.Response:
+    listed = await auth.list_tokens(request.app[STATS], site.id)
+    zone = ZoneInfo(site.timezone)
     context = {
         "session": session,
         "site": site,
-        "tokens": await auth.list_tokens(request.app[STATS], site.id),
+        "tokens": [token | {"created": _when(token["created_at"], zone)} for token in listed],
         "made": made,
         "problem": problem,
     }
     status = 409 if problem else 200
     return aiohttp_jinja2.render_template("admin_tokens.html", request, context, status=status)
+
+
+def _when(at: object, zone: ZoneInfo) -> str:
+    """Return when a token was made, in the site's zone, as the page's language writes it."""
+    try:
+        return moment(datetime.fromisoformat(str(at)), zone)
+    except ValueError:
+        return str(at)
 
 
 async def tokens(request: web.Request) -> web.Response:
