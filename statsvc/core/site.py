@@ -232,6 +232,9 @@ def site_from_json(site_id: str, data: dict[str, Any]) -> Site:
         id=site_id,
         name=data.get("name", ""),
         domains=tuple(data.get("domains", ())),
+        # every writer stores the zone (Site.to_json writes every field), and records written
+        # before the default became Asia/Ho_Chi_Minh hold theirs: the fallback is never read,
+        # and is left UTC so that no stored site could ever change zone with the default
         timezone=data.get("timezone", "UTC"),
         week_start=data.get("week_start", "monday"),
         locale=data.get("locale", "vi"),
