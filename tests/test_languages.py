@@ -98,7 +98,7 @@ async def test_the_dashboard_writes_numbers_dates_and_the_audit_trail_per_langua
     vi = await (await client.get("/admin/sites/demo")).text()
     assert 'data-field="views.total">13.457<' in vi
     assert "Nhập số liệu từ bộ đếm cũ: +13.457 lượt xem, +5.000 lượt truy cập" in vi
-    assert "Sửa cài đặt trang: múi giờ Asia/Ho_Chi_Minh" in vi
+    assert "Sửa cài đặt trang web: múi giờ Asia/Ho_Chi_Minh" in vi
     assert "Thời gian (Asia/Ho_Chi_Minh)" in vi
     assert "26/11/2026 ·" in vi  # today, in the site's zone
     assert '<td class="when">26/11/2026 ' in vi
@@ -115,17 +115,17 @@ async def test_the_dashboard_writes_numbers_dates_and_the_audit_trail_per_langua
     [
         (
             {"action": "settings", "detail": {"created": True, "name": "Xã Tú Sơn"}},
-            "Tạo trang: tên “Xã Tú Sơn”",
+            "Tạo trang web: tên “Xã Tú Sơn”",
             "Created the site: name “Xã Tú Sơn”",
         ),
         (
             {"action": "settings", "detail": {"created": False, "week_start": "sunday"}},
-            "Sửa cài đặt trang: ngày bắt đầu tuần Chủ nhật",
+            "Sửa cài đặt trang web: ngày bắt đầu tuần Chủ nhật",
             "Changed the site's settings: week starts on Sunday",
         ),
         (
             {"action": "settings", "detail": {"domains": ["a.vn", "b.vn"], "respect_dnt": True}},
-            "Sửa cài đặt trang: tên miền a.vn, b.vn; tôn trọng Do Not Track có",
+            "Sửa cài đặt trang web: tên miền a.vn, b.vn; tôn trọng Do Not Track có",
             "Changed the site's settings: domains a.vn, b.vn; respect Do Not Track yes",
         ),
         (
