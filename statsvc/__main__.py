@@ -63,7 +63,9 @@ def site_command(settings: Settings, args: argparse.Namespace) -> int:
     try:
         print(json.dumps(run_with_store(settings, add), ensure_ascii=False, indent=2))
     except StatsvcError as exc:
-        print(f"statsvc: {exc.message}", file=sys.stderr)
+        cause = exc.__cause__  # a setting the site model refused: told in the CLI's language
+        said = f"{cause.field}: {cause.translated()}" if isinstance(cause, SettingsError) else None
+        print(f"statsvc: {said or exc.message}", file=sys.stderr)
         return 2
     return 0
 

@@ -279,7 +279,7 @@ async def test_the_site_page_shows_every_part(client: Client) -> None:
     assert "26/11/2026: 4 lượt xem, 1 lượt truy cập" in html
     assert '<td class="path">/a</td><td class="n">3</td>' in html
     assert '<th scope="row" data-reason="duplicate">Gửi trùng lặp</th><td class="n">1</td>' in html
-    assert "<td>Sửa cài đặt trang: tên “Xã Tú Sơn”</td>" in html
+    assert "<td>Sửa cài đặt trang web: tên “Xã Tú Sơn”</td>" in html
     assert "data-site=&#34;demo&#34;" in html
     assert 'href="/admin/sites/demo/export"' in html
     assert '<script src="/static/dashboard.js" defer></script>' in html

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import FormData
 
+from statsvc import i18n
 from tests.helpers import (
     Client,
     Json,
@@ -169,7 +172,12 @@ BAD_SITE_FIELDS = [
     ("online_window", "\uff11\uff12\uff10", "Enter a whole number of seconds from 30 to 3600."),
     ("exclude_ips", "203.0.113.7\n10.0.0.0/33", "“10.0.0.0/33” is not an IP address"),
     ("exclude_ips", "not-an-ip", "“not-an-ip” is not an IP address"),
-    ("exclude_ips", "203.0.113.7/24", "“203.0.113.7/24” is not an IP address"),
+    (
+        "exclude_ips",
+        "203.0.113.7/24",
+        "“203.0.113.7/24” has host bits set: the range is 203.0.113.0/24.",
+    ),
+    ("exclude_ips", "10.1.2.3/8", "“10.1.2.3/8” has host bits set: the range is 10.0.0.0/8."),
     ("exclude_ips", "\n".join(f"10.0.{n // 256}.{n % 256}" for n in range(257)), "Too many"),
 ]
 
@@ -419,6 +427,10 @@ BAD_IMPORTS = [
     ({"total_views": "abc"}, "total_views", "Enter a whole number"),
     ({"total_views": "1" * 12}, "total_views", "Enter a whole number"),
     ({"total_views": "-3"}, "total_views", "Enter a whole number"),
+    ({"total_views": "1.5"}, "total_views", "Enter a whole number"),
+    ({"total_views": "12,34"}, "total_views", "Enter a whole number"),
+    ({"total_views": "1.2345"}, "total_views", "Enter a whole number"),
+    ({"total_views": "\u0661\u0662"}, "total_views", "Enter a whole number"),
     ({"total_views": "10", "total_visits": "11"}, "total_visits", "cannot be more than"),
     ({}, "total_views", "Give a total, some days, or both."),
     ({"days": "day,views\n2026-11-01,1,1"}, "days", "The first line must be the header"),
@@ -428,12 +440,23 @@ BAD_IMPORTS = [
     ({"days": "date,views,visits\n01/11/2026,1,1"}, "days", "“01/11/2026” is not a date"),
     ({"days": "date,views,visits\n2026-11-01,1,2"}, "days", "visits are more than the views"),
     ({"days": "date,views,visits\n2026-11-01,1,1\n2026-11-01,2,2"}, "days", "listed twice"),
-    ({"days": "date,views,visits\n2026-11-27,1,1"}, "days", "after the site's today, 2026-11-26"),
+    ({"days": "date,views,visits\n2026-11-27,1,1"}, "days", "after the site's today, Nov 26, 2026"),
     ({"days_file": b"date,views,visits\n\xff\xfe"}, "days_file", "not UTF-8"),
     ({"days_file": CSV.encode(), "days": CSV}, "days_file", "not both"),
     ({"import_id": "", "total_views": "5"}, "form", "out of date"),
     ({"import_id": "a b", "total_views": "5"}, "form", "out of date"),
 ]
+
+
+@pytest.mark.parametrize("typed", ["13.457", "13 457", "13457", "13,457", "13\u202f457"])
+async def test_an_imported_total_may_be_grouped_in_threes(client: Client, typed: str) -> None:
+    """A total is plain digits or grouped in threes, with a dot, comma or space."""
+    await put_site(client, "tuson", {"name": "Tú Sơn"})
+    csrf = await sign_in(client)
+    form = {"csrf": csrf, "import_id": await import_page(client), "total_views": typed}
+    reply = await client.post("/admin/sites/tuson/import/preview", data=form)
+    assert reply.status == 200
+    assert after(await reply.text())["views.total"] == 13457
 
 
 @pytest.mark.parametrize(("fields", "field", "message"), BAD_IMPORTS)
@@ -514,3 +537,49 @@ async def test_an_import_form_past_its_limit_is_refused_whole(client: Client) ->
     assert reply.status == 413
     assert reply.content_type == "text/html"
     assert (await ok(client, "GET", "/api/v1/sites/tuson/stats"))["views"]["total"] == 0
+
+
+def switch_links(page: str) -> list[str]:
+    """Return the hrefs of the page's language switch."""
+    nav = page.split('<nav class="languages"')[1].split("</nav>")[0] if "languages" in page else ""
+    return [html.unescape(href) for href in re.findall(r'href="([^"]+)"', nav)]
+
+
+async def test_the_switch_of_a_posted_page_opens_its_form_page(client: Client) -> None:
+    """The language switch of a reply to a post (the import's preview, a new token) links
+    to the form's page by GET (a link cannot post again): each opens (200)."""
+    await put_site(client, "tuson", {"name": "Tú Sơn"})
+    csrf = await sign_in(client)
+    form = {"csrf": csrf, "import_id": await import_page(client), "total_views": "5"}
+    replies = [
+        await client.post("/admin/sites/tuson/import/preview", data=form),
+        await client.post("/admin/sites/tuson/tokens", data={"csrf": csrf}),
+    ]
+    for reply, page_path in zip(
+        replies, ("/admin/sites/tuson/import", "/admin/sites/tuson/tokens"), strict=True
+    ):
+        assert reply.status == 200
+        links = switch_links(await reply.text())
+        assert sorted(links) == [f"{page_path}?lang=en", f"{page_path}?lang=vi"]
+        for link in links:
+            assert (await client.get(link)).status == 200, link
+
+
+async def test_the_token_list_dates_in_the_sites_zone(client: Client) -> None:
+    """The token list writes when each token was made in the site's time zone, as the
+    page's language writes dates (as the audit trail does), not as raw ISO UTC."""
+    await put_site(client, "tuson", {"name": "Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
+    csrf = await sign_in(client)
+    await client.post("/admin/sites/tuson/tokens", data={"csrf": csrf})
+    [made] = (await ok(client, "GET", "/api/v1/sites/tuson/tokens"))["tokens"]
+    listing = await (await client.get("/admin/sites/tuson/tokens")).text()
+    token = i18n.use("en")
+    try:
+        shown = i18n.moment(
+            datetime.fromisoformat(made["created_at"]), ZoneInfo("Asia/Ho_Chi_Minh")
+        )
+    finally:
+        i18n.reset(token)
+    assert f'<td class="when">{html.escape(shown)}</td>' in listing
+    assert "(UTC)" not in listing
+    assert made["created_at"].replace("T", " ").replace("Z", "") not in listing

@@ -17,7 +17,7 @@ from statsvc import i18n
 from statsvc.app import create_app
 from statsvc.http.audit_sentences import sentence
 from statsvc.settings import Settings
-from tests.helpers import Client, FakeClock, admin, put_site, sign_in
+from tests.helpers import Client, FakeClock, admin, put_site, sign_in, site_with_token
 
 PAGES = {  # a page, and a text it shows in each language
     "/admin/login": ("Đăng nhập", "Sign in"),
@@ -98,7 +98,7 @@ async def test_the_dashboard_writes_numbers_dates_and_the_audit_trail_per_langua
     vi = await (await client.get("/admin/sites/demo")).text()
     assert 'data-field="views.total">13.457<' in vi
     assert "Nhập số liệu từ bộ đếm cũ: +13.457 lượt xem, +5.000 lượt truy cập" in vi
-    assert "Sửa cài đặt trang: múi giờ Asia/Ho_Chi_Minh" in vi
+    assert "Sửa cài đặt trang web: múi giờ Asia/Ho_Chi_Minh" in vi
     assert "Thời gian (Asia/Ho_Chi_Minh)" in vi
     assert "26/11/2026 ·" in vi  # today, in the site's zone
     assert '<td class="when">26/11/2026 ' in vi
@@ -115,17 +115,17 @@ async def test_the_dashboard_writes_numbers_dates_and_the_audit_trail_per_langua
     [
         (
             {"action": "settings", "detail": {"created": True, "name": "Xã Tú Sơn"}},
-            "Tạo trang: tên “Xã Tú Sơn”",
+            "Tạo trang web: tên “Xã Tú Sơn”",
             "Created the site: name “Xã Tú Sơn”",
         ),
         (
             {"action": "settings", "detail": {"created": False, "week_start": "sunday"}},
-            "Sửa cài đặt trang: ngày bắt đầu tuần Chủ nhật",
+            "Sửa cài đặt trang web: ngày bắt đầu tuần Chủ nhật",
             "Changed the site's settings: week starts on Sunday",
         ),
         (
             {"action": "settings", "detail": {"domains": ["a.vn", "b.vn"], "respect_dnt": True}},
-            "Sửa cài đặt trang: tên miền a.vn, b.vn; tôn trọng Do Not Track có",
+            "Sửa cài đặt trang web: tên miền a.vn, b.vn; tôn trọng Do Not Track có",
             "Changed the site's settings: domains a.vn, b.vn; respect Do Not Track yes",
         ),
         (
@@ -228,3 +228,46 @@ def test_a_command_error_is_in_its_language(
     result = run("site", "list", "--data-dir", str(tmp_path), STATSVC_RETENTION_DAYS="5", **env)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [message]
+
+
+async def test_a_form_refused_to_a_site_token_is_told_in_vietnamese(client: Client) -> None:
+    """A site token's session posting a form gets the 403 page in the page's language
+    (Vietnamese by default), its message from the catalogue; a token it cannot revoke too."""
+    token = await site_with_token(client, "tuson", {"name": "Tú Sơn"})
+    csrf = await sign_in(client, token)
+    reply = await client.post("/admin/sites/tuson/tokens", data={"csrf": csrf})
+    assert reply.status == 403
+    page = await reply.text()
+    assert "chỉ để đọc: hãy đăng nhập bằng mã quản trị" in page
+    assert "A site token is read-only" not in page
+    client.session.cookie_jar.clear()  # signed out: sign in as the admin
+    csrf = await sign_in(client)
+    reply = await client.post("/admin/sites/tuson/tokens/nope/revoke", data={"csrf": csrf})
+    assert reply.status == 404
+    assert "Trang web “tuson” không có mã truy cập “nope”." in await reply.text()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"LANG": "vi_VN.UTF-8"},
+            "statsvc: exclude_ips: exclude_ips có '10.1.2.3/8' với phần địa chỉ máy khác 0: "
+            "dải đúng là '10.0.0.0/8'",
+        ),
+        (
+            {"LANG": "en_US.UTF-8"},
+            "statsvc: exclude_ips: exclude_ips has '10.1.2.3/8', whose host bits are set: "
+            "the range is '10.0.0.0/8'",
+        ),
+    ],
+)
+def test_a_site_setting_refused_by_the_command_is_told_in_its_language(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    """`statsvc site add` with a setting the site model refuses says why in its language
+    (the JSON API keeps the English of the same error)."""
+    argv = ("site", "add", "xa", "--exclude-ip", "10.1.2.3/8", "--data-dir", str(tmp_path))
+    result = run(*argv, **env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == message

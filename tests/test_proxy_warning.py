@@ -3,6 +3,7 @@ in /readyz, and on the dashboard, saying what to set."""
 
 from __future__ import annotations
 
+import html
 import logging
 from dataclasses import replace
 
@@ -98,10 +99,15 @@ async def test_a_site_whose_readers_share_one_address_is_told(
     logged = warnings_logged(caplog, "site xa")
     assert len(logged) == 1
     assert "STATSVC_TRUSTED_PROXIES" in logged[0] and PROXY in logged[0]
+    # no ready-made line to trust the address: it may be an office's NAT, to exclude instead
+    assert f"STATSVC_TRUSTED_PROXIES={PROXY}" not in logged[0]
+    assert "excluded IP addresses" in logged[0]
     assert (await readyz(client))["warnings"] == ["shared_address"]
     await sign_in(client)
     page = await (await client.get("/admin/sites/xa?lang=en")).text()
     assert "Nearly all recent visitors of site xa share one address." in page
+    assert f"STATSVC_TRUSTED_PROXIES={PROXY}" not in page
+    assert "add it to the site's excluded IP addresses instead." in html.unescape(page)
 
 
 async def test_a_commune_office_nat_is_not_a_proxy(

@@ -37,15 +37,6 @@ def parse_networks(text: str) -> tuple[Network, ...]:
     )
 
 
-def client_ip(remote: str | None, forwarded_for: str | None, trusted: Iterable[Network]) -> str:
-    """Return the client address: X-Forwarded-For is read only through trusted proxies."""
-    trusted = tuple(trusted)
-    address = remote or ""
-    if not forwarded_for or not is_within(address, trusted):
-        return address
-    return forwarded_ip(address, forwarded_for, trusted)
-
-
 def forwarded_ip(remote: str, forwarded_for: str, trusted: tuple[Network, ...]) -> str:
     """Return the client address that X-Forwarded-For names, read from the right through
     the trusted proxies, for a request from `remote`, itself a trusted proxy."""

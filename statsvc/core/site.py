@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from statsvc.core.calendar import WEEK_STARTS
 from statsvc.core.requester import AddressSet
 from statsvc.core.text import is_clean_text
-from statsvc.i18n import LOCALES, N_, _
+from statsvc.i18n import LOCALES as LOCALES
+from statsvc.i18n import N_, _
 
 log = logging.getLogger(__name__)
 SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -261,6 +262,9 @@ def site_from_json(site_id: str, data: dict[str, Any]) -> Site:
         id=site_id,
         name=data.get("name", ""),
         domains=tuple(data.get("domains", ())),
+        # every writer stores the zone (Site.to_json writes every field), and records written
+        # before the default became Asia/Ho_Chi_Minh hold theirs: the fallback is never read,
+        # and is left UTC so that no stored site could ever change zone with the default
         timezone=data.get("timezone", "UTC"),
         week_start=data.get("week_start", "monday"),
         locale=data.get("locale", "vi"),

@@ -68,7 +68,8 @@ SECURITY_HEADERS = {
 
 # the dashboard's pages say errors as a person reads them, in the page's language, by the
 # code the error ladder (statsvc.http.errors) gives them; the JSON API's English messages are
-# a developer's (README, API). A code not here shows the error's own message.
+# a developer's (README, API). A code not here shows the error's own message, translated
+# (the dashboard's own errors are raised with a message of the catalogue).
 PAGE_TEXT = {
     "unknown_site": N_("There is no site “{site}”."),
     "too_many_attempts": N_(
@@ -84,6 +85,7 @@ PAGE_TEXT = {
     "invalid_window": N_("There is no such window of time."),
     "body_too_large": N_("What was sent is too large."),
     "bad_request": N_("The request could not be read."),
+    "request_timeout": N_("The form did not come in time."),
 }
 
 
@@ -100,7 +102,7 @@ def proxy_warnings(app: web.Application) -> list[dict[str, str]]:
 async def html_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer an /admin request in the page's language, with the security headers; its
     errors as HTML pages."""
-    token = language.enter(request)
+    token = language.enter(request, await language.get_page(request))
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -129,7 +131,7 @@ def _page_text(code: str, message: str, exc: Exception) -> str:
     """Return an error's text on a dashboard page."""
     text = PAGE_TEXT.get(code)
     if text is None:
-        return message
+        return _(message)
     site = exc.site if isinstance(exc, UnknownSite) else ""
     seconds = exc.retry_after if isinstance(exc, TooManyAttempts) else 0
     return _(text).format(site=site, seconds=seconds)

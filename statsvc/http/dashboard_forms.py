@@ -10,30 +10,34 @@ input shows the form again, as it was typed, with a message by each field (400),
 changes nothing.
 
 Messages are English msgids translated where the page shows them (`_()` in the
-templates); N_() only marks them here for extraction."""
+templates), N_() only marks them here for extraction; an error's is translated where it is
+raised (the page's language is in force then: dashboard.html_errors)."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 from typing import Any
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import aiohttp_jinja2
 from aiohttp import web
 
+from statsvc.core.config import DEFAULT_TIMEZONE
 from statsvc.core.errors import Conflict, Forbidden, UnknownSite, UnknownToken
 from statsvc.core.pageview import check_site_id
 from statsvc.core.site import MAX_NAME, SettingsError, Site, is_site_id, new_site
 from statsvc.http.appkeys import SETTINGS, STATS
 from statsvc.http.cookies import same_origin
 from statsvc.http.dashboard import _form, _session
+from statsvc.i18n import N_, _, moment
 from statsvc.service import admin, auth, sessions
 from statsvc.service.sessions import Session
 
 Problem = tuple[str, dict[str, object]]  # a message (msgid) and its %(name)s values
 Problems = dict[str, Problem]  # by field name; "form" for the form as a whole
-HOME_ZONE = "Asia/Ho_Chi_Minh"  # first in the list: most sites are in Vietnam
 LIST_FIELDS = ("domains", "exclude_ips")  # one entry a line
 SITE_FIELDS = (
     "name",
@@ -47,11 +51,6 @@ SITE_FIELDS = (
 MAX_NUMBER = 9  # digits of a whole number typed into a field
 
 
-def N_(message: str) -> str:  # the name gettext's tools look for
-    """Mark a message for extraction; the page translates it."""
-    return message
-
-
 FIELD_PROBLEMS: dict[str, str] = {
     "id": N_("Use 1 to 63 lowercase letters, digits, - or _, starting with a letter or digit."),
     "name": N_("Use at most %(most)s characters, without control characters."),
@@ -62,10 +61,12 @@ FIELD_PROBLEMS: dict[str, str] = {
     "online_window": N_("Enter a whole number of seconds from 30 to 3600."),
     "exclude_ips": N_("“%(entry)s” is not an IP address or a CIDR range such as 203.0.113.0/24."),
 }
+HOST_BITS = N_("“%(entry)s” has host bits set: the range is %(range)s.")
 TOO_MANY_LINES = N_("Too many lines: list fewer entries.")
 SITE_EXISTS = N_("There is a site with this id already.")
 TOO_MANY_TOKENS = N_("This site has as many tokens as it may have: revoke one first.")
 EXPIRED = N_("This form has expired or comes from elsewhere: open it again.")
+NO_TOKEN = N_("The site “%(site)s” has no token “%(token)s”.")
 FORBIDDEN = N_("A site token is read-only: sign in with the admin token to change anything.")
 
 
@@ -76,7 +77,7 @@ async def admin_session(request: web.Request) -> Session:
     """Return the request's session if it is the admin's; a site token's is read-only (403)."""
     session = await _session(request)
     if not auth.allows(session.principal, None, write=True):
-        raise Forbidden("forbidden", FORBIDDEN)
+        raise Forbidden("forbidden", _(FORBIDDEN))
     return session
 
 
@@ -90,7 +91,7 @@ async def admin_site(request: web.Request) -> tuple[Session, Site]:
 def check_post(request: web.Request, session: Session, form: Mapping[str, object]) -> None:
     """Refuse (403) a post from another origin or without the session's CSRF value."""
     if not same_origin(request) or not sessions.csrf_matches(session.csrf, form.get("csrf")):
-        raise Forbidden("forbidden", EXPIRED)
+        raise Forbidden("forbidden", _(EXPIRED))
 
 
 def text(form: Mapping[str, object], name: str) -> str:
@@ -127,8 +128,9 @@ def done(site_id: str, what: str) -> web.HTTPSeeOther:
 
 @cache
 def zone_choices() -> tuple[str, ...]:
-    """Return the time zones of the form's list: Asia/Ho_Chi_Minh first, then A to Z."""
-    return (HOME_ZONE, *sorted((available_timezones() | {"UTC"}) - {HOME_ZONE}))
+    """Return the time zones of the form's list: the instance's default zone first (most
+    sites are in Vietnam), then A to Z."""
+    return (DEFAULT_TIMEZONE, *sorted((available_timezones() | {"UTC"}) - {DEFAULT_TIMEZONE}))
 
 
 def site_values(site: Site) -> dict[str, str]:
@@ -176,9 +178,22 @@ def _setting_problem(base: Site, name: str, value: Any) -> Problem:
             try:
                 base.updated({name: [entry]})
             except SettingsError:
-                return FIELD_PROBLEMS[name], {"entry": entry[:80]}
+                return _entry_problem(name, entry)
         return TOO_MANY_LINES, {}
     return FIELD_PROBLEMS[name], {"most": MAX_NAME} if name == "name" else {}
+
+
+def _entry_problem(name: str, entry: str) -> Problem:
+    """Return the message of a list's entry the model refuses: of an address range written
+    with its host bits set (10.1.2.3/8), the range it means."""
+    if name == "exclude_ips":
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            pass
+        else:
+            return HOST_BITS, {"entry": entry[:80], "range": str(network)}
+    return FIELD_PROBLEMS[name], {"entry": entry[:80]}
 
 
 def _site_form(
@@ -287,15 +302,25 @@ async def _tokens_page(
     made: dict[str, str] | None = None,
     problem: str | None = None,
 ) -> web.Response:
+    listed = await auth.list_tokens(request.app[STATS], site.id)
+    zone = ZoneInfo(site.timezone)
     context = {
         "session": session,
         "site": site,
-        "tokens": await auth.list_tokens(request.app[STATS], site.id),
+        "tokens": [token | {"created": _when(token["created_at"], zone)} for token in listed],
         "made": made,
         "problem": problem,
     }
     status = 409 if problem else 200
     return aiohttp_jinja2.render_template("admin_tokens.html", request, context, status=status)
+
+
+def _when(at: object, zone: ZoneInfo) -> str:
+    """Return when a token was made, in the site's zone, as the page's language writes it."""
+    try:
+        return moment(datetime.fromisoformat(str(at)), zone)
+    except ValueError:
+        return str(at)
 
 
 async def tokens(request: web.Request) -> web.Response:
@@ -322,5 +347,6 @@ async def revoke_token(request: web.Request) -> web.Response:
     check_post(request, session, await _form(request))
     token_id = request.match_info["token_id"]
     if not await auth.revoke_token(request.app[STATS], site.id, token_id, session.principal):
-        raise UnknownToken("unknown_token", f"Site {site.id!r} has no token {token_id[:40]!r}.")
+        shown = {"site": site.id, "token": token_id[:40]}
+        raise UnknownToken("unknown_token", _(NO_TOKEN) % shown)
     raise done(site.id, "revoked")

@@ -25,7 +25,6 @@ from statsvc.core.site import Site
 from statsvc.http.appkeys import SETTINGS, STATS
 from statsvc.http.dashboard import FORM
 from statsvc.http.dashboard_forms import (
-    N_,
     Problem,
     Problems,
     admin_site,
@@ -35,13 +34,17 @@ from statsvc.http.dashboard_forms import (
     text,
 )
 from statsvc.http.errors import ApiError
+from statsvc.i18n import N_
+from statsvc.i18n import day as written_day
 from statsvc.service import admin, backfill
 from statsvc.service.sessions import Session
 
 MULTIPART = "multipart/form-data"
 MAX_IMPORT_FORM = 4 * 1024 * 1024  # 100,000 days of CSV, twice (typed and carried), with room
 FIELDS = ("total_views", "total_visits", "days", "days_file")
-GROUPING = re.compile(r"[ .,\u00a0\u202f]")  # 13.457 or 13,457 or 13 457: a whole number
+# 13457, or grouped in threes: 13.457, 13,457, 13 457 (never 1.5 nor 12,34)
+WHOLE = re.compile(r"[0-9]{1,3}(?:[ .,\u00a0\u202f][0-9]{3})*", re.ASCII)
+GROUPING = re.compile(r"[ .,\u00a0\u202f]")
 LINE = re.compile(r"line ([0-9]+)")
 
 WHOLE_NUMBER = N_("Enter a whole number from 0 to 10,000,000,000, such as 13457.")
@@ -80,9 +83,12 @@ async def _large_form(request: web.Request) -> Mapping[str, object]:
 
 
 def _whole(typed: str) -> int | None:
-    """Return a whole number typed with or without grouping marks, or None."""
-    digits = GROUPING.sub("", typed.strip())
-    if not (digits.isascii() and digits.isdigit() and len(digits) <= 11):
+    """Return a whole number typed as plain digits or grouped in threes, or None."""
+    typed = typed.strip()
+    if not (typed.isascii() and typed.isdigit()) and not WHOLE.fullmatch(typed):
+        return None
+    digits = GROUPING.sub("", typed)
+    if len(digits) > 11:
         return None
     number = int(digits)
     return number if number <= MAX_COUNT else None
@@ -152,7 +158,7 @@ def _import_problem(exc: BadInput, document: dict[str, Any], today: date) -> Pro
         if day in seen:
             return {"days": (TWICE, shown)}
         if day > today:
-            return {"days": (AFTER_TODAY, shown | {"today": today.isoformat()})}
+            return {"days": (AFTER_TODAY, shown | {"today": written_day(today)})}
         seen.add(day)
     return {"form": (STALE, {})}
 

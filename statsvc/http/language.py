@@ -8,6 +8,7 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 from aiohttp import web
+from yarl import URL
 
 from statsvc import i18n
 from statsvc.http.appkeys import SETTINGS
@@ -53,16 +54,36 @@ def page_locale(request: web.Request) -> str:
     return accepted or request.app[SETTINGS].locale
 
 
-def enter(request: web.Request) -> Token[str]:
+async def get_page(request: web.Request) -> URL | None:
+    """Return the page a switch link may open for `request`: itself for a GET; for the reply
+    to a form's post (an import's preview, a new token), the nearest page up its path that
+    answers a GET (the import form, the token list): a link cannot post the form again. None
+    when there is none."""
+    if request.method in ("GET", "HEAD"):
+        return request.rel_url
+    path = request.rel_url.path
+    while path.startswith("/") and path != "/":
+        match = await request.app.router.resolve(request.clone(method="GET", rel_url=path))
+        if match.http_exception is None:
+            return URL(path)
+        path = path.rsplit("/", 1)[0]
+    return None
+
+
+def enter(request: web.Request, page: URL | None = None) -> Token[str]:
     """Make the page's language the one of the texts that follow, and give the templates
-    it and the switch's links (the same page in each language)."""
+    it and the switch's links (`page`, by default the request's, in each language; no links
+    without one)."""
     locale = page_locale(request)
+    if page is None and request.method in ("GET", "HEAD"):
+        page = request.rel_url
     links = []
-    for code in i18n.LOCALES:
-        query = request.rel_url.query.copy()
-        query["lang"] = code
-        url = str(request.rel_url.with_query(query))
-        links.append(Link(code, NAMES[code], url, code == locale))
+    if page is not None:
+        for code in i18n.LOCALES:
+            query = page.query.copy()
+            query["lang"] = code
+            url = str(page.with_query(query))
+            links.append(Link(code, NAMES[code], url, code == locale))
     _page.set(PageLanguage(locale, tuple(links)))
     return i18n.use(locale)
 

@@ -117,7 +117,7 @@ async def save_settings(
     try:
         site = (current or new_site(site_id, timezone, locale)).updated(changes)
     except SettingsError as exc:
-        raise BadInput("invalid_setting", f"{exc.field}: {exc}") from None
+        raise BadInput("invalid_setting", f"{exc.field}: {exc}") from exc  # the CLI translates it
     settings = site.to_json()
     changed = {name: settings[name] for name in changes if name != "id"}
     entry = audit_entry(iso(stats.now()), by, "settings", {"created": current is None, **changed})

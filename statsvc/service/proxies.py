@@ -142,9 +142,10 @@ class ProxyWatch:
         else:
             log.warning(
                 "site %s: at least %d of its last %d hits came from one address (%s), with "
-                "%d or more browsers: a reverse proxy statsvc is not told about? Set "
-                "STATSVC_TRUSTED_PROXIES to the proxy's address and have it send "
-                "X-Forwarded-For",
+                "%d or more browsers: a reverse proxy statsvc is not told about? If a reverse "
+                "proxy is in front, set STATSVC_TRUSTED_PROXIES to its address and have it send "
+                "X-Forwarded-For; if it is your office's address, add it to the site's excluded "
+                "IP addresses (exclude_ips) instead",
                 sighting.site,
                 RUN - RUN // 10,
                 RUN,

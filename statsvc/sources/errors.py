@@ -29,6 +29,8 @@ MESSAGES = {
     "read_failed": N_("reading {where} failed: {reason}"),
 }
 
+A_URL = N_("a URL")  # what public_url() expects, in the messages' language
+
 
 class SourceError(Exception):
     """An old counter's storage that cannot be read: what is missing, in one line."""
@@ -89,4 +91,4 @@ def split_url(url: str, expected: str) -> SourceURL:
 def public_url(url: str) -> str:
     """Return a source URL as the audit trail and messages name it (SourceURL.public), or
     raise SourceError if it cannot be read."""
-    return split_url(url, "a URL").public
+    return split_url(url, _(A_URL)).public
