@@ -204,9 +204,11 @@ async def _refused(
     return _import_form(request, session, site, values, problems)
 
 
-async def preview(request: web.Request) -> web.Response:
-    """Show what the import would change, window by window, with the button that applies
-    it; or the form again with its problems."""
+async def _posted(
+    request: web.Request,
+) -> tuple[Session, Site, dict[str, str], dict[str, Any]] | web.Response:
+    """Read a posted import form of an admin session (its CSRF checked): the session, the
+    site, the values typed and the import document; or the form again with its problems."""
     session, site = await admin_site(request)
     form = await _large_form(request)
     check_post(request, session, form)
@@ -214,6 +216,16 @@ async def preview(request: web.Request) -> web.Response:
     document = await asyncio.to_thread(_document, values, problems)
     if document is None:
         return _import_form(request, session, site, values, problems)
+    return session, site, values, document
+
+
+async def preview(request: web.Request) -> web.Response:
+    """Show what the import would change, window by window, with the button that applies
+    it; or the form again with its problems."""
+    posted = await _posted(request)
+    if isinstance(posted, web.Response):
+        return posted
+    session, site, values, document = posted
     try:
         change = await backfill.preview_import(request.app[STATS], site.id, document)
     except BadInput as exc:
@@ -236,13 +248,10 @@ async def preview(request: web.Request) -> web.Response:
 
 async def apply(request: web.Request) -> web.Response:
     """Apply the previewed import (backfill.import_counts), once per import id."""
-    session, site = await admin_site(request)
-    form = await _large_form(request)
-    check_post(request, session, form)
-    values, problems = _values(form)
-    document = await asyncio.to_thread(_document, values, problems)
-    if document is None:
-        return _import_form(request, session, site, values, problems)
+    posted = await _posted(request)
+    if isinstance(posted, web.Response):
+        return posted
+    session, site, values, document = posted
     try:
         reply = await backfill.import_counts(
             request.app[STATS], site.id, document, session.principal
