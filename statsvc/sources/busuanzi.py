@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
-from redis.cluster import RedisCluster
+from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import RedisClusterException
 
 from statsvc.core.migrate import busuanzi, source_id
@@ -59,10 +59,32 @@ def _client(url: str, scheme: str) -> Any:
     options: dict[str, Any] = {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT}
     try:
         if scheme.endswith("+cluster"):
-            return RedisCluster.from_url(url.replace("+cluster", "", 1), **options)
+            return _cluster(url, scheme, options)
         return redis.Redis.from_url(url, **options)
     except ValueError:  # redis-py's own reading of the URL (a db that is not a number...)
         raise SourceError("bad_url", expected=EXPECTED) from None
+
+
+def _cluster(url: str, scheme: str, options: dict[str, Any]) -> RedisCluster:
+    """Return a client of the cluster whose nodes a redis+cluster:// URL lists
+    (host:port,host:port: redis-py's from_url reads one host only); the user and password
+    from the URL's user part, else from its query (as redis-py reads them)."""
+    parts = urlsplit(url)
+    _, _, nodes = parts.netloc.rpartition("@")
+    startup = []
+    for node in nodes.split(","):
+        name, _, port = node.rpartition(":")
+        startup.append(ClusterNode(name.strip("[]"), int(port or 6379)))  # type: ignore[no-untyped-call]
+    query = parse_qs(parts.query)
+    user = parts.username or next(iter(query.get("username", [])), None)
+    password = parts.password or next(iter(query.get("password", [])), None)
+    return RedisCluster(
+        startup_nodes=startup,
+        username=unquote(user) if user else None,
+        password=unquote(password) if password else None,
+        ssl=scheme.startswith("rediss"),
+        **options,
+    )
 
 
 def _figures(

@@ -60,8 +60,11 @@ def split_url(url: str, expected: str) -> SourceURL:
     errors then quote what follows (the password) as a port."""
     try:
         parts = urlsplit(url.strip())
-        host, port = parts.hostname, parts.port
-        user, password = parts.username, parts.password
+        # a cluster's URL lists its nodes: host:port,host:port (the first is read here)
+        userinfo, at, nodes = parts.netloc.rpartition("@")
+        first = parts._replace(netloc=userinfo + at + nodes.split(",")[0])
+        host, port = first.hostname, first.port
+        user, password = first.username, first.password
     except ValueError:
         raise SourceError("unreadable_url") from None
     # "@" past the host part: the user's part ended early, at a character of its password
@@ -75,6 +78,8 @@ def split_url(url: str, expected: str) -> SourceURL:
     netloc = host if ":" not in host else f"[{host}]"
     if port is not None:
         netloc = f"{netloc}:{port}"
+    if "," in nodes:  # a cluster: all its nodes, as given
+        netloc = nodes
     if user:
         netloc = f"{user}@{netloc}"
     return SourceURL(
