@@ -102,6 +102,15 @@ def plain_client(url: str) -> Redis:
     return Redis.from_url(url)
 
 
+async def forget(redis_url: str, prefix: str) -> None:
+    """Delete every key under `prefix` (a test that makes many prefixes of its own, one per
+    example, leaves none behind)."""
+    redis = plain_client(redis_url)
+    async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
+        await redis.delete(key)
+    await redis.aclose()
+
+
 def figures(today: int, yesterday: int, week: int, month: int, total: int) -> Json:
     """Return a views or visits object of a counts reply."""
     return {"today": today, "yesterday": yesterday, "week": week, "month": month, "total": total}

@@ -23,7 +23,7 @@ from statsvc.core.site import Site
 from statsvc.service import auth, backfill
 from statsvc.service.counting import StatsService
 from statsvc.store import Limits, Store
-from tests.helpers import DAY, STORE_TIMEOUT, FakeClock, plain_client
+from tests.helpers import DAY, STORE_TIMEOUT, FakeClock, forget
 
 # raw paths as hits send them: some name one page, some read as escapes, some carry a query
 PATHS = (
@@ -83,10 +83,7 @@ async def round_trip(
         assert sum(p["views"] for p in exported["pages"]) == exported["total"]["views"]
     finally:
         await store.close()
-        redis = plain_client(redis_url)
-        async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            await redis.delete(key)
-        await redis.aclose()
+        await forget(redis_url, prefix)
 
 
 @settings(max_examples=30 if os.environ.get("STATSVC_TEST_CLUSTER") == "1" else 100, deadline=None)

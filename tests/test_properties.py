@@ -21,7 +21,7 @@ from statsvc.core.site import Site
 from statsvc.service import admin, auth, backfill
 from statsvc.service.counting import StatsService
 from statsvc.store import Limits, Store
-from tests.helpers import STORE_TIMEOUT, FakeClock, check_invariants, plain_client
+from tests.helpers import STORE_TIMEOUT, FakeClock, check_invariants, forget
 
 ZONES = (
     "Asia/Ho_Chi_Minh",
@@ -363,10 +363,7 @@ async def run(redis_url: str, scenario: Scenario) -> None:
         await play(store, scenario)
     finally:
         await store.close()
-        redis = plain_client(redis_url)
-        async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            await redis.delete(key)
-        await redis.aclose()
+        await forget(redis_url, prefix)
 
 
 async def play(store: Store, scenario: Scenario) -> None:
