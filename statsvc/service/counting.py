@@ -207,10 +207,11 @@ class StatsService:
             flushing.add_done_callback(self._flushed)
 
     def _flushed(self, flushing: asyncio.Future[None]) -> None:
-        if not flushing.cancelled() and flushing.exception() is not None:
-            self._not_flushed(flushing.exception())
+        error = None if flushing.cancelled() else flushing.exception()
+        if error is not None:
+            self._not_flushed(error)
 
-    def _not_flushed(self, error: BaseException | None) -> None:
+    def _not_flushed(self, error: BaseException) -> None:
         directory = self.journal.directory if self.journal is not None else None
         log.error("kept hits cannot be flushed to %s: %s", directory, error)
 
