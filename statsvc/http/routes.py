@@ -11,6 +11,7 @@ from statsvc.http import (
     dashboard_forms,
     dashboard_import,
     openapi,
+    report_api,
     widget,
 )
 from statsvc.http.metrics import metrics_page
@@ -44,6 +45,7 @@ def add_routes(app: web.Application, metrics_token: str | None) -> None:
     app.router.add_get("/api/v1/sites/{site}/stats", admin_api.stats)
     app.router.add_get("/api/v1/sites/{site}/pages", admin_api.pages)
     app.router.add_get("/api/v1/sites/{site}/series", admin_api.series)
+    app.router.add_get("/api/v1/sites/{site}/report", report_api.site_report)
     app.router.add_get("/api/v1/sites/{site}/audit", admin_api.audit)
     app.router.add_get("/api/v1/sites/{site}/export", admin_api.export)
     app.router.add_post("/api/v1/sites/{site}/import", admin_api.import_counts)
