@@ -10,6 +10,7 @@ from statsvc.http import (
     dashboard,
     dashboard_forms,
     dashboard_import,
+    dashboard_report,
     openapi,
     report_api,
     widget,
@@ -35,6 +36,8 @@ def add_routes(app: web.Application, metrics_token: str | None) -> None:
     app.router.add_get("/admin/sites/{site}", dashboard.site)
     app.router.add_get("/admin/sites/{site}/live", dashboard.live)
     app.router.add_get("/admin/sites/{site}/export", dashboard.export)
+    app.router.add_get("/admin/sites/{site}/report", dashboard_report.report_page)
+    app.router.add_get("/admin/sites/{site}/report.{format}", dashboard_report.report_file)
     add_form_routes(app)
     app.router.add_post("/api/v1/hit", api.hit)
     app.router.add_post("/api/v1/ping", api.ping)

@@ -13,7 +13,7 @@ from typing import Any
 
 from statsvc.core.calendar import local_day
 from statsvc.core.errors import BadInput
-from statsvc.core.periods import Period, whole_months
+from statsvc.core.periods import KINDS, Period, recent_periods, whole_months
 from statsvc.core.site import Site
 from statsvc.service.counting import StatsService
 
@@ -100,10 +100,17 @@ def _earliest(stats: StatsService, today: date) -> date:
 
 def _check_kept(stats: StatsService, period: Period, today: date) -> None:
     """Refuse a period whose day figures, or page tallies, are no longer kept."""
+    refused = refusal(stats, period, today)
+    if refused is not None:
+        raise refused
+
+
+def refusal(stats: StatsService, period: Period, today: date) -> BadInput | None:
+    """Return why a report of `period` cannot be made on local day `today`, or None."""
     limits = stats.store.limits
     earliest = _earliest(stats, today)
     if period.start < earliest or period.length > limits.retention_days + 1:
-        raise BadInput(
+        return BadInput(
             "range_too_long",
             f"figures of a day are kept {limits.retention_days} days: "
             f"from must be {earliest.isoformat()} or later, and the range at most "
@@ -112,12 +119,28 @@ def _check_kept(stats: StatsService, period: Period, today: date) -> None:
     _, days = whole_months(period, today)
     page_earliest = today - timedelta(days=limits.page_days_kept)
     if days and days[0] < page_earliest:
-        raise BadInput(
+        return BadInput(
             "range_too_long",
             f"the pages of single days are kept {limits.page_days_kept} days: a range that "
             f"reaches before {page_earliest.isoformat()} must cover whole months (the "
             "current month up to today)",
         )
+    return None
+
+
+def offered_periods(stats: StatsService, site: Site) -> dict[str, list[Period]]:
+    """Return, for each kind of calendar period, the ones a site's report can be made of:
+    the current one (up to today) and the earlier ones whose figures are kept, newest first."""
+    today = local_day(stats.now(), site.zone)
+    earliest = _earliest(stats, today)
+    return {
+        kind: [
+            period
+            for period in recent_periods(kind, today, site.week_start, earliest)
+            if refusal(stats, period, today) is None
+        ]
+        for kind in KINDS
+    }
 
 
 async def _top_pages(
