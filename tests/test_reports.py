@@ -33,6 +33,7 @@ from tests.helpers import (
     Client,
     FakeClock,
     admin_request,
+    check_reply,
     dump,
     error_code,
     forget,
@@ -93,6 +94,7 @@ async def test_report_sums_its_days_and_compares_across_a_month_boundary(
     ]
     assert report["sources"] == []
     assert "sites" not in report
+    check_reply("GET", "/api/v1/sites/{site}/report", 200, report)
 
 
 async def test_report_pages_of_whole_months_and_single_days(
