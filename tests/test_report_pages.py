@@ -69,6 +69,8 @@ async def test_report_page_errors_are_pages_in_the_language(client: Client) -> N
         ("from=2024-01-01&to=2024-01-31", "không còn được lưu"),
         ("from=2026-11-26&to=2026-11-20", "sau ngày cuối"),
         ("period=tuesday", "Hãy chọn ngày"),
+        ("period=9999-12-01_9999-12-31", "Hãy chọn ngày"),
+        ("from=20261101&to=20261126", "Hãy chọn ngày"),
     ]:
         reply = await client.get(f"/admin/sites/demo/report?{query}")
         html = await reply.text()

@@ -9,9 +9,11 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from statsvc.core.backfill import DATE
 from statsvc.core.chart import chart
 from statsvc.core.errors import BadInput
 from statsvc.core.periods import Period
+from statsvc.http.admin_api import FIRST_YEAR, LAST_YEAR
 from statsvc.http.appkeys import STATS
 from statsvc.http.dashboard import _site_session
 from statsvc.http.report_api import report_reply
@@ -29,9 +31,14 @@ def _asked_period(request: web.Request) -> Period:
     if not first:
         first, last = query.get("from", ""), query.get("to", "")
     try:
-        return Period(date.fromisoformat(first), date.fromisoformat(last))
+        if not (DATE.fullmatch(first) and DATE.fullmatch(last)):
+            raise ValueError(first, last)
+        period = Period(date.fromisoformat(first), date.fromisoformat(last))
+        if not all(FIRST_YEAR <= d.year <= LAST_YEAR for d in (period.start, period.end)):
+            raise ValueError(first, last)  # as the API's dates: ranges around them stay dates
     except ValueError:
         raise BadInput("invalid_date", _("Choose the dates of the report.")) from None
+    return period
 
 
 async def _report(request: web.Request, site_id: str) -> dict[str, Any]:

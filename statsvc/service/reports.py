@@ -54,7 +54,10 @@ async def sites_report(
     pages = await asyncio.gather(
         *(_top_pages(stats, site, period, today) for site, today in zip(sites, todays, strict=True))
     )
-    summed = [tuple(map(sum, zip(*each, strict=True))) for each in zip(*figures, strict=True)]
+    summed = [
+        (sum(site[n][0] for site in figures), sum(site[n][1] for site in figures))
+        for n in range(len(days) + len(earlier))
+    ]
     per_day, per_earlier = summed[: len(days)], summed[len(days) :]
     views, visits = sum(v for v, _ in per_day), sum(u for _, u in per_day)
     kept = all(previous.start >= _earliest(stats, today) for today in todays)
