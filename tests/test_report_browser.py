@@ -6,14 +6,14 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, expect
 
-from tests.helpers import ADMIN_TOKEN, FakeClock
+from tests.helpers import ADMIN_TOKEN, FakeClock, portal_history
 from tests.live import SCREENSHOTS, Live
 
 TODAY = date(2026, 11, 26)  # the test clock's day in Asia/Ho_Chi_Minh (17:00 there)
@@ -24,16 +24,7 @@ A4_WIDTH = 794  # CSS pixels of an A4 page's width (210 mm at 96 per inch)
 def tuson(live: Live, clock: FakeClock) -> Live:
     """statsvc with a site `tuson`: 60 days of imported history and today's page views."""
     live.put_site("tuson", {"name": "Xã Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
-    days = [
-        {
-            "date": (TODAY - timedelta(days=n)).isoformat(),
-            "views": 300
-            + (n * 37) % 160
-            - (90 if (TODAY - timedelta(days=n)).weekday() > 4 else 0),
-            "visits": 110 + (n * 13) % 50,
-        }
-        for n in range(1, 60)
-    ]
+    days = portal_history(TODAY, range(1, 60))
     live.admin("POST", "/api/v1/sites/tuson/import", {"import_id": "old", "days": days})
     for path, readers in (
         ("/", "abcdef"),
