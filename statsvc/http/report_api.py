@@ -4,7 +4,6 @@ with the admin token or the site's own token, as /series is."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from typing import Any
 
 from aiohttp import web
@@ -60,8 +59,3 @@ async def report_reply(report: dict[str, Any], form: str, lang: str) -> web.Resp
             "Content-Disposition": f'attachment; filename="{name}"',
         },
     )
-
-
-def period_query(start: date, end: date) -> str:
-    """Return the query string of a report's range."""
-    return f"from={start.isoformat()}&to={end.isoformat()}"
