@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -131,6 +131,20 @@ DST_DAYS = [
     (NEW_YORK, "2026-03-08", "2026-03-08T00:00:00-05:00", "2026-03-09T00:00:00-04:00", 23),
     (NEW_YORK, "2026-11-01", "2026-11-01T00:00:00-04:00", "2026-11-02T00:00:00-05:00", 25),
 ]
+
+
+def portal_history(today: date, ages: range) -> list[Json]:
+    """Return the days of an imported history that looks like a commune portal's (fewer views
+    at weekends), the days `ages` before `today`, for the dashboard's pictures."""
+    days = [today - timedelta(days=n) for n in ages]
+    return [
+        {
+            "date": day.isoformat(),
+            "views": 300 + (n * 37) % 160 - (90 if day.weekday() > 4 else 0),
+            "visits": 110 + (n * 13) % 50,
+        }
+        for n, day in zip(ages, days, strict=True)
+    ]
 
 
 # -- requests through aiohttp's test client ----------------------------------------------

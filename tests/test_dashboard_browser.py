@@ -4,13 +4,13 @@ update, export, sign out; under the dashboard's own strict CSP, with no console 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.helpers import ADMIN_TOKEN, FakeClock
+from tests.helpers import ADMIN_TOKEN, FakeClock, portal_history
 from tests.live import SCREENSHOTS, USER_AGENT, Live
 
 TODAY = date(2026, 11, 26)  # the test clock's day in Asia/Ho_Chi_Minh (17:00 there)
@@ -26,16 +26,7 @@ def tuson(live: Live, clock: FakeClock) -> Live:
     """statsvc with a site `tuson`: 30 days of imported history, views today and yesterday,
     and a duplicate."""
     live.put_site("tuson", {"name": "Xã Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
-    days = [
-        {
-            "date": (TODAY - timedelta(days=n)).isoformat(),
-            "views": 300
-            + (n * 37) % 160
-            - (90 if (TODAY - timedelta(days=n)).weekday() > 4 else 0),
-            "visits": 110 + (n * 13) % 50,
-        }
-        for n in range(2, 30)
-    ]
+    days = portal_history(TODAY, range(2, 30))
     live.admin(
         "POST",
         "/api/v1/sites/tuson/import",

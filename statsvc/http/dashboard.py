@@ -19,7 +19,7 @@ from statsvc.core.chart import chart
 from statsvc.core.errors import BadInput, Forbidden, TooManyAttempts, UnknownSite
 from statsvc.core.pageview import check_site_id
 from statsvc.core.reasons import REASONS
-from statsvc.http import language
+from statsvc.http import language, report_periods
 from statsvc.http.admin_api import sign_in_address
 from statsvc.http.appkeys import SETTINGS, SIGN_INS, STATS
 from statsvc.http.audit_sentences import audit_rows
@@ -286,6 +286,7 @@ async def site(request: web.Request) -> dict[str, Any]:
             ' data-target="#thong-ke" async></script>'
         ),
         "live_seconds": LIVE_SECONDS,
+        "report_periods": report_periods.period_choices(service, settings),
         "done": request.query.get("done"),  # the change just made (dashboard_forms.done)
     }
 

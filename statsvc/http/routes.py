@@ -10,7 +10,9 @@ from statsvc.http import (
     dashboard,
     dashboard_forms,
     dashboard_import,
+    dashboard_report,
     openapi,
+    report_api,
     widget,
 )
 from statsvc.http.metrics import metrics_page
@@ -34,6 +36,8 @@ def add_routes(app: web.Application, metrics_token: str | None) -> None:
     app.router.add_get("/admin/sites/{site}", dashboard.site)
     app.router.add_get("/admin/sites/{site}/live", dashboard.live)
     app.router.add_get("/admin/sites/{site}/export", dashboard.export)
+    app.router.add_get("/admin/sites/{site}/report", dashboard_report.report_page)
+    app.router.add_get("/admin/sites/{site}/report.{format}", dashboard_report.report_file)
     add_form_routes(app)
     app.router.add_post("/api/v1/hit", api.hit)
     app.router.add_post("/api/v1/ping", api.ping)
@@ -44,6 +48,7 @@ def add_routes(app: web.Application, metrics_token: str | None) -> None:
     app.router.add_get("/api/v1/sites/{site}/stats", admin_api.stats)
     app.router.add_get("/api/v1/sites/{site}/pages", admin_api.pages)
     app.router.add_get("/api/v1/sites/{site}/series", admin_api.series)
+    app.router.add_get("/api/v1/sites/{site}/report", report_api.site_report)
     app.router.add_get("/api/v1/sites/{site}/audit", admin_api.audit)
     app.router.add_get("/api/v1/sites/{site}/export", admin_api.export)
     app.router.add_post("/api/v1/sites/{site}/import", admin_api.import_counts)

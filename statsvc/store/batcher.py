@@ -23,7 +23,7 @@ from statsvc.core.results import Counts
 from statsvc.core.site import Site
 from statsvc.store.batches import Batch, Lane, answer, evalsha, fail, share_runs
 from statsvc.store.cluster import ClusterRouter
-from statsvc.store.limits import REPLAY_HORIZON, Limits
+from statsvc.store.limits import PAGE_DAY_TTL, REPLAY_HORIZON, Limits
 from statsvc.store.lua import script
 from statsvc.store.resp import packed, read_reply
 
@@ -35,8 +35,6 @@ SHORT_TTL = 3 * 86400  # today's visitor set is read until tomorrow ends (and by
 # the day after until a kept one of them is replayed, REPLAY_HORIZON after its day ends at the
 # latest: two local days (25 hours each at most, on a DST change) and the horizon.
 ID_TTL = 2 * 25 * 3600 + REPLAY_HORIZON
-PAGE_DAY_TTL = 8 * 86400  # daily page tallies serve the today, yesterday and week windows
-PAGE_MONTH_TTL = 62 * 86400  # monthly page tallies serve the month window
 MAX_CACHED_HEADS = 20_000  # packed day keys and arguments, one per site and day
 LANE_REST = 2.0  # seconds a server that failed to answer is not asked again, at most
 
@@ -135,8 +133,8 @@ class Batcher:
                 limits.page_cap,
                 SHORT_TTL,
                 PAGE_DAY_TTL,
-                (limits.retention_days + 31) * 86400,
-                PAGE_MONTH_TTL,
+                limits.month_ttl,
+                limits.month_ttl,  # a month's page tallies: the month window and reports
                 *windows.day_fields(),
                 limits.rate_limit,
                 limits.rate_limit_address,

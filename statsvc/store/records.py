@@ -137,13 +137,20 @@ class Records:
         ]
 
     async def page_views(
-        self, site_id: str, *, days: Sequence[date] = (), month: str | None = None, limit: int
+        self,
+        site_id: str,
+        *,
+        days: Sequence[date] = (),
+        month: str | None = None,
+        months: Sequence[str] = (),
+        limit: int,
     ) -> list[tuple[str, int]]:
-        """Return the most viewed pages, most viewed first (ties by path): of the days given
-        (summed), else of the month given, else of all time."""
+        """Return the most viewed pages, most viewed first (ties by path): of the days and
+        `months` given (summed), else of the month given, else of all time."""
         scored: Any  # pairs (path, views)
-        if len(days) > 1:  # a week: its days summed (ZUNION of one site's keys, one slot)
+        if len(days) > 1 or months:  # summed: ZUNION of one site's keys, one slot
             keys = [self._keys.pages_day(site_id, day) for day in days]
+            keys += [self._keys.pages_month(site_id, name) for name in months]
             scored = await self._redis.zunion(keys, withscores=True)
         else:
             if days:
@@ -235,7 +242,7 @@ class Records:
             self._limits.page_cap,
             len(plan.months),
             len(plan.rejected),
-            (self._limits.retention_days + 31) * 86400,
+            self._limits.month_ttl,
             await asyncio.to_thread(_page_lines, plan.pages),
         ]
         for _, lifetime, days in plan.months:

@@ -1,0 +1,197 @@
+"""Period reports (DESIGN §5 /report): views and visits of a range of local days, the
+previous range of the same length and the change, the days, top pages and top sources.
+
+A report is made of a list of sites: a site's report is the one-site case; a group's sums
+its member sites, each counted in its own time zone, and ranks them ("sites"). The files
+(CSV, XLSX) are statsvc.service.report_files'."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from typing import Any
+
+from statsvc.core.calendar import local_day
+from statsvc.core.errors import BadInput
+from statsvc.core.periods import KINDS, Period, recent_periods, whole_months
+from statsvc.core.site import Site
+from statsvc.service.counting import StatsService
+
+TOP = 20  # pages, sources in a report
+FORMATS = ("json", "csv", "xlsx")
+
+
+def check_format(name: str) -> str:
+    """Return a report format, or raise BadInput (bad_format) for one not offered."""
+    if name not in FORMATS:
+        raise BadInput("bad_format", f"format must be one of {', '.join(FORMATS)}")
+    return name
+
+
+async def site_report(stats: StatsService, site_id: str, period: Period) -> dict[str, Any]:
+    """Return the report of one site (404 for an unknown site)."""
+    site = await stats.site(site_id)
+    report = await sites_report(stats, [site], period, timezone=site.timezone)
+    return {"site": site.id, "name": site.name or site.id, **report}
+
+
+async def sites_report(
+    stats: StatsService, sites: list[Site], period: Period, *, timezone: str, ranked: bool = False
+) -> dict[str, Any]:
+    """Return the report of the sum of `sites` (each in its own zone) over `period`; with
+    `ranked` (a group), the sites ranked by views. Raise BadInput for a reversed range or one
+    that reaches before the figures kept."""
+    if period.start > period.end:
+        raise BadInput("invalid_range", "from must not be after to")
+    todays = [local_day(stats.now(), site.zone) for site in sites]
+    for today in todays:
+        _check_kept(stats, period, today)
+    previous = period.previous()
+    days, earlier = period.days(), previous.days()
+    figures = await asyncio.gather(
+        *(stats.store.day_figures(site.id, days + earlier) for site in sites)
+    )
+    pages = await asyncio.gather(
+        *(_top_pages(stats, site, period, today) for site, today in zip(sites, todays, strict=True))
+    )
+    summed = [
+        (sum(site[n][0] for site in figures), sum(site[n][1] for site in figures))
+        for n in range(len(days) + len(earlier))
+    ]
+    per_day, per_earlier = summed[: len(days)], summed[len(days) :]
+    views, visits = sum(v for v, _ in per_day), sum(u for _, u in per_day)
+    kept = all(previous.start >= _earliest(stats, today) for today in todays)
+    before_views = sum(v for v, _ in per_earlier) if kept else None
+    before_visits = sum(u for _, u in per_earlier) if kept else None
+    report: dict[str, Any] = {
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "timezone": timezone,
+        "views": views,
+        "visits": visits,
+        "previous": {
+            "from": previous.start.isoformat(),
+            "to": previous.end.isoformat(),
+            "views": before_views,
+            "visits": before_visits,
+        },
+        "change": {"views": change(views, before_views), "visits": change(visits, before_visits)},
+        "days": [
+            {"date": day.isoformat(), "views": v, "visits": u}
+            for day, (v, u) in zip(days, per_day, strict=True)
+        ],
+        "pages": _merged_pages(sites, pages),
+        "sources": await _top_sources(stats, sites, period),
+    }
+    if ranked:
+        report["sites"] = _ranked(sites, figures, len(days))
+    return report
+
+
+def change(now: int, before: int | None) -> float | None:
+    """Return the change from `before` to `now` in percent, one decimal; None when there is
+    nothing to compare with (no figures kept, or none at all before)."""
+    if not before:
+        return None
+    return round((now - before) * 100 / before, 1)
+
+
+def _earliest(stats: StatsService, today: date) -> date:
+    """Return the oldest local day whose figures are sure to be kept."""
+    return today - timedelta(days=stats.store.limits.retention_days)
+
+
+def _check_kept(stats: StatsService, period: Period, today: date) -> None:
+    """Refuse a period whose day figures, or page tallies, are no longer kept."""
+    refused = refusal(stats, period, today)
+    if refused is not None:
+        raise refused
+
+
+def refusal(stats: StatsService, period: Period, today: date) -> BadInput | None:
+    """Return why a report of `period` cannot be made on local day `today`, or None."""
+    limits = stats.store.limits
+    earliest = _earliest(stats, today)
+    if period.start < earliest or period.length > limits.retention_days + 1:
+        return BadInput(
+            "range_too_long",
+            f"figures of a day are kept {limits.retention_days} days: "
+            f"from must be {earliest.isoformat()} or later, and the range at most "
+            f"{limits.retention_days + 1} days long",
+        )
+    _, days = whole_months(period, today)
+    page_earliest = today - timedelta(days=limits.page_days_kept)
+    if days and days[0] < page_earliest:
+        return BadInput(
+            "range_too_long",
+            f"the pages of single days are kept {limits.page_days_kept} days: a range that "
+            f"reaches before {page_earliest.isoformat()} must cover whole months (the "
+            "current month up to today)",
+        )
+    return None
+
+
+def offered_periods(stats: StatsService, site: Site) -> dict[str, list[Period]]:
+    """Return, for each kind of calendar period, the ones a site's report can be made of:
+    the current one (up to today) and the earlier ones whose figures are kept, newest first."""
+    today = local_day(stats.now(), site.zone)
+    earliest = _earliest(stats, today)
+    return {
+        kind: [
+            period
+            for period in recent_periods(kind, today, site.week_start, earliest)
+            if refusal(stats, period, today) is None
+        ]
+        for kind in KINDS
+    }
+
+
+async def _top_pages(
+    stats: StatsService, site: Site, period: Period, today: date
+) -> list[tuple[str, int]]:
+    """Return a site's top pages of the period: its whole months' tallies and its other
+    days', summed in the store in one call."""
+    months, days = whole_months(period, today)
+    if not months and not days:  # a period still to come
+        return []
+    return await stats.store.page_views(site.id, days=days, months=months, limit=TOP)
+
+
+def _merged_pages(sites: list[Site], pages: list[list[tuple[str, int]]]) -> list[dict[str, Any]]:
+    """Return the top pages of all sites: a page of a group names its site."""
+    if len(sites) == 1:
+        return [{"path": path, "views": views} for path, views in pages[0]]
+    rows = [
+        (views, site.id, path)
+        for site, top in zip(sites, pages, strict=True)
+        for path, views in top
+    ]
+    rows.sort(key=lambda row: (-row[0], row[1], row[2]))
+    return [{"site": site, "path": path, "views": views} for views, site, path in rows[:TOP]]
+
+
+def _ranked(
+    sites: list[Site], figures: list[list[tuple[int, int]]], length: int
+) -> list[dict[str, Any]]:
+    """Return the sites with their views and visits of the period, most views first."""
+    rows = [
+        (sum(v for v, _ in days[:length]), sum(u for _, u in days[:length]), site)
+        for site, days in zip(sites, figures, strict=True)
+    ]
+    rows.sort(key=lambda row: (-row[0], row[2].id))
+    return [
+        {"site": site.id, "name": site.name or site.id, "views": views, "visits": visits}
+        for views, visits, site in rows
+    ]
+
+
+async def _top_sources(
+    stats: StatsService, sites: list[Site], period: Period
+) -> list[dict[str, Any]]:
+    """Return the top sources of the period, by visits: [{"source", "visits"}].
+
+    TODO(sources branch): sum `top_sources(site, days, limit=TOP)` of each site (the
+    per-day sorted sets Keys.sources_day) once the `sources` branch is on main; until then
+    there are no sources to report."""
+    del stats, sites, period
+    return []

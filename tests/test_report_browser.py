@@ -1,0 +1,90 @@
+"""The period report in real Chromium: chosen on the site page, read, printed on A4 without
+the dashboard's navigation, downloaded; under the dashboard's strict CSP, no console error."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import Browser, Page, expect
+
+from tests.helpers import ADMIN_TOKEN, FakeClock, portal_history
+from tests.live import SCREENSHOTS, Live
+
+TODAY = date(2026, 11, 26)  # the test clock's day in Asia/Ho_Chi_Minh (17:00 there)
+A4_WIDTH = 794  # CSS pixels of an A4 page's width (210 mm at 96 per inch)
+
+
+@pytest.fixture
+def tuson(live: Live, clock: FakeClock) -> Live:
+    """statsvc with a site `tuson`: 60 days of imported history and today's page views."""
+    live.put_site("tuson", {"name": "Xã Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
+    days = portal_history(TODAY, range(1, 60))
+    live.admin("POST", "/api/v1/sites/tuson/import", {"import_id": "old", "days": days})
+    for path, readers in (
+        ("/", "abcdef"),
+        ("/tin-tuc/le-hoi-lang", "abcd"),
+        ("/thu-tuc-hanh-chinh", "abc"),
+        ("/lien-he", "a"),
+    ):
+        for reader in readers:
+            live.hit({"site": "tuson", "path": path}, user_agent=reader)
+    return live
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
+    """A Vietnamese browser page, its console errors collected."""
+    context = browser.new_context(
+        locale="vi-VN", accept_downloads=True, viewport={"width": 1100, "height": 900}
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    yield page, errors
+    context.close()
+
+
+def test_choose_read_print_and_download_a_month_report(
+    tuson: Live, tab: tuple[Page, list[str]]
+) -> None:
+    """A user picks this month on the site page, reads the report in Vietnamese, prints it
+    (A4, no navigation on paper) and downloads its Excel file."""
+    page, errors = tab
+    page.goto(tuson.service + "/admin/login")
+    page.locator("#token").fill(ADMIN_TOKEN)
+    page.locator("#token").press("Enter")
+    page.goto(tuson.service + "/admin/sites/tuson")
+    expect(page.get_by_label("Kỳ báo cáo")).to_have_value("2026-11-01_2026-11-26")
+    page.get_by_role("button", name="Xem báo cáo").first.click()
+    expect(page).to_have_url(
+        tuson.service + "/admin/sites/tuson/report?period=2026-11-01_2026-11-26"
+    )
+    expect(page.get_by_role("heading", level=1)).to_have_text("Báo cáo thống kê truy cập")
+    expect(page.locator("table.pages td.path").first).to_have_text("/")
+    expect(page.get_by_role("img", name="Lượt xem và lượt truy cập theo ngày")).to_be_visible()
+
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": A4_WIDTH, "height": 1123})
+    expect(page.locator("header.bar")).to_be_hidden()
+    expect(page.get_by_role("button", name="In báo cáo")).to_be_hidden()
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / "report-print.png"), full_page=True)
+    pdf = page.pdf(prefer_css_page_size=True)
+    sizes = set(re.findall(rb"/MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]", pdf))
+    assert {(round(float(w)), round(float(h))) for w, h in sizes} == {(595, 842)}  # A4, points
+    page.emulate_media(media="screen")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Tải về Excel (XLSX)").click()
+    assert download.value.suggested_filename == "bao-cao-tuson-2026-11-01-2026-11-26.xlsx"
+    book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert book.sheetnames == ["Tổng quan", "Theo ngày", "Trang", "Nguồn"]
+    assert errors == []
