@@ -10,6 +10,7 @@ from statsvc.http import (
     dashboard,
     dashboard_forms,
     dashboard_import,
+    groups_api,
     openapi,
     widget,
 )
@@ -50,6 +51,18 @@ def add_routes(app: web.Application, metrics_token: str | None) -> None:
     app.router.add_post("/api/v1/sites/{site}/tokens", admin_api.create_token)
     app.router.add_get("/api/v1/sites/{site}/tokens", admin_api.list_tokens)
     app.router.add_delete("/api/v1/sites/{site}/tokens/{token_id}", admin_api.revoke_token)
+    add_group_routes(app)
+
+
+def add_group_routes(app: web.Application) -> None:
+    """Add the groups' admin API and dashboard pages."""
+    app.router.add_get("/api/v1/groups", groups_api.list_groups)
+    app.router.add_get("/api/v1/groups/{group}", groups_api.get_group)
+    app.router.add_put("/api/v1/groups/{group}", groups_api.put_group)
+    app.router.add_get("/api/v1/groups/{group}/stats", groups_api.stats)
+    app.router.add_get("/api/v1/groups/{group}/sites", groups_api.sites)
+    app.router.add_get("/api/v1/groups/{group}/audit", groups_api.audit)
+    app.router.add_post("/api/v1/groups/{group}/tokens", groups_api.create_token)
 
 
 def add_form_routes(app: web.Application) -> None:

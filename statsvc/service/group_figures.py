@@ -1,0 +1,175 @@
+"""A group's figures (DESIGN §1 "group"): the sums of its distinct member sites' own
+figures, each site's windows in its own zone; and its member sites ranked.
+
+Reading 1,000 sites is one script run per store node (statsvc.store.groups), sites of one
+zone, week start and online window sharing their windows. Each process keeps what it read of
+a group for at most `cache_seconds` (2 s by default, README "Groups"): after half of that a
+read starts a new one in the background and answers what it has; older than that, it waits
+for a new read. A box drawn for a member site (`site` given) takes that site's own figures
+fresh, so a view just counted is in the group's sum at once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from statsvc.core.calendar import Windows, windows_at
+from statsvc.core.errors import BadInput, UnknownGroup
+from statsvc.core.group import Group, resolve
+from statsvc.core.site import Site
+from statsvc.service.counting import StatsService
+from statsvc.service.groups import all_groups, sites_of
+from statsvc.store.groups import FIGURES, Section
+
+GROUP_CACHE_SECONDS = 2.0
+WINDOWS = ("today", "yesterday", "week", "month", "total")
+log = logging.getLogger("statsvc")
+
+
+@dataclass(slots=True)
+class Reading:
+    """What was read of a group at one instant: its members and their figures."""
+
+    at: float
+    group: Group
+    sites: list[Site]
+    figures: dict[str, list[int]]  # site id -> FIGURES integers (statsvc.store.groups)
+    sums: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sums = [sum(column) for column in zip(*self.figures.values(), strict=True)]
+        self.sums = self.sums or [0] * FIGURES
+
+
+class GroupFigures:
+    """Reads groups' figures, keeping each for at most `cache_seconds` in this process."""
+
+    def __init__(self, stats: StatsService, cache_seconds: float = GROUP_CACHE_SECONDS) -> None:
+        self._stats = stats
+        self._seconds = cache_seconds
+        self._readings: dict[str, Reading] = {}
+        self._reading: dict[str, asyncio.Future[Reading]] = {}
+
+    async def counts(self, group_id: str, site_id: str | None = None) -> dict[str, Any]:
+        """Return a group's counts (DESIGN §3 without path and page, with `sites`: how many
+        distinct member sites). Given a site, say whether it is a member (`member`) and take
+        its own figures fresh."""
+        reading = await self.reading(group_id)
+        sums = reading.sums
+        if site_id is not None:
+            own = reading.figures.get(site_id)
+            if own is not None:
+                fresh = await self._stats.counts(site_id, None)
+                now = [*_figures_of(fresh)]
+                sums = [total - old + new for total, old, new in zip(sums, own, now, strict=True)]
+        body = _body(reading, sums)
+        if site_id is not None:
+            body["member"] = site_id in reading.figures
+        return body
+
+    async def ranked(self, group_id: str, window: str) -> dict[str, Any]:
+        """Return the group's member sites ranked by views of a window (then by id), each
+        with its visits and online."""
+        if window not in WINDOWS:
+            raise BadInput("invalid_window", f"window must be one of {', '.join(WINDOWS)}")
+        reading = await self.reading(group_id)
+        at = WINDOWS.index(window)
+        figures = reading.figures
+        ranked = sorted(reading.sites, key=lambda site: (-figures[site.id][at], site.id))
+        rows = [
+            {
+                "site": site.id,
+                "name": site.name,
+                "views": figures[site.id][at],
+                "visits": figures[site.id][5 + at],
+                "online": figures[site.id][10],
+            }
+            for site in ranked
+        ]
+        return {"group": group_id, "window": window, "sites": rows}
+
+    async def reading(self, group_id: str) -> Reading:
+        """Return what was read of the group, read again if older than the cache allows."""
+        now = self._stats.now()
+        kept = self._readings.get(group_id)
+        if kept is not None and now - kept.at < self._seconds:
+            if now - kept.at >= self._seconds / 2:
+                self._read_soon(group_id)
+            return kept
+        return await asyncio.shield(self._read_soon(group_id))
+
+    def _read_soon(self, group_id: str) -> asyncio.Future[Reading]:
+        """Start reading a group unless a read of it is under way; return that read."""
+        pending = self._reading.get(group_id)
+        if pending is None:
+            pending = self._reading[group_id] = asyncio.ensure_future(self._read(group_id))
+            pending.add_done_callback(lambda done: self._finished(group_id, done))
+        return pending
+
+    def _finished(self, group_id: str, done: asyncio.Future[Reading]) -> None:
+        self._reading.pop(group_id, None)
+        if done.cancelled():
+            return
+        error = done.exception()
+        if error is None:
+            self._readings[group_id] = done.result()
+        elif isinstance(error, UnknownGroup):
+            self._readings.pop(group_id, None)
+
+    async def _read(self, group_id: str) -> Reading:
+        stats = self._stats
+        now = stats.now()
+        groups = await all_groups(stats)
+        group = groups.get(group_id)
+        if group is None:
+            raise UnknownGroup(group_id)
+        site_ids, _ = resolve(groups, group_id)
+        sites = await sites_of(stats, site_ids)
+        sections: dict[tuple[str, str, int], Section] = {}
+        calendars: dict[tuple[str, str], Windows] = {}
+        for site in sites:
+            zone = (site.timezone, site.week_start)
+            if zone not in calendars:
+                calendars[zone] = windows_at(now, site.zone, site.week_start)
+            key = (*zone, site.online_window)
+            if key not in sections:
+                since = int(now * 1000) - site.online_window * 1000
+                sections[key] = Section(calendars[zone], since, [])
+            sections[key].sites.append(site.id)
+        figures = await stats.store.many_figures(list(sections.values())) if sites else {}
+        return Reading(now, group, sites, figures)
+
+    def forget(self) -> None:
+        """Drop every kept reading (a group changed in this process)."""
+        self._readings.clear()
+
+
+def _figures_of(counts: dict[str, Any]) -> list[int]:
+    """Return a site's counts object as the FIGURES integers of a reading."""
+    views, visits = counts["views"], counts["visits"]
+    return [*(views[w] for w in WINDOWS), *(visits[w] for w in WINDOWS), counts["online"]]
+
+
+def _body(reading: Reading, sums: list[int]) -> dict[str, Any]:
+    """Return the group's counts object."""
+    zones = {site.timezone for site in reading.sites}
+    locales = Counter(site.locale for site in reading.sites)
+    zone = next(iter(zones)) if len(zones) == 1 else None
+    today = None
+    if zone is not None:
+        site = reading.sites[0]
+        today = windows_at(reading.at, site.zone, site.week_start).today.isoformat()
+    return {
+        "group": reading.group.id,
+        "name": reading.group.name,
+        "sites": len(reading.sites),
+        "date": today,  # null when the members are in several zones: each has its own day
+        "timezone": zone,
+        "locale": locales.most_common(1)[0][0] if locales else "vi",
+        "online": sums[10],
+        "views": dict(zip(WINDOWS, sums[0:5], strict=True)),
+        "visits": dict(zip(WINDOWS, sums[5:10], strict=True)),
+    }
