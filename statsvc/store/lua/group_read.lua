@@ -11,7 +11,8 @@
 --         online window); each section is
 --   online since (ms), this month ("YYYY-MM"), last month, today's day of the month ("DD"),
 --   yesterday's, "1" if yesterday is in last month, the week's days before today in this
---   month ("DD,DD,…"), in last month, the number of its sites n, then the n site ids
+--   month ("DD,DD,…"), in last month, its site ids ("id,id,…": one argument, which the
+--   client packs far faster than a thousand)
 --
 -- returns, site after site in the order given, 11 integers: views today, yesterday, week,
 -- month, total; visits today, yesterday, week, month, total; online
@@ -55,9 +56,7 @@ for _ = 1, tonumber(ARGV[5]) do
   local this_week, last_week = #this_fields + 1, #last_fields + 1
   days(this_fields, ARGV[a + 6])
   days(last_fields, ARGV[a + 7])
-  local n = tonumber(ARGV[a + 8])
-  for s = a + 9, a + 8 + n do
-    local site = ARGV[s]
+  for site in string.gmatch(ARGV[a + 8], '[^,]+') do
     local this = redis.call('HMGET', before .. site .. month_after .. month, unpack(this_fields))
     local last = {}
     if #last_fields > 0 then
@@ -79,6 +78,6 @@ for _ = 1, tonumber(ARGV[5]) do
     out[m + 9], out[m + 10] = num(this[2]), num(total[2])
     out[m + 11] = redis.call('ZCOUNT', before .. site .. online_after, since, '+inf')
   end
-  a = a + 9 + n
+  a = a + 9
 end
 return out
