@@ -9,6 +9,7 @@ from statsvc.http import (
     api,
     dashboard,
     dashboard_forms,
+    dashboard_groups,
     dashboard_import,
     groups_api,
     openapi,
@@ -28,7 +29,7 @@ def add_routes(app: web.Application, metrics_token: str | None) -> None:
     app.router.add_get("/readyz", api.readyz)
     app.router.add_get("/metrics", metrics_page(metrics_token))
     app.router.add_get("/api/v1/openapi.json", openapi.openapi_json)
-    app.router.add_get("/admin", dashboard.sites)
+    app.router.add_get("/admin", dashboard_groups.sites)
     app.router.add_get("/admin/login", dashboard.signin_form)
     app.router.add_post("/admin/login", dashboard.signin)
     app.router.add_post("/admin/logout", dashboard.signout)
@@ -63,6 +64,8 @@ def add_group_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/groups/{group}/sites", groups_api.sites)
     app.router.add_get("/api/v1/groups/{group}/audit", groups_api.audit)
     app.router.add_post("/api/v1/groups/{group}/tokens", groups_api.create_token)
+    app.router.add_get("/admin/groups/{group}", dashboard_groups.group)
+    app.router.add_get("/admin/groups/{group}/live", dashboard_groups.live)
 
 
 def add_form_routes(app: web.Application) -> None:
