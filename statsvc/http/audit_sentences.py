@@ -20,6 +20,8 @@ SETTINGS = {
     "query_keys": N_("query keys that tell pages apart"),
     "respect_dnt": N_("respect Do Not Track"),
     "exclude_ips": N_("excluded IP addresses"),
+    "sites": N_("member sites"),  # a group's
+    "groups": N_("member groups"),
 }
 WORDS = {
     "monday": N_("Monday"),

@@ -68,13 +68,16 @@ async def group(request: web.Request) -> dict[str, Any]:
 
 
 async def live(request: web.Request) -> web.Response:
-    """Answer the figures the group page updates live: the group's, and each member's
-    online now."""
+    """Answer the figures the group page updates live: the group's, and each member's online
+    now and its views and visits of the page's window."""
     _, group_id = await _group_session(request)
     figures = request.app[GROUPS]
     counts = await figures.counts(group_id)
-    ranked = await figures.ranked(group_id, "today")
-    members = {row["site"]: {"online": row["online"]} for row in ranked["sites"]}
+    ranked = await figures.ranked(group_id, request.query.get("window", "today"))
+    members = {
+        row["site"]: {"online": row["online"], "views": row["views"], "visits": row["visits"]}
+        for row in ranked["sites"]
+    }
     body = {
         "online": counts["online"],
         "views": counts["views"],
