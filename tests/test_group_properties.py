@@ -138,7 +138,8 @@ async def play(redis_url: str, zones: list[tuple[str, str]], ops: list[Hit | Adv
             model.views[site_id].append((clock(), op.person))
         for group_id, members in MEMBERS.items():
             got = await figures.counts(group_id)
-            expected = [sum(col) for col in zip(*(model.figures(s, clock()) for s in members))]
+            rows = [model.figures(s, clock()) for s in members]
+            expected = [sum(col) for col in zip(*rows, strict=True)]
             said = [
                 *(got["views"][w] for w in ("today", "yesterday", "week", "month", "total")),
                 *(got["visits"][w] for w in ("today", "yesterday", "week", "month", "total")),
