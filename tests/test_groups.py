@@ -18,10 +18,12 @@ from tests.helpers import (
     COUNTS,
     FakeClock,
     admin_request,
+    check_reply,
     error_code,
     ok,
     post_hit,
     put_site,
+    sign_in,
 )
 
 Client = TestClient[Request, Application]
@@ -234,3 +236,31 @@ async def test_a_group_token_reads_its_group_and_members_and_nothing_else(client
     assert (await admin_request(client, "GET", "/api/v1/sites/xa3/stats", token)).status == 200
     audit = await ok(client, "GET", f"{GROUPS}/huyen-a/audit")
     assert [e["action"] for e in audit["entries"]] == ["group", "token_create", "group"]
+
+
+async def test_group_replies_match_the_document(client: Client) -> None:
+    """Every group route's reply, and the dashboard's live group figures, fit the OpenAPI
+    document."""
+    await province(client)
+    await hits(client, "xa1", 2)
+    replies = [
+        ("GET", GROUPS, GROUPS, 200, None),
+        ("PUT", f"{GROUPS}/new", "/api/v1/groups/{group}", 201, {"sites": ["xa1"]}),
+        ("PUT", f"{GROUPS}/new", "/api/v1/groups/{group}", 200, {"name": "Mới"}),
+        ("PUT", f"{GROUPS}/new", "/api/v1/groups/{group}", 409, {"groups": ["new"]}),
+        ("GET", f"{GROUPS}/tinh", "/api/v1/groups/{group}", 200, None),
+        ("GET", f"{GROUPS}/tinh/stats", "/api/v1/groups/{group}/stats", 200, None),
+        ("GET", f"{GROUPS}/tinh/sites", "/api/v1/groups/{group}/sites", 200, None),
+        ("GET", f"{GROUPS}/tinh/audit", "/api/v1/groups/{group}/audit", 200, None),
+        ("POST", f"{GROUPS}/tinh/tokens", "/api/v1/groups/{group}/tokens", 201, None),
+        ("GET", f"{COUNTS}?group=tinh", COUNTS, 200, None),
+        ("GET", f"{COUNTS}?group=tinh&site=xa1", COUNTS, 200, None),
+        ("GET", f"{COUNTS}?group=nope", COUNTS, 404, None),
+    ]
+    for method, url, path, status, body in replies:
+        response = await admin_request(client, method, url, body=body)
+        assert response.status == status, (url, await response.text())
+        check_reply(method, path, status, await response.json())
+    await sign_in(client)
+    response = await client.get("/admin/groups/tinh/live?window=week")
+    check_reply("GET", "/admin/groups/{group}/live", 200, await response.json())
