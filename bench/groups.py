@@ -44,6 +44,9 @@ SUBGROUPS = 10
 ZONES = ("Asia/Ho_Chi_Minh", "Europe/Berlin", "America/New_York")
 GROUP = "province"
 BENCH = Principal("bench", None)
+COUNTS = f"/api/v1/counts?group={GROUP}"
+# the same server's /healthz (no store, no group): what the machine itself gives at that load
+FLOOR = "/healthz (floor)"
 
 
 async def make_group(redis_url: str) -> None:
@@ -75,10 +78,10 @@ async def make_group(redis_url: str) -> None:
     await store.close()
 
 
-def wrk(port: int, args: argparse.Namespace) -> tuple[float, float, float, float]:
-    """Read the group's counts for the run's duration; return req/s, p50, p90, p99 (ms)."""
+def wrk(port: int, args: argparse.Namespace, path: str) -> tuple[float, float, float, float]:
+    """GET `path` for the run's duration; return req/s, p50, p90, p99 (ms)."""
     command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--latency"]
-    command.append(f"http://127.0.0.1:{port}/api/v1/counts?group={GROUP}")
+    command.append(f"http://127.0.0.1:{port}{path}")
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in output or re.search(r"Socket errors", output):
         raise RuntimeError(f"errors during the run:\n{output}")
@@ -100,7 +103,11 @@ def main() -> None:
         sys.exit("bench: wrk is missing (apt-get install wrk)")
     if shutil.which("redis-server"):
         os.environ.setdefault("STATSVC_TEST_SERVER_BIN", "redis-server")
-    results: dict[str, list[tuple[float, float, float, float]]] = {"one Redis": [], "cluster": []}
+    results: dict[str, list[tuple[float, float, float, float]]] = {
+        "one Redis": [],
+        "cluster": [],
+        FLOOR: [],
+    }
     with tempfile.TemporaryDirectory() as scratch:
         single_port = free_port()
         single = redis_server(single_port, Path(scratch))
@@ -114,8 +121,12 @@ def main() -> None:
             try:
                 print(f"bench: {args.rounds} rounds of {args.duration} s, a group of {SITES}")
                 for _ in range(args.rounds):
-                    for label, port in (("one Redis", one_port), ("cluster", many_port)):
-                        run = wrk(port, args)
+                    for label, port, path in (
+                        ("one Redis", one_port, COUNTS),
+                        ("cluster", many_port, COUNTS),
+                        (FLOOR, one_port, "/healthz"),
+                    ):
+                        run = wrk(port, args, path)
                         results[label].append(run)
                         print(
                             f"  {label:10} {run[0]:8.0f} req/s  p50 {run[1]:.2f} ms  "
@@ -139,7 +150,8 @@ def report(
         f"Measured on {machine()}.",
         f"Command: `python bench/groups.py --rounds {args.rounds} --duration {args.duration} "
         f"--workers {args.workers} --connections {args.connections}`; `GET "
-        f"/api/v1/counts?group=` of a group of {SITES} sites (10 subgroups, 3 time zones).",
+        f"/api/v1/counts?group=` of a group of {SITES} sites (10 subgroups, 3 time zones); "
+        "the floor is `GET /healthz` of the same server, which reads nothing.",
         "",
         "| store | req/s | p50 ms | p90 ms | p99 ms |",
         "| --- | ---: | ---: | ---: | ---: |",
