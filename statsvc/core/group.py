@@ -34,6 +34,11 @@ def group_from_json(group_id: str, data: Mapping[str, Any]) -> Group:
     return Group(group_id, str(data.get("name", "")), (*data["sites"],), (*data["groups"],))
 
 
+def groups_from_records(records: Mapping[str, Mapping[str, Any]]) -> dict[str, Group]:
+    """Return the groups of their stored records by id, sorted by id."""
+    return {gid: group_from_json(gid, record) for gid, record in sorted(records.items())}
+
+
 def is_group_id(value: object) -> bool:
     """Tell whether `value` is a valid group id (the rule of a site id)."""
     return is_site_id(value)

@@ -11,9 +11,10 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from statsvc.core.errors import Conflict, UnknownGroup
-from statsvc.core.group import group_from_json, resolve
+from statsvc.core.group import groups_from_records, resolve
 from statsvc.service.audit import audit_entry, iso
 from statsvc.service.counting import StatsService
 
@@ -69,8 +70,7 @@ async def authenticate(
 async def group_principal(stats: StatsService, token_id: str, group_id: str) -> Principal:
     """Return a group token's principal, with the sites and groups its group reaches now."""
     _, records = await stats.store.groups_state()
-    groups = {gid: group_from_json(gid, record) for gid, record in records.items()}
-    sites, reached = resolve(groups, group_id)
+    sites, reached = resolve(groups_from_records(records), group_id)
     return Principal(token_id, None, group_id, frozenset(sites), frozenset(reached))
 
 
@@ -96,11 +96,7 @@ async def create_token(stats: StatsService, site_id: str, by: Principal) -> dict
     """Make a read-only token of a site; return it (it is never shown again: only its hash
     is kept)."""
     await stats.site(site_id)
-    token_id = secrets.token_hex(8)
-    token = f"svt_{site_id}.{token_id}.{secrets.token_urlsafe(32)}"
-    at = iso(stats.now())
-    record = {"hash": _token_hash(token), "created_at": at, "created_by": by.token_id}
-    entry = audit_entry(at, by, "token_create", {"token_id": token_id})
+    token_id, token, record, entry = _new_token(stats, f"svt_{site_id}", by)
     if not await stats.store.add_token(site_id, token_id, record, entry):
         raise Conflict("too_many_tokens", "the site has as many tokens as it may have")
     return {"token_id": token_id, "token": token}
@@ -131,14 +127,22 @@ async def create_group_token(stats: StatsService, group_id: str, by: Principal) 
     _, records = await stats.store.groups_state()
     if group_id not in records:
         raise UnknownGroup(group_id)
-    token_id = secrets.token_hex(8)
-    token = f"svg_{group_id}.{token_id}.{secrets.token_urlsafe(32)}"
-    at = iso(stats.now())
-    record = {"hash": _token_hash(token), "created_at": at, "created_by": by.token_id}
-    entry = audit_entry(at, by, "token_create", {"token_id": token_id})
+    token_id, token, record, entry = _new_token(stats, f"svg_{group_id}", by)
     if not await stats.store.add_group_token(group_id, token_id, record, entry):
         raise Conflict("too_many_tokens", "the group has as many tokens as it may have")
     return {"token_id": token_id, "token": token}
+
+
+def _new_token(
+    stats: StatsService, owner: str, by: Principal
+) -> tuple[str, str, dict[str, str], dict[str, Any]]:
+    """Return a new token of `owner` ("svt_<site>", "svg_<group>"): its id, the token, the
+    record kept (its hash, never the token) and the audit entry of its making."""
+    token_id = secrets.token_hex(8)
+    token = f"{owner}.{token_id}.{secrets.token_urlsafe(32)}"
+    at = iso(stats.now())
+    record = {"hash": _token_hash(token), "created_at": at, "created_by": by.token_id}
+    return token_id, token, record, audit_entry(at, by, "token_create", {"token_id": token_id})
 
 
 def _token_hash(token: str) -> str:

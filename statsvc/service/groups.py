@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from statsvc.core.errors import BadInput, Conflict, UnknownGroup, UnknownSite
-from statsvc.core.group import Group, cycle_through, group_from_json, resolve, updated_group
+from statsvc.core.group import Group, cycle_through, groups_from_records, resolve, updated_group
 from statsvc.core.site import Site, site_from_json
 from statsvc.service.audit import audit_entry, iso
 from statsvc.service.auth import Principal
@@ -21,7 +21,7 @@ SAVE_TRIES = 5  # another change of a group came between the check and the write
 async def all_groups(stats: StatsService) -> dict[str, Group]:
     """Return every group by id."""
     _, records = await stats.store.groups_state()
-    return {gid: group_from_json(gid, record) for gid, record in sorted(records.items())}
+    return groups_from_records(records)
 
 
 async def get_group(stats: StatsService, group_id: str) -> Group:
@@ -66,7 +66,7 @@ async def save_group(
     `cycle`, with its path)."""
     for _ in range(SAVE_TRIES):
         version, records = await stats.store.groups_state()
-        groups = {gid: group_from_json(gid, record) for gid, record in records.items()}
+        groups = groups_from_records(records)
         current = groups.get(group_id)
         group = updated_group(group_id, current, changes)
         for member in group.groups:
