@@ -14,14 +14,14 @@ import asyncio
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from statsvc.core.calendar import Windows, windows_at
 from statsvc.core.errors import BadInput, UnknownGroup
 from statsvc.core.group import Group, resolve
 from statsvc.core.site import Site, site_from_json
-from statsvc.service.counting import StatsService
+from statsvc.service.counting import SITE_CACHE_SECONDS, StatsService
 from statsvc.service.groups import all_groups
 from statsvc.store.groups import FIGURES, Section
 
@@ -40,12 +40,8 @@ class Reading:
     group: Group
     sites: list[Site]
     figures: dict[str, list[int]]  # site id -> FIGURES integers (statsvc.store.groups)
-    sums: list[int] = field(default_factory=list)
+    sums: list[int]  # the figures summed over the sites
     body: dict[str, Any] | None = None  # the counts object, once made (never changed)
-
-    def __post_init__(self) -> None:
-        self.sums = [sum(column) for column in zip(*self.figures.values(), strict=True)]
-        self.sums = self.sums or [0] * FIGURES
 
 
 class GroupFigures:
@@ -57,6 +53,8 @@ class GroupFigures:
         self._readings: dict[str, Reading] = {}
         self._reading: dict[str, asyncio.Future[Reading]] = {}
         self._sites: dict[str, tuple[bytes, Site]] = {}  # settings as stored, and parsed
+        # each group's member sites when their settings were last read: when, ids, settings
+        self._members: dict[str, tuple[float, list[str], list[Site]]] = {}
 
     async def counts(self, group_id: str, site_id: str | None = None) -> dict[str, Any]:
         """Return a group's counts (DESIGN §3 without path and page, with `sites`: how many
@@ -131,7 +129,12 @@ class GroupFigures:
         if group is None:
             raise UnknownGroup(group_id)
         site_ids, _ = resolve(groups, group_id)
-        sites = self._parsed(site_ids, await stats.store.site_records(site_ids))
+        kept = self._members.get(group_id)
+        if kept is not None and kept[1] == site_ids and now - kept[0] < SITE_CACHE_SECONDS:
+            sites = kept[2]  # settings change rarely: read as often as the hit path reads them
+        else:
+            sites = self._parsed(site_ids, await stats.store.site_records(site_ids))
+            self._members[group_id] = (now, site_ids, sites)
         sections: dict[tuple[str, str, int], Section] = {}
         calendars: dict[tuple[str, str], Windows] = {}
         for site in sites:
@@ -143,8 +146,11 @@ class GroupFigures:
                 since = int(now * 1000) - site.online_window * 1000
                 sections[key] = Section(calendars[zone], since, [])
             sections[key].sites.append(site.id)
-        figures = await stats.store.many_figures(list(sections.values())) if sites else {}
-        return Reading(now, group, sites, figures)
+        figures: dict[str, list[int]] = {}
+        sums = [0] * FIGURES
+        if sites:
+            figures, sums = await stats.store.many_figures(list(sections.values()))
+        return Reading(now, group, sites, figures, sums)
 
     def _parsed(self, site_ids: list[str], records: list[bytes | None]) -> list[Site]:
         """Return the sites of these settings (JSON), parsed only when they changed."""
@@ -163,6 +169,7 @@ class GroupFigures:
     def forget(self) -> None:
         """Drop every kept reading (a group changed in this process)."""
         self._readings.clear()
+        self._members.clear()
 
 
 def _figures_of(counts: dict[str, Any]) -> list[int]:

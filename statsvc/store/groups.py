@@ -120,10 +120,14 @@ class GroupRecords:
         }
         return [got.get(site_id) for site_id in site_ids]
 
-    async def many_figures(self, sections: Sequence[Section]) -> dict[str, list[int]]:
+    async def many_figures(
+        self, sections: Sequence[Section]
+    ) -> tuple[dict[str, list[int]], list[int]]:
         """Read the figures of many sites, counting nothing: one script run on a single
-        server, one per node in a cluster (the runs at once). Per site FIGURES integers: views
-        today, yesterday, week, month, total; visits the same; online."""
+        server, one per node in a cluster (the runs at once). Return per site FIGURES
+        integers (views today, yesterday, week, month, total; visits the same; online), and
+        the same summed over the sites (summed by the script: adding 1,000 sites' figures up
+        in Python took 6 ms of the event loop)."""
         runs = await self._on_nodes(
             self._group_read_script,
             self._cuts(),
@@ -131,11 +135,13 @@ class GroupRecords:
             lambda n, sites: _section_args(sections[n], sites),
         )
         figures: dict[str, list[int]] = {}
+        sums = [0] * FIGURES
         for parts, reply in runs:
             sites = [site_id for part in parts for site_id in part]
             for i, site_id in enumerate(sites):
-                figures[site_id] = [int(x) for x in reply[FIGURES * i : FIGURES * (i + 1)]]
-        return figures
+                figures[site_id] = reply[FIGURES * i : FIGURES * (i + 1)]  # integers (RESP)
+            sums = [a + b for a, b in zip(sums, reply[-FIGURES:], strict=True)]
+        return figures, sums
 
     async def _on_nodes(
         self,

@@ -15,7 +15,8 @@
 --   client packs far faster than a thousand)
 --
 -- returns, site after site in the order given, 11 integers: views today, yesterday, week,
--- month, total; visits today, yesterday, week, month, total; online
+-- month, total; visits today, yesterday, week, month, total; online; then the same 11 summed
+-- over the sites (exact while a sum stays below 2^53: a Lua number is a double)
 
 local before, total_after, month_after, online_after = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
@@ -79,5 +80,13 @@ for _ = 1, tonumber(ARGV[5]) do
     out[m + 11] = redis.call('ZCOUNT', before .. site .. online_after, since, '+inf')
   end
   a = a + 9
+end
+local sums = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+for i = 1, #out do
+  local k = (i - 1) % 11 + 1
+  sums[k] = sums[k] + out[i]
+end
+for k = 1, 11 do
+  out[#out + 1] = sums[k]
 end
 return out
