@@ -86,10 +86,9 @@ def wrk(port: int, args: argparse.Namespace, path: str) -> tuple[float, float, f
     if "Non-2xx" in output or re.search(r"Socket errors", output):
         raise RuntimeError(f"errors during the run:\n{output}")
     percentile = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)$", output, flags=re.MULTILINE))
-    return (
-        float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
-        *(seconds_of(percentile[p]) * 1000 for p in ("50", "90", "99")),
-    )
+    p50, p90, p99 = (seconds_of(percentile[p]) * 1000 for p in ("50", "90", "99"))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    return rps, p50, p90, p99
 
 
 def main() -> None:
