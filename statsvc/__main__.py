@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from statsvc import cli, i18n
+from statsvc import cli, cli_groups, i18n
 from statsvc.core.errors import StatsvcError
 from statsvc.core.site import SettingsError, is_site_id
 from statsvc.embedded import StoreBusy
@@ -25,6 +25,7 @@ ADMIN_COMMANDS = {
     "import": cli.import_command,
     "export": cli.export_command,
     "migrate": cli.migrate_command,
+    "group": cli_groups.group_command,
 }
 
 
@@ -148,6 +149,7 @@ def parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", parents=[store], help=_("show a site's settings"))
     show.add_argument("id", type=_site_id, help=_("the site's id"))
     cli.add_parsers(commands, store, _site_id)
+    cli_groups.add_group_parser(commands, store, _site_id)
     return top
 
 

@@ -15,7 +15,7 @@ from statsvc import i18n
 from statsvc.core.config import Settings
 from statsvc.core.keys import Keys
 from statsvc.core.site import new_site
-from statsvc.http.appkeys import ASSETS, CLOCK, METRICS, SETTINGS, SIGN_INS, STATS
+from statsvc.http.appkeys import ASSETS, CLOCK, GROUPS, METRICS, SETTINGS, SIGN_INS, STATS
 from statsvc.http.assets import ASSET_FILES, load_asset
 from statsvc.http.dashboard import proxy_warnings
 from statsvc.http.language import language
@@ -23,6 +23,7 @@ from statsvc.http.middleware import edge
 from statsvc.http.routes import add_routes
 from statsvc.service.buffer import Buffer
 from statsvc.service.counting import Clock, StatsService
+from statsvc.service.group_figures import GroupFigures
 from statsvc.service.journal import Journal
 from statsvc.service.metrics import Metrics
 from statsvc.service.signin_limit import SignInLimiter
@@ -52,6 +53,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     if journal.take_over(stats.buffer):  # hits kept by processes gone, however they ended
         stats.start_draining()
     app[SIGN_INS] = SignInLimiter(stats)
+    app[GROUPS] = GroupFigures(stats, settings.group_cache_seconds)
     try:
         if settings.demo_site:
             demo = new_site("demo", settings.timezone, settings.locale)

@@ -41,6 +41,7 @@ PAGES = [
     ("import", "/admin/sites/tuson/import", True, "h1"),
     ("report", "/admin/sites/tuson/report?period=2026-11-01_2026-11-26", True, ".chart"),
     ("report-error", "/admin/sites/tuson/report?from=2024-01-01&to=2024-01-31", True, "h1"),
+    ("group", "/admin/groups/son-dong", True, "table.ranking"),
 ]
 # name, path, signed in as admin: every control reached by Tab, in order, its focus ring seen
 KEYBOARD = [
@@ -57,8 +58,13 @@ KEYBOARD = [
 @pytest.fixture
 def tuson(live: Live, clock: FakeClock) -> Live:
     """statsvc with a site `tuson` that has a history, today's views and a change in its audit
-    trail, so that every part of its dashboard page is drawn."""
+    trail, so that every part of its dashboard page is drawn; and the district son-dong that
+    holds it and another commune."""
     live.put_site("tuson", {"name": "Xã Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
+    live.put_site("tan-lap", {"name": "Xã Tân Lập", "timezone": "Asia/Ho_Chi_Minh"})
+    live.admin(
+        "PUT", "/api/v1/groups/son-dong", {"name": "Huyện Sơn Động", "sites": ["tuson", "tan-lap"]}
+    )
     days = [
         {"date": (TODAY - timedelta(days=n)).isoformat(), "views": 200 + n, "visits": 90 + n}
         for n in range(2, 30)

@@ -168,10 +168,22 @@
     function refresh() {
       var reply = counting ? hit() : send("/api/v1/counts?site=" + encodeURIComponent(opt.site) +
         "&path=" + encodeURIComponent(location.pathname + location.search));
+      // data-group: the group's figures (the view counted for data-site is in them)
+      if (opt.group) reply = reply.then(function (own) {
+        return send("/api/v1/counts?group=" + encodeURIComponent(opt.group) + "&site=" +
+          encodeURIComponent(opt.site)).then(function (group) {
+          if (group.member) return group;
+          throw 0;
+        }).catch(function () {
+          console.warn("statsvc: site " + opt.site + " is not in group " + opt.group +
+            ": the box shows the site's own figures");
+          return own;
+        });
+      });
       reply.then(box.show, box.vanish);
     }
     if (counting) {
-      hub.boxes.push(box);
+      if (!opt.group) hub.boxes.push(box);  // a heartbeat's online is the site's
       if (!hub.timer) {
         hub.timer = setInterval(ping, Math.max(parseFloat(opt.pingInterval) || 60, 1) * 1000);
         document.addEventListener("visibilitychange", ping);

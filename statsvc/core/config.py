@@ -34,6 +34,7 @@ class Settings:
     # the previous reply) or its body; an idle keep-alive connection is closed as late
     client_timeout: float = 75.0
     key_prefix: str = "sv"
+    group_cache_seconds: float = 2.0  # how old a group's figures may be (README "Groups")
     demo_site: bool = True  # create the `demo` site on first start
     access_log: bool = False
     metrics_token: str | None = None  # None: /metrics is open (it names no site, page or client)

@@ -25,6 +25,14 @@ class UnknownSite(StatsvcError, LookupError):
         self.site = site
 
 
+class UnknownGroup(StatsvcError, LookupError):
+    """The group id names no group."""
+
+    def __init__(self, group: str) -> None:
+        super().__init__("unknown_group", f"no group {group!r}")
+        self.group = group
+
+
 class UnknownToken(StatsvcError, LookupError):
     """The token id names no token of the site."""
 

@@ -77,6 +77,29 @@ class Keys:
         """A site's audit trail (list of JSON entries, newest first, capped)."""
         return f"{self.prefix}:{{{site}}}:audit"
 
+    def online(self, site: str) -> str:
+        """A site's readers online (sorted set: visitor -> last seen, ms)."""
+        return f"{self.prefix}:{{{site}}}:online"
+
+    # A deployment's groups are few and not per site: they share one slot, under a hash tag
+    # no site id can be ("#" is not in a site id), so a change and its audit entry are atomic.
+    def groups(self) -> str:
+        """Every group (hash: group id -> JSON record)."""
+        return f"{self.prefix}:{{#groups}}:groups"
+
+    def groups_version(self) -> str:
+        """A counter raised by every change of a group (a change is made against the version
+        its check read: two changes at once cannot make a cycle together)."""
+        return f"{self.prefix}:{{#groups}}:version"
+
+    def group_audit(self, group: str) -> str:
+        """A group's audit trail (list of JSON entries, newest first, capped)."""
+        return f"{self.prefix}:{{#groups}}:audit:{group}"
+
+    def group_tokens(self, group: str) -> str:
+        """A group's read-only tokens (hash: token id -> JSON record with the token's hash)."""
+        return f"{self.prefix}:{{#groups}}:tokens:{group}"
+
     def session(self, digest: str) -> str:
         """A dashboard session (JSON; expires), named by the SHA-256 of its cookie."""
         return f"{self.prefix}:session:{digest}"

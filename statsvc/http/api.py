@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from statsvc import __version__
 from statsvc.core.errors import BadInput
+from statsvc.core.group import check_group_id
 from statsvc.core.pageview import MAX_URL, check_site_id, parse_body
-from statsvc.http.appkeys import SETTINGS, STATS
+from statsvc.http.appkeys import GROUPS, SETTINGS, STATS
 from statsvc.http.body import json_reply, page_view_body
 from statsvc.http.errors import ApiError
 from statsvc.http.requester import client_of
@@ -28,9 +31,20 @@ async def ping(request: web.Request) -> web.Response:
 
 
 async def counts(request: web.Request) -> web.Response:
-    """Answer with a site's counts (and a page's, given `path`), counting nothing."""
+    """Answer with a site's counts (and a page's, given `path`), or with a group's (given
+    `group`; with `site` too, whether that site is a member), counting nothing."""
+    if "group" in request.query:
+        return json_reply(await group_counts(request))
     site = check_site_id(request.query.get("site"))
     return json_reply(await request.app[STATS].counts(site, query_path(request)))
+
+
+async def group_counts(request: web.Request) -> dict[str, Any]:
+    """Return the counts of the query's `group` (and whether its `site`, if given, is a
+    member: that site's own figures are then read fresh)."""
+    group = check_group_id(request.query.get("group"))
+    site = request.query.get("site")
+    return await request.app[GROUPS].counts(group, None if site is None else check_site_id(site))
 
 
 def query_path(request: web.Request) -> str | None:

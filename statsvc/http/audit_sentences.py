@@ -20,6 +20,8 @@ SETTINGS = {
     "query_keys": N_("query keys that tell pages apart"),
     "respect_dnt": N_("respect Do Not Track"),
     "exclude_ips": N_("excluded IP addresses"),
+    "sites": N_("member sites"),  # a group's
+    "groups": N_("member groups"),
 }
 WORDS = {
     "monday": N_("Monday"),
@@ -61,6 +63,11 @@ def sentence(entry: dict[str, Any]) -> str:
                 return _("Created the site")
             return _("Created the site: {changes}").format(changes=changes)
         return _("Changed the site's settings: {changes}").format(changes=changes or "-")
+    if action == "group":
+        changes = _changes({k: v for k, v in detail.items() if k != "created"}) or "-"
+        if detail.get("created"):
+            return _("Created the group: {changes}").format(changes=changes)
+        return _("Changed the group: {changes}").format(changes=changes)
     if action == "token_create":
         return _("Made a read-only token ({token})").format(token=detail.get("token_id", "?"))
     if action == "token_revoke":

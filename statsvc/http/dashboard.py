@@ -212,7 +212,11 @@ async def signin(request: web.Request) -> web.Response:
         await request.app[SIGN_INS].failed(address)
         return _signin(request, _("That token is not valid."), 401)
     principal, session_id = opened
-    target = "/admin" if principal.site is None else f"/admin/sites/{principal.site}"
+    target = "/admin"
+    if principal.group is not None:
+        target = f"/admin/groups/{principal.group}"
+    elif principal.site is not None:
+        target = f"/admin/sites/{principal.site}"
     response = web.HTTPSeeOther(target)
     set_cookie(request, response, SESSION_COOKIE, session_id)
     response.del_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
@@ -229,27 +233,6 @@ async def signout(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther("/admin/login")
     response.del_cookie(SESSION_COOKIE, path=COOKIE_PATH)
     raise response
-
-
-@aiohttp_jinja2.template("admin_sites.html")
-async def sites(request: web.Request) -> dict[str, Any]:
-    """List the sites the session may read, with today's figures."""
-    session = await _session(request)
-    stats = request.app[STATS]
-    ids = [
-        site_id
-        for site_id in await stats.site_ids()
-        if auth.allows(session.principal, site_id, write=False)
-    ]
-    found = await asyncio.gather(*(stats.site(i) for i in ids))
-    counts = await asyncio.gather(*(stats.counts(i, None) for i in ids))
-    return {
-        "session": session,
-        "sites": [
-            {"site": site, "counts": figures}
-            for site, figures in sorted(zip(found, counts, strict=True), key=lambda s: s[0].id)
-        ],
-    }
 
 
 @aiohttp_jinja2.template("admin_site.html")

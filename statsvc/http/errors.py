@@ -18,6 +18,7 @@ from statsvc.core.errors import (
     StatsvcError,
     TooManyAttempts,
     Unauthorized,
+    UnknownGroup,
     UnknownSite,
     UnknownToken,
 )
@@ -33,6 +34,7 @@ STATUS: dict[type[StatsvcError], int] = {
     Unauthorized: 401,
     Forbidden: 403,
     UnknownSite: 404,
+    UnknownGroup: 404,
     UnknownToken: 404,
     Conflict: 409,
     TooManyAttempts: 429,

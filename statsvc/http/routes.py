@@ -9,8 +9,10 @@ from statsvc.http import (
     api,
     dashboard,
     dashboard_forms,
+    dashboard_groups,
     dashboard_import,
     dashboard_report,
+    groups_api,
     openapi,
     report_api,
     widget,
@@ -29,7 +31,7 @@ def add_routes(app: web.Application, metrics_token: str | None) -> None:
     app.router.add_get("/readyz", api.readyz)
     app.router.add_get("/metrics", metrics_page(metrics_token))
     app.router.add_get("/api/v1/openapi.json", openapi.openapi_json)
-    app.router.add_get("/admin", dashboard.sites)
+    app.router.add_get("/admin", dashboard_groups.sites)
     app.router.add_get("/admin/login", dashboard.signin_form)
     app.router.add_post("/admin/login", dashboard.signin)
     app.router.add_post("/admin/logout", dashboard.signout)
@@ -55,6 +57,20 @@ def add_routes(app: web.Application, metrics_token: str | None) -> None:
     app.router.add_post("/api/v1/sites/{site}/tokens", admin_api.create_token)
     app.router.add_get("/api/v1/sites/{site}/tokens", admin_api.list_tokens)
     app.router.add_delete("/api/v1/sites/{site}/tokens/{token_id}", admin_api.revoke_token)
+    add_group_routes(app)
+
+
+def add_group_routes(app: web.Application) -> None:
+    """Add the groups' admin API and dashboard pages."""
+    app.router.add_get("/api/v1/groups", groups_api.list_groups)
+    app.router.add_get("/api/v1/groups/{group}", groups_api.get_group)
+    app.router.add_put("/api/v1/groups/{group}", groups_api.put_group)
+    app.router.add_get("/api/v1/groups/{group}/stats", groups_api.stats)
+    app.router.add_get("/api/v1/groups/{group}/sites", groups_api.sites)
+    app.router.add_get("/api/v1/groups/{group}/audit", groups_api.audit)
+    app.router.add_post("/api/v1/groups/{group}/tokens", groups_api.create_token)
+    app.router.add_get("/admin/groups/{group}", dashboard_groups.group)
+    app.router.add_get("/admin/groups/{group}/live", dashboard_groups.live)
 
 
 def add_form_routes(app: web.Application) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp_jinja2
 from aiohttp import web
 
 from statsvc import __version__, i18n
-from statsvc.core.box import DEFAULT_ROWS, LABELS, ROWS, box_lines, box_options
+from statsvc.core.box import DEFAULT_ROWS, LABELS, ROWS, BoxOptions, box_lines, box_options
+from statsvc.core.group import check_group_id
 from statsvc.core.pageview import NO_PAGE, PageView, check_site_id
 from statsvc.http import language
-from statsvc.http.api import query_path
-from statsvc.http.appkeys import ASSETS, SETTINGS, STATS
+from statsvc.http.api import group_counts, query_path
+from statsvc.http.appkeys import ASSETS, GROUPS, SETTINGS, STATS
 from statsvc.http.assets import asset_response
 from statsvc.http.requester import client_of, public_origin
 
@@ -42,17 +45,34 @@ async def static(request: web.Request) -> web.Response:
 async def badge(request: web.Request) -> web.Response:
     """Draw the box as an SVG image; count a view unless count=0. Without `path` the view is
     the site's and no page's: the page that shows the image is not known (under the browsers'
-    default referrer policy its Referer names the origin only), so no page is guessed."""
+    default referrer policy its Referer names the origin only), so no page is guessed. With
+    `group` it draws the group's figures (the site's own if the site is not a member); the
+    view, if any, counts for `site`."""
     options = box_options(request.query)
-    site_id = check_site_id(request.query.get("site"))
+    grouped = "group" in request.query
+    site_id = request.query.get("site")
+    if grouped and site_id is None:  # a group's box alone counts nothing
+        counts = await group_counts(request)
+        return _badge(request, options, counts)
+    site_id = check_site_id(site_id)
     path = query_path(request)
     stats = request.app[STATS]
+    if grouped:  # an unknown group is refused before the view counts
+        await request.app[GROUPS].reading(check_group_id(request.query.get("group")))
     if options.count:
         client = client_of(request, request.app[SETTINGS].trusted_proxies)
         view = PageView(site_id, path or NO_PAGE, None, None)
         counts = (await stats.hit(view, client)).body()
     else:
         counts = await stats.counts(site_id, path)
+    if grouped:
+        group = await group_counts(request)
+        counts = group if group["member"] else counts
+    return _badge(request, options, counts)
+
+
+def _badge(request: web.Request, options: BoxOptions, counts: dict[str, Any]) -> web.Response:
+    """Draw a counts object as the SVG box."""
     title, lines = box_lines(counts, options, counts["locale"])
     longest = max([len(title)] + [len(label) + len(value) + 3 for label, value in lines])
     context = {

@@ -26,7 +26,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from statsvc.service.auth import Principal, authenticate
+from statsvc.service.auth import Principal, authenticate, group_principal
 from statsvc.service.counting import StatsService
 
 SESSION_SECONDS = 8 * 3600
@@ -61,10 +61,11 @@ async def sign_in(
     if principal is None:
         return None
     session_id = secrets.token_urlsafe(32)
-    secret = token if principal.site is None else _sha256(token)  # what `current` can hold
+    secret = token if principal.is_admin else _sha256(token)  # what `current` can hold
     record = {
         "token_id": principal.token_id,
         "site": principal.site,
+        "group": principal.group,
         "proof": _proof(session_id, secret),
         "csrf": new_csrf(),
     }
@@ -83,7 +84,12 @@ async def current(
     if record is None:
         return None
     principal = Principal(record["token_id"], record["site"])
-    if principal.site is None:
+    group_id = record.get("group")
+    if group_id is not None:  # its reach as the groups are now
+        principal = await group_principal(stats, principal.token_id, group_id)
+        held = await stats.store.group_token(group_id, principal.token_id)
+        secret = None if held is None else str(held["hash"])
+    elif principal.site is None:
         secret = admin_token
     else:
         held = await stats.store.token(principal.site, principal.token_id)

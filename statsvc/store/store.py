@@ -13,14 +13,15 @@ from statsvc.core.keys import Keys
 from statsvc.store.batcher import Batcher
 from statsvc.store.cluster import CLUSTER_SCHEMES, cluster_client
 from statsvc.store.failures import STORE_FAILURES
+from statsvc.store.groups import GroupRecords
 from statsvc.store.limits import MAX_CONNECTIONS, Limits
 from statsvc.store.records import Records
 from statsvc.store.sessions import Sessions
 
 
-class Store(Records, Sessions):
+class Store(Records, Sessions, GroupRecords):
     """The statsvc data in one Redis or Valkey server, or in a Redis Cluster. Counting goes
-    through its Batcher (statsvc.store.batcher); records and sessions are plain commands."""
+    through its Batcher (statsvc.store.batcher); records, sessions and groups are plain commands."""
 
     def __init__(
         self, client: Redis | RedisCluster, keys: Keys, limits: Limits, timeout: float = 1.0
