@@ -49,9 +49,10 @@ def file_name(report: dict[str, Any], extension: str) -> str:
 def layout(report: dict[str, Any]) -> list[Table]:
     """Return the report's tables, headed in the language in force."""
     previous = report["previous"]
+    owner = report.get("group") or report.get("site")
     summary: list[list[Cell]] = [
         [_("Visit statistics report")],
-        [_("Site"), report.get("group") or report.get("site"), report.get("name")],
+        [_("Group") if "group" in report else _("Site"), owner, report.get("name")],
         [_("From"), date.fromisoformat(report["from"])],
         [_("To"), date.fromisoformat(report["to"])],
         [_("Time zone"), report["timezone"]],

@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from statsvc.core.calendar import local_day
 from statsvc.core.errors import BadInput
 from statsvc.core.periods import KINDS, Period, recent_periods, whole_months
 from statsvc.core.site import Site
+from statsvc.service import groups
 from statsvc.service.counting import StatsService
 
 TOP = 20  # pages, sources in a report
 FORMATS = ("json", "csv", "xlsx")
+GROUP_WEEK_START = "monday"  # a group's weeks (the instance has no week setting): Vietnam's
 
 
 def check_format(name: str) -> str:
@@ -33,6 +36,18 @@ async def site_report(stats: StatsService, site_id: str, period: Period) -> dict
     site = await stats.site(site_id)
     report = await sites_report(stats, [site], period, timezone=site.timezone)
     return {"site": site.id, "name": site.name or site.id, **report}
+
+
+async def group_report(
+    stats: StatsService, group_id: str, period: Period, *, timezone: str
+) -> dict[str, Any]:
+    """Return the report of a group: its distinct member sites' (nested groups resolved,
+    each site once) summed and ranked; `timezone` is the instance's, which named the
+    period. Raise UnknownGroup (404)."""
+    group = await groups.get_group(stats, group_id)
+    sites = await groups.member_sites(stats, group_id)
+    report = await sites_report(stats, sites, period, timezone=timezone, ranked=True)
+    return {"group": group.id, "name": group.name or group.id, **report}
 
 
 async def sites_report(
@@ -131,16 +146,20 @@ def refusal(stats: StatsService, period: Period, today: date) -> BadInput | None
     return None
 
 
-def offered_periods(stats: StatsService, site: Site) -> dict[str, list[Period]]:
-    """Return, for each kind of calendar period, the ones a site's report can be made of:
-    the current one (up to today) and the earlier ones whose figures are kept, newest first."""
-    today = local_day(stats.now(), site.zone)
+def offered_periods(
+    stats: StatsService, sites: list[Site], zone: ZoneInfo, week_start: str
+) -> dict[str, list[Period]]:
+    """Return, for each kind of calendar period of the calendar of `zone` (a site's own; a
+    group's, the instance's), the ones a report of `sites` can be made of: the current one
+    (up to today) and the earlier ones whose figures are kept for every site, newest first."""
+    today = local_day(stats.now(), zone)
+    todays = {today, *(local_day(stats.now(), site.zone) for site in sites)}
     earliest = _earliest(stats, today)
     return {
         kind: [
             period
-            for period in recent_periods(kind, today, site.week_start, earliest)
-            if refusal(stats, period, today) is None
+            for period in recent_periods(kind, today, week_start, earliest)
+            if all(refusal(stats, period, day) is None for day in todays)
         ]
         for kind in KINDS
     }
