@@ -4,23 +4,42 @@ the ranking, the files equal to the JSON, the instance's calendar, rights and ba
 
 from __future__ import annotations
 
+import asyncio
 import io
-from datetime import UTC, date, datetime
+import os
+import secrets
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from redis.asyncio import Redis
 
+from statsvc.core.calendar import local_day
+from statsvc.core.keys import Keys
+from statsvc.core.pageview import PageView
+from statsvc.core.periods import Period
+from statsvc.core.requester import Client as Requester
+from statsvc.core.site import Site
+from statsvc.service import groups, reports
+from statsvc.service.auth import Principal
+from statsvc.service.counting import StatsService
+from statsvc.store import Limits, Store
 from tests.helpers import (
     BROWSER,
     DAY,
+    STORE_TIMEOUT,
     Client,
     FakeClock,
     admin_request,
     check_reply,
     dump,
     error_code,
+    forget,
     ok,
     post_hit,
     province,
@@ -291,3 +310,93 @@ async def test_group_report_page_follows_the_token(client: Client) -> None:
     await sign_in(client, token)
     assert (await client.get(f"/admin/groups/huyen-a/report?{RANGE}")).status == 200
     assert (await client.get(f"/admin/groups/huyen-b/report?{RANGE}")).status == 403
+
+
+# -- a model of random hits ------------------------------------------------------------------
+
+ZONES = ("Asia/Ho_Chi_Minh", "America/New_York", "Pacific/Kiritimati", "Europe/Berlin", "UTC")
+PEOPLE = tuple(
+    Requester(ip=f"198.51.100.{n}", user_agent=BROWSER, origin=None, no_tracking=False)
+    for n in range(2)
+)
+START = datetime(2026, 2, 25, 0, tzinfo=UTC).timestamp()  # a week across February's end
+CLI = Principal("test", None)
+# d1 holds s0, s1; d2 holds s1, s2; the province p holds both and s3: s1 reached twice
+NESTING = [("d1", ["s0", "s1"], []), ("d2", ["s1", "s2"], []), ("p", ["s3"], ["d1", "d2"])]
+
+
+@settings(
+    max_examples=15 if os.environ.get("STATSVC_TEST_CLUSTER") == "1" else 40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    zones=st.lists(st.sampled_from(ZONES), min_size=4, max_size=4),
+    views=st.lists(
+        st.tuples(st.integers(0, 6 * 24 * 60), st.integers(0, 3), st.integers(0, 1)),
+        max_size=25,
+    ),
+    start=st.integers(0, 6),
+    length=st.integers(1, 5),
+)
+def test_group_report_equals_a_model_of_random_hits(
+    redis_url: str, zones: list[str], views: list[tuple[int, int, int]], start: int, length: int
+) -> None:
+    """After random views of four sites in random zones, the province's report (s1 reached
+    through both districts) has each day's views and visits summed over its distinct members'
+    own local days, as a model counts them, and ranks the members by the model's views."""
+    asyncio.run(group_report_of_random_hits(redis_url, zones, sorted(views), start, length))
+
+
+async def group_report_of_random_hits(
+    redis_url: str, zones: list[str], views: list[tuple[int, int, int]], start: int, length: int
+) -> None:
+    prefix = "grp" + secrets.token_hex(6)
+    store = Store.from_url(
+        redis_url, Keys(prefix), Limits(rate_limit=0, rate_limit_address=0), timeout=STORE_TIMEOUT
+    )
+    clock = FakeClock(START)
+    service = StatsService(store, clock)
+    sites = [Site(id=f"s{n}", timezone=zone) for n, zone in enumerate(zones)]
+    day_views: Counter[tuple[str, date]] = Counter()
+    day_people: dict[tuple[str, date], set[int]] = defaultdict(set)
+    try:
+        for site in sites:
+            await store.put_site(site)
+        for group_id, members, nested in NESTING:
+            await groups.save_group(service, group_id, {"sites": members, "groups": nested}, CLI)
+        for minute, site_n, person in views:
+            clock.now = START + minute * 60
+            site = sites[site_n]
+            await service.hit(PageView(site.id, "/", None, None), PEOPLE[person])
+            local = local_day(clock.now, site.zone)
+            day_views[site.id, local] += 1
+            day_people[site.id, local].add(person)
+        clock.now = START + 6 * DAY + 60
+        first = local_day(START, ZoneInfo("Asia/Ho_Chi_Minh")) + timedelta(days=start)
+        period = Period(first, first + timedelta(days=length - 1))
+        report = await reports.group_report(service, "p", period, timezone="Asia/Ho_Chi_Minh")
+    finally:
+        await store.close()
+        await forget(redis_url, prefix)
+
+    def site_figures(site: str, days: list[date]) -> tuple[int, int]:
+        return sum(day_views[site, d] for d in days), sum(len(day_people[site, d]) for d in days)
+
+    def figures(days: list[date]) -> tuple[int, int]:
+        each = [site_figures(site.id, days) for site in sites]  # s1 once: the model's own sites
+        return sum(v for v, _ in each), sum(u for _, u in each)
+
+    assert [(d["date"], d["views"], d["visits"]) for d in report["days"]] == [
+        (d.isoformat(), *figures([d])) for d in period.days()
+    ]
+    assert (report["views"], report["visits"]) == figures(period.days())
+    before = figures(period.previous().days())
+    assert (report["previous"]["views"], report["previous"]["visits"]) == before
+    ranked = sorted(
+        ((*site_figures(site.id, period.days()), site.id) for site in sites),
+        key=lambda row: (-row[0], row[2]),
+    )
+    assert [(s["site"], s["views"], s["visits"]) for s in report["sites"]] == [
+        (site, v, u) for v, u, site in ranked
+    ]
