@@ -21,7 +21,7 @@ from statsvc.core.backfill import (
     normalised,
     parse_import,
 )
-from statsvc.core.calendar import day_bounds, local_day, windows_at
+from statsvc.core.calendar import day_bounds, kept_days, local_day, windows_at
 from statsvc.core.errors import BadInput, Conflict
 from statsvc.core.site import Site
 from statsvc.service.audit import audit_entry, iso
@@ -39,8 +39,7 @@ async def export_site(stats: StatsService, site_id: str) -> dict[str, Any]:
     store = stats.store
     now = stats.now()
     today = local_day(now, site.zone)
-    first = today - timedelta(days=store.limits.retention_days + 31)  # a month hash's lifetime
-    kept = [first + timedelta(days=n) for n in range((today - first).days + 1)]
+    kept = kept_days(today, store.limits.retention_days)
     figures = await store.month_days(site_id, sorted({d.strftime("%Y-%m") for d in kept}))
     tallies = dict(zip(kept, await store.rejected(site_id, kept), strict=True))
     days = []

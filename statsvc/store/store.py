@@ -15,10 +15,11 @@ from statsvc.store.cluster import CLUSTER_SCHEMES, cluster_client
 from statsvc.store.failures import STORE_FAILURES
 from statsvc.store.limits import MAX_CONNECTIONS, Limits
 from statsvc.store.records import Records
+from statsvc.store.referrers import Referrers
 from statsvc.store.sessions import Sessions
 
 
-class Store(Records, Sessions):
+class Store(Records, Referrers, Sessions):
     """The statsvc data in one Redis or Valkey server, or in a Redis Cluster. Counting goes
     through its Batcher (statsvc.store.batcher); records and sessions are plain commands."""
 
