@@ -35,7 +35,10 @@ from statsvc.core.referrer import canonical, is_source, name, referrer_host, sou
         ("https://www.www.example.vn/", "www.example.vn"),
         ("https://wwwexample.vn/", "wwwexample.vn"),
         ("https://my_host.example.vn/", "my_host.example.vn"),
-        ("android-app://com.google.android.googlequicksearchbox/", "com.google.android.googlequicksearchbox"),
+        (
+            "android-app://com.google.android.googlequicksearchbox/",
+            "com.google.android.googlequicksearchbox",
+        ),
         ("android-app://com.zing.zalo", "com.zing.zalo"),
     ],
 )

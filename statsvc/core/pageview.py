@@ -61,12 +61,10 @@ def parse_body(body: bytes) -> PageView:
     # title may come too; nothing is kept of it, so nothing is checked. Of the referrer only
     # its host is kept; one without a usable host (not a string, empty, over MAX_URL once its
     # query is dropped, garbage, another scheme) is no referrer: never a reason to lose a view
-    referrer = data.get("referrer")
-    if isinstance(referrer, str) and referrer:
-        referrer = _without_long_query(referrer)
-        referrer = referrer_host(referrer) if len(referrer) <= MAX_URL else None
-    else:
-        referrer = None
+    sent, referrer = data.get("referrer"), None
+    if isinstance(sent, str) and sent:
+        sent = str(_without_long_query(sent))
+        referrer = referrer_host(sent) if len(sent) <= MAX_URL else None
     view_id = data.get("id")
     if view_id is not None and (
         not isinstance(view_id, str) or PAGE_VIEW_ID.fullmatch(view_id) is None
