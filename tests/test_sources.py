@@ -39,6 +39,7 @@ from tests.helpers import (
     forget,
     instant,
     put_site,
+    sign_in,
 )
 from tests.helpers import (
     Client as HttpClient,
@@ -335,3 +336,24 @@ async def test_top_sources_sums_any_days(store: Store, clock: FakeClock) -> None
     assert await store.top_sources(SITE.id, days) == [("bing.com", 2), ("duckduckgo.com", 1)]
     assert await store.top_sources(SITE.id, days, limit=1) == [("bing.com", 2)]
     assert await store.top_sources(SITE.id, []) == []
+
+
+async def test_the_site_page_shows_the_top_sources_named(client: HttpClient) -> None:
+    """The site page lists the window's sources beside the top pages, with their names, in
+    Vietnamese by default ((direct) is "Truy cập trực tiếp") and in English when switched."""
+    await put_site(client, "demo", {"domains": ["tuson.vn"]})
+    await hit_from(client, 1, "https://www.google.com.vn/search?q=a")
+    await hit_from(client, 2, "https://www.google.com/")
+    await hit_from(client, 3, None)
+    await hit_from(client, 4, "https://xn--bcher-kva.de/")
+    await sign_in(client)
+    html = await (await client.get("/admin/sites/demo")).text()
+    assert "Nguồn truy cập" in html
+    google = '<td class="source" data-source="google.com">Google <small>google.com</small></td>'
+    assert google + '<td class="n">2</td>' in html
+    direct = '<td class="source" data-source="(direct)">Truy cập trực tiếp</td>'
+    assert direct + '<td class="n">1</td>' in html
+    assert "bücher.de <small>xn--bcher-kva.de</small>" in html
+    english = await (await client.get("/admin/sites/demo?lang=en&window=week")).text()
+    assert "Traffic sources" in english
+    assert '<td class="source" data-source="(direct)">Direct</td>' in english
