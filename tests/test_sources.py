@@ -23,6 +23,7 @@ from statsvc.core.pageview import PageView, parse_body
 from statsvc.core.referrer import DIRECT, OTHER_SOURCE, is_source, source_of
 from statsvc.core.requester import Client
 from statsvc.core.site import Site
+from statsvc.service import auth, backfill
 from statsvc.service.buffer import Buffer, Pending
 from statsvc.service.counting import StatsService
 from statsvc.service.journal import Journal
@@ -46,6 +47,7 @@ from tests.helpers import (
 )
 from tests.servers import Server
 
+ADMIN = auth.Principal("admin", None)
 SITE = Site(id="xa", timezone=HCM, domains=("tuson.vn",))
 PAGE = "https://tuson.vn/tin-tuc/a"
 REFERRERS = (
@@ -357,3 +359,61 @@ async def test_the_site_page_shows_the_top_sources_named(client: HttpClient) -> 
     english = await (await client.get("/admin/sites/demo?lang=en&window=week")).text()
     assert "Traffic sources" in english
     assert '<td class="source" data-source="(direct)">Direct</td>' in english
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [
+        {"google.com/search": 1},
+        {"google.com:443": 1},
+        {"Google.com": 1},
+        {"": 1},
+        {"google.com": -1},
+        {"google.com": "1"},
+        {"google.com": 2, "(direct)": 2},
+        ["google.com"],
+    ],
+)
+async def test_an_import_refuses_sources_that_are_not_bare_hosts_within_the_visits(
+    client: HttpClient, sources: object
+) -> None:
+    """A day's sources must be bare hosts, (direct) or (other), with whole numbers adding up
+    to no more than its visits: else 400, and nothing is written."""
+    body = {
+        "import_id": "src-bad",
+        "days": [{"date": "2026-11-20", "views": 5, "visits": 3, "sources": sources}],
+    }
+    response = await client.post("/api/v1/sites/demo/import", json=body, headers=admin())
+    assert response.status == 400, await response.text()
+    assert (await response.json())["error"]["code"] == "invalid_import"
+    response = await client.get(
+        "/api/v1/sites/demo/series?from=2026-11-20&to=2026-11-20", headers=admin()
+    )
+    assert (await response.json())["days"][0]["visits"] == 0
+
+
+async def test_an_imports_sources_fold_as_a_hits_would(
+    redis_url: str, prefix: str, clock: FakeClock
+) -> None:
+    """Imported hosts fold into their service's host (google.com.vn → google.com) and, past
+    the day's cap of hosts, into (other); the day's sources then read back from the store."""
+    limits = Limits(page_cap=50, rate_limit=0, rate_limit_address=0, source_cap=2)
+    capped = Store.from_url(redis_url, Keys(prefix), limits, timeout=STORE_TIMEOUT)
+    try:
+        service = StatsService(capped, clock)
+        await service.save_site(SITE)
+        await service.hit(view("https://bing.com/"), reader(1))
+        today = local_day(clock(), SITE.zone)
+        day = {
+            "date": today.isoformat(),
+            "views": 9,
+            "visits": 8,
+            "sources": {"google.com.vn": 2, "google.com": 1, "a.vn": 2, "(direct)": 3},
+        }
+        document = {"import_id": "src-fold", "days": [day]}
+        reply = await backfill.import_counts(service, SITE.id, document, ADMIN)
+        assert reply["imported"] is True
+        got = await capped.top_sources(SITE.id, [today])
+        assert got == [("(direct)", 3), ("google.com", 3), ("(other)", 2), ("bing.com", 1)]
+    finally:
+        await capped.close()
