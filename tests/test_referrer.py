@@ -201,3 +201,25 @@ def test_whatever_the_referrer_the_source_is_a_bare_host(referrer: str) -> None:
     if host is not None:
         assert is_source(host), host
         assert is_source(source_of(host, "tuson.vn", ())), host
+
+
+@pytest.mark.parametrize(
+    ("referrer", "read", "source"),
+    [
+        ("https://tuson.vn", None, ""),
+        ("https://tuson.vn/tin-tuc/a?x=1", None, ""),
+        ("https://tuson.vn/", "tuson.vn", ""),  # read in full: its host is the page's
+        ("https://tuson.vn:8443", "tuson.vn", ""),
+        ("https://tuson.vn.evil.example", "tuson.vn.evil.example", "tuson.vn.evil.example"),
+        ("https://tuson.v", "tuson.v", "tuson.v"),
+    ],
+)
+def test_a_referrer_from_the_pages_own_origin_is_no_source(
+    referrer: str, read: str | None, source: str
+) -> None:
+    """The page's own origin (what the widget sends from another page of the site) is known
+    internal without parsing; a host that only begins like it is read as any other."""
+    body = {"site": "tuson", "url": "https://tuson.vn/tin-tuc/a?x=1", "referrer": referrer}
+    view = parse_body(json.dumps(body).encode())
+    assert view.referrer == read
+    assert source_of(view.referrer, view.host, ()) == source

@@ -62,7 +62,7 @@ def parse_body(body: bytes) -> PageView:
     # its host is kept; one without a usable host (not a string, empty, over MAX_URL once its
     # query is dropped, garbage, another scheme) is no referrer: never a reason to lose a view
     sent, referrer = data.get("referrer"), None
-    if isinstance(sent, str) and sent:
+    if isinstance(sent, str) and sent and not (isinstance(url, str) and _is_origin_of(sent, url)):
         sent = str(_without_long_query(sent))
         referrer = referrer_host(sent) if len(sent) <= MAX_URL else None
     view_id = data.get("id")
@@ -71,6 +71,17 @@ def parse_body(body: bytes) -> PageView:
     ):
         raise BadInput("invalid_id", "id must be 8 to 64 characters of A-Z a-z 0-9 _ -")
     return PageView(site=site, path=path, host=host, id=view_id, referrer=referrer)
+
+
+def _is_origin_of(referrer: str, url: str) -> bool:
+    """Tell whether a referrer is the page's own origin, as the widget sends it from another page
+    of the site: internal, no source, known without parsing (the common case, kept cheap)."""
+    return url.startswith(referrer) and url[len(referrer) : len(referrer) + 1] in (
+        "/",
+        "?",
+        "#",
+        "",
+    )
 
 
 def raw_path(value: object) -> str:

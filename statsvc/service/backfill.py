@@ -34,7 +34,8 @@ DAY = 86400
 
 async def export_site(stats: StatsService, site_id: str) -> dict[str, Any]:
     """Return everything needed to rebuild a site's numbers: settings, totals, every day
-    still kept (with its refused hits and its visits by source), page totals. Posted to /import of an empty site it gives the same stats."""
+    still kept (with its refused hits and its visits by source), page totals. Posted to
+    /import of an empty site it gives the same stats."""
     site = await stats.site(site_id)
     store = stats.store
     now = stats.now()
