@@ -106,21 +106,20 @@ end
 local function count_source(key, source, cap, lifetime)
   if source == '' then
     source = '(direct)'
-  elseif not redis.call('ZADD', key, 'XX', 'INCR', 1, source) then
+  elseif redis.call('ZADD', key, 'XX', 'INCR', 1, source) then
+    return  -- a host already counted today: one command
+  else
     local hosts = redis.call('ZCARD', key)
-    if redis.call('ZSCORE', key, '(direct)') then
-      hosts = hosts - 1
-    end
-    if redis.call('ZSCORE', key, '(other)') then
-      hosts = hosts - 1
+    for _, fixed in ipairs({'(direct)', '(other)'}) do
+      if redis.call('ZSCORE', key, fixed) then
+        hosts = hosts - 1
+      end
     end
     if hosts >= cap then
       source = '(other)'
     end
-  else
-    return
   end
-  if redis.call('ZINCRBY', key, 1, source) == '1' then
+  if redis.call('ZINCRBY', key, 1, source) == '1' then  -- a new member: the set may be new
     redis.call('EXPIRE', key, lifetime, 'NX')
   end
 end
