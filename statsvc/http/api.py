@@ -10,9 +10,11 @@ from statsvc.core.pageview import MAX_URL, check_site_id, parse_body
 from statsvc.http.appkeys import SETTINGS, STATS
 from statsvc.http.body import json_reply, page_view_body
 from statsvc.http.errors import ApiError
+from statsvc.http.middleware import own_edge
 from statsvc.http.requester import client_of
 
 
+@own_edge("/api/v1/hit")
 async def hit(request: web.Request) -> web.Response:
     """Count one page view and answer with the counts."""
     view = parse_body(await page_view_body(request))
@@ -20,6 +22,7 @@ async def hit(request: web.Request) -> web.Response:
     return json_reply((await request.app[STATS].hit(view, client)).body())
 
 
+@own_edge("/api/v1/ping")
 async def ping(request: web.Request) -> web.Response:
     """Keep the sender online and answer with the online figures."""
     view = parse_body(await page_view_body(request))
