@@ -11,8 +11,9 @@ from statsvc.core.pageview import MAX_BODY
 from statsvc.http import dashboard
 from statsvc.http.admin_api import MAX_IMPORT_BODY
 from statsvc.http.appkeys import METRICS
+from statsvc.http.body import too_large
 from statsvc.http.dashboard_import import MAX_IMPORT_FORM
-from statsvc.http.errors import ApiError, Handler, json_error, json_errors
+from statsvc.http.errors import Handler, json_error, json_errors
 
 IMPORT_FORMS = ("/import", "/import/preview")  # the dashboard's (dashboard_import.py)
 PUBLIC_API = ("/api/v1/hit", "/api/v1/ping", "/api/v1/counts", "/api/v1/badge.svg")
@@ -75,11 +76,7 @@ def body_limit(request: web.Request) -> int:
 
 
 async def _too_large(request: web.Request) -> web.StreamResponse:
-    raise _too_large_body(body_limit(request))
-
-
-def _too_large_body(limit: int = MAX_BODY) -> ApiError:
-    return ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+    raise too_large(body_limit(request))
 
 
 def own_edge(route: str) -> Callable[[Handler], Handler]:
@@ -97,7 +94,7 @@ def own_edge(route: str) -> Callable[[Handler], Handler]:
             try:
                 try:
                     if (request.content_length or 0) > MAX_BODY:
-                        raise _too_large_body()
+                        raise too_large(MAX_BODY)
                     response = await handler(request)
                 except Exception as exc:  # an HTTPException too: these routes never redirect
                     response = json_error(request, exc)
