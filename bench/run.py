@@ -250,6 +250,10 @@ class Bench:
         errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
         non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
         errors += int(non_2xx.group(1)) if non_2xx else 0
+        socket_errors = re.search(r"Socket errors: ([^\n]*)", output)
+        error_kinds = (socket_errors.group(1) if socket_errors else "no socket error") + (
+            f", non-2xx {non_2xx.group(1)}" if non_2xx else ""
+        )
         result = Result(
             name=label,
             rps=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
@@ -264,7 +268,7 @@ class Bench:
         )
         print(
             f"  {label:34} {result.rps:9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-            f"p99 {result.p99_ms:6.2f} ms  errors {errors}  server {result.server_us:5.0f} µs  "
+            f"p99 {result.p99_ms:6.2f} ms  errors {errors} ({error_kinds})  server {result.server_us:5.0f} µs  "
             f"redis {result.redis_us:4.0f} µs  box {result.box_us:5.0f} µs  "
             f"scripts/req {result.scripts:.3f}",
             flush=True,
