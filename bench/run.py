@@ -268,7 +268,8 @@ class Bench:
         )
         print(
             f"  {label:34} {result.rps:9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-            f"p99 {result.p99_ms:6.2f} ms  errors {errors} ({error_kinds})  server {result.server_us:5.0f} µs  "
+            f"p99 {result.p99_ms:6.2f} ms  errors {errors} ({error_kinds})  "
+            f"server {result.server_us:5.0f} µs  "
             f"redis {result.redis_us:4.0f} µs  box {result.box_us:5.0f} µs  "
             f"scripts/req {result.scripts:.3f}",
             flush=True,
