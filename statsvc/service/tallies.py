@@ -106,6 +106,8 @@ class Counter(Family):
     """A counter: one tally per label values."""
 
     kind = "counter"
+    suffix = "_total"  # the sample's name is the metric's and this
+    shown_as: type[CounterMetricFamily | GaugeMetricFamily] = CounterMetricFamily
 
     def __init__(
         self, files: Files, name: str, documentation: str, labelnames: Sequence[str] = ()
@@ -117,13 +119,12 @@ class Counter(Family):
         """Return the tally of these label values."""
         child = self.children.get(values)
         if child is None:
-            child = self.children[values] = self._tally(
-                self.name + "_total", self.labelnames, values
-            )
+            sample = self.name + self.suffix
+            child = self.children[values] = self._tally(sample, self.labelnames, values)
         return child
 
     def collect(self) -> Metric:
-        family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        family = self.shown_as(self.name, self.documentation, labels=self.labelnames)
         for values, tally in self.children.items():
             family.add_metric(list(values), tally.value)
         return family
@@ -133,18 +134,8 @@ class Gauge(Counter):
     """A gauge, added up over the live workers (prometheus_client's "livesum" mode)."""
 
     kind = "gauge_livesum"
-
-    def labels(self, *values: str) -> Tally:
-        child = self.children.get(values)
-        if child is None:
-            child = self.children[values] = self._tally(self.name, self.labelnames, values)
-        return child
-
-    def collect(self) -> Metric:
-        family = GaugeMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for values, tally in self.children.items():
-            family.add_metric(list(values), tally.value)
-        return family
+    suffix = ""
+    shown_as = GaugeMetricFamily
 
 
 class Observations:
