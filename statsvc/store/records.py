@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +16,7 @@ from redis.commands.core import AsyncScript
 
 from statsvc.core.keys import Keys
 from statsvc.core.site import Site, site_from_json
+from statsvc.core.visitor import new_salt
 from statsvc.store.limits import Limits
 from statsvc.store.lua import script
 from statsvc.store.resp import as_bytes, as_int
@@ -71,7 +71,7 @@ class Records:
 
     async def salt(self, site_id: str, day: date) -> bytes:
         """Return the salt of a site's visitor ids on a local day, making it on first use."""
-        fresh = secrets.token_bytes(32)
+        fresh = new_salt()
         old = await self._redis.set(
             self._keys.salt(site_id, day), fresh, nx=True, get=True, ex=SALT_TTL
         )
