@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import re
+import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -35,11 +38,15 @@ from pathlib import Path
 
 from redis import Redis
 
-from statsvc.core.keys import Keys
-from statsvc.core.site import Site
-from statsvc.store import Limits, Store
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run as a script from a checkout
+
+from bench.budget import Round  # noqa: E402  (after the path is set)
+from bench.budget import report as budget_report  # noqa: E402
+from statsvc.core.keys import Keys  # noqa: E402
+from statsvc.core.site import Site  # noqa: E402
+from statsvc.store import Limits, Store  # noqa: E402
+
 TICK_US = 1_000_000 / os.sysconf("SC_CLK_TCK")
 
 
@@ -56,6 +63,18 @@ class Result:
     server_us: float  # server CPU per request
     redis_us: float  # Redis CPU per request
     scripts: float  # EVALSHA calls per request
+    wrk_us: float = 0.0  # the load generator's CPU per request
+
+    @property
+    def box_us(self) -> float:
+        """Return the whole box's CPU per request: server, Redis and wrk."""
+        return self.server_us + self.redis_us + self.wrk_us
+
+
+def children_cpu_us() -> float:
+    """Return the CPU time of this process's ended and waited-for children (wrk), in µs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1e6
 
 
 def free_port() -> int:
@@ -88,7 +107,8 @@ def tree_cpu_us(pid: int) -> float:
 
 
 def seconds_of(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    """Return wrk's duration text (12.5ms, 1.02s , 2.00m) in seconds."""
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip()).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
 
@@ -166,15 +186,25 @@ class Bench:
         # wrk sends every hit from one address: the limit per address is kept (its cost is
         # measured) but set past what a run sends, so the hits are counted, not refused
         env["STATSVC_RATE_LIMIT_ADDRESS"] = "1000000"
-        process = subprocess.Popen([str(port) if a == "PORT" else a for a in command], env=env)
+        # a session of its own: stop() signals the whole group, workers included
+        process = subprocess.Popen(
+            [str(port) if a == "PORT" else a for a in command], env=env, start_new_session=True
+        )
         self.processes[name], self.ports[name] = process, port
         wait_ready(f"http://127.0.0.1:{port}{ready_path}")
 
     def stop(self) -> None:
+        """Stop every server with its workers (the bare and naive servers' parent does not
+        pass SIGTERM on: their process group is signalled)."""
         for process in self.processes.values():
-            process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
         for process in self.processes.values():
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
     def wrk(
         self,
@@ -201,6 +231,7 @@ class Bench:
         scripts_before = redis.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
         server_before = tree_cpu_us(self.processes[name].pid)
         redis_before = tree_cpu_us(self.redis_pid)
+        wrk_before = children_cpu_us()
         output = subprocess.run(
             [*command, url],
             capture_output=True,
@@ -208,15 +239,21 @@ class Bench:
             check=True,
             env=dict(os.environ, **env),
         ).stdout
+        wrk_us = children_cpu_us() - wrk_before
         server_us = tree_cpu_us(self.processes[name].pid) - server_before
         redis_us = tree_cpu_us(self.redis_pid) - redis_before
         scripts = redis.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
         redis.close()
         requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-        percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, flags=re.MULTILINE))
+        # wrk pads a latency of a second or more with a trailing space ("1.02s ")
+        percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, flags=re.MULTILINE))
         errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
         non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
         errors += int(non_2xx.group(1)) if non_2xx else 0
+        socket_errors = re.search(r"Socket errors: ([^\n]*)", output)
+        error_kinds = (socket_errors.group(1) if socket_errors else "no socket error") + (
+            f", non-2xx {non_2xx.group(1)}" if non_2xx else ""
+        )
         result = Result(
             name=label,
             rps=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
@@ -227,11 +264,14 @@ class Bench:
             server_us=server_us / max(requests, 1),
             redis_us=redis_us / max(requests, 1),
             scripts=(scripts - scripts_before) / max(requests, 1),
+            wrk_us=wrk_us / max(requests, 1),
         )
         print(
             f"  {label:34} {result.rps:9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-            f"p99 {result.p99_ms:6.2f} ms  errors {errors}  server {result.server_us:5.0f} µs  "
-            f"redis {result.redis_us:4.0f} µs  scripts/req {result.scripts:.3f}",
+            f"p99 {result.p99_ms:6.2f} ms  errors {errors} ({error_kinds})  "
+            f"server {result.server_us:5.0f} µs  "
+            f"redis {result.redis_us:4.0f} µs  box {result.box_us:5.0f} µs  "
+            f"scripts/req {result.scripts:.3f}",
             flush=True,
         )
         self.results.append(result)
@@ -258,6 +298,7 @@ def median(results: list[Result], name: str) -> Result:
         server_us=statistics.median(r.server_us for r in runs),
         redis_us=statistics.median(r.redis_us for r in runs),
         scripts=statistics.median(r.scripts for r in runs),
+        wrk_us=statistics.median(r.wrk_us for r in runs),
     )
 
 
@@ -284,13 +325,15 @@ def machine() -> str:
 
 def table(rows: list[Result]) -> str:
     lines = [
-        "| run | req/s | p50 ms | p99 ms | errors | server µs/req | Redis µs/req | scripts/req |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| run | req/s | p50 ms | p99 ms | errors | server µs/req | Redis µs/req | wrk µs/req "
+        "| box µs/req | scripts/req |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | "
-            f"{r.server_us:.0f} | {r.redis_us:.0f} | {r.scripts:.3f} |"
+            f"{r.server_us:.0f} | {r.redis_us:.0f} | {r.wrk_us:.0f} | {r.box_us:.0f} | "
+            f"{r.scripts:.3f} |"
         )
     return "\n".join(lines)
 
@@ -302,18 +345,26 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--out", type=Path, help="write the report (markdown) here")
+    parser.add_argument(
+        "--core-only",
+        action="store_true",
+        help="only the interleaved rounds of A, B and C (a quick before/after of a change)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench: wrk is missing (apt-get install wrk)")
     bench = Bench(args)
     started = datetime.now(UTC)
     workers, conns = str(args.workers), args.connections
+    rounds: list[Round] = []
+    errors_at_1000: int | None = None
     with bench.redis():
         asyncio.run(create_sites(bench.redis_url, 1000))
         py = sys.executable
         bench.start("A", [py, str(HERE / "servers.py"), "bare", "PORT", workers], "/api/v1/hit")
-        bench.start("A0", [py, str(HERE / "servers.py"), "bare-asyncio", "PORT", workers],
-                    "/api/v1/hit")  # fmt: skip
+        if not args.core_only:
+            bench.start("A0", [py, str(HERE / "servers.py"), "bare-asyncio", "PORT", workers],
+                        "/api/v1/hit")  # fmt: skip
         bench.start(
             "B",
             [py, str(HERE / "servers.py"), "naive", "PORT", workers, bench.redis_url],
@@ -338,47 +389,75 @@ def main() -> None:
         try:
             print(f"bench: {args.rounds} rounds of {args.duration} s, {conns} connections")
             for _ in range(args.rounds):
-                bench.wrk("A", "A bare aiohttp", "/api/v1/hit", connections=conns, env={})
-                bench.wrk("A0", "A bare aiohttp, asyncio loop", "/api/v1/hit", connections=conns,
-                          env={})  # fmt: skip
-                bench.wrk("B", "B naive EVALSHA", "/api/v1/hit", connections=conns, env={})
-                bench.wrk("C", "C statsvc hit", "/api/v1/hit", connections=conns, env={})
-            bench.wrk(
-                "C",
-                "D statsvc ping",
-                "/api/v1/ping",
-                connections=conns,
-                env={"BENCH_PATH": "/api/v1/ping"},
-            )
-            bench.wrk(
-                "C", "D statsvc widget.js", "/widget.js", connections=conns, env={}, script=False
-            )
-            bench.wrk(
-                "C", "C hit, 1,000 connections", "/api/v1/hit", connections=1000, env={}, threads=2
-            )
-            for label, env in (
-                ("C hit, 10 pages", {"BENCH_PAGES": "10"}),
-                ("C hit, 50,000 pages", {"BENCH_PAGES": "50000"}),
-                ("C hit, 1,000 sites", {"BENCH_SITES": "1000"}),
-            ):
-                bench.wrk("C", label, "/api/v1/hit", connections=conns, env=env)
+                a = bench.wrk("A", "A bare aiohttp", "/api/v1/hit", connections=conns, env={})
+                if not args.core_only:
+                    bench.wrk("A0", "A bare aiohttp, asyncio loop", "/api/v1/hit",
+                              connections=conns, env={})  # fmt: skip
+                b = bench.wrk("B", "B naive EVALSHA", "/api/v1/hit", connections=conns, env={})
+                c = bench.wrk("C", "C statsvc hit", "/api/v1/hit", connections=conns, env={})
+                rounds.append(Round(a, b, c))
+            if not args.core_only:
+                errors_at_1000 = extra_runs(bench, conns)
         finally:
             bench.stop()
+    print("\n" + (report := write_report(bench, args, started, rounds, errors_at_1000)))
+    if args.out:
+        args.out.write_text(report)
+
+
+def extra_runs(bench: Bench, conns: int) -> int:
+    """Run the single runs (ping, widget.js, 1,000 connections, pages, sites); return the
+    errors at 1,000 connections."""
+    bench.wrk(
+        "C",
+        "D statsvc ping",
+        "/api/v1/ping",
+        connections=conns,
+        env={"BENCH_PATH": "/api/v1/ping"},
+    )
+    bench.wrk("C", "D statsvc widget.js", "/widget.js", connections=conns, env={}, script=False)
+    errors_at_1000 = bench.wrk(
+        "C", "C hit, 1,000 connections", "/api/v1/hit", connections=1000, env={}, threads=2
+    ).errors
+    for label, env in (
+        ("C hit, 10 pages", {"BENCH_PAGES": "10"}),
+        ("C hit, 50,000 pages", {"BENCH_PAGES": "50000"}),
+        ("C hit, 1,000 sites", {"BENCH_SITES": "1000"}),
+    ):
+        bench.wrk("C", label, "/api/v1/hit", connections=conns, env=env)
+    return errors_at_1000
+
+
+def write_report(
+    bench: Bench,
+    args: argparse.Namespace,
+    started: datetime,
+    rounds: list[Round],
+    errors_at_1000: int | None,
+) -> str:
+    """Return the report: the medians, the budget with its verdicts, the single runs."""
+    conns = args.connections
     names = ("A bare aiohttp", "A bare aiohttp, asyncio loop", "B naive EVALSHA", "C statsvc hit")
+    if args.core_only:
+        a, b, c = (median(bench.results, n) for n in (names[0], names[2], names[3]))
+        return (
+            f"Measured {started:%Y-%m-%d %H:%M} UTC on {machine()}.\n"
+            f"Command: `python bench/run.py --core-only --rounds {args.rounds} "
+            f"--duration {args.duration} --workers {args.workers}`\n\n"
+            f"{table([a, b, c])}\n\n{budget_report(rounds, None)}\n"
+        )
     a, a0, b, c = (median(bench.results, n) for n in names)
     others = [r for r in bench.results if r.name not in names]
-    report = (
+    return (
         f"Measured {started:%Y-%m-%d %H:%M} UTC on {machine()}.\n"
         f"Command: `python bench/run.py --rounds {args.rounds} --duration {args.duration} "
         f"--workers {args.workers}`; wrk -t1 -c{conns}, {args.workers} worker processes each.\n\n"
         f"Medians of {args.rounds} interleaved rounds:\n\n{table([a, a0, b, c])}\n\n"
         f"**C/A = {c.rps / a.rps:.2f}** (A on uvloop, as statsvc; {c.rps / a0.rps:.2f} against "
         f"A on asyncio's loop), **C/B = {c.rps / b.rps:.2f}**.\n\n"
+        f"{budget_report(rounds, errors_at_1000)}\n\n"
         f"Single runs:\n\n{table(others)}\n"
     )
-    print("\n" + report)
-    if args.out:
-        args.out.write_text(report)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def batch(slot: int = 0, requests: int = 0, keys: int = 2, args: int = 3) -> Bat
     for n in range(requests):
         day.page_keys.append(packed(f"page{n}"))
         day.rate_keys.append(packed(f"rate{n}"))
-        day.requests.append(packed("hit", f"v{n}", "", f"/p{n}", "", 0, f"@a{n}"))
+        day.requests.append(packed("hit", f"v{n}", "", f"/p{n}", "", 0, f"@a{n}", f"s{n}.vn"))
         day.paths.append(f"/p{n}")
         day.waiting.append(loop.create_future())
     return day
@@ -68,7 +68,7 @@ def parse_command(data: bytes) -> list[bytes]:
 
 async def test_evalsha_packs_keys_then_arguments_of_every_batch() -> None:
     """One EVALSHA holds the batches' keys (day keys, then a page and a rate key per request)
-    before all arguments (a count, the day's, then seven per request), as count.lua reads them."""
+    before all arguments (a count, the day's, then eight per request), as count.lua reads them."""
     first, second = batch(requests=2), batch(requests=1, keys=1, args=1)
     parts = parse_command(evalsha(b"f" * 40, [first, second]))
     assert parts[:2] == [b"EVALSHA", b"f" * 40]
@@ -77,9 +77,9 @@ async def test_evalsha_packs_keys_then_arguments_of_every_batch() -> None:
     keys, args = parts[3 : 3 + number_of_keys], parts[3 + number_of_keys :]
     assert keys == [b"k0", b"k1", b"page0", b"page1", b"rate0", b"rate1", b"k0", b"page0", b"rate0"]
     assert args[:4] == [b"2", b"a0", b"a1", b"a2"]
-    assert args[4:11] == [b"hit", b"v0", b"", b"/p0", b"", b"0", b"@a0"]
-    assert args[18:20] == [b"1", b"a0"]
-    assert len(args) == (1 + 3 + 7 * 2) + (1 + 1 + 7 * 1)
+    assert args[4:12] == [b"hit", b"v0", b"", b"/p0", b"", b"0", b"@a0", b"s0.vn"]
+    assert args[20:22] == [b"1", b"a0"]
+    assert len(args) == (1 + 3 + 8 * 2) + (1 + 1 + 8 * 1)
 
 
 @pytest.mark.parametrize(

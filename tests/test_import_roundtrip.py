@@ -1,6 +1,7 @@
 """An export imported into an empty site with the same settings gives the same figures, page
-by page, whatever hits made them (pages past the cap, "(other)" among the most viewed, paths
-that read as escapes); and an exported path reads back as its page."""
+by page and source by source, whatever hits made them (pages and sources past the cap,
+"(other)" among the most viewed, paths that read as escapes); and an exported path reads back
+as its page."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ PEOPLE = tuple(
     Client(ip=f"198.51.100.{n}", user_agent="Mozilla/5.0", origin=None, no_tracking=False)
     for n in range(3)
 )
+# the referrers' hosts as a hit's body gives them (None: no referrer)
+REFERRERS = (None, "google.com.vn", "facebook.com", "a.vn", "b.vn", "c.vn")
 ADMIN = auth.Principal("admin", None)
 START = datetime(2026, 11, 26, 10, tzinfo=UTC).timestamp()
 
@@ -52,6 +55,7 @@ hits = st.lists(
         st.integers(0, len(PATHS) - 1),  # the path
         st.integers(0, len(PEOPLE) - 1),  # who
         st.integers(0, 3),  # days later than the hit before
+        st.integers(0, len(REFERRERS) - 1),  # where its reader came from
     ),
     max_size=40,
 )
@@ -64,7 +68,10 @@ async def round_trip(
     same settings, and compare the two sites' exports."""
     prefix = "rt" + secrets.token_hex(6)
     store = Store.from_url(
-        redis_url, Keys(prefix), Limits(page_cap=page_cap, rate_limit=0), timeout=STORE_TIMEOUT
+        redis_url,
+        Keys(prefix),
+        Limits(page_cap=page_cap, rate_limit=0, source_cap=page_cap),
+        timeout=STORE_TIMEOUT,
     )
     clock = FakeClock(START)
     stats = StatsService(store, clock)
@@ -72,9 +79,10 @@ async def round_trip(
         site = Site(id="src", timezone="Asia/Ho_Chi_Minh", query_keys=query_keys)
         await store.put_site(site)
         await store.put_site(replace(site, id="dst"))
-        for path, person, later in played:
+        for path, person, later, referrer in played:
             clock.advance(later * DAY)
-            await stats.hit(PageView("src", PATHS[path], None, None), PEOPLE[person])
+            view = PageView("src", PATHS[path], None, None, referrer=REFERRERS[referrer])
+            await stats.hit(view, PEOPLE[person])
         exported = await backfill.export_site(stats, "src")
         await backfill.import_counts(stats, "dst", exported, ADMIN)
         rebuilt = await backfill.export_site(stats, "dst")
@@ -96,13 +104,16 @@ async def round_trip(
 @example(
     page_cap=3,
     query_keys=(),
-    played=[(1, 0, 0)] * 5 + [(10, 0, 0), (11, 0, 0)] * 2 + [(0, 0, 0), (0, 1, 0), (2, 0, 0)],
+    played=[(1, 0, 0, 0)] * 5
+    + [(10, 0, 0, 1), (11, 0, 0, 2)] * 2
+    + [(0, 0, 0, 3), (0, 1, 0, 4), (2, 2, 0, 5)],
 )
 def test_an_export_imported_into_an_empty_site_gives_the_same_figures(
     redis_url: str, page_cap: int, query_keys: tuple[str, ...], played: list[Any]
 ) -> None:
-    """Random hits (pages past the cap included), exported and imported into an empty site
-    with the same settings, give the same total, days and page totals, page by page."""
+    """Random hits (pages and sources past the cap included), exported and imported into an
+    empty site with the same settings, give the same total, days (with their sources) and page
+    totals, page by page."""
     asyncio.run(round_trip(redis_url, page_cap, query_keys, played))
 
 

@@ -40,6 +40,7 @@ SITE_KEYS: list[tuple[str, Callable[[Keys, str], str]]] = [
     ("pages_day", lambda k, s: k.pages_day(s, DAY)),
     ("pages_month", lambda k, s: k.pages_month(s, "2026-11")),
     ("rejected", lambda k, s: k.rejected(s, DAY)),
+    ("sources_day", lambda k, s: k.sources_day(s, DAY)),
     ("tokens", lambda k, s: k.tokens(s)),
     ("imports", lambda k, s: k.imports(s)),
     ("migrations", lambda k, s: k.migrations(s)),
@@ -167,6 +168,7 @@ def test_a_days_keys_name_its_month_and_last_month(
         tag + "pon:" + OTHER_PAGE,
         tag + "rej:" + today.isoformat(),
         tag + "ids:" + date.fromordinal(today.toordinal() + 1).isoformat(),
+        tag + "src:" + today.isoformat(),
     ]
 
 

@@ -68,7 +68,7 @@ ACCEPTED = [
             title="Tin t\u1ee9c",
             id="AbC-_123",
         ),
-        PageView("tuson", "/", None, "AbC-_123"),
+        PageView("tuson", "/", None, "AbC-_123", referrer="google.com"),
         id="text-fields-and-8-char-id",
     ),
     pytest.param(

@@ -138,7 +138,10 @@
 
   function hit() {
     if (!hub.hits[shared.nav]) {
-      var body = { site: opt.site, url: location.href, id: viewId() };
+      // where the reader came from: the referrer's scheme and host only (the service keeps
+      // the host); none after an SPA navigation, whose referrer is this site
+      var from = !shared.nav && /^[a-z][\w+.-]*:\/\/[^\/?#]*/i.exec(document.referrer);
+      var body = { site: opt.site, url: location.href, id: viewId(), referrer: from ? from[0] : "" };
       hub.hits[shared.nav] = send("/api/v1/hit", body).catch(function (status) {
         if (typeof status === "number" && status < 500) throw status;  // refused: no retry
         return new Promise(function (done) { setTimeout(done, 2000); }).then(function () {

@@ -19,6 +19,7 @@ from typing import Any
 from statsvc.core.errors import BadInput
 from statsvc.core.pageview import OTHER_PAGE, normalise_path, raw_path
 from statsvc.core.reasons import REASONS
+from statsvc.core.referrer import DIRECT, OTHER_SOURCE, canonical, is_source
 
 EXPORT_FORMAT = "statsvc-export/1"
 IMPORT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,199}")
@@ -32,6 +33,7 @@ DOCUMENT_KEYS = frozenset(
     ("import_id", "total", "days", "pages", "format", "site", "exported_at")  # an export's too
 )
 DAY_KEYS = frozenset(("date", "views", "visits"))
+MAX_DAY_SOURCES = 10_000  # sources of one day in an import (the store keeps its cap of them)
 _JSON = json.JSONDecoder()  # as json.loads decodes
 _SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
 PART_ROWS = 1000  # daily rows in one part of a large import (the CLI's chunks)
@@ -40,12 +42,14 @@ DIGEST_ROWS = 1000  # rows hashed per step: no one long call keeps other threads
 
 @dataclass(frozen=True)
 class Day:
-    """One local day of an import: its views, visits and hits not counted by reason."""
+    """One local day of an import: its views, visits, hits not counted by reason, and
+    visits by source (statsvc.core.referrer; an export's)."""
 
     day: date
     views: int
     visits: int
     rejected: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,10 @@ class Import:
         hashed = hashlib.sha256(b'{"days": [')
         days = sorted(self.days, key=lambda d: d.day)
         for n in range(0, len(days), DIGEST_ROWS):
+            # a day's sources only when it has some: digests of imports before them still match
             rows = [
                 (d.day.isoformat(), d.views, d.visits, sorted(d.rejected.items()))
+                + ((sorted(d.sources.items()),) if d.sources else ())
                 for d in days[n : n + DIGEST_ROWS]
             ]
             hashed.update((", " if n else "").encode() + json.dumps(rows)[1:-1].encode())
@@ -278,8 +284,10 @@ def _figures(value: object, name: str) -> tuple[int, int]:
 
 
 def _day(row: object) -> Day:
-    if not isinstance(row, dict) or not DAY_KEYS <= set(row) <= {*DAY_KEYS, "rejected"}:
-        raise BadInput("invalid_import", "a day is an object of date, views, visits [, rejected]")
+    if not isinstance(row, dict) or not DAY_KEYS <= set(row) <= {*DAY_KEYS, "rejected", "sources"}:
+        raise BadInput(
+            "invalid_import", "a day is an object of date, views, visits [, rejected, sources]"
+        )
     text = row["date"]
     try:
         if not isinstance(text, str) or not DATE.fullmatch(text):
@@ -292,7 +300,29 @@ def _day(row: object) -> Day:
     if not isinstance(rejected, dict) or not set(rejected) <= set(REASONS):
         raise BadInput("invalid_import", f"{text}: rejected maps {', '.join(REASONS)} to numbers")
     tally = {r: _count(n, f"{text}.rejected.{r}") for r, n in rejected.items()}
-    return Day(day, views, visits, {r: n for r, n in tally.items() if n})
+    sources = _sources(row.get("sources") or {}, text)
+    if sum(sources.values()) > visits:
+        raise BadInput("invalid_import", f"{text}: its sources add up to more than its visits")
+    return Day(day, views, visits, {r: n for r, n in tally.items() if n}, sources)
+
+
+def _sources(value: object, text: str) -> dict[str, int]:
+    """Return a day's visits by source as the store counts them: each host folded as a hit's
+    would be (statsvc.core.referrer.canonical), "(direct)" and "(other)" as they are."""
+    if not isinstance(value, dict) or len(value) > MAX_DAY_SOURCES:
+        raise BadInput(
+            "invalid_import",
+            f"{text}: sources maps at most {MAX_DAY_SOURCES} hosts, (direct) or (other) to visits",
+        )
+    sources: dict[str, int] = {}
+    for source, n in value.items():
+        if not is_source(source) or not source:
+            raise BadInput("invalid_import", f"{text}: {source[:80]!r} is not a bare host")
+        folded = source if source in (DIRECT, OTHER_SOURCE) else canonical(source)
+        visits = _count(n, f"{text}.sources.{source[:80]}")
+        if visits:
+            sources[folded] = sources.get(folded, 0) + visits
+    return sources
 
 
 def _page(row: object) -> tuple[str, int]:

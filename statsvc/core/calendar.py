@@ -36,6 +36,10 @@ class Windows:
             ",".join(f"{d.day:02d}" for d in before if d.month != self.today.month),
         )
 
+    def month_days(self) -> list[date]:
+        """Return the days of this month up to and including today."""
+        return [self.today.replace(day=n) for n in range(1, self.today.day + 1)]
+
 
 def local_day(now: float, zone: ZoneInfo) -> date:
     """Return the local date in `zone` at the Unix time `now`."""
@@ -57,6 +61,13 @@ def windows_at(now: float, zone: ZoneInfo, week_start: str) -> Windows:
         week=week_days(today, week_start),
         month=today.strftime("%Y-%m"),
     )
+
+
+def kept_days(today: date, retention_days: int) -> list[date]:
+    """Return the days whose figures may still be kept on `today`, oldest first: a month
+    hash, and a day's sources, live the retention and a month."""
+    first = today - timedelta(days=retention_days + 31)
+    return [first + timedelta(days=n) for n in range((today - first).days + 1)]
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[float, float]:

@@ -56,6 +56,11 @@ class Keys:
         """A site's page tallies of one month "YYYY-MM" (sorted set: path -> views)."""
         return f"{self.prefix}:{{{site}}}:pm:{month}"
 
+    def sources_day(self, site: str, day: date) -> str:
+        """A site's visits of one local day by source (sorted set: canonical host, "(direct)"
+        or "(other)" -> visits; kept as long as the month hash holding the day's visits)."""
+        return f"{self.prefix}:{{{site}}}:src:{day.isoformat()}"
+
     def rejected(self, site: str, day: date) -> str:
         """A site's hits not counted on one local day (hash: reason -> n)."""
         return f"{self.prefix}:{{{site}}}:rej:{day.isoformat()}"
@@ -133,4 +138,5 @@ class Keys:
             self.page_online(site, OTHER_PAGE),
             self.rejected(site, windows.today),
             base + "ids:" + tomorrow,  # set of page-view ids counted tomorrow (by a later hit)
+            self.sources_day(site, windows.today),
         ]

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 import orjson
 
 from statsvc.core.errors import BadInput
+from statsvc.core.referrer import referrer_host
 from statsvc.core.site import is_site_id
 from statsvc.core.text import has_invisible, is_clean_text
 
@@ -32,6 +33,7 @@ class PageView:
     path: str  # the raw path, query included; normalised once the site's query keys are known
     host: str | None  # the page's host, when a full URL was sent (the sender's word only)
     id: str | None
+    referrer: str | None = None  # the referrer's bare host (core.referrer), the sender's word
 
 
 def parse_body(body: bytes) -> PageView:
@@ -56,13 +58,30 @@ def parse_body(body: bytes) -> PageView:
         path = raw_path(path)
     else:
         raise BadInput("missing_url", "url or path is required")
-    # referrer and title may come too; nothing is kept of them, so nothing is checked
+    # title may come too; nothing is kept of it, so nothing is checked. Of the referrer only
+    # its host is kept; one without a usable host (not a string, empty, over MAX_URL once its
+    # query is dropped, garbage, another scheme) is no referrer: never a reason to lose a view
+    sent, referrer = data.get("referrer"), None
+    if isinstance(sent, str) and sent and not (isinstance(url, str) and _is_origin_of(sent, url)):
+        sent = str(_without_long_query(sent))
+        referrer = referrer_host(sent) if len(sent) <= MAX_URL else None
     view_id = data.get("id")
     if view_id is not None and (
         not isinstance(view_id, str) or PAGE_VIEW_ID.fullmatch(view_id) is None
     ):
         raise BadInput("invalid_id", "id must be 8 to 64 characters of A-Z a-z 0-9 _ -")
-    return PageView(site=site, path=path, host=host, id=view_id)
+    return PageView(site=site, path=path, host=host, id=view_id, referrer=referrer)
+
+
+def _is_origin_of(referrer: str, url: str) -> bool:
+    """Tell whether a referrer is the page's own origin, as the widget sends it from another page
+    of the site: internal, no source, known without parsing (the common case, kept cheap)."""
+    return url.startswith(referrer) and url[len(referrer) : len(referrer) + 1] in (
+        "/",
+        "?",
+        "#",
+        "",
+    )
 
 
 def raw_path(value: object) -> str:

@@ -22,7 +22,7 @@ from statsvc.service.auth import Principal
 MAX_SETTINGS_BODY = 16 * 1024
 MAX_IMPORT_BODY = 16 * 1024 * 1024  # an import of 100,000 days, with room
 SERIES_DAYS = 30  # the series without from and to: the last 30 days
-PAGES_LIMIT = 10  # top pages without a limit
+PAGES_LIMIT = 10  # top pages, or sources, without a limit
 FIRST_YEAR, LAST_YEAR = 1970, 9998  # the dates a query may name
 
 
@@ -106,6 +106,14 @@ async def pages(request: web.Request) -> web.Response:
     window = request.query.get("window", "today")
     limit = number(request, "limit", PAGES_LIMIT)
     return json_reply(await admin.top_pages(request.app[STATS], site_id, window, limit))
+
+
+async def sources(request: web.Request) -> web.Response:
+    """Answer with the sources of a window's visits, most visits first."""
+    _, site_id = await site_request(request, write=False)
+    window = request.query.get("window", "today")
+    limit = number(request, "limit", PAGES_LIMIT)
+    return json_reply(await admin.sources(request.app[STATS], site_id, window, limit))
 
 
 async def series(request: web.Request) -> web.Response:

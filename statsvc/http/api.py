@@ -13,16 +13,24 @@ from statsvc.core.pageview import MAX_URL, check_site_id, parse_body
 from statsvc.http.appkeys import GROUPS, SETTINGS, STATS
 from statsvc.http.body import json_reply, page_view_body
 from statsvc.http.errors import ApiError
+from statsvc.http.middleware import own_edge
+from statsvc.http.replies import HitReplies
 from statsvc.http.requester import client_of
 
+REPLIES = HitReplies()  # this process's encoded parts of hit replies
+JSON_TYPE = {"Content-Type": "application/json"}
 
+
+@own_edge("/api/v1/hit")
 async def hit(request: web.Request) -> web.Response:
     """Count one page view and answer with the counts."""
     view = parse_body(await page_view_body(request))
     client = client_of(request, request.app[SETTINGS].trusted_proxies)
-    return json_reply((await request.app[STATS].hit(view, client)).body())
+    result = await request.app[STATS].hit(view, client)
+    return web.Response(body=REPLIES.encode(result), headers=JSON_TYPE)
 
 
+@own_edge("/api/v1/ping")
 async def ping(request: web.Request) -> web.Response:
     """Keep the sender online and answer with the online figures."""
     view = parse_body(await page_view_body(request))

@@ -25,20 +25,22 @@ def json_reply(data: dict[str, Any], status: int = 200) -> web.Response:
 async def read_body(request: web.Request, limit: int) -> bytes:
     """Read a request body of at most `limit` bytes, or answer 413; one that does not come
     within the client timeout is 408."""
-    too_large = ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    # a body here already (a hit's, nearly always) needs no timer
-    timeout = None if request.content.is_eof() else request.app[SETTINGS].client_timeout
+    length = request.content_length
+    if length is not None and length > limit:
+        raise too_large(limit)
+    direct = length is not None and limit <= DIRECT_READ
     try:
-        async with asyncio.timeout(timeout):
-            if request.content_length is not None and limit <= DIRECT_READ:
+        if direct and request.content.is_eof():
+            # here whole already (a hit's, nearly always): no timer, nothing made per call
+            return await request.read()
+        async with asyncio.timeout(request.app[SETTINGS].client_timeout):
+            if direct:
                 return await request.read()
             body = bytearray()  # in pieces: chunked (its length known only at its end) or large
             while chunk := await request.content.read(limit + 1 - len(body)):
                 body += chunk
                 if len(body) > limit:
-                    raise too_large
+                    raise too_large(limit)
     except web.RequestPayloadError:
         raise BadInput("invalid_body", "the body cannot be read as its headers say") from None
     except TimeoutError:
@@ -46,9 +48,16 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def too_large(limit: int) -> ApiError:
+    """Return the error of a body larger than `limit` bytes."""
+    return ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+
+
 async def page_view_body(request: web.Request) -> bytes:
     """Read a hit's or heartbeat's body: JSON sent as application/json or text/plain."""
-    if request.content_type not in BODY_TYPES:
+    # the media type alone, without aiohttp's parse of the parameters (charset=UTF-8)
+    media_type = request.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+    if media_type not in BODY_TYPES:
         raise ApiError(
             415, "unsupported_media_type", "send the body as application/json or text/plain"
         )

@@ -237,7 +237,8 @@ async def signout(request: web.Request) -> web.Response:
 
 @aiohttp_jinja2.template("admin_site.html")
 async def site(request: web.Request) -> dict[str, Any]:
-    """Show one site: its numbers, online (live), 30 days, top pages, refused hits, audit."""
+    """Show one site: its numbers, online (live), 30 days, top pages and sources, refused hits,
+    audit."""
     session, site_id = await _site_session(request)
     window = request.query.get("window", "today")
     if window not in WINDOWS:
@@ -245,9 +246,10 @@ async def site(request: web.Request) -> dict[str, Any]:
     service = request.app[STATS]
     settings = await service.site(site_id)
     today = await admin.local_today(service, site_id)
-    stats, top, days, trail = await asyncio.gather(
+    stats, top, sources, days, trail = await asyncio.gather(
         admin.site_stats(service, site_id),
         admin.top_pages(service, site_id, window, TOP_PAGES),
+        admin.sources(service, site_id, window, TOP_PAGES),
         admin.series(service, site_id, today - timedelta(days=CHART_DAYS - 1), today),
         admin.audit(service, site_id, AUDIT_ENTRIES),
     )
@@ -261,6 +263,7 @@ async def site(request: web.Request) -> dict[str, Any]:
         "windows": WINDOWS,
         "metrics": METRICS,
         "pages": top["pages"],
+        "sources": sources["sources"],
         "chart": chart(days["days"]),
         "reasons": [(reason, REASON_LABELS.get(reason, reason)) for reason in REASONS],
         "audit": audit_rows(trail, settings.zone),

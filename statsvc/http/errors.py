@@ -147,9 +147,14 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        problem = problem_of(request, exc)
+        return json_error(request, exc)
     except Exception as exc:
-        problem = problem_of(request, exc)
+        return json_error(request, exc)
+
+
+def json_error(request: web.Request, exc: Exception) -> web.Response:
+    """Return the JSON error reply of an error (its headers, Retry-After say, with it)."""
+    problem = problem_of(request, exc)
     response = error_response(problem.status, problem.code, problem.message)
     response.headers.update(problem.headers)
     return response

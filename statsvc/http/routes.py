@@ -49,6 +49,7 @@ def add_routes(app: web.Application, metrics_token: str | None) -> None:
     app.router.add_put("/api/v1/sites/{site}", admin_api.put_site)
     app.router.add_get("/api/v1/sites/{site}/stats", admin_api.stats)
     app.router.add_get("/api/v1/sites/{site}/pages", admin_api.pages)
+    app.router.add_get("/api/v1/sites/{site}/sources", admin_api.sources)
     app.router.add_get("/api/v1/sites/{site}/series", admin_api.series)
     app.router.add_get("/api/v1/sites/{site}/report", report_api.site_report)
     app.router.add_get("/api/v1/sites/{site}/audit", admin_api.audit)

@@ -9,9 +9,10 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from statsvc.core.calendar import local_day, windows_at
+from statsvc.core.calendar import kept_days, local_day, windows_at
 from statsvc.core.errors import BadInput
 from statsvc.core.reasons import REASONS
+from statsvc.core.referrer import name
 from statsvc.core.site import SettingsError, is_site_id, new_site
 from statsvc.service.audit import audit_entry, iso
 from statsvc.service.auth import Principal
@@ -28,7 +29,7 @@ async def site_stats(stats: StatsService, site_id: str) -> dict[str, Any]:
     body = await stats.counts(site_id, None)
     site = await stats.site(site_id)
     windows = windows_at(stats.now(), site.zone, site.week_start)
-    month = [windows.today.replace(day=n) for n in range(1, windows.today.day + 1)]
+    month = windows.month_days()
     days = sorted({*month, *windows.week, windows.yesterday})
     tallies = dict(zip(days, await stats.store.rejected(site_id, days), strict=True))
     body["rejected"] = {
@@ -59,6 +60,31 @@ async def top_pages(stats: StatsService, site_id: str, window: str, limit: int) 
         "window": window,
         "date": windows.today.isoformat(),
         "pages": [{"path": path, "views": views} for path, views in pages],
+    }
+
+
+async def sources(stats: StatsService, site_id: str, window: str, limit: int) -> dict[str, Any]:
+    """Return the sources of a window's visits, most visits first (DESIGN §5 /sources), each
+    with the name people know it by. Sources are kept by day only: `total` is every day still
+    kept (the retention), the month window the month's days up to today."""
+    if window not in WINDOWS:
+        raise BadInput("invalid_window", f"window must be one of {', '.join(WINDOWS)}")
+    _check_limit(limit, MAX_LIMIT)
+    site = await stats.site(site_id)
+    windows = windows_at(stats.now(), site.zone, site.week_start)
+    days = {
+        "today": [windows.today],
+        "yesterday": [windows.yesterday],
+        "week": list(windows.week),
+        "month": windows.month_days(),
+    }.get(window) or kept_days(windows.today, stats.store.limits.retention_days)
+    found = await stats.store.top_sources(site_id, days, limit)
+    return {
+        "window": window,
+        "date": windows.today.isoformat(),
+        "sources": [
+            {"source": source, "name": name(source), "visits": visits} for source, visits in found
+        ],
     }
 
 

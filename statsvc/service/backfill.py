@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from statsvc.core.backfill import (
     normalised,
     parse_import,
 )
-from statsvc.core.calendar import day_bounds, local_day, windows_at
+from statsvc.core.calendar import day_bounds, kept_days, local_day, windows_at
 from statsvc.core.errors import BadInput, Conflict
 from statsvc.core.site import Site
 from statsvc.service.audit import audit_entry, iso
@@ -34,21 +34,24 @@ DAY = 86400
 
 async def export_site(stats: StatsService, site_id: str) -> dict[str, Any]:
     """Return everything needed to rebuild a site's numbers: settings, totals, every day
-    still kept, page totals. Posted to /import of an empty site it gives the same stats."""
+    still kept (with its refused hits and its visits by source), page totals. Posted to
+    /import of an empty site it gives the same stats."""
     site = await stats.site(site_id)
     store = stats.store
     now = stats.now()
     today = local_day(now, site.zone)
-    first = today - timedelta(days=store.limits.retention_days + 31)  # a month hash's lifetime
-    kept = [first + timedelta(days=n) for n in range((today - first).days + 1)]
+    kept = kept_days(today, store.limits.retention_days)
     figures = await store.month_days(site_id, sorted({d.strftime("%Y-%m") for d in kept}))
     tallies = dict(zip(kept, await store.rejected(site_id, kept), strict=True))
+    sources = dict(zip(kept, await store.day_sources(site_id, kept), strict=True))
     days = []
     for day in sorted({*figures, *(d for d, tally in tallies.items() if tally)}):
         views, visits = figures.get(day, (0, 0))
         row: dict[str, Any] = {"date": day.isoformat(), "views": views, "visits": visits}
         if tallies.get(day):
             row["rejected"] = tallies[day]
+        if sources.get(day):
+            row["sources"] = sources[day]
         days.append(row)
     views, visits = await store.totals(site_id)
     pages = await store.page_views(site_id, limit=store.limits.page_cap + 1)  # and "(other)"
@@ -145,6 +148,7 @@ def _plan(
         rejected=[(d.day, d.rejected) for d in kept if d.rejected],
         pages=list(imported.pages),
         ledger=ledger,
+        sources=tuple((d.day, d.sources) for d in kept if d.sources),
     )
 
 

@@ -25,19 +25,23 @@ class Pending:
     at: float  # Unix time the hit came
     view_id: str  # the client's page-view id, or one made for it: a replay never counts twice
     visitor: str = ""  # the visitor id, when the day's salt was at hand
+    source: str = ""  # the referrer's canonical host if external (a new visit counts it)
     client: Client | None = None  # else the client, in memory only, to make the visitor id later
     journal: JournalFile | None = None  # the journal file that holds it, and its number there
     number: int = -1
 
     def to_json(self) -> dict[str, object]:
         """Return the hit as written to disk: never the client's address."""
-        return {
+        entry: dict[str, object] = {
             "site": self.site,
             "path": self.path,
             "at": self.at,
             "id": self.view_id,
             "visitor": self.visitor,
         }
+        if self.source:
+            entry["source"] = self.source
+        return entry
 
 
 class Buffer:

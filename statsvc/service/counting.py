@@ -16,6 +16,7 @@ from statsvc.core.calendar import Windows, day_bounds, windows_at
 from statsvc.core.errors import UnknownSite
 from statsvc.core.pageview import NO_PAGE, PageView, normalise_path
 from statsvc.core.reasons import Reason
+from statsvc.core.referrer import source_of
 from statsvc.core.requester import Client
 from statsvc.core.results import Counts, HitResult, Outcome, reply
 from statsvc.core.site import Site
@@ -137,21 +138,24 @@ class StatsService:
         self.proxies.hit(site.id, client)
         view_id = view.id or new_view_id()  # a retry or a replay of this hit never counts twice
         now = self._clock()  # a hit kept for later counts at the instant it came
+        source = "" if view.referrer is None else source_of(view.referrer, view.host, site.domains)
         try:
-            counts, windows = await self._run("hit", site, view.path, client, view_id, now=now)
+            counts, windows = await self._run(
+                "hit", site, view.path, client, view_id, now=now, source=source
+            )
         except UNREACHABLE:  # it may have been counted, or not: its id settles it later
-            return self._queue(site, view, client, view_id, now)
+            return self._queue(site, view, client, view_id, now, source)
         self.metrics.hit(counts.refused)
         outcome = Outcome.COUNTED if counts.counted else Outcome.REFUSED
         return HitResult(outcome, site, windows, counts, counts.path, counts.refused)
 
     def _queue(
-        self, site: Site, view: PageView, client: Client, view_id: str, now: float
+        self, site: Site, view: PageView, client: Client, view_id: str, now: float, source: str
     ) -> HitResult:
         """Keep a hit for later; answer that it is queued, with no figures (none can be read)."""
         windows, _ = self._calendar(site, now)
         path = self._page(view.path, site.query_keys)
-        pending = Pending(site.id, path, now, view_id)
+        pending = Pending(site.id, path, now, view_id, source=source)
         visitor = self._known_visitor(site.id, windows.today, client)
         if visitor is None:
             pending.client = client  # in memory only: the visitor id is made when salts are read
@@ -322,6 +326,7 @@ class StatsService:
             now_ms=int(hit.at * 1000),
             visitor=hit.visitor,
             view_id=hit.view_id,
+            source=hit.source,
         )
 
     async def stop(self, time_left: float) -> None:
@@ -362,9 +367,10 @@ class StatsService:
         view_id: str | None,
         reason: str = "",
         now: float | None = None,
+        source: str = "",
     ) -> tuple[Counts, Windows]:
         """Run one request (at `now`, else the clock's time); a read with a `reason` records a
-        refused hit."""
+        refused hit; a hit's `source` counts if it is a new visit."""
         now = self._clock() if now is None else now
         windows, day_start = self._calendar(site, now)
         path = self._page(raw_path, site.query_keys)
@@ -389,6 +395,7 @@ class StatsService:
             view_id=view_id,
             reason=reason,
             address=address,
+            source=source,
         )
         self.metrics.store_operations[mode].observe(time.perf_counter() - started)
         return counts, windows

@@ -255,6 +255,7 @@ def _read(file: JournalFile) -> list[Pending]:
                 at=float(entry["at"]),
                 view_id=str(entry["id"]),
                 visitor=str(entry.get("visitor", "")),
+                source=str(entry.get("source", "")),
             )
         except (ValueError, TypeError, KeyError, AttributeError):  # not a line it wrote
             continue

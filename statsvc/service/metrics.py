@@ -10,17 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    ProcessCollector,
-    generate_latest,
-)
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from statsvc.core.reasons import REASONS
+from statsvc.service.tallies import Counter, Files, Gauge, Histogram, InMemory, Observations
 
 HIT_RESULTS = ("counted", "queued", *REASONS)
 STORE_OPERATIONS = ("hit", "ping", "read")
@@ -34,59 +28,63 @@ class Metrics:
     """The service's metrics, and the registry /metrics reads them from."""
 
     def __init__(self, multiprocess_dir: Path | None = None) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        files = Files(multiprocess_dir)
         self.hits = Counter(
+            files,
             "statsvc_hits",
             "Page views received, by result: counted, or the reason they were not.",
             ["result"],
-            registry=self.registry,
         )
         self.requests = Histogram(
+            files,
             "statsvc_request_duration_seconds",
             "Time to answer an HTTP request, by route (its pattern), method and status.",
             ["route", "method", "status"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            LATENCY_BUCKETS,
         )
         self.store = Histogram(
+            files,
             "statsvc_store_duration_seconds",
             "Time a counting request waits for the store (batching included), by operation.",
             ["operation"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            LATENCY_BUCKETS,
         )
-        self.buffer_depth = Gauge(
+        depth = Gauge(
+            files,
             "statsvc_buffer_depth",
             "Hits kept while the store cannot be reached, waiting to be counted.",
-            registry=self.registry,
-            multiprocess_mode="livesum",
         )
-        self.buffer_dropped = Counter(
+        self.buffer_depth = depth.labels()
+        dropped = Counter(
+            files,
             "statsvc_buffer_dropped",
             "Hits refused while the store could not be reached and the buffer was full (or the "
             "journal could not be written): lost.",
-            registry=self.registry,
         )
-        self.buffer_given_up = Counter(
+        given_up = Counter(
+            files,
             "statsvc_buffer_given_up",
             "Kept hits the store refused when they were counted later (not an outage): lost.",
-            registry=self.registry,
         )
-        self.buffer_expired = Counter(
+        expired = Counter(
+            files,
             "statsvc_buffer_expired",
             "Kept hits older than the replay horizon when the store came back: given up, lost.",
-            registry=self.registry,
         )
+        self.buffer_dropped = dropped.labels()
+        self.buffer_given_up = given_up.labels()
+        self.buffer_expired = expired.labels()
         # children bound once: a label look-up per request would cost more than the count
         self.hit_results = {result: self.hits.labels(result) for result in HIT_RESULTS}
         self.store_operations = {op: self.store.labels(op) for op in STORE_OPERATIONS}
-        self._routes: dict[tuple[str, str, int], Histogram] = {}
+        self._routes: dict[tuple[str | None, str, int], Observations] = {}
+        self.exposed = CollectorRegistry(auto_describe=True)
         if multiprocess_dir is not None:
-            self.exposed = CollectorRegistry()
             MultiProcessCollector(self.exposed, path=str(multiprocess_dir))
         else:
-            self.exposed = self.registry
-            ProcessCollector(registry=self.registry)
+            families = (self.hits, self.requests, self.store, depth, dropped, given_up, expired)
+            self.exposed.register(InMemory(families))
+            ProcessCollector(registry=self.exposed)
 
     def hit(self, reason: str | None) -> None:
         """Count one page view, counted (no reason) or not."""
@@ -98,12 +96,12 @@ class Metrics:
 
     def request(self, route: str | None, method: str, status: int, seconds: float) -> None:
         """Note how long a request took, under its route's pattern (None: no route)."""
-        route = route if route is not None else UNMATCHED
-        method = method if method in METHODS else "other"
+        method = method if method in METHODS else "other"  # a client's word: bounded
         key = (route, method, status)
         child = self._routes.get(key)
         if child is None:
-            child = self._routes[key] = self.requests.labels(route, method, str(status))
+            label = route if route is not None else UNMATCHED
+            child = self._routes[key] = self.requests.labels(label, method, str(status))
         child.observe(seconds)
 
     def text(self) -> bytes:

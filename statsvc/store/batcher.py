@@ -91,10 +91,12 @@ class Batcher:
         view_id: str | None = None,
         reason: str = "",
         address: str = "",
+        source: str = "",
     ) -> asyncio.Future[Counts]:
         """Count a hit (or a kept one: "replay"), refresh a heartbeat, or only read: joins the
         next script run. A read with a `reason` (one of REASONS) records a hit refused for
-        that reason. A hit's `address` (the id of its client's address) is limited per minute."""
+        that reason. A hit's `address` (the id of its client's address) is limited per minute.
+        A hit that is a new visit adds one to its `source` (a canonical host, "" for direct)."""
         if self._closed:
             raise StoreConnectionError("the store is closed")
         mode_arg: str = mode
@@ -109,7 +111,7 @@ class Batcher:
         # the minute of the request, not of the batch: a batch may straddle two minutes
         batch.rate_keys.append(packed(self._keys.rate(site.id, now_ms // 60_000)))
         batch.requests.append(
-            packed(mode_arg, visitor, previous, path, view_id or "", now_ms, address)
+            packed(mode_arg, visitor, previous, path, view_id or "", now_ms, address, source)
         )
         batch.paths.append(path)
         if self._loop is None:  # asked once: on Python 3.11 each asking is a getpid() call
@@ -139,6 +141,7 @@ class Batcher:
                 limits.rate_limit,
                 limits.rate_limit_address,
                 ID_TTL,
+                limits.source_cap,
             ]
             if len(self._heads) >= MAX_CACHED_HEADS:
                 self._heads.clear()

@@ -15,7 +15,7 @@ from statsvc.store.failures import batch_error
 from statsvc.store.resp import as_bytes, bulk
 
 MAX_BATCH = 256  # requests in one script run (it holds Redis while it runs)
-REQUEST_ARGS = 7  # script arguments per request
+REQUEST_ARGS = 8  # script arguments per request
 COUNTED, NEW_VISIT, FOLDED, RATE_LIMITED, DUPLICATE = 1, 2, 4, 8, 16  # a request's flags
 
 

@@ -21,6 +21,7 @@ class Limits:
     page_cap: int = 50_000
     rate_limit: int = 30  # counted views per visitor, site and minute (0: no limit)
     rate_limit_address: int = 300  # counted views per client address, site and minute (0: none)
+    source_cap: int = 1_000  # distinct sources of a site's day; more fold into "(other)"
 
     @property
     def month_ttl(self) -> int:

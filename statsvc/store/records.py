@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +16,7 @@ from redis.commands.core import AsyncScript
 
 from statsvc.core.keys import Keys
 from statsvc.core.site import Site, site_from_json
+from statsvc.core.visitor import new_salt
 from statsvc.store.limits import Limits
 from statsvc.store.lua import script
 from statsvc.store.resp import as_bytes, as_int
@@ -39,6 +39,7 @@ class ImportPlan:
     rejected: list[tuple[date, dict[str, int]]]  # refused hits by reason, of days
     pages: list[tuple[str, int]]  # page totals: real pages in the order they take free places
     ledger: tuple[str, str] | None = None  # a migration's source id and ledger (JSON), kept
+    sources: tuple[tuple[date, dict[str, int]], ...] = ()  # visits by source, of days
 
 
 class Records:
@@ -70,7 +71,7 @@ class Records:
 
     async def salt(self, site_id: str, day: date) -> bytes:
         """Return the salt of a site's visitor ids on a local day, making it on first use."""
-        fresh = secrets.token_bytes(32)
+        fresh = new_salt()
         old = await self._redis.set(
             self._keys.salt(site_id, day), fresh, nx=True, get=True, ex=SALT_TTL
         )
@@ -229,6 +230,7 @@ class Records:
             self._keys.pages(site_id),
             *(self._keys.month(site_id, month) for month, _, _ in plan.months),
             *(self._keys.rejected(site_id, day) for day, _ in plan.rejected),
+            *(self._keys.sources_day(site_id, day) for day, _ in plan.sources),
         ]
         if plan.ledger is not None:
             keys.append(self._keys.migrations(site_id))
@@ -244,6 +246,8 @@ class Records:
             len(plan.rejected),
             self._limits.month_ttl,
             await asyncio.to_thread(_page_lines, plan.pages),
+            self._limits.source_cap,
+            len(plan.sources),
         ]
         for _, lifetime, days in plan.months:
             args += [lifetime, len(days)]
@@ -253,6 +257,10 @@ class Records:
             args.append(len(tally))
             for reason, n in tally.items():
                 args += [reason, n]
+        for _, by_source in plan.sources:
+            args.append(len(by_source))
+            for source, n in by_source.items():
+                args += [source, n]
         if plan.ledger is not None:
             args += list(plan.ledger)
         return as_bytes(await self._import_script(keys=keys, args=args)).decode()

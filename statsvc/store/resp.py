@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hiredis import pack_command
 from redis.exceptions import ResponseError
 
 
@@ -14,8 +15,11 @@ def bulk(value: bytes) -> bytes:
 
 
 def packed(*values: str | int) -> bytes:
-    """Return the values as bulk strings of the Redis protocol."""
-    return b"".join(bulk(v.encode() if isinstance(v, str) else b"%d" % v) for v in values)
+    """Return the values as bulk strings of the Redis protocol (packed by hiredis in C, a
+    command less its *N header: 2.5 us a hit less than in Python, issue 13)."""
+    # hiredis' stub types its argument as a 1-tuple; it packs a tuple of any length
+    command: bytes = pack_command(values)  # type: ignore[arg-type]
+    return command[command.index(b"\r\n") + 2 :]
 
 
 async def read_reply(connection: Any) -> Any:

@@ -16,10 +16,11 @@ from statsvc.store.failures import STORE_FAILURES
 from statsvc.store.groups import GroupRecords
 from statsvc.store.limits import MAX_CONNECTIONS, Limits
 from statsvc.store.records import Records
+from statsvc.store.referrers import Referrers
 from statsvc.store.sessions import Sessions
 
 
-class Store(Records, Sessions, GroupRecords):
+class Store(Records, Referrers, Sessions, GroupRecords):
     """The statsvc data in one Redis or Valkey server, or in a Redis Cluster. Counting goes
     through its Batcher (statsvc.store.batcher); records, sessions and groups are plain commands."""
 

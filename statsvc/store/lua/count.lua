@@ -17,8 +17,9 @@
 -- KEYS[11] other_online zset  visitor -> last seen (ms) on the "(other)" page
 -- KEYS[12] rejected     hash  reason -> hits not counted today (kept as long as a month hash)
 -- KEYS[13] ids_tmrw     set   page-view ids counted tomorrow (a live retry before a replay)
--- KEYS[13+i] the page-online set of request i's page (i = 1..n)
--- KEYS[13+n+i] hash  visitor id or address id -> counted views in request i's minute
+-- KEYS[14] sources_day  zset  source -> visits today (see count_source)
+-- KEYS[14+i] the page-online set of request i's page (i = 1..n)
+-- KEYS[14+n+i] hash  visitor id or address id -> counted views in request i's minute
 --                    (expires in RATE_TTL)
 --
 -- ARGV[1] online window (ms)   ARGV[2] page cap
@@ -29,7 +30,8 @@
 -- ARGV[12] counted views a visitor may make in a minute (0: no limit)
 -- ARGV[13] counted views a client address may make in a minute (0: no limit)
 -- ARGV[14] lifetime (s) of a day's page-view id set
--- then 7 per request i, from ARGV[15 + 7(i-1)]: mode ("hit" counts and marks online,
+-- ARGV[15] source cap: distinct sources of a day before new ones fold into "(other)"
+-- then 8 per request i, from ARGV[16 + 8(i-1)]: mode ("hit" counts and marks online,
 -- "replay" counts a kept hit at its instant and marks no one online, "ping" marks online,
 -- "read" reads, "refuse:<reason>" reads and records a hit refused for that reason; a hit
 -- whose page-view id was counted yesterday, today or tomorrow is recorded as "duplicate",
@@ -40,7 +42,7 @@
 -- no one online), the visitor's id under yesterday's salt
 -- or "" (within one online window after local midnight: not online twice), path (or "": a
 -- view of the site and of no page), page-view id or "", now (ms), the client address's id or
--- "" (no limit per address)
+-- "" (no limit per address), source (a bare host, or "" for none: "(direct)")
 --
 -- returns, batch after batch, 1 (or the error that failed that batch alone, and nothing
 -- else for it), the figures before it, then 5 values per request; the caller adds up
@@ -54,6 +56,7 @@
 --   page online, page today, page total
 
 local RATE_TTL = 120  -- seconds a minute's tally of views per visitor is kept
+local DAY_KEYS, DAY_ARGS, REQUEST_ARGS = 14, 15, 8  -- a batch's keys and arguments (see above)
 
 local function num(value)
   return tonumber(value) or 0
@@ -91,6 +94,32 @@ end
 -- a hit not counted, for `reason`: the day's tally of refusals gets its lifetime when made
 local function refuse(key, reason, lifetime)
   if redis.call('HINCRBY', key, reason, 1) == 1 then
+    redis.call('EXPIRE', key, lifetime, 'NX')
+  end
+end
+
+-- Traffic sources: a new visit (the first counted view of a visitor's day) adds one to its
+-- source in the day's sorted set `key`: a host ("" is "(direct)"). A host not yet in the set
+-- folds into "(other)" once the set holds `cap` hosts ("(direct)" and "(other)" take no
+-- place). The set lives `lifetime` seconds (as the month hash holding the day's visits),
+-- given when a member is made. Called for new visits only: other views cost nothing here.
+local function count_source(key, source, cap, lifetime)
+  if source == '' then
+    source = '(direct)'
+  elseif redis.call('ZADD', key, 'XX', 'INCR', 1, source) then
+    return  -- a host already counted today: one command
+  else
+    local hosts = redis.call('ZCARD', key)
+    for _, fixed in ipairs({'(direct)', '(other)'}) do
+      if redis.call('ZSCORE', key, fixed) then
+        hosts = hosts - 1
+      end
+    end
+    if hosts >= cap then
+      source = '(other)'
+    end
+  end
+  if redis.call('ZINCRBY', key, 1, source) == '1' then  -- a new member: the set may be new
     redis.call('EXPIRE', key, lifetime, 'NX')
   end
 end
@@ -139,10 +168,10 @@ local function count(K, A, n, out)
   out[base + 6], out[base + 7], out[base + 8] = this[4], yday_u, week_u
   out[base + 9], out[base + 10] = this[2], total[2]
   for i = 1, n do
-    local a = 15 + 7 * (i - 1)
+    local a = DAY_ARGS + 1 + REQUEST_ARGS * (i - 1)
     local mode, visitor, previous = A[a], A[a + 1], A[a + 2]
     local path, view_id, now, address = A[a + 3], A[a + 4], tonumber(A[a + 5]), A[a + 6]
-    local page_online, rate = K[13 + i], K[13 + n + i]
+    local page_online, rate = K[DAY_KEYS + i], K[DAY_KEYS + n + i]
 
     local counted, flags = 0, 0
     if mode == 'hit' or mode == 'replay' then
@@ -213,6 +242,7 @@ local function count(K, A, n, out)
       added_v, flags = added_v + 1, flags + 1
       if visitor ~= '' and redis.call('SADD', K[4], visitor) == 1 then
         added_u, flags = added_u + 1, flags + 2
+        count_source(K[14], A[a + 7], tonumber(A[15]), A[5])
       end
     end
 
@@ -287,10 +317,10 @@ local out, k, a = {}, 0, 0
 while a < #ARGV do
   local n = tonumber(ARGV[a + 1])
   local K, A = {}, {}
-  for i = 1, 13 + 2 * n do
+  for i = 1, DAY_KEYS + 2 * n do
     K[i] = KEYS[k + i]
   end
-  for i = 1, 14 + 7 * n do
+  for i = 1, DAY_ARGS + REQUEST_ARGS * n do
     A[i] = ARGV[a + 1 + i]
   end
   -- a batch that fails (a key of the wrong type, say) fails alone: its place in the reply
@@ -304,6 +334,6 @@ while a < #ARGV do
     end
     out[mark + 1] = tostring(type(err) == 'table' and err.err or err)
   end
-  k, a = k + 13 + 2 * n, a + 15 + 7 * n
+  k, a = k + DAY_KEYS + 2 * n, a + 1 + DAY_ARGS + REQUEST_ARGS * n
 end
 return out

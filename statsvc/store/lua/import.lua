@@ -8,15 +8,19 @@
 -- KEYS[4] pages    zset  path -> total views; the page registry (capped)
 -- KEYS[5 .. 4+m]        the month hashes the days fall in ("m:YYYY-MM": v, u, <DD>v, <DD>u)
 -- KEYS[5+m .. 4+m+r]    the "rej:DATE" hashes of the days with refused hits (reason -> n)
--- KEYS[5+m+r]           (a migration's) migrations hash: source id -> ledger (JSON)
+-- KEYS[5+m+r .. 4+m+r+s] the "src:DATE" sorted sets of the days with sources (source -> visits)
+-- KEYS[5+m+r+s]         (a migration's) migrations hash: source id -> ledger (JSON)
 --
 -- ARGV[1] import id   ARGV[2] digest   ARGV[3] audit entry (JSON)   ARGV[4] audit list cap
 -- ARGV[5] views to add to the total   ARGV[6] visits to add to the total
 -- ARGV[7] page cap   ARGV[8] m   ARGV[9] r   ARGV[10] lifetime (s) of a new "rej:DATE" hash
 -- ARGV[11] the pages, "<path>\n<views>\n" each (a path holds no control character): real
 -- pages in the order they take the places left below the cap, "(other)" anywhere
+-- ARGV[12] source cap (hosts of a day, as count.lua's)   ARGV[13] s
 -- then per month: its lifetime (s) if new, d (its days), then d times: "DD", views, visits
 -- then per rej hash: q (its reasons), then q times: reason, n
+-- then per src set: q (its sources), then q times: source, n (at most the day's visits, which
+-- are checked: a source's visits never pass 2^53 - 1 either)
 -- then, for a migration (`statsvc migrate`): its source id, its ledger after this import
 -- Every figure given is at most 10^15 (the caller's bound), so sums of them are exact here.
 --
@@ -59,13 +63,15 @@ local function any_passes(key, fields, adds)
 end
 
 local cap, m, r = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local source_cap, s = tonumber(ARGV[12]), tonumber(ARGV[13])
+local FIRST_MONTH_ARG = 14
 
 -- Check every figure before writing anything: the total, each month and day, each tally of
 -- refused hits, then the pages.
 if any_passes(KEYS[1], {'v', 'u'}, {tonumber(ARGV[5]), tonumber(ARGV[6])}) then
   return 'too_large'
 end
-local a = 12
+local a = FIRST_MONTH_ARG
 for i = 1, m do
   local d = tonumber(ARGV[a + 1])
   local fields, adds = {'v', 'u'}, {0, 0}
@@ -141,7 +147,7 @@ end
 
 add(KEYS[1], 'v', ARGV[5])
 add(KEYS[1], 'u', ARGV[6])
-a = 12
+a = FIRST_MONTH_ARG
 for i = 1, m do
   local key, lifetime, d = KEYS[4 + i], ARGV[a], tonumber(ARGV[a + 1])
   a = a + 2
@@ -165,8 +171,32 @@ for i = 1, r do
   end
   redis.call('EXPIRE', key, ARGV[10], 'NX')
 end
+-- a day's sources as count.lua counts them: a host not yet in the day's set folds into
+-- "(other)" once the set holds the cap of hosts
+for i = 1, s do
+  local key, q = KEYS[4 + m + r + i], tonumber(ARGV[a])
+  a = a + 1
+  for _ = 1, q do
+    local source = ARGV[a]
+    if source ~= '(direct)' and source ~= OTHER and not redis.call('ZSCORE', key, source) then
+      local hosts = redis.call('ZCARD', key)
+      if redis.call('ZSCORE', key, '(direct)') then
+        hosts = hosts - 1
+      end
+      if redis.call('ZSCORE', key, OTHER) then
+        hosts = hosts - 1
+      end
+      if hosts >= source_cap then
+        source = OTHER
+      end
+    end
+    redis.call('ZINCRBY', key, ARGV[a + 1], source)
+    a = a + 2
+  end
+  redis.call('EXPIRE', key, ARGV[10], 'NX')
+end
 if ARGV[a] then  -- a migration's ledger, kept with the figures it added
-  redis.call('HSET', KEYS[5 + m + r], ARGV[a], ARGV[a + 1])
+  redis.call('HSET', KEYS[5 + m + r + s], ARGV[a], ARGV[a + 1])
 end
 for _, path in ipairs(order) do
   redis.call('ZINCRBY', KEYS[4], string.format('%d', adds[path][2]), path)

@@ -1,0 +1,59 @@
+"""Before and after: the hit path of two (or more) source trees, interleaved on one Redis.
+
+Usage: python bench/compare.py [--rounds 6] [--duration 6] TREE TREE...
+
+Each tree's statsvc (2 workers, its own data directory) is started with PYTHONPATH=TREE
+on one Redis; `wrk -t1 -c64 -s bench/hit.lua` loads each in turn, the order reversed every
+other round, so the machine's drift falls on both. Prints each run and, per tree, the
+median worker CPU per hit (/proc), req/s and Redis CPU per hit. A tree is a checkout or a
+`git archive` of a commit, e.g. `git archive main | tar -x -C /tmp/before`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run as a script from a checkout
+
+from bench.run import Bench, create_sites  # noqa: E402  (after the path is set)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--duration", type=int, default=6, help="seconds per wrk run")
+    parser.add_argument("trees", nargs="+", type=Path)
+    args = parser.parse_args()
+    bench = Bench(args)
+    labels = [str(tree.resolve()) for tree in args.trees]
+    with bench.redis():
+        asyncio.run(create_sites(bench.redis_url, 1))
+        for label in labels:
+            data = tempfile.mkdtemp(prefix="statsvc-compare-")
+            env = ["env", f"PYTHONPATH={label}", f"STATSVC_DATA_DIR={data}", sys.executable]
+            serve = ["-m", "statsvc", "serve", "--workers", "2", "--port", "PORT"]
+            bench.start(label, [*env, *serve, "--redis-url", bench.redis_url], "/readyz")
+        try:
+            for round_ in range(args.rounds):
+                for label in labels if round_ % 2 == 0 else labels[::-1]:
+                    bench.wrk(label, label, "/api/v1/hit", connections=64, env={})
+        finally:
+            bench.stop()
+    for label in labels:
+        runs = [r for r in bench.results if r.name == label]
+        each = ", ".join(f"{r.server_us:.0f}" for r in runs)
+        print(
+            f"{label}: worker {statistics.median(r.server_us for r in runs):.0f} µs a hit "
+            f"(runs {each}), {statistics.median(r.rps for r in runs):,.0f} req/s, "
+            f"Redis {statistics.median(r.redis_us for r in runs):.0f} µs a hit"
+        )
+
+
+if __name__ == "__main__":
+    main()
