@@ -400,3 +400,90 @@ async def group_report_of_random_hits(
     assert [(s["site"], s["views"], s["visits"]) for s in report["sites"]] == [
         (site, v, u) for v, u, site in ranked
     ]
+
+
+# -- traffic sources -------------------------------------------------------------------------
+
+SEARCH = "https://www.google.com.vn/search?q=thu-tuc"  # kept as google.com
+SOCIAL = "https://m.facebook.com/story.php?id=1"  # kept as facebook.com
+COCCOC = "https://coccoc.com/search#query=xa"
+NEWS = "https://baomoi.com/tin/1.epi"
+HOSTS = {SEARCH: "google.com", SOCIAL: "facebook.com", COCCOC: "coccoc.com", NEWS: "baomoi.com"}
+# site, reader, referrer: a reader's first view of the day brings the visit's source
+REFERRED = [
+    ("xa1", 1, SEARCH),
+    ("xa1", 1, SOCIAL),  # the same reader's second view: no new visit
+    ("xa1", 2, SOCIAL),
+    ("xa2", 1, SEARCH),
+    ("xa2", 3, COCCOC),
+    ("xa3", 1, None),
+    ("xa3", 2, SEARCH),
+    ("tinh-site", 4, NEWS),
+]
+
+
+def counted_sources(sites: set[str]) -> dict[str, int]:
+    """Return the visits by source of REFERRED's views on `sites`, counted as a model does."""
+    seen: set[tuple[str, int]] = set()
+    visits: Counter[str] = Counter()
+    for site, reader, referrer in REFERRED:
+        if site in sites and (site, reader) not in seen:
+            seen.add((site, reader))
+            visits[HOSTS[referrer] if referrer else "(direct)"] += 1
+    return dict(visits)
+
+
+async def referred_views(client: Client) -> None:
+    """Post REFERRED's views on 2026-11-26, each reader a browser of their own."""
+    for site, reader, referrer in REFERRED:
+        headers = {"User-Agent": BROWSER.replace("128.0", f"{100 + reader}.0")}
+        body = {"site": site, "path": "/", **({"referrer": referrer} if referrer else {})}
+        await post_hit(client, body, headers)
+
+
+async def test_report_sources_are_the_visits_by_source_of_the_hits(client: Client) -> None:
+    """A site's and a group's report list the period's visits by the source their first view
+    came from, named (Google, Cốc Cốc…), most first; the group's are its distinct member
+    sites' summed (xa2, in both districts, once)."""
+    await province(client)
+    await referred_views(client)
+    query = "from=2026-11-26&to=2026-11-26"
+    for path, sites in [
+        ("/api/v1/sites/xa1/report", {"xa1"}),
+        ("/api/v1/groups/huyen-b/report", {"xa2", "xa3"}),
+        (REPORT, set(MEMBERS)),
+    ]:
+        report = await ok(client, "GET", f"{path}?{query}")
+        got = {s["source"]: s["visits"] for s in report["sources"]}
+        assert got == counted_sources(sites), path
+        assert sum(got.values()) == report["visits"], path
+        counts = [s["visits"] for s in report["sources"]]
+        assert counts == sorted(counts, reverse=True), path
+    names = {s["source"]: s["name"] for s in report["sources"]}
+    assert (names["google.com"], names["coccoc.com"], names["baomoi.com"]) == (
+        "Google",
+        "Cốc Cốc",
+        "Báo Mới",
+    )
+    check_reply("GET", "/api/v1/groups/{group}/report", 200, report)
+
+
+async def test_report_files_and_page_name_the_sources(client: Client) -> None:
+    """The group's XLSX and CSV list the JSON's sources with their names in the language,
+    (direct) in words; the report page names them too."""
+    await province(client)
+    await referred_views(client)
+    query = "from=2026-11-26&to=2026-11-26"
+    report = await ok(client, "GET", f"{REPORT}?{query}")
+    response = await admin_request(client, "GET", f"{REPORT}?{query}&format=xlsx")
+    book = load_workbook(io.BytesIO(await response.read()))
+    shown = {s["source"]: s["name"] for s in report["sources"]} | {"(direct)": "Truy cập trực tiếp"}
+    expected = [[shown[s["source"]], s["source"], s["visits"]] for s in report["sources"]]
+    assert sheet_rows(book, "Nguồn") == expected
+    assert book["Nguồn"]["B1"].value == "Tên miền"
+    response = await admin_request(client, "GET", f"{REPORT}?{query}&format=csv")
+    assert csv_tables(await response.read())["Nguồn"] == [list(map(str, r)) for r in expected]
+    await sign_in(client)
+    html = await (await client.get(f"/admin/groups/tinh/report?{query}")).text()
+    assert "Cốc Cốc <small>coccoc.com</small>" in html
+    assert "Truy cập trực tiếp" in html

@@ -19,6 +19,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from statsvc.core.referrer import label
 from statsvc.i18n import _, current
 
 Cell = str | int | float | date | None
@@ -83,8 +84,8 @@ def layout(report: dict[str, Any]) -> list[Table]:
         ),
         Table(
             _("Sources"),
-            [_("Source"), _("Visits")],
-            [[s["source"], s["visits"]] for s in report["sources"]],
+            [_("Source"), _("Host"), _("Visits")],
+            [[label(s["source"]), s["source"], s["visits"]] for s in report["sources"]],
         ),
     ]
     if grouped:

@@ -8,6 +8,7 @@ its member sites, each counted in its own time zone, and ranks them ("sites"). T
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from statsvc.core.calendar import local_day
 from statsvc.core.errors import BadInput
 from statsvc.core.periods import KINDS, Period, recent_periods, whole_months
+from statsvc.core.referrer import name
 from statsvc.core.site import Site
 from statsvc.service import groups
 from statsvc.service.counting import StatsService
@@ -207,10 +209,15 @@ def _ranked(
 async def _top_sources(
     stats: StatsService, sites: list[Site], period: Period
 ) -> list[dict[str, Any]]:
-    """Return the top sources of the period, by visits: [{"source", "visits"}].
-
-    TODO(sources branch): sum `top_sources(site, days, limit=TOP)` of each site (the
-    per-day sorted sets Keys.sources_day) once the `sources` branch is on main; until then
-    there are no sources to report."""
-    del stats, sites, period
-    return []
+    """Return the top sources of the period by visits, [{"source", "name", "visits"}], ties
+    by source: one site's from the store's sum of its days; a group's summed over its sites
+    (each site's all, so that a source below one site's top 20 still adds up)."""
+    days = period.days()
+    limit = TOP if len(sites) == 1 else None
+    found = await asyncio.gather(*(stats.store.top_sources(s.id, days, limit) for s in sites))
+    visits: Counter[str] = Counter()
+    for pairs in found:
+        for source, count in pairs:
+            visits[source] += count
+    top = sorted(visits.items(), key=lambda pair: (-pair[1], pair[0]))[:TOP]
+    return [{"source": source, "name": name(source), "visits": n} for source, n in top]
