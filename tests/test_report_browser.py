@@ -101,8 +101,19 @@ def son_dong(tuson: Live) -> Live:
         for day in portal_history(TODAY, range(1, 60))
     ]
     tuson.admin("POST", "/api/v1/sites/tan-lap/import", {"import_id": "old", "days": days})
-    for reader in "abc":
-        tuson.hit({"site": "tan-lap", "path": "/tin-tuc/hoi-nghi-huyen"}, user_agent=reader)
+    for reader, referrer in zip(
+        "abcde",
+        [
+            "https://www.google.com.vn/search",
+            "https://coccoc.com/search",
+            "",
+            "https://zalo.me/",
+            "",
+        ],
+        strict=True,
+    ):
+        hit = {"site": "tan-lap", "path": "/tin-tuc/hoi-nghi-huyen", "referrer": referrer}
+        tuson.hit({k: v for k, v in hit.items() if v}, user_agent=reader)
     tuson.admin(
         "PUT",
         "/api/v1/groups/son-dong",
