@@ -51,22 +51,26 @@ def tab(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
     context.close()
 
 
+def open_this_months_report(page: Page, service: str, home: str) -> None:
+    """Sign in as the admin, keep the period the page at `home` chooses first (this month up
+    to today) and open its report."""
+    page.goto(service + "/admin/login")
+    page.locator("#token").fill(ADMIN_TOKEN)
+    page.locator("#token").press("Enter")
+    page.goto(service + home)
+    expect(page.get_by_label("Kỳ báo cáo")).to_have_value("2026-11-01_2026-11-26")
+    page.get_by_role("button", name="Xem báo cáo").first.click()
+    expect(page).to_have_url(f"{service}{home}/report?period=2026-11-01_2026-11-26")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Báo cáo thống kê truy cập")
+
+
 def test_choose_read_print_and_download_a_month_report(
     tuson: Live, tab: tuple[Page, list[str]]
 ) -> None:
     """A user picks this month on the site page, reads the report in Vietnamese, prints it
     (A4, no navigation on paper) and downloads its Excel file."""
     page, errors = tab
-    page.goto(tuson.service + "/admin/login")
-    page.locator("#token").fill(ADMIN_TOKEN)
-    page.locator("#token").press("Enter")
-    page.goto(tuson.service + "/admin/sites/tuson")
-    expect(page.get_by_label("Kỳ báo cáo")).to_have_value("2026-11-01_2026-11-26")
-    page.get_by_role("button", name="Xem báo cáo").first.click()
-    expect(page).to_have_url(
-        tuson.service + "/admin/sites/tuson/report?period=2026-11-01_2026-11-26"
-    )
-    expect(page.get_by_role("heading", level=1)).to_have_text("Báo cáo thống kê truy cập")
+    open_this_months_report(page, tuson.service, "/admin/sites/tuson")
     expect(page.locator("table.pages td.path").first).to_have_text("/")
     expect(page.get_by_role("img", name="Lượt xem và lượt truy cập theo ngày")).to_be_visible()
 
@@ -128,16 +132,7 @@ def test_choose_read_and_print_a_group_month_report(
     """A user picks this month on the group page, reads the district's report in Vietnamese
     with its member communes ranked, prints it on A4 and downloads its Excel file."""
     page, errors = tab
-    page.goto(son_dong.service + "/admin/login")
-    page.locator("#token").fill(ADMIN_TOKEN)
-    page.locator("#token").press("Enter")
-    page.goto(son_dong.service + "/admin/groups/son-dong")
-    expect(page.get_by_label("Kỳ báo cáo")).to_have_value("2026-11-01_2026-11-26")
-    page.get_by_role("button", name="Xem báo cáo").first.click()
-    expect(page).to_have_url(
-        son_dong.service + "/admin/groups/son-dong/report?period=2026-11-01_2026-11-26"
-    )
-    expect(page.get_by_role("heading", level=1)).to_have_text("Báo cáo thống kê truy cập")
+    open_this_months_report(page, son_dong.service, "/admin/groups/son-dong")
     ranking = page.locator("table.ranking tbody tr")
     expect(ranking).to_have_count(3)
     expect(ranking.first.locator("td").nth(1)).to_have_text("tuson")
