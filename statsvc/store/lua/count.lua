@@ -53,11 +53,9 @@
 --   statsvc.core.reasons'), online,
 --   page online, page today, page total
 
+local OTHER = '(other)'  -- the page the views of pages past the cap are folded into
 local RATE_TTL = 120  -- seconds a minute's tally of views per visitor is kept
-
-local function num(value)
-  return tonumber(value) or 0
-end
+local DAY_KEYS, DAY_ARGS, REQUEST_ARGS = 13, 14, 7  -- a batch's keys and arguments, a request's
 
 -- a month hash's own `extra` fields, then the views and visits of the days listed
 -- ("DD,DD,…"), as stored: one HMGET; the days' views are added to the list `week_v`, their
@@ -78,21 +76,61 @@ local function read(key, extra, list, week_v, week_u)
   return got
 end
 
--- a hit counted from a client address, or from a visitor, in its minute (its field of the
--- minute's hash `rate`); tell whether that passes `limit`
-local function within(rate, field, limit)
-  local seen = redis.call('HINCRBY', rate, field, 1)
-  if seen == 1 then
-    redis.call('EXPIRE', rate, RATE_TTL, 'NX')
+-- Members of a set, asked once for a batch: `asked` lists them; returns member -> true/false
+local function members(key, asked)
+  local known = {}
+  if #asked > 0 then
+    local got = redis.call('SMISMEMBER', key, unpack(asked))
+    for i = 1, #asked do
+      known[asked[i]] = got[i] == 1
+    end
   end
-  return seen <= limit
+  return known
 end
 
--- a hit not counted, for `reason`: the day's tally of refusals gets its lifetime when made
-local function refuse(key, reason, lifetime)
-  if redis.call('HINCRBY', key, reason, 1) == 1 then
-    redis.call('EXPIRE', key, lifetime, 'NX')
+-- The minute tallies of views per visitor and per address (`rate` hashes), read once for a
+-- batch, counted in Lua, written once: `tally(rate, field, by)` returns the field's count
+-- after adding `by`; `write()` stores the changed fields, a hash made here getting its lifetime
+local function rate_tallies()
+  local wanted, held, changed = {}, {}, {}
+  local tallies = {}
+  function tallies.want(rate, field)
+    local fields = wanted[rate]
+    if not fields then
+      fields = {}
+      wanted[rate], held[rate], changed[rate] = fields, {}, {}
+    end
+    if held[rate][field] == nil then
+      held[rate][field] = false
+      fields[#fields + 1] = field
+    end
   end
+  function tallies.read()
+    for rate, fields in pairs(wanted) do
+      local got = redis.call('HMGET', rate, unpack(fields))
+      for i = 1, #fields do
+        held[rate][fields[i]] = tonumber(got[i]) or false
+      end
+    end
+  end
+  function tallies.add(rate, field, by)
+    local seen = (held[rate][field] or 0) + by
+    held[rate][field], changed[rate][field] = seen, true
+    return seen
+  end
+  function tallies.write()
+    for rate, fields in pairs(changed) do
+      local pairs_ = {}
+      for field in pairs(fields) do
+        pairs_[#pairs_ + 1], pairs_[#pairs_ + 2] = field, held[rate][field]
+      end
+      if #pairs_ > 0 then
+        redis.call('HSET', rate, unpack(pairs_))
+        redis.call('EXPIRE', rate, RATE_TTL, 'NX')
+      end
+    end
+  end
+  return tallies
 end
 
 -- one batch: its keys K, its arguments A, its n requests; appends its replies to `out`
@@ -121,66 +159,92 @@ local function count(K, A, n, out)
     yday_v, yday_u = this[5], this[6]
   end
 
-  -- the site's distinct pages, "(other)" not among them: read only when a path is new
-  local pages = nil
-  local function real_pages()
-    if not pages then
-      pages = redis.call('ZCARD', K[6])
-      if redis.call('ZSCORE', K[6], '(other)') then
-        pages = pages - 1
-      end
-    end
-    return pages
-  end
-  local added_v, added_u, marked, oldest, with_ids = 0, 0, false, nil, false
+  local added_v, added_u, marked, oldest = 0, 0, false, nil
   local base = #out
   out[base + 1], out[base + 2], out[base + 3] = this[3], yday_v, week_v
   out[base + 4], out[base + 5] = this[1], total[1]
   out[base + 6], out[base + 7], out[base + 8] = this[4], yday_u, week_u
   out[base + 9], out[base + 10] = this[2], total[2]
+  -- What the batch asks of the id sets, the visitor set and the minute tallies, read at once
+  -- and then kept here as the requests change them (written back after the last one)
+  local ids, visitors, tallies = {}, {}, rate_tallies()
   for i = 1, n do
-    local a = 15 + 7 * (i - 1)
+    local a = DAY_ARGS + 1 + REQUEST_ARGS * (i - 1)
+    local mode, visitor = A[a], A[a + 1]
+    if visitor ~= '' then
+      visitors[#visitors + 1] = visitor
+    end
+    if mode == 'hit' or mode == 'replay' then
+      if A[a + 4] ~= '' then
+        ids[#ids + 1] = A[a + 4]
+      end
+      local rate = K[DAY_KEYS + n + i]
+      if address_limit > 0 and A[a + 6] ~= '' then
+        tallies.want(rate, A[a + 6])
+      end
+      if limit > 0 and visitor ~= '' then
+        tallies.want(rate, visitor)
+      end
+    end
+  end
+  local id_yday, id_tmrw = members(K[10], ids), members(K[13], ids)
+  local id_today, visitor_today = members(K[9], ids), members(K[4], visitors)
+  local new_ids, new_visitors, refused = {}, {}, {}
+  -- the site's distinct pages, "(other)" not among them: read only when a path is new
+  local pages = nil
+  local function real_pages()
+    if not pages then
+      pages = redis.call('ZCARD', K[6])
+      if redis.call('ZSCORE', K[6], OTHER) then
+        pages = pages - 1
+      end
+    end
+    return pages
+  end
+  local function refuse(reason)  -- a hit not counted, for `reason`: tallied, written once
+    refused[reason] = (refused[reason] or 0) + 1
+  end
+  tallies.read()
+
+  for i = 1, n do
+    local a = DAY_ARGS + 1 + REQUEST_ARGS * (i - 1)
     local mode, visitor, previous = A[a], A[a + 1], A[a + 2]
     local path, view_id, now, address = A[a + 3], A[a + 4], tonumber(A[a + 5]), A[a + 6]
-    local page_online, rate = K[13 + i], K[13 + n + i]
+    local page_online, rate = K[DAY_KEYS + i], K[DAY_KEYS + n + i]
 
     local counted, flags = 0, 0
     if mode == 'hit' or mode == 'replay' then
       counted = 1
       -- counted yesterday, today, or tomorrow (a kept copy replayed after its retry came live
       -- past midnight): a duplicate
-      if view_id ~= '' then
-        if redis.call('SISMEMBER', K[10], view_id) == 1
-            or redis.call('SISMEMBER', K[13], view_id) == 1
-            or redis.call('SADD', K[9], view_id) == 0 then
-          counted, flags = 0, 16
-          refuse(K[12], 'duplicate', A[5])
-        end
+      if view_id ~= '' and (id_yday[view_id] or id_tmrw[view_id] or id_today[view_id]) then
+        counted, flags = 0, 16
+        refuse('duplicate')
       end
       -- the views counted from the client's address in the minute, then the visitor's; past
-      -- either limit, refused (and its id forgotten: it was not counted). One refused by its
-      -- address leaves its visitor no field; one refused by its visitor gives its address's
+      -- either limit, refused (and its id not kept: it was not counted). One refused by its
+      -- address leaves its visitor no view; one refused by its visitor gives its address's
       -- view back. Views kept through an outage come without an address (and without a
       -- visitor when it was not known): those pass.
-      if counted == 1 and address_limit > 0 and address ~= ''
-          and not within(rate, address, address_limit) then
+      local by_address = counted == 1 and address_limit > 0 and address ~= ''
+      if by_address and tallies.add(rate, address, 1) > address_limit then
         counted, flags = 0, 8
       end
-      if counted == 1 and limit > 0 and visitor ~= '' and not within(rate, visitor, limit) then
+      if counted == 1 and limit > 0 and visitor ~= '' and tallies.add(rate, visitor, 1) > limit then
         counted, flags = 0, 8
-        if address_limit > 0 and address ~= '' then
-          redis.call('HINCRBY', rate, address, -1)
+        if by_address then
+          tallies.add(rate, address, -1)
         end
       end
       if flags == 8 then
-        refuse(K[12], 'rate_limited', A[5])
-        if view_id ~= '' then
-          redis.call('SREM', K[9], view_id)
-        end
+        refuse('rate_limited')
       end
-      with_ids = with_ids or (counted == 1 and view_id ~= '')
+      if counted == 1 and view_id ~= '' then
+        id_today[view_id] = true
+        new_ids[#new_ids + 1] = view_id
+      end
     elseif mode ~= 'read' and mode ~= 'ping' then
-      refuse(K[12], string.sub(mode, 8), A[5])
+      refuse(string.sub(mode, 8))
     end
 
     -- A path not in the registry folds into "(other)" once the site has `cap` pages (a page
@@ -191,27 +255,29 @@ local function count(K, A, n, out)
       page_total = redis.call('ZADD', K[6], 'XX', 'INCR', 1, path)
       if not page_total then
         if real_pages() >= cap then
-          path, page_online, flags = '(other)', K[11], 4
+          path, page_online, flags = OTHER, K[11], 4
         else
           pages = pages + 1
         end
         page_total = redis.call('ZINCRBY', K[6], 1, path)
       end
-      page_total = num(page_total)
-      page_today = num(redis.call('ZINCRBY', K[7], 1, path))
+      page_total = tonumber(page_total)
+      page_today = tonumber(redis.call('ZINCRBY', K[7], 1, path))
       redis.call('ZINCRBY', K[8], 1, path)
     elseif known then
       local score = redis.call('ZSCORE', K[6], path)
       if not score and real_pages() >= cap then
-        path, page_online, flags = '(other)', K[11], flags + 4
+        path, page_online, flags = OTHER, K[11], flags + 4
         score = redis.call('ZSCORE', K[6], path)
       end
-      known, page_total = score ~= false, num(score)
-      page_today = num(redis.call('ZSCORE', K[7], path))
+      known, page_total = score ~= false, tonumber(score) or 0
+      page_today = tonumber(redis.call('ZSCORE', K[7], path)) or 0
     end
     if counted == 1 then
       added_v, flags = added_v + 1, flags + 1
-      if visitor ~= '' and redis.call('SADD', K[4], visitor) == 1 then
+      if visitor ~= '' and not visitor_today[visitor] then
+        visitor_today[visitor] = true
+        new_visitors[#new_visitors + 1] = visitor
         added_u, flags = added_u + 1, flags + 2
       end
     end
@@ -221,7 +287,7 @@ local function count(K, A, n, out)
     -- counted view add no one, so the online sets grow no faster than the limits let count
     local since = now - window
     local mark = (mode == 'hit' or mode == 'ping') and visitor ~= ''
-    if mark and counted == 0 and redis.call('SISMEMBER', K[4], visitor) == 0 then
+    if mark and counted == 0 and not visitor_today[visitor] then
       local seen = previous ~= '' and redis.call('ZSCORE', K[5], previous)
       mark = seen and tonumber(seen) >= since or false
     end
@@ -252,6 +318,20 @@ local function count(K, A, n, out)
     out[n + 4], out[n + 5] = page_today, page_total
   end
 
+  -- What the requests changed in the sets and tallies read at the start, written once
+  if #new_ids > 0 then
+    redis.call('SADD', K[9], unpack(new_ids))
+  end
+  if #new_visitors > 0 then
+    redis.call('SADD', K[4], unpack(new_visitors))
+  end
+  tallies.write()
+  for reason, times in pairs(refused) do  -- the day's tally of refusals: lifetime when made
+    if redis.call('HINCRBY', K[12], reason, times) == times then
+      redis.call('EXPIRE', K[12], A[5], 'NX')
+    end
+  end
+
   -- The batch's increments, written once; daily and monthly keys get their lifetime when made:
   -- the day's first counted views make the month hash, the month's page tallies, the day's
   -- visitor set and page tallies (whatever else writes them, imports, must set it too)
@@ -273,7 +353,7 @@ local function count(K, A, n, out)
       redis.call('EXPIRE', K[7], A[4], 'NX')
       redis.call('EXPIRE', K[8], A[6], 'NX')
     end
-    if with_ids then  -- the day's id set may come later than its first views
+    if #new_ids > 0 then  -- the day's id set may come later than its first views
       redis.call('EXPIRE', K[9], A[14], 'NX')
     end
   end
@@ -287,10 +367,10 @@ local out, k, a = {}, 0, 0
 while a < #ARGV do
   local n = tonumber(ARGV[a + 1])
   local K, A = {}, {}
-  for i = 1, 13 + 2 * n do
+  for i = 1, DAY_KEYS + 2 * n do
     K[i] = KEYS[k + i]
   end
-  for i = 1, 14 + 7 * n do
+  for i = 1, DAY_ARGS + REQUEST_ARGS * n do
     A[i] = ARGV[a + 1 + i]
   end
   -- a batch that fails (a key of the wrong type, say) fails alone: its place in the reply
@@ -304,6 +384,6 @@ while a < #ARGV do
     end
     out[mark + 1] = tostring(type(err) == 'table' and err.err or err)
   end
-  k, a = k + 13 + 2 * n, a + 15 + 7 * n
+  k, a = k + DAY_KEYS + 2 * n, a + 1 + DAY_ARGS + REQUEST_ARGS * n
 end
 return out
