@@ -1,6 +1,7 @@
 """Measure the counting script alone against the naive one: Redis CPU and commands per hit.
 
-Usage: python bench/script.py [--hits 20000] [--batch 32] [--rounds 3] [--against OLD.lua]
+Usage: python bench/script.py [--hits 20000] [--batch 32] [--rounds 3] [--pages 1000]
+                              [--against OLD.lua]
 
 A redis-server of its own (no persistence; the embedded Valkey when there is none), no HTTP:
 hits as wrk's bench/hit.lua sends them (one site, 1,000 pages, 100,000 User-Agents from one
@@ -83,7 +84,12 @@ def per_hit(
 
 
 async def statsvc_round(
-    url: str, hits: int, batch: int, rng: random.Random, script: str | None = None
+    url: str,
+    hits: int,
+    batch: int,
+    rng: random.Random,
+    script: str | None = None,
+    pages: int = 1000,
 ) -> Any:
     store = Store.from_url(url, Keys("sv"), Limits(rate_limit_address=1_000_000))
     if script is not None:  # another version of count.lua, in a key space of its own
@@ -101,7 +107,7 @@ async def statsvc_round(
             *(
                 counter.hit(
                     PageView(
-                        "bench", f"/tin-tuc/{rng.randint(1, 1000)}", None, secrets.token_hex(8)
+                        "bench", f"/tin-tuc/{rng.randint(1, pages)}", None, secrets.token_hex(8)
                     ),
                     Client(
                         "127.0.0.1", f"Mozilla/5.0 (bench {rng.randint(1, 100_000)})", None, False
@@ -177,12 +183,16 @@ async def main_async(args: argparse.Namespace) -> None:
     against = args.against.read_text() if args.against else None
     with redis_server() as url:
         for n in range(args.rounds):
-            (cpu, commands), runs = await statsvc_round(url, args.hits, args.batch, rng)
+            (cpu, commands), runs = await statsvc_round(
+                url, args.hits, args.batch, rng, None, args.pages
+            )
             ours.append(cpu)
             print(f"round {n + 1}: script runs {runs}")
             show("statsvc", cpu, commands)
             if against is not None:
-                (cpu, commands), _ = await statsvc_round(url, args.hits, args.batch, rng, against)
+                (cpu, commands), _ = await statsvc_round(
+                    url, args.hits, args.batch, rng, against, args.pages
+                )
                 older.append(cpu)
                 show("against", cpu, commands)
             cpu, commands = await naive_round(url, args.hits, rng)
@@ -200,6 +210,7 @@ def main() -> None:
     parser.add_argument("--hits", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pages", type=int, default=1000, help="pages the hits spread over")
     parser.add_argument("--against", type=Path, help="an older count.lua to measure alongside")
     asyncio.run(main_async(parser.parse_args()))
 

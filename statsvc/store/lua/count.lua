@@ -162,6 +162,7 @@ local function count(K, A, n, out)
 
   local added_v, added_u, marked, oldest = 0, 0, false, nil
   local month_kept = nil  -- whether this month has page tallies of its own: asked once
+  local marked_pages = {}  -- page-online sets a reader joined: their lifetime set once
   local base = #out
   out[base + 1], out[base + 2], out[base + 3] = this[3], yday_v, week_v
   out[base + 4], out[base + 5] = this[1], total[1]
@@ -292,7 +293,9 @@ local function count(K, A, n, out)
     -- a hit not counted, and a heartbeat, mark online only a visitor counted today or one
     -- online under yesterday's id (the same reader past midnight): new User-Agents without a
     -- counted view add no one, so the online sets grow no faster than the limits let count
+    -- numbers given to Redis as text made once (Lua would format one per use)
     local since = now - window
+    local now_text, since_text = A[a + 5], string.format('%d', since)
     local mark = (mode == 'hit' or mode == 'ping') and visitor ~= ''
     if mark and counted == 0 and not visitor_today[visitor] then
       local seen = previous ~= '' and redis.call('ZSCORE', K[5], previous)
@@ -304,25 +307,29 @@ local function count(K, A, n, out)
       if previous ~= '' then
         redis.call('ZREM', K[5], previous)
       end
-      redis.call('ZADD', K[5], 'GT', now, visitor)
+      redis.call('ZADD', K[5], 'GT', now_text, visitor)
       if known then
         if previous ~= '' then
           redis.call('ZREM', page_online, previous)
         end
         -- trimmed now and then (by the clock's last digit) as readers join: counts read only
         -- the window, and the set must not grow with every reader of a page never left idle
-        if redis.call('ZADD', page_online, 'GT', now, visitor) == 1 and now % 8 == 0 then
-          redis.call('ZREMRANGEBYSCORE', page_online, '-inf', '(' .. since)
+        if redis.call('ZADD', page_online, 'GT', now_text, visitor) == 1 and now % 8 == 0 then
+          redis.call('ZREMRANGEBYSCORE', page_online, '-inf', '(' .. since_text)
         end
-        redis.call('PEXPIRE', page_online, window)
+        marked_pages[page_online] = true  -- to live one window after its last reader
       end
     end
 
     local n = #out
     out[n + 1] = flags
-    out[n + 2] = redis.call('ZCOUNT', K[5], since, '+inf')
-    out[n + 3] = redis.call('ZCOUNT', page_online, since, '+inf')
+    out[n + 2] = redis.call('ZCOUNT', K[5], since_text, '+inf')
+    out[n + 3] = redis.call('ZCOUNT', page_online, since_text, '+inf')
     out[n + 4], out[n + 5] = page_today, page_total
+  end
+
+  for page_online in pairs(marked_pages) do
+    redis.call('PEXPIRE', page_online, A[1])
   end
 
   -- What the requests changed in the sets and tallies read at the start, written once
@@ -365,7 +372,7 @@ local function count(K, A, n, out)
   end
   if marked then
     redis.call('ZREMRANGEBYSCORE', K[5], '-inf', '(' .. oldest)
-    redis.call('PEXPIRE', K[5], window)
+    redis.call('PEXPIRE', K[5], A[1])
   end
 end
 
