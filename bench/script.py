@@ -1,7 +1,7 @@
 """Measure the counting script alone against the naive one: Redis CPU and commands per hit.
 
 Usage: python bench/script.py [--hits 20000] [--batch 32] [--rounds 3] [--pages 1000]
-                              [--against OLD.lua]
+                              [--sites 1] [--against OLD.lua]
 
 A redis-server of its own (no persistence; the embedded Valkey when there is none), no HTTP:
 hits as wrk's bench/hit.lua sends them (one site, 1,000 pages, 100,000 User-Agents from one
@@ -90,6 +90,7 @@ async def statsvc_round(
     rng: random.Random,
     script: str | None = None,
     pages: int = 1000,
+    sites: int = 1,
 ) -> Any:
     store = Store.from_url(url, Keys("sv"), Limits(rate_limit_address=1_000_000))
     if script is not None:  # another version of count.lua, in a key space of its own
@@ -99,15 +100,20 @@ async def statsvc_round(
         batcher._sha = hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
     redis = Redis.from_url(url)
     counter = StatsService(store, Clock(START))
-    await store.put_site(Site(id="bench", timezone="Asia/Ho_Chi_Minh"))
-    await counter.hit(PageView("bench", "/warm", None, None), Client("10.0.0.1", "w", None, False))
+    names = ["bench"] if sites == 1 else [f"bench{n}" for n in range(sites)]
+    for name in names:
+        await store.put_site(Site(id=name, timezone="Asia/Ho_Chi_Minh"))
+        await counter.hit(PageView(name, "/warm", None, None), Client("10.0.0.1", "w", None, False))
     before = await server_stats(redis)
     for _ in range(0, hits, batch):
         await asyncio.gather(
             *(
                 counter.hit(
                     PageView(
-                        "bench", f"/tin-tuc/{rng.randint(1, pages)}", None, secrets.token_hex(8)
+                        rng.choice(names),
+                        f"/tin-tuc/{rng.randint(1, pages)}",
+                        None,
+                        secrets.token_hex(8),
                     ),
                     Client(
                         "127.0.0.1", f"Mozilla/5.0 (bench {rng.randint(1, 100_000)})", None, False
@@ -184,14 +190,14 @@ async def main_async(args: argparse.Namespace) -> None:
     with redis_server() as url:
         for n in range(args.rounds):
             (cpu, commands), runs = await statsvc_round(
-                url, args.hits, args.batch, rng, None, args.pages
+                url, args.hits, args.batch, rng, None, args.pages, args.sites
             )
             ours.append(cpu)
             print(f"round {n + 1}: script runs {runs}")
             show("statsvc", cpu, commands)
             if against is not None:
                 (cpu, commands), _ = await statsvc_round(
-                    url, args.hits, args.batch, rng, against, args.pages
+                    url, args.hits, args.batch, rng, against, args.pages, args.sites
                 )
                 older.append(cpu)
                 show("against", cpu, commands)
@@ -211,6 +217,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pages", type=int, default=1000, help="pages the hits spread over")
+    parser.add_argument("--sites", type=int, default=1, help="sites the hits spread over")
     parser.add_argument("--against", type=Path, help="an older count.lua to measure alongside")
     asyncio.run(main_async(parser.parse_args()))
 

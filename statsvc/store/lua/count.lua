@@ -77,25 +77,65 @@ local function read(key, extra, list, week_v, week_u)
   return got
 end
 
--- Members of a set, asked once for a batch: `asked` lists them; returns member -> true/false
-local function members(key, asked)
-  local known = {}
-  if #asked > 0 then
+-- A set's members as a batch asks and adds them. For a batch of several requests
+-- (`at_once`), those `asked` are read at once (SMISMEMBER) and those added written at once
+-- (`write`); for one, each question and addition is a command (the SADD that adds tells
+-- whether the member was new): reading first would cost one more
+local function member_set(key, asked, at_once)
+  local set, known, added = {}, {}, {}
+  if at_once and #asked > 0 then
     local got = redis.call('SMISMEMBER', key, unpack(asked))
     for i = 1, #asked do
       known[asked[i]] = got[i] == 1
     end
   end
-  return known
+  function set.has(member)
+    if not at_once then
+      return redis.call('SISMEMBER', key, member) == 1
+    end
+    return known[member]
+  end
+  function set.add(member)  -- tells whether it was new
+    if not at_once then
+      return redis.call('SADD', key, member) == 1
+    end
+    if known[member] then
+      return false
+    end
+    known[member], added[member] = true, true
+    return true
+  end
+  function set.remove(member)  -- one just added
+    if not at_once then
+      redis.call('SREM', key, member)
+      return
+    end
+    known[member], added[member] = false, nil
+  end
+  function set.write()
+    local list = {}
+    for member in pairs(added) do
+      list[#list + 1] = member
+    end
+    if #list > 0 then
+      redis.call('SADD', key, unpack(list))
+    end
+  end
+  return set
 end
 
--- The minute tallies of views per visitor and per address (`rate` hashes), read once for a
--- batch, counted in Lua, written once: `tally(rate, field, by)` returns the field's count
--- after adding `by`; `write()` stores the changed fields, a hash made here getting its lifetime
-local function rate_tallies()
+-- The minute tallies of views per visitor and per address (`rate` hashes) for a batch of
+-- several requests (`at_once`): the fields `want`ed are `read` at once, counted in Lua
+-- (`add(rate, field, by)` returns the field's count after adding `by`), and `write` stores
+-- the changed fields at once, a hash made then getting its lifetime. For a batch of one,
+-- `add` is one HINCRBY (reading first would cost one more)
+local function rate_tallies(at_once)
   local wanted, held, changed = {}, {}, {}
   local tallies = {}
   function tallies.want(rate, field)
+    if not at_once then
+      return
+    end
     local fields = wanted[rate]
     if not fields then
       fields = {}
@@ -115,6 +155,13 @@ local function rate_tallies()
     end
   end
   function tallies.add(rate, field, by)
+    if not at_once then  -- a batch of one: counted in Redis, as it comes
+      local seen = redis.call('HINCRBY', rate, field, by)
+      if seen == 1 and by == 1 then
+        redis.call('EXPIRE', rate, RATE_TTL, 'NX')
+      end
+      return seen
+    end
     local seen = (held[rate][field] or 0) + by
     held[rate][field], changed[rate][field] = seen, true
     return seen
@@ -170,7 +217,8 @@ local function count(K, A, n, out)
   out[base + 9], out[base + 10] = this[2], total[2]
   -- What the batch asks of the id sets, the visitor set and the minute tallies, read at once
   -- and then kept here as the requests change them (written back after the last one)
-  local ids, visitors, tallies = {}, {}, rate_tallies()
+  local at_once = n > 1
+  local ids, visitors, tallies = {}, {}, rate_tallies(at_once)
   for i = 1, n do
     local a = DAY_ARGS + 1 + REQUEST_ARGS * (i - 1)
     local mode, visitor = A[a], A[a + 1]
@@ -190,9 +238,10 @@ local function count(K, A, n, out)
       end
     end
   end
-  local id_yday, id_tmrw = members(K[10], ids), members(K[13], ids)
-  local id_today, visitor_today = members(K[9], ids), members(K[4], visitors)
-  local new_ids, new_visitors, refused = {}, {}, {}
+  local id_yday, id_tmrw = member_set(K[10], ids, at_once), member_set(K[13], ids, at_once)
+  local id_today = member_set(K[9], ids, at_once)
+  local visitor_today = member_set(K[4], visitors, at_once)
+  local with_ids, refused = false, {}
   -- the site's distinct pages, "(other)" not among them: read only when a path is new
   local pages = nil
   local function real_pages()
@@ -220,7 +269,8 @@ local function count(K, A, n, out)
       counted = 1
       -- counted yesterday, today, or tomorrow (a kept copy replayed after its retry came live
       -- past midnight): a duplicate
-      if view_id ~= '' and (id_yday[view_id] or id_tmrw[view_id] or id_today[view_id]) then
+      if view_id ~= '' and (id_yday.has(view_id) or id_tmrw.has(view_id)
+          or not id_today.add(view_id)) then
         counted, flags = 0, 16
         refuse('duplicate')
       end
@@ -241,11 +291,11 @@ local function count(K, A, n, out)
       end
       if flags == 8 then
         refuse('rate_limited')
+        if view_id ~= '' then
+          id_today.remove(view_id)
+        end
       end
-      if counted == 1 and view_id ~= '' then
-        id_today[view_id] = true
-        new_ids[#new_ids + 1] = view_id
-      end
+      with_ids = with_ids or (counted == 1 and view_id ~= '')
     elseif mode ~= 'read' and mode ~= 'ping' then
       refuse(string.sub(mode, 8))
     end
@@ -283,21 +333,19 @@ local function count(K, A, n, out)
     end
     if counted == 1 then
       added_v, flags = added_v + 1, flags + 1
-      if visitor ~= '' and not visitor_today[visitor] then
-        visitor_today[visitor] = true
-        new_visitors[#new_visitors + 1] = visitor
+      if visitor ~= '' and visitor_today.add(visitor) then
         added_u, flags = added_u + 1, flags + 2
       end
     end
 
+    -- numbers given to Redis as text made once (Lua would format one at each use)
+    local since = now - window
+    local now_text, since_text = A[a + 5], string.format('%d', since)
     -- a hit not counted, and a heartbeat, mark online only a visitor counted today or one
     -- online under yesterday's id (the same reader past midnight): new User-Agents without a
     -- counted view add no one, so the online sets grow no faster than the limits let count
-    -- numbers given to Redis as text made once (Lua would format one per use)
-    local since = now - window
-    local now_text, since_text = A[a + 5], string.format('%d', since)
     local mark = (mode == 'hit' or mode == 'ping') and visitor ~= ''
-    if mark and counted == 0 and not visitor_today[visitor] then
+    if mark and counted == 0 and not visitor_today.has(visitor) then
       local seen = previous ~= '' and redis.call('ZSCORE', K[5], previous)
       mark = seen and tonumber(seen) >= since or false
     end
@@ -333,12 +381,8 @@ local function count(K, A, n, out)
   end
 
   -- What the requests changed in the sets and tallies read at the start, written once
-  if #new_ids > 0 then
-    redis.call('SADD', K[9], unpack(new_ids))
-  end
-  if #new_visitors > 0 then
-    redis.call('SADD', K[4], unpack(new_visitors))
-  end
+  id_today.write()
+  visitor_today.write()
   tallies.write()
   for reason, times in pairs(refused) do  -- the day's tally of refusals: lifetime when made
     if redis.call('HINCRBY', K[12], reason, times) == times then
@@ -347,8 +391,8 @@ local function count(K, A, n, out)
   end
 
   -- The batch's increments, written once; daily and monthly keys get their lifetime when made:
-  -- the day's first counted views make the month hash, the month's page tallies, the day's
-  -- visitor set and page tallies (whatever else writes them, imports, must set it too)
+  -- the day's first counted views make the month hash, the day's visitor set and page
+  -- tallies (whatever else writes them, imports, must set it too)
   if added_v > 0 then
     redis.call('HINCRBY', K[1], 'v', added_v)
     redis.call('HINCRBY', K[2], 'v', added_v)
@@ -366,7 +410,7 @@ local function count(K, A, n, out)
       redis.call('EXPIRE', K[4], A[3], 'NX')
       redis.call('EXPIRE', K[7], A[4], 'NX')
     end
-    if #new_ids > 0 then  -- the day's id set may come later than its first views
+    if with_ids then  -- the day's id set may come later than its first views
       redis.call('EXPIRE', K[9], A[14], 'NX')
     end
   end
