@@ -33,6 +33,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bench.memory import Clock
 from bench.run import free_port
 from statsvc.core.keys import Keys
 from statsvc.core.pageview import PageView
@@ -43,17 +44,6 @@ from statsvc.store import Limits, Store
 
 NAIVE = (Path(__file__).parent / "naive.lua").read_text()
 START = datetime(2026, 11, 23, 3, tzinfo=UTC).timestamp()
-
-
-class Clock:
-    """The time of the hits: each reading a little later than the last, as on a busy server."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        self.now += 0.0003
-        return self.now
 
 
 async def server_stats(redis: Redis) -> tuple[float, dict[str, tuple[int, float]]]:
