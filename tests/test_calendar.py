@@ -8,14 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from statsvc.core.calendar import (
-    Windows,
-    day_bounds,
-    local_day,
-    month_days,
-    week_days,
-    windows_at,
-)
+from statsvc.core.calendar import Windows, day_bounds, local_day, week_days, windows_at
 from tests.helpers import BERLIN, DST_DAYS, HCM, NEW_YORK, instant
 
 LONDON = "Europe/London"
@@ -445,15 +438,3 @@ def test_day_fields_name_the_days_in_the_month_hashes(
     got = windows_at(instant(f"{today}T12:00:00+07:00"), ZoneInfo(HCM), week_start)
     assert got.today == day
     assert got.day_fields() == fields
-
-
-@pytest.mark.parametrize(
-    ("month", "first", "last", "days"),
-    [("2026-12", "2026-12-01", "2026-12-31", 31), ("2028-02", "2028-02-01", "2028-02-29", 29)],
-)
-def test_month_days_are_all_the_days_of_the_month(
-    month: str, first: str, last: str, days: int
-) -> None:
-    """month_days lists every day of a month, the last of a leap February included."""
-    listed = month_days(month)
-    assert (listed[0].isoformat(), listed[-1].isoformat(), len(listed)) == (first, last, days)

@@ -254,7 +254,7 @@ async def test_a_hit_after_an_import_of_today_still_gives_the_day_keys_a_lifetim
     await ok(client, "POST", IMPORT, body=body)
     hit = await post_hit(client, {"site": "demo", "path": "/"})
     assert hit["views"]["today"] == 4
-    for key in ("visitors:2026-11-26", "pd:2026-11-26", "m:2026-11"):
+    for key in ("visitors:2026-11-26", "pd:2026-11-26", "pm:2026-11", "m:2026-11"):
         assert await redis.ttl(f"{prefix}:{{demo}}:{key}") > 0, key
 
 

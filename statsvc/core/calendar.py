@@ -59,13 +59,6 @@ def windows_at(now: float, zone: ZoneInfo, week_start: str) -> Windows:
     )
 
 
-def month_days(month: str) -> tuple[date, ...]:
-    """Return the days of the month "YYYY-MM"."""
-    first = date.fromisoformat(month + "-01")
-    following = (first + timedelta(days=31)).replace(day=1)
-    return tuple(first + timedelta(days=n) for n in range((following - first).days))
-
-
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[float, float]:
     """Return the Unix times at which local `day` starts and the next day starts in `zone`
     (where midnight falls in a DST gap, the day starts at its first existing instant)."""

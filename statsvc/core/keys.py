@@ -49,13 +49,11 @@ class Keys:
         return f"{self.prefix}:{{{site}}}:pages"
 
     def pages_day(self, site: str, day: date) -> str:
-        """A site's page tallies of one local day (sorted set: path -> views); a month's are
-        its days', summed."""
+        """A site's page tallies of one local day (sorted set: path -> views)."""
         return f"{self.prefix}:{{{site}}}:pd:{day.isoformat()}"
 
     def pages_month(self, site: str, month: str) -> str:
-        """A site's page tallies of one month "YYYY-MM" (sorted set: path -> views): only of
-        a month begun before 2026-12 (kept up to its end); later months sum their days."""
+        """A site's page tallies of one month "YYYY-MM" (sorted set: path -> views)."""
         return f"{self.prefix}:{{{site}}}:pm:{month}"
 
     def rejected(self, site: str, day: date) -> str:

@@ -35,10 +35,8 @@ SHORT_TTL = 3 * 86400  # today's visitor set is read until tomorrow ends (and by
 # the day after until a kept one of them is replayed, REPLAY_HORIZON after its day ends at the
 # latest: two local days (25 hours each at most, on a DST change) and the horizon.
 ID_TTL = 2 * 25 * 3600 + REPLAY_HORIZON
-# A day's page tallies serve the today, yesterday, week and month windows (a month's page
-# tallies are its days', summed): read until its month ends, 31 days after it begins at most
-PAGE_DAY_TTL = 32 * 86400
-PAGE_MONTH_TTL = 62 * 86400  # unused by the script (it makes no month page tallies any more)
+PAGE_DAY_TTL = 8 * 86400  # daily page tallies serve the today, yesterday and week windows
+PAGE_MONTH_TTL = 62 * 86400  # monthly page tallies serve the month window
 MAX_CACHED_HEADS = 20_000  # packed day keys and arguments, one per site and day
 LANE_REST = 2.0  # seconds a server that failed to answer is not asked again, at most
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from redis.commands.core import AsyncScript
 
-from statsvc.core.calendar import month_days
 from statsvc.core.keys import Keys
 from statsvc.core.site import Site, site_from_json
 from statsvc.store.limits import Limits
@@ -142,10 +141,6 @@ class Records:
     ) -> list[tuple[str, int]]:
         """Return the most viewed pages, most viewed first (ties by path): of the days given
         (summed), else of the month given, else of all time."""
-        if month and not await self._redis.exists(self._keys.pages_month(site_id, month)):
-            # a month's page tallies are its days' summed, but for a month whose own tallies
-            # were begun before (by a statsvc that wrote them): those are kept up to its end
-            days = month_days(month)
         scored: Any  # pairs (path, views)
         if len(days) > 1:  # a week: its days summed (ZUNION of one site's keys, one slot)
             keys = [self._keys.pages_day(site_id, day) for day in days]

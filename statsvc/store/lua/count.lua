@@ -10,9 +10,8 @@
 -- KEYS[4]  visitors     set   visitor ids seen today (a new member is a visit)
 -- KEYS[5]  online       zset  visitor -> last seen (ms)
 -- KEYS[6]  pages        zset  path -> total views; also the registry of distinct pages
--- KEYS[7]  pages_day    zset  path -> views today (a month's page tallies: its days', summed)
--- KEYS[8]  pages_month  zset  path -> views this month, kept only where it exists: a month
---                             whose tallies a statsvc before 2026-12 began; never made here
+-- KEYS[7]  pages_day    zset  path -> views today
+-- KEYS[8]  pages_month  zset  path -> views this month
 -- KEYS[9]  ids_today    set   page-view ids counted today
 -- KEYS[10] ids_yday     set   page-view ids counted yesterday
 -- KEYS[11] other_online zset  visitor -> last seen (ms) on the "(other)" page
@@ -24,7 +23,7 @@
 --
 -- ARGV[1] online window (ms)   ARGV[2] page cap
 -- ARGV[3] lifetime (s) of today's visitor set   ARGV[4] of a day's page tallies
--- ARGV[5] of a month hash   ARGV[6] unused (was a month's page tallies': none are made)
+-- ARGV[5] of a month hash   ARGV[6] of a month's page tallies
 -- ARGV[7] today's day of the month ("DD")   ARGV[8] yesterday's   ARGV[9] "1" if in last month
 -- ARGV[10] the week's days before today in this month ("DD,DD,…")   ARGV[11] in last month
 -- ARGV[12] counted views a visitor may make in a minute (0: no limit)
@@ -208,7 +207,6 @@ local function count(K, A, n, out)
   end
 
   local added_v, added_u, marked, oldest = 0, 0, false, nil
-  local month_kept = nil  -- whether this month has page tallies of its own: asked once
   local marked_pages = {}  -- page-online sets a reader joined: their lifetime set once
   local base = #out
   out[base + 1], out[base + 2], out[base + 3] = this[3], yday_v, week_v
@@ -316,12 +314,7 @@ local function count(K, A, n, out)
       end
       page_total = tonumber(page_total)
       page_today = tonumber(redis.call('ZINCRBY', K[7], 1, path))
-      if month_kept == nil then
-        month_kept = redis.call('EXISTS', K[8]) == 1
-      end
-      if month_kept then
-        redis.call('ZINCRBY', K[8], 1, path)
-      end
+      redis.call('ZINCRBY', K[8], 1, path)
     elseif known then
       local score = redis.call('ZSCORE', K[6], path)
       if not score and real_pages() >= cap then
@@ -409,6 +402,7 @@ local function count(K, A, n, out)
       redis.call('EXPIRE', K[2], A[5], 'NX')
       redis.call('EXPIRE', K[4], A[3], 'NX')
       redis.call('EXPIRE', K[7], A[4], 'NX')
+      redis.call('EXPIRE', K[8], A[6], 'NX')
     end
     if with_ids then  -- the day's id set may come later than its first views
       redis.call('EXPIRE', K[9], A[14], 'NX')
