@@ -869,8 +869,7 @@ async def test_keys_expire_when_no_window_needs_them(
     client: Client, redis: Redis, prefix: str
 ) -> None:
     """After a hit, a month's days live past the retention, the salt ~2 days, daily page
-    tallies to their month's end (a month's page tallies are its days'), online ~the window;
-    totals forever; no month page tallies are made."""
+    tallies a week, online ~the window; totals forever."""
     await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-ttl-0001"})
     base = f"{prefix}:{{demo}}:"
     lifetimes = {  # key: (shortest, longest) TTL in seconds
@@ -879,12 +878,11 @@ async def test_keys_expire_when_no_window_needs_them(
         "visitors:2026-11-26": (DAY, 3 * DAY),
         # read again as yesterday's ids tomorrow, and by kept hits up to the replay horizon
         "ids:2026-11-26": (ID_TTL - 60, ID_TTL),
-        # the week's, yesterday's and the month's windows read it, to the month's end
-        "pd:2026-11-26": (32 * DAY - 60, 32 * DAY),
+        "pd:2026-11-26": (8 * DAY - 60, 8 * DAY),  # the week's and yesterday's windows read it
+        "pm:2026-11": (31 * DAY, 62 * DAY),  # the month's window reads it
     }
     for suffix, (shortest, longest) in lifetimes.items():
         assert shortest <= await redis.ttl(base + suffix) <= longest, suffix
-    assert not await redis.exists(base + "pm:2026-11")
     for suffix in ("online", "pon:/a"):
         assert 290_000 <= await redis.pttl(base + suffix) <= 300_000, suffix
     forever = {
@@ -1032,5 +1030,5 @@ async def test_every_daily_key_expires_whatever_comes_first(
     await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-later-0001"})
     base = f"{prefix}:{{demo}}:"
     assert 2 * DAY <= await redis.ttl(base + "ids:2026-11-26") <= ID_TTL
-    for suffix in ("m:2026-11", "pd:2026-11-26", "visitors:2026-11-26"):
+    for suffix in ("m:2026-11", "pm:2026-11", "pd:2026-11-26", "visitors:2026-11-26"):
         assert await redis.ttl(base + suffix) > 0, suffix
