@@ -55,12 +55,9 @@
 --   statsvc.core.reasons'), online,
 --   page online, page today, page total
 
+local OTHER = '(other)'  -- the page the views of pages past the cap are folded into
 local RATE_TTL = 120  -- seconds a minute's tally of views per visitor is kept
-local DAY_KEYS, DAY_ARGS, REQUEST_ARGS = 14, 15, 8  -- a batch's keys and arguments (see above)
-
-local function num(value)
-  return tonumber(value) or 0
-end
+local DAY_KEYS, DAY_ARGS, REQUEST_ARGS = 14, 15, 8  -- a batch's keys and arguments, a request's
 
 -- a month hash's own `extra` fields, then the views and visits of the days listed
 -- ("DD,DD,…"), as stored: one HMGET; the days' views are added to the list `week_v`, their
@@ -81,21 +78,108 @@ local function read(key, extra, list, week_v, week_u)
   return got
 end
 
--- a hit counted from a client address, or from a visitor, in its minute (its field of the
--- minute's hash `rate`); tell whether that passes `limit`
-local function within(rate, field, limit)
-  local seen = redis.call('HINCRBY', rate, field, 1)
-  if seen == 1 then
-    redis.call('EXPIRE', rate, RATE_TTL, 'NX')
+-- A set's members as a batch asks and adds them. For a batch of several requests
+-- (`at_once`), those `asked` are read at once (SMISMEMBER) and those added written at once
+-- (`write`); for one, each question and addition is a command (the SADD that adds tells
+-- whether the member was new): reading first would cost one more
+local function member_set(key, asked, at_once)
+  local set, known, added = {}, {}, {}
+  if at_once and #asked > 0 then
+    local got = redis.call('SMISMEMBER', key, unpack(asked))
+    for i = 1, #asked do
+      known[asked[i]] = got[i] == 1
+    end
   end
-  return seen <= limit
+  function set.has(member)
+    if not at_once then
+      return redis.call('SISMEMBER', key, member) == 1
+    end
+    return known[member]
+  end
+  function set.add(member)  -- tells whether it was new
+    if not at_once then
+      return redis.call('SADD', key, member) == 1
+    end
+    if known[member] then
+      return false
+    end
+    known[member], added[member] = true, true
+    return true
+  end
+  function set.remove(member)  -- one just added
+    if not at_once then
+      redis.call('SREM', key, member)
+      return
+    end
+    known[member], added[member] = false, nil
+  end
+  function set.write()
+    local list = {}
+    for member in pairs(added) do
+      list[#list + 1] = member
+    end
+    if #list > 0 then
+      redis.call('SADD', key, unpack(list))
+    end
+  end
+  return set
 end
 
--- a hit not counted, for `reason`: the day's tally of refusals gets its lifetime when made
-local function refuse(key, reason, lifetime)
-  if redis.call('HINCRBY', key, reason, 1) == 1 then
-    redis.call('EXPIRE', key, lifetime, 'NX')
+-- The minute tallies of views per visitor and per address (`rate` hashes) for a batch of
+-- several requests (`at_once`): the fields `want`ed are `read` at once, counted in Lua
+-- (`add(rate, field, by)` returns the field's count after adding `by`), and `write` stores
+-- the changed fields at once, a hash made then getting its lifetime. For a batch of one,
+-- `add` is one HINCRBY (reading first would cost one more)
+local function rate_tallies(at_once)
+  local wanted, held, changed = {}, {}, {}
+  local tallies = {}
+  function tallies.want(rate, field)
+    if not at_once then
+      return
+    end
+    local fields = wanted[rate]
+    if not fields then
+      fields = {}
+      wanted[rate], held[rate], changed[rate] = fields, {}, {}
+    end
+    if held[rate][field] == nil then
+      held[rate][field] = false
+      fields[#fields + 1] = field
+    end
   end
+  function tallies.read()
+    for rate, fields in pairs(wanted) do
+      local got = redis.call('HMGET', rate, unpack(fields))
+      for i = 1, #fields do
+        held[rate][fields[i]] = tonumber(got[i]) or false
+      end
+    end
+  end
+  function tallies.add(rate, field, by)
+    if not at_once then  -- a batch of one: counted in Redis, as it comes
+      local seen = redis.call('HINCRBY', rate, field, by)
+      if seen == 1 and by == 1 then
+        redis.call('EXPIRE', rate, RATE_TTL, 'NX')
+      end
+      return seen
+    end
+    local seen = (held[rate][field] or 0) + by
+    held[rate][field], changed[rate][field] = seen, true
+    return seen
+  end
+  function tallies.write()
+    for rate, fields in pairs(changed) do
+      local pairs_ = {}
+      for field in pairs(fields) do
+        pairs_[#pairs_ + 1], pairs_[#pairs_ + 2] = field, held[rate][field]
+      end
+      if #pairs_ > 0 then
+        redis.call('HSET', rate, unpack(pairs_))
+        redis.call('EXPIRE', rate, RATE_TTL, 'NX')
+      end
+    end
+  end
+  return tallies
 end
 
 -- Traffic sources: a new visit (the first counted view of a visitor's day) adds one to its
@@ -150,23 +234,56 @@ local function count(K, A, n, out)
     yday_v, yday_u = this[5], this[6]
   end
 
-  -- the site's distinct pages, "(other)" not among them: read only when a path is new
-  local pages = nil
-  local function real_pages()
-    if not pages then
-      pages = redis.call('ZCARD', K[6])
-      if redis.call('ZSCORE', K[6], '(other)') then
-        pages = pages - 1
-      end
-    end
-    return pages
-  end
-  local added_v, added_u, marked, oldest, with_ids = 0, 0, false, nil, false
+  local added_v, added_u, marked, oldest = 0, 0, false, nil
+  local marked_pages = {}  -- page-online sets a reader joined: their lifetime set once
   local base = #out
   out[base + 1], out[base + 2], out[base + 3] = this[3], yday_v, week_v
   out[base + 4], out[base + 5] = this[1], total[1]
   out[base + 6], out[base + 7], out[base + 8] = this[4], yday_u, week_u
   out[base + 9], out[base + 10] = this[2], total[2]
+  -- What the batch asks of the id sets, the visitor set and the minute tallies, read at once
+  -- and then kept here as the requests change them (written back after the last one)
+  local at_once = n > 1
+  local ids, visitors, tallies = {}, {}, rate_tallies(at_once)
+  for i = 1, n do
+    local a = DAY_ARGS + 1 + REQUEST_ARGS * (i - 1)
+    local mode, visitor = A[a], A[a + 1]
+    if visitor ~= '' then
+      visitors[#visitors + 1] = visitor
+    end
+    if mode == 'hit' or mode == 'replay' then
+      if A[a + 4] ~= '' then
+        ids[#ids + 1] = A[a + 4]
+      end
+      local rate = K[DAY_KEYS + n + i]
+      if address_limit > 0 and A[a + 6] ~= '' then
+        tallies.want(rate, A[a + 6])
+      end
+      if limit > 0 and visitor ~= '' then
+        tallies.want(rate, visitor)
+      end
+    end
+  end
+  local id_yday, id_tmrw = member_set(K[10], ids, at_once), member_set(K[13], ids, at_once)
+  local id_today = member_set(K[9], ids, at_once)
+  local visitor_today = member_set(K[4], visitors, at_once)
+  local with_ids, refused = false, {}
+  -- the site's distinct pages, "(other)" not among them: read only when a path is new
+  local pages = nil
+  local function real_pages()
+    if not pages then
+      pages = redis.call('ZCARD', K[6])
+      if redis.call('ZSCORE', K[6], OTHER) then
+        pages = pages - 1
+      end
+    end
+    return pages
+  end
+  local function refuse(reason)  -- a hit not counted, for `reason`: tallied, written once
+    refused[reason] = (refused[reason] or 0) + 1
+  end
+  tallies.read()
+
   for i = 1, n do
     local a = DAY_ARGS + 1 + REQUEST_ARGS * (i - 1)
     local mode, visitor, previous = A[a], A[a + 1], A[a + 2]
@@ -178,38 +295,35 @@ local function count(K, A, n, out)
       counted = 1
       -- counted yesterday, today, or tomorrow (a kept copy replayed after its retry came live
       -- past midnight): a duplicate
-      if view_id ~= '' then
-        if redis.call('SISMEMBER', K[10], view_id) == 1
-            or redis.call('SISMEMBER', K[13], view_id) == 1
-            or redis.call('SADD', K[9], view_id) == 0 then
-          counted, flags = 0, 16
-          refuse(K[12], 'duplicate', A[5])
-        end
+      if view_id ~= '' and (id_yday.has(view_id) or id_tmrw.has(view_id)
+          or not id_today.add(view_id)) then
+        counted, flags = 0, 16
+        refuse('duplicate')
       end
       -- the views counted from the client's address in the minute, then the visitor's; past
-      -- either limit, refused (and its id forgotten: it was not counted). One refused by its
-      -- address leaves its visitor no field; one refused by its visitor gives its address's
+      -- either limit, refused (and its id not kept: it was not counted). One refused by its
+      -- address leaves its visitor no view; one refused by its visitor gives its address's
       -- view back. Views kept through an outage come without an address (and without a
       -- visitor when it was not known): those pass.
-      if counted == 1 and address_limit > 0 and address ~= ''
-          and not within(rate, address, address_limit) then
+      local by_address = counted == 1 and address_limit > 0 and address ~= ''
+      if by_address and tallies.add(rate, address, 1) > address_limit then
         counted, flags = 0, 8
       end
-      if counted == 1 and limit > 0 and visitor ~= '' and not within(rate, visitor, limit) then
+      if counted == 1 and limit > 0 and visitor ~= '' and tallies.add(rate, visitor, 1) > limit then
         counted, flags = 0, 8
-        if address_limit > 0 and address ~= '' then
-          redis.call('HINCRBY', rate, address, -1)
+        if by_address then
+          tallies.add(rate, address, -1)
         end
       end
       if flags == 8 then
-        refuse(K[12], 'rate_limited', A[5])
+        refuse('rate_limited')
         if view_id ~= '' then
-          redis.call('SREM', K[9], view_id)
+          id_today.remove(view_id)
         end
       end
       with_ids = with_ids or (counted == 1 and view_id ~= '')
     elseif mode ~= 'read' and mode ~= 'ping' then
-      refuse(K[12], string.sub(mode, 8), A[5])
+      refuse(string.sub(mode, 8))
     end
 
     -- A path not in the registry folds into "(other)" once the site has `cap` pages (a page
@@ -220,38 +334,40 @@ local function count(K, A, n, out)
       page_total = redis.call('ZADD', K[6], 'XX', 'INCR', 1, path)
       if not page_total then
         if real_pages() >= cap then
-          path, page_online, flags = '(other)', K[11], 4
+          path, page_online, flags = OTHER, K[11], 4
         else
           pages = pages + 1
         end
         page_total = redis.call('ZINCRBY', K[6], 1, path)
       end
-      page_total = num(page_total)
-      page_today = num(redis.call('ZINCRBY', K[7], 1, path))
+      page_total = tonumber(page_total)
+      page_today = tonumber(redis.call('ZINCRBY', K[7], 1, path))
       redis.call('ZINCRBY', K[8], 1, path)
     elseif known then
       local score = redis.call('ZSCORE', K[6], path)
       if not score and real_pages() >= cap then
-        path, page_online, flags = '(other)', K[11], flags + 4
+        path, page_online, flags = OTHER, K[11], flags + 4
         score = redis.call('ZSCORE', K[6], path)
       end
-      known, page_total = score ~= false, num(score)
-      page_today = num(redis.call('ZSCORE', K[7], path))
+      known, page_total = score ~= false, tonumber(score) or 0
+      page_today = tonumber(redis.call('ZSCORE', K[7], path)) or 0
     end
     if counted == 1 then
       added_v, flags = added_v + 1, flags + 1
-      if visitor ~= '' and redis.call('SADD', K[4], visitor) == 1 then
+      if visitor ~= '' and visitor_today.add(visitor) then
         added_u, flags = added_u + 1, flags + 2
         count_source(K[14], A[a + 7], tonumber(A[15]), A[5])
       end
     end
 
+    -- numbers given to Redis as text made once (Lua would format one at each use)
+    local since = now - window
+    local now_text, since_text = A[a + 5], string.format('%d', since)
     -- a hit not counted, and a heartbeat, mark online only a visitor counted today or one
     -- online under yesterday's id (the same reader past midnight): new User-Agents without a
     -- counted view add no one, so the online sets grow no faster than the limits let count
-    local since = now - window
     local mark = (mode == 'hit' or mode == 'ping') and visitor ~= ''
-    if mark and counted == 0 and redis.call('SISMEMBER', K[4], visitor) == 0 then
+    if mark and counted == 0 and not visitor_today.has(visitor) then
       local seen = previous ~= '' and redis.call('ZSCORE', K[5], previous)
       mark = seen and tonumber(seen) >= since or false
     end
@@ -261,30 +377,44 @@ local function count(K, A, n, out)
       if previous ~= '' then
         redis.call('ZREM', K[5], previous)
       end
-      redis.call('ZADD', K[5], 'GT', now, visitor)
+      redis.call('ZADD', K[5], 'GT', now_text, visitor)
       if known then
         if previous ~= '' then
           redis.call('ZREM', page_online, previous)
         end
         -- trimmed now and then (by the clock's last digit) as readers join: counts read only
         -- the window, and the set must not grow with every reader of a page never left idle
-        if redis.call('ZADD', page_online, 'GT', now, visitor) == 1 and now % 8 == 0 then
-          redis.call('ZREMRANGEBYSCORE', page_online, '-inf', '(' .. since)
+        if redis.call('ZADD', page_online, 'GT', now_text, visitor) == 1 and now % 8 == 0 then
+          redis.call('ZREMRANGEBYSCORE', page_online, '-inf', '(' .. since_text)
         end
-        redis.call('PEXPIRE', page_online, window)
+        marked_pages[page_online] = true  -- to live one window after its last reader
       end
     end
 
     local n = #out
     out[n + 1] = flags
-    out[n + 2] = redis.call('ZCOUNT', K[5], since, '+inf')
-    out[n + 3] = redis.call('ZCOUNT', page_online, since, '+inf')
+    out[n + 2] = redis.call('ZCOUNT', K[5], since_text, '+inf')
+    out[n + 3] = redis.call('ZCOUNT', page_online, since_text, '+inf')
     out[n + 4], out[n + 5] = page_today, page_total
   end
 
+  for page_online in pairs(marked_pages) do
+    redis.call('PEXPIRE', page_online, A[1])
+  end
+
+  -- What the requests changed in the sets and tallies read at the start, written once
+  id_today.write()
+  visitor_today.write()
+  tallies.write()
+  for reason, times in pairs(refused) do  -- the day's tally of refusals: lifetime when made
+    if redis.call('HINCRBY', K[12], reason, times) == times then
+      redis.call('EXPIRE', K[12], A[5], 'NX')
+    end
+  end
+
   -- The batch's increments, written once; daily and monthly keys get their lifetime when made:
-  -- the day's first counted views make the month hash, the month's page tallies, the day's
-  -- visitor set and page tallies (whatever else writes them, imports, must set it too)
+  -- the day's first counted views make the month hash, the day's visitor set and page
+  -- tallies (whatever else writes them, imports, must set it too)
   if added_v > 0 then
     redis.call('HINCRBY', K[1], 'v', added_v)
     redis.call('HINCRBY', K[2], 'v', added_v)
@@ -309,7 +439,7 @@ local function count(K, A, n, out)
   end
   if marked then
     redis.call('ZREMRANGEBYSCORE', K[5], '-inf', '(' .. oldest)
-    redis.call('PEXPIRE', K[5], window)
+    redis.call('PEXPIRE', K[5], A[1])
   end
 end
 
