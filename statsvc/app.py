@@ -12,6 +12,7 @@ import jinja2
 from aiohttp import web
 
 from statsvc import i18n
+from statsvc.core import referrer
 from statsvc.core.config import Settings
 from statsvc.core.keys import Keys
 from statsvc.core.site import new_site
@@ -96,7 +97,9 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
     )
-    env.filters.update(number=i18n.number, day=i18n.day, short_day=i18n.short_day)
+    env.filters.update(
+        number=i18n.number, day=i18n.day, short_day=i18n.short_day, source_label=referrer.label
+    )
     env.globals["language"] = language
     env.globals["proxy_warnings"] = lambda: proxy_warnings(app)
     app.cleanup_ctx.append(_store)

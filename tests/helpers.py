@@ -225,6 +225,30 @@ async def ok(
     return reply
 
 
+async def province(client: Client) -> None:
+    """Make communes xa1..xa3, districts huyen-a (xa1, xa2) and huyen-b (xa2, xa3), and the
+    province tinh holding both districts (xa2 reached twice) and its own site tinh-site."""
+    for site, zone in [
+        ("xa1", "Asia/Ho_Chi_Minh"),
+        ("xa2", "Europe/Berlin"),
+        ("xa3", "America/New_York"),
+        ("tinh-site", "Asia/Ho_Chi_Minh"),
+    ]:
+        await put_site(client, site, {"timezone": zone})
+    await ok(
+        client, "PUT", "/api/v1/groups/huyen-a", body={"name": "Huyện A", "sites": ["xa1", "xa2"]}
+    )
+    await ok(
+        client, "PUT", "/api/v1/groups/huyen-b", body={"name": "Huyện B", "sites": ["xa2", "xa3"]}
+    )
+    await ok(
+        client,
+        "PUT",
+        "/api/v1/groups/tinh",
+        body={"name": "Tỉnh", "sites": ["tinh-site"], "groups": ["huyen-a", "huyen-b"]},
+    )
+
+
 async def new_token(client: Client, site: str) -> str:
     """Make a read-only token of `site`; return it."""
     response = await admin_request(client, "POST", f"/api/v1/sites/{site}/tokens")

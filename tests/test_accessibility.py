@@ -42,6 +42,7 @@ PAGES = [
     ("report", "/admin/sites/tuson/report?period=2026-11-01_2026-11-26", True, ".chart"),
     ("report-error", "/admin/sites/tuson/report?from=2024-01-01&to=2024-01-31", True, "h1"),
     ("group", "/admin/groups/son-dong", True, "table.ranking"),
+    ("group-report", "/admin/groups/son-dong/report?period=2026-11-01_2026-11-26", True, ".chart"),
 ]
 # name, path, signed in as admin: every control reached by Tab, in order, its focus ring seen
 KEYBOARD = [

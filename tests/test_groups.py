@@ -22,6 +22,7 @@ from tests.helpers import (
     error_code,
     ok,
     post_hit,
+    province,
     put_site,
     sign_in,
 )
@@ -35,26 +36,6 @@ async def client(aiohttp_client: AiohttpClient, settings: Settings, clock: FakeC
     """The application with no group cache: every read of a group reads the store."""
     fresh = dataclasses.replace(settings, group_cache_seconds=0.0)
     return await aiohttp_client(create_app(fresh, clock=clock))
-
-
-async def province(client: Client) -> None:
-    """Make communes xa1..xa3, districts huyen-a (xa1, xa2) and huyen-b (xa2, xa3), and the
-    province tinh holding both districts (xa2 reached twice) and its own site tinh-site."""
-    for site, zone in [
-        ("xa1", "Asia/Ho_Chi_Minh"),
-        ("xa2", "Europe/Berlin"),
-        ("xa3", "America/New_York"),
-        ("tinh-site", "Asia/Ho_Chi_Minh"),
-    ]:
-        await put_site(client, site, {"timezone": zone})
-    await ok(client, "PUT", f"{GROUPS}/huyen-a", body={"name": "Huyện A", "sites": ["xa1", "xa2"]})
-    await ok(client, "PUT", f"{GROUPS}/huyen-b", body={"name": "Huyện B", "sites": ["xa2", "xa3"]})
-    await ok(
-        client,
-        "PUT",
-        f"{GROUPS}/tinh",
-        body={"name": "Tỉnh", "sites": ["tinh-site"], "groups": ["huyen-a", "huyen-b"]},
-    )
 
 
 async def hits(client: Client, site: str, n: int) -> None:

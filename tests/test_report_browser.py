@@ -51,22 +51,26 @@ def tab(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
     context.close()
 
 
+def open_this_months_report(page: Page, service: str, home: str) -> None:
+    """Sign in as the admin, keep the period the page at `home` chooses first (this month up
+    to today) and open its report."""
+    page.goto(service + "/admin/login")
+    page.locator("#token").fill(ADMIN_TOKEN)
+    page.locator("#token").press("Enter")
+    page.goto(service + home)
+    expect(page.get_by_label("Kỳ báo cáo")).to_have_value("2026-11-01_2026-11-26")
+    page.get_by_role("button", name="Xem báo cáo").first.click()
+    expect(page).to_have_url(f"{service}{home}/report?period=2026-11-01_2026-11-26")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Báo cáo thống kê truy cập")
+
+
 def test_choose_read_print_and_download_a_month_report(
     tuson: Live, tab: tuple[Page, list[str]]
 ) -> None:
     """A user picks this month on the site page, reads the report in Vietnamese, prints it
     (A4, no navigation on paper) and downloads its Excel file."""
     page, errors = tab
-    page.goto(tuson.service + "/admin/login")
-    page.locator("#token").fill(ADMIN_TOKEN)
-    page.locator("#token").press("Enter")
-    page.goto(tuson.service + "/admin/sites/tuson")
-    expect(page.get_by_label("Kỳ báo cáo")).to_have_value("2026-11-01_2026-11-26")
-    page.get_by_role("button", name="Xem báo cáo").first.click()
-    expect(page).to_have_url(
-        tuson.service + "/admin/sites/tuson/report?period=2026-11-01_2026-11-26"
-    )
-    expect(page.get_by_role("heading", level=1)).to_have_text("Báo cáo thống kê truy cập")
+    open_this_months_report(page, tuson.service, "/admin/sites/tuson")
     expect(page.locator("table.pages td.path").first).to_have_text("/")
     expect(page.get_by_role("img", name="Lượt xem và lượt truy cập theo ngày")).to_be_visible()
 
@@ -87,4 +91,67 @@ def test_choose_read_print_and_download_a_month_report(
     assert download.value.suggested_filename == "bao-cao-tuson-2026-11-01-2026-11-26.xlsx"
     book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
     assert book.sheetnames == ["Tổng quan", "Theo ngày", "Trang", "Nguồn"]
+    assert errors == []
+
+
+@pytest.fixture
+def son_dong(tuson: Live) -> Live:
+    """tuson's district son-dong, with two more communes: tan-lap (history and today's views)
+    and an-lac, an empty one."""
+    tuson.put_site("tan-lap", {"name": "Xã Tân Lập", "timezone": "Asia/Ho_Chi_Minh"})
+    tuson.put_site("an-lac", {"name": "Xã An Lạc", "timezone": "Asia/Bangkok"})
+    days = [
+        {**day, "views": day["views"] // 2, "visits": day["visits"] // 2}
+        for day in portal_history(TODAY, range(1, 60))
+    ]
+    tuson.admin("POST", "/api/v1/sites/tan-lap/import", {"import_id": "old", "days": days})
+    for reader, referrer in zip(
+        "abcde",
+        [
+            "https://www.google.com.vn/search",
+            "https://coccoc.com/search",
+            "",
+            "https://zalo.me/",
+            "",
+        ],
+        strict=True,
+    ):
+        hit = {"site": "tan-lap", "path": "/tin-tuc/hoi-nghi-huyen", "referrer": referrer}
+        tuson.hit({k: v for k, v in hit.items() if v}, user_agent=reader)
+    tuson.admin(
+        "PUT",
+        "/api/v1/groups/son-dong",
+        {"name": "Huyện Sơn Động", "sites": ["tuson", "tan-lap", "an-lac"]},
+    )
+    return tuson
+
+
+def test_choose_read_and_print_a_group_month_report(
+    son_dong: Live, tab: tuple[Page, list[str]]
+) -> None:
+    """A user picks this month on the group page, reads the district's report in Vietnamese
+    with its member communes ranked, prints it on A4 and downloads its Excel file."""
+    page, errors = tab
+    open_this_months_report(page, son_dong.service, "/admin/groups/son-dong")
+    ranking = page.locator("table.ranking tbody tr")
+    expect(ranking).to_have_count(3)
+    expect(ranking.first.locator("td").nth(1)).to_have_text("tuson")
+    expect(ranking.last.locator("td").nth(1)).to_have_text("an-lac")
+
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": A4_WIDTH, "height": 1123})
+    expect(page.locator("header.bar")).to_be_hidden()
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / "report-group-print.png"), full_page=True)
+    pdf = page.pdf(prefer_css_page_size=True)
+    sizes = set(re.findall(rb"/MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]", pdf))
+    assert {(round(float(w)), round(float(h))) for w, h in sizes} == {(595, 842)}
+    page.emulate_media(media="screen")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Tải về Excel (XLSX)").click()
+    assert download.value.suggested_filename == "bao-cao-son-dong-2026-11-01-2026-11-26.xlsx"
+    book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert book.sheetnames[-1] == "Trang thành viên"
     assert errors == []

@@ -92,7 +92,7 @@ async def test_report_sums_its_days_and_compares_across_a_month_boundary(
         {"path": "/c", "views": 4},
         {"path": "/", "views": 2},
     ]
-    assert report["sources"] == []
+    assert report["sources"] == [{"source": "(direct)", "name": "(direct)", "visits": 4}]
     assert "sites" not in report
     check_reply("GET", "/api/v1/sites/{site}/report", 200, report)
 
@@ -218,10 +218,13 @@ def expected_tables(report: dict[str, Any], vi: bool) -> dict[str, list[list[Any
     """Return what each table of a report's files must hold, from its JSON."""
     names = ("Theo ngày", "Trang", "Nguồn") if vi else ("Days", "Pages", "Sources")
     days = [[date.fromisoformat(d["date"]), d["views"], d["visits"]] for d in report["days"]]
+    shown = {s["source"]: s["name"] for s in report["sources"]}
+    shown["(direct)"] = "Truy cập trực tiếp" if vi else "Direct"
+    shown["(other)"] = "Khác" if vi else "Other sources"
     return {
         names[0]: days,
         names[1]: [[p["path"], p["views"]] for p in report["pages"]],
-        names[2]: [[s["source"], s["visits"]] for s in report["sources"]],
+        names[2]: [[shown[s["source"]], s["source"], s["visits"]] for s in report["sources"]],
     }
 
 

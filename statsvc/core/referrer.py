@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from statsvc.i18n import _
+
 DIRECT = "(direct)"  # no referrer, or one of the site's own pages: typed, bookmarked, an app
 OTHER_SOURCE = "(other)"  # hosts past the day's cap
 MAX_HOST = 253  # characters of a DNS name
@@ -149,6 +151,16 @@ def name(source: str) -> str:
         except UnicodeError:
             return source
     return source
+
+
+def label(source: str) -> str:
+    """Return what a source is called in the language in force (statsvc.i18n): (direct) and
+    (other) in words, any other its `name` (the dashboard's pages and the report files)."""
+    if source == DIRECT:
+        return _("Direct")
+    if source == OTHER_SOURCE:
+        return _("Other sources")
+    return name(source)
 
 
 def is_source(member: str) -> bool:

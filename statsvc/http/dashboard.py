@@ -272,7 +272,9 @@ async def site(request: web.Request) -> dict[str, Any]:
             ' data-target="#thong-ke" async></script>'
         ),
         "live_seconds": LIVE_SECONDS,
-        "report_periods": report_periods.period_choices(service, settings),
+        "report_periods": report_periods.period_choices(
+            service, [settings], settings.zone, settings.week_start
+        ),
         "done": request.query.get("done"),  # the change just made (dashboard_forms.done)
     }
 

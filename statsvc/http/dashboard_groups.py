@@ -1,6 +1,7 @@
-"""The dashboard's groups (DESIGN §6 /admin/groups/{group}): a group's roll-up figures and
-its member sites ranked, online figures live (the site page's mechanism: static/dashboard.js
-reads the page's `data-live` URL), and the site list's sites under their groups."""
+"""The dashboard's groups (DESIGN §6 /admin/groups/{group}): a group's roll-up figures, its
+member sites ranked, online figures live (the site page's mechanism: static/dashboard.js
+reads the page's `data-live` URL), the choice of its period report (the report page is
+statsvc.http.dashboard_report's), and the site list's sites under their groups."""
 
 from __future__ import annotations
 
@@ -11,15 +12,18 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 
+from statsvc.core.calendar import local_day
 from statsvc.core.errors import BadInput, Forbidden
 from statsvc.core.group import Group, check_group_id, resolve
-from statsvc.http.appkeys import GROUPS, STATS
+from statsvc.http.appkeys import GROUPS, SETTINGS, STATS
 from statsvc.http.audit_sentences import audit_rows
 from statsvc.http.body import json_reply
 from statsvc.http.dashboard import LIVE_SECONDS, METRICS, WINDOWS
 from statsvc.http.dashboard import _session as session_of
+from statsvc.http.report_periods import period_choices
 from statsvc.i18n import _
 from statsvc.service import auth, groups
+from statsvc.service.reports import GROUP_WEEK_START
 from statsvc.service.sessions import Session
 
 AUDIT_ENTRIES = 20
@@ -45,13 +49,16 @@ async def group(request: web.Request) -> dict[str, Any]:
         raise BadInput("invalid_window", f"window must be one of {', '.join(WINDOWS)}")
     stats = request.app[STATS]
     figures = request.app[GROUPS]
-    found, counts, ranked, trail = await asyncio.gather(
+    found, counts, ranked, trail, members = await asyncio.gather(
         groups.get_group(stats, group_id),
         figures.counts(group_id),
         figures.ranked(group_id, window),
         groups.group_audit(stats, group_id, AUDIT_ENTRIES),
+        groups.member_sites(stats, group_id),
     )
     zone = counts["timezone"] or "UTC"
+    instance_zone = request.app[SETTINGS].timezone
+    calendar = ZoneInfo(instance_zone)
     return {
         "session": session,
         "group": found,
@@ -64,6 +71,9 @@ async def group(request: web.Request) -> dict[str, Any]:
         "audit": audit_rows(trail, ZoneInfo(zone)),
         "audit_zone": zone,
         "live_seconds": LIVE_SECONDS,
+        "report_zone": instance_zone,
+        "report_periods": period_choices(stats, members, calendar, GROUP_WEEK_START),
+        "today": local_day(stats.now(), calendar),
     }
 
 

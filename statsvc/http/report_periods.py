@@ -1,10 +1,11 @@
-"""The periods of a site's report that the dashboard's site page offers, named in the
+"""The periods of a report that the dashboard's site and group pages offer, named in the
 page's language."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from statsvc.core.calendar import local_day
 from statsvc.core.periods import Period
@@ -23,10 +24,13 @@ KIND_LABELS = {
 }
 
 
-def period_choices(stats: StatsService, site: Site) -> list[dict[str, Any]]:
-    """Return the site page's choice of report periods: each kind with its periods' values
-    ("from_to") and labels, the current one first."""
-    today = local_day(stats.now(), site.zone)
+def period_choices(
+    stats: StatsService, sites: list[Site], zone: ZoneInfo, week_start: str
+) -> list[dict[str, Any]]:
+    """Return a page's choice of report periods of `sites` in the calendar of `zone` (the
+    site's, or for a group the instance's): each kind with its periods' values ("from_to")
+    and labels, the current one first."""
+    today = local_day(stats.now(), zone)
     return [
         {
             "kind": kind,
@@ -36,7 +40,7 @@ def period_choices(stats: StatsService, site: Site) -> list[dict[str, Any]]:
                 for p in periods
             ],
         }
-        for kind, periods in reports.offered_periods(stats, site).items()
+        for kind, periods in reports.offered_periods(stats, sites, zone, week_start).items()
         if periods
     ]
 

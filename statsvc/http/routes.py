@@ -72,6 +72,9 @@ def add_group_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/groups/{group}/tokens", groups_api.create_token)
     app.router.add_get("/admin/groups/{group}", dashboard_groups.group)
     app.router.add_get("/admin/groups/{group}/live", dashboard_groups.live)
+    app.router.add_get("/api/v1/groups/{group}/report", report_api.group_report)
+    app.router.add_get("/admin/groups/{group}/report", dashboard_report.group_report_page)
+    app.router.add_get("/admin/groups/{group}/report.{format}", dashboard_report.group_report_file)
 
 
 def add_form_routes(app: web.Application) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from statsvc.core.referrer import label
 from statsvc.i18n import _, current
 
 Cell = str | int | float | date | None
@@ -49,9 +50,10 @@ def file_name(report: dict[str, Any], extension: str) -> str:
 def layout(report: dict[str, Any]) -> list[Table]:
     """Return the report's tables, headed in the language in force."""
     previous = report["previous"]
+    owner = report.get("group") or report.get("site")
     summary: list[list[Cell]] = [
         [_("Visit statistics report")],
-        [_("Site"), report.get("group") or report.get("site"), report.get("name")],
+        [_("Group") if "group" in report else _("Site"), owner, report.get("name")],
         [_("From"), date.fromisoformat(report["from"])],
         [_("To"), date.fromisoformat(report["to"])],
         [_("Time zone"), report["timezone"]],
@@ -82,8 +84,8 @@ def layout(report: dict[str, Any]) -> list[Table]:
         ),
         Table(
             _("Sources"),
-            [_("Source"), _("Visits")],
-            [[s["source"], s["visits"]] for s in report["sources"]],
+            [_("Source"), _("Host"), _("Visits")],
+            [[label(s["source"]), s["source"], s["visits"]] for s in report["sources"]],
         ),
     ]
     if grouped:

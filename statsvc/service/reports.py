@@ -8,17 +8,22 @@ its member sites, each counted in its own time zone, and ranks them ("sites"). T
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from statsvc.core.calendar import local_day
 from statsvc.core.errors import BadInput
 from statsvc.core.periods import KINDS, Period, recent_periods, whole_months
+from statsvc.core.referrer import name
 from statsvc.core.site import Site
+from statsvc.service import groups
 from statsvc.service.counting import StatsService
 
 TOP = 20  # pages, sources in a report
 FORMATS = ("json", "csv", "xlsx")
+GROUP_WEEK_START = "monday"  # a group's weeks (the instance has no week setting): Vietnam's
 
 
 def check_format(name: str) -> str:
@@ -33,6 +38,18 @@ async def site_report(stats: StatsService, site_id: str, period: Period) -> dict
     site = await stats.site(site_id)
     report = await sites_report(stats, [site], period, timezone=site.timezone)
     return {"site": site.id, "name": site.name or site.id, **report}
+
+
+async def group_report(
+    stats: StatsService, group_id: str, period: Period, *, timezone: str
+) -> dict[str, Any]:
+    """Return the report of a group: its distinct member sites' (nested groups resolved,
+    each site once) summed and ranked; `timezone` is the instance's, which named the
+    period. Raise UnknownGroup (404)."""
+    group = await groups.get_group(stats, group_id)
+    sites = await groups.member_sites(stats, group_id)
+    report = await sites_report(stats, sites, period, timezone=timezone, ranked=True)
+    return {"group": group.id, "name": group.name or group.id, **report}
 
 
 async def sites_report(
@@ -131,16 +148,20 @@ def refusal(stats: StatsService, period: Period, today: date) -> BadInput | None
     return None
 
 
-def offered_periods(stats: StatsService, site: Site) -> dict[str, list[Period]]:
-    """Return, for each kind of calendar period, the ones a site's report can be made of:
-    the current one (up to today) and the earlier ones whose figures are kept, newest first."""
-    today = local_day(stats.now(), site.zone)
+def offered_periods(
+    stats: StatsService, sites: list[Site], zone: ZoneInfo, week_start: str
+) -> dict[str, list[Period]]:
+    """Return, for each kind of calendar period of the calendar of `zone` (a site's own; a
+    group's, the instance's), the ones a report of `sites` can be made of: the current one
+    (up to today) and the earlier ones whose figures are kept for every site, newest first."""
+    today = local_day(stats.now(), zone)
+    todays = {today, *(local_day(stats.now(), site.zone) for site in sites)}
     earliest = _earliest(stats, today)
     return {
         kind: [
             period
-            for period in recent_periods(kind, today, site.week_start, earliest)
-            if refusal(stats, period, today) is None
+            for period in recent_periods(kind, today, week_start, earliest)
+            if all(refusal(stats, period, day) is None for day in todays)
         ]
         for kind in KINDS
     }
@@ -188,10 +209,15 @@ def _ranked(
 async def _top_sources(
     stats: StatsService, sites: list[Site], period: Period
 ) -> list[dict[str, Any]]:
-    """Return the top sources of the period, by visits: [{"source", "visits"}].
-
-    TODO(sources branch): sum `top_sources(site, days, limit=TOP)` of each site (the
-    per-day sorted sets Keys.sources_day) once the `sources` branch is on main; until then
-    there are no sources to report."""
-    del stats, sites, period
-    return []
+    """Return the top sources of the period by visits, [{"source", "name", "visits"}], ties
+    by source: one site's from the store's sum of its days; a group's summed over its sites
+    (each site's all, so that a source below one site's top 20 still adds up)."""
+    days = period.days()
+    limit = TOP if len(sites) == 1 else None
+    found = await asyncio.gather(*(stats.store.top_sources(s.id, days, limit) for s in sites))
+    visits: Counter[str] = Counter()
+    for pairs in found:
+        for source, count in pairs:
+            visits[source] += count
+    top = sorted(visits.items(), key=lambda pair: (-pair[1], pair[0]))[:TOP]
+    return [{"source": source, "name": name(source), "visits": n} for source, n in top]
