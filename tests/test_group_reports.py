@@ -374,8 +374,11 @@ async def group_report_of_random_hits(
             day_people[site.id, local].add(person)
         clock.now = START + 6 * DAY + 60
         first = local_day(START, ZoneInfo("Asia/Ho_Chi_Minh")) + timedelta(days=start)
-        period = Period(first, first + timedelta(days=length - 1))
-        report = await reports.group_report(service, "p", period, timezone="Asia/Ho_Chi_Minh")
+        asked = Period(first, first + timedelta(days=length - 1))
+        report = await reports.group_report(service, "p", asked, timezone="Asia/Ho_Chi_Minh")
+        # a report ends on the latest of its members' todays
+        last = max(local_day(clock.now, site.zone) for site in sites)
+        period = Period(first, max(first, min(asked.end, last)))
     finally:
         await store.close()
         await forget(redis_url, prefix)

@@ -25,6 +25,7 @@ from statsvc.i18n import _, current
 Cell = str | int | float | date | None
 DATE_FORMATS = {"vi": "dd/mm/yyyy", "en": "yyyy-mm-dd"}  # how Excel shows a date cell
 WIDTHS = {"A": 34, "B": 16, "C": 16, "D": 14}  # columns wide enough for the headings
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such text as a formula
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -132,6 +133,8 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
             for cell in row:
                 if isinstance(cell.value, date):
                     cell.number_format = dates
+                elif cell.data_type == "f":  # text such as a name "=1+1": kept as text
+                    cell.data_type = "s"
         for column, width in WIDTHS.items():
             sheet.column_dimensions[column].width = width
     book.worksheets[0]["A1"].font = Font(bold=True, size=14)
@@ -143,4 +146,6 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
 def _csv_cell(cell: Cell) -> str | int | float:
     if cell is None:
         return ""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell  # a name such as "=HYPERLINK(…)" stays text when Excel opens it
     return cell.isoformat() if isinstance(cell, date) else cell

@@ -63,6 +63,11 @@ async def sites_report(
     todays = [local_day(stats.now(), site.zone) for site in sites]
     for today in todays:
         _check_kept(stats, period, today)
+    # days to come hold nothing yet: the period ends today (the latest of the sites'), so that
+    # this month so far is compared with as many days before it, not with a whole month
+    last = max(todays, default=period.end)
+    if period.end > last:
+        period = Period(period.start, max(period.start, last))
     previous = period.previous()
     days, earlier = period.days(), previous.days()
     figures = await asyncio.gather(
