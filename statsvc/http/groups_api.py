@@ -6,8 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from statsvc.core.errors import Forbidden
-from statsvc.core.group import check_group_id
-from statsvc.http.admin_api import MAX_SETTINGS_BODY, bearer, json_object, number
+from statsvc.core.group import MAX_BODY, check_group_id
+from statsvc.http.admin_api import bearer, json_object, number
 from statsvc.http.appkeys import GROUPS, STATS
 from statsvc.http.body import json_reply, read_body
 from statsvc.service import auth, groups
@@ -43,7 +43,7 @@ async def list_groups(request: web.Request) -> web.Response:
 async def put_group(request: web.Request) -> web.Response:
     """Create a group (201) or change the fields sent (200); answer with the group."""
     principal, group_id = await group_request(request, write=True)
-    changes = json_object(await read_body(request, MAX_SETTINGS_BODY))
+    changes = json_object(await read_body(request, MAX_BODY))
     group, created = await groups.save_group(request.app[STATS], group_id, changes, principal)
     request.app[GROUPS].forget()
     return json_reply(group, status=201 if created else 200)
@@ -84,3 +84,4 @@ async def create_token(request: web.Request) -> web.Response:
     principal, group_id = await group_request(request, write=True)
     made = await auth.create_group_token(request.app[STATS], group_id, principal)
     return json_reply(made, status=201)
+

@@ -1,0 +1,108 @@
+"""Groups at their limits and their reads (DESIGN §1 "group", §5 /api/v1/groups): nesting
+depth, the body of a large group, listing and revoking group tokens, one reading for the
+live figures, and ids of no group read cheaply."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from aiohttp.web import Application, Request
+from pytest_aiohttp import AiohttpClient
+
+from statsvc.app import create_app
+from statsvc.core.group import MAX_DEPTH, Group, cycle_through, nesting_depth
+from statsvc.core.site import Site
+from statsvc.http.appkeys import STATS
+from statsvc.service import groups
+from statsvc.service.auth import Principal
+from statsvc.settings import Settings
+from tests.helpers import (
+    FakeClock,
+    admin_request,
+    check_reply,
+    error_code,
+    ok,
+)
+
+Client = TestClient[Request, Application]
+GROUPS = "/api/v1/groups"
+
+
+@pytest.fixture
+async def client(aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock) -> Client:
+    """The application with no group cache: every read of a group reads the store."""
+    fresh = dataclasses.replace(settings, group_cache_seconds=0.0)
+    return await aiohttp_client(create_app(fresh, clock=clock))
+
+
+def chain(length: int) -> dict[str, Group]:
+    """Groups g0 ⊃ g1 ⊃ … ⊃ g{length-1}, each holding the next."""
+    return {
+        f"g{i}": Group(f"g{i}", groups=(f"g{i + 1}",) if i + 1 < length else ())
+        for i in range(length)
+    }
+
+
+def test_a_long_chain_is_walked_without_recursion() -> None:
+    """A cycle through 5,000 nested groups is found (no RecursionError), and no cycle in a
+    chain as long is reported as none; its depth is its length."""
+    groups = chain(5000)
+    closing = Group("g4999", groups=("g0",))
+    cycle = cycle_through(groups, closing)
+    assert cycle is not None and cycle[0] == cycle[-1] == "g4999" and len(cycle) == 5001
+    assert cycle_through(groups, groups["g0"]) is None
+    assert nesting_depth(groups, groups["g2500"]) == 5000
+
+
+def test_nesting_depth_counts_the_longest_chain_through_the_group() -> None:
+    """The depth through a group is its longest chain of parents plus its longest chain of
+    subgroups; a diamond counts its longer side."""
+    groups = {
+        "top": Group("top", groups=("left", "right")),
+        "left": Group("left", groups=("mid",)),
+        "right": Group("right", groups=("deep",)),
+        "deep": Group("deep", groups=("mid",)),
+        "mid": Group("mid", groups=("leaf",)),
+        "leaf": Group("leaf"),
+    }
+    assert nesting_depth(groups, groups["mid"]) == 5  # top, right, deep, mid, leaf
+    assert nesting_depth(groups, groups["left"]) == 4
+    assert nesting_depth(groups, Group("alone")) == 1
+
+
+async def test_nesting_deeper_than_the_limit_is_422_and_changes_nothing(client: Client) -> None:
+    """Groups nested MAX_DEPTH deep are taken; one more level, from below or above, is 422
+    `too_deep` and the groups stay as they were."""
+    stats = client.app[STATS]
+    admin = Principal("admin", None)
+    for i in reversed(range(MAX_DEPTH)):  # g0 ⊃ g1 ⊃ … ⊃ g31
+        body: dict[str, Any] = {"groups": [f"g{i + 1}"] if i + 1 < MAX_DEPTH else []}
+        await groups.save_group(stats, f"g{i}", body, admin)
+    before = await ok(client, "GET", GROUPS)
+    await ok(client, "PUT", f"{GROUPS}/below")
+    await ok(client, "PUT", f"{GROUPS}/above")
+    response = await admin_request(
+        client, "PUT", f"{GROUPS}/g{MAX_DEPTH - 1}", body={"groups": ["below"]}
+    )
+    assert await error_code(response, 422) == "too_deep"
+    check_reply("PUT", "/api/v1/groups/{group}", 422, await response.json())
+    response = await admin_request(client, "PUT", f"{GROUPS}/above", body={"groups": ["g0"]})
+    assert await error_code(response, 422) == "too_deep"
+    after = await ok(client, "GET", GROUPS)
+    assert [g for g in after["groups"] if g["id"] not in ("above", "below")] == before["groups"]
+    assert all(not g["groups"] for g in after["groups"] if g["id"] in ("above", "below"))
+
+
+async def test_a_group_of_a_thousand_sites_is_put_over_http(client: Client) -> None:
+    """A PUT of a group of 1,000 sites with ids of the longest (about 66 KB) is taken: the
+    group route's body cap fits MAX_MEMBERS ids, not the settings' 16 KiB."""
+    stats = client.app[STATS]
+    ids = [f"{i:04d}".ljust(63, "x") for i in range(1000)]
+    for site_id in ids:
+        await stats.store.put_site(Site(site_id))
+    reply = await ok(client, "PUT", f"{GROUPS}/big", body={"name": "Lớn", "sites": ids})
+    assert reply["sites"] == ids
+    assert (await ok(client, "GET", f"{GROUPS}/big/stats"))["sites"] == 1000
