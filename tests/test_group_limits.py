@@ -25,6 +25,7 @@ from tests.helpers import (
     check_reply,
     error_code,
     ok,
+    put_site,
 )
 
 Client = TestClient[Request, Application]
@@ -106,3 +107,41 @@ async def test_a_group_of_a_thousand_sites_is_put_over_http(client: Client) -> N
     reply = await ok(client, "PUT", f"{GROUPS}/big", body={"name": "Lớn", "sites": ids})
     assert reply["sites"] == ids
     assert (await ok(client, "GET", f"{GROUPS}/big/stats"))["sites"] == 1000
+
+
+async def test_a_group_token_is_listed_and_a_revoked_one_is_401(client: Client) -> None:
+    """The admin lists a group's tokens (no secrets) and revokes one: it is 401 at once, the
+    revoke is in the group's audit trail, a second revoke is 404; a group token may do
+    neither."""
+    await put_site(client, "xa1", {})
+    await ok(client, "PUT", f"{GROUPS}/huyen", body={"sites": ["xa1"]})
+    first = await ok(client, "POST", f"{GROUPS}/huyen/tokens")
+    second = await ok(client, "POST", f"{GROUPS}/huyen/tokens")
+    listed = await ok(client, "GET", f"{GROUPS}/huyen/tokens")
+    check_reply("GET", "/api/v1/groups/{group}/tokens", 200, listed)
+    assert listed["group"] == "huyen"
+    assert sorted(t["token_id"] for t in listed["tokens"]) == sorted(
+        [first["token_id"], second["token_id"]]
+    )
+    assert first["token"] not in str(listed)
+    for method, url in [
+        ("GET", f"{GROUPS}/huyen/tokens"),
+        ("DELETE", f"{GROUPS}/huyen/tokens/{second['token_id']}"),
+    ]:
+        response = await admin_request(client, method, url, first["token"])
+        assert await error_code(response, 403) == "forbidden"
+    url = f"{GROUPS}/huyen/tokens/{first['token_id']}"
+    assert (await admin_request(client, "DELETE", url)).status == 204
+    response = await admin_request(client, "GET", f"{GROUPS}/huyen", first["token"])
+    assert await error_code(response, 401) == "unauthorized"
+    assert (await admin_request(client, "GET", f"{GROUPS}/huyen", second["token"])).status == 200
+    assert await error_code(await admin_request(client, "DELETE", url), 404) == "unknown_token"
+    response = await admin_request(client, "DELETE", f"{GROUPS}/huyen/tokens/not-an-id")
+    assert await error_code(response, 404) == "unknown_token"
+    response = await admin_request(client, "GET", f"{GROUPS}/nope/tokens")
+    assert await error_code(response, 404) == "unknown_group"
+    listed = await ok(client, "GET", f"{GROUPS}/huyen/tokens")
+    assert [t["token_id"] for t in listed["tokens"]] == [second["token_id"]]
+    audit = await ok(client, "GET", f"{GROUPS}/huyen/audit")
+    assert audit["entries"][0]["action"] == "token_revoke"
+    assert audit["entries"][0]["detail"]["token_id"] == first["token_id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from statsvc.core.errors import Forbidden
+from statsvc.core.errors import Forbidden, UnknownToken
 from statsvc.core.group import MAX_BODY, check_group_id
 from statsvc.http.admin_api import bearer, json_object, number
 from statsvc.http.appkeys import GROUPS, STATS
@@ -85,3 +85,18 @@ async def create_token(request: web.Request) -> web.Response:
     made = await auth.create_group_token(request.app[STATS], group_id, principal)
     return json_reply(made, status=201)
 
+
+async def list_tokens(request: web.Request) -> web.Response:
+    """List the group's tokens, without their secrets (the admin's only)."""
+    _, group_id = await group_request(request, write=True)
+    tokens = await auth.list_group_tokens(request.app[STATS], group_id)
+    return json_reply({"group": group_id, "tokens": tokens})
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    """Revoke one of the group's tokens at once: 204, or 404 if it has no such token."""
+    principal, group_id = await group_request(request, write=True)
+    token_id = request.match_info["token_id"]
+    if not await auth.revoke_group_token(request.app[STATS], group_id, token_id, principal):
+        raise UnknownToken("unknown_token", f"group {group_id!r} has no token {token_id[:40]!r}")
+    return web.Response(status=204)
