@@ -26,6 +26,7 @@ from tests.helpers import (
     error_code,
     ok,
     put_site,
+    sign_in,
 )
 
 Client = TestClient[Request, Application]
@@ -145,3 +146,26 @@ async def test_a_group_token_is_listed_and_a_revoked_one_is_401(client: Client) 
     audit = await ok(client, "GET", f"{GROUPS}/huyen/audit")
     assert audit["entries"][0]["action"] == "token_revoke"
     assert audit["entries"][0]["detail"]["token_id"] == first["token_id"]
+
+
+async def test_the_live_figures_are_one_reading(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The group page's live figures (header and ranking) come of one reading of the
+    members' figures, so a refresh cannot fall between them."""
+    await put_site(client, "xa1", {})
+    await ok(client, "PUT", f"{GROUPS}/huyen", body={"sites": ["xa1"]})
+    store = client.app[STATS].store
+    reads = 0
+    many_figures = store.many_figures
+
+    async def counted(*args: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return await many_figures(*args)
+
+    monkeypatch.setattr(store, "many_figures", counted)
+    await sign_in(client)
+    response = await client.get("/admin/groups/huyen/live?window=week")
+    assert response.status == 200
+    assert reads == 1

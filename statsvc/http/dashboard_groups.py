@@ -71,9 +71,9 @@ async def live(request: web.Request) -> web.Response:
     """Answer the figures the group page updates live: the group's, and each member's online
     now and its views and visits of the page's window."""
     _, group_id = await _group_session(request)
-    figures = request.app[GROUPS]
-    counts = await figures.counts(group_id)
-    ranked = await figures.ranked(group_id, request.query.get("window", "today"))
+    counts, ranked = await request.app[GROUPS].counts_and_ranked(
+        group_id, request.query.get("window", "today")
+    )
     members = {
         row["site"]: {"online": row["online"], "views": row["views"], "visits": row["visits"]}
         for row in ranked["sites"]

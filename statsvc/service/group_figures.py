@@ -75,23 +75,19 @@ class GroupFigures:
     async def ranked(self, group_id: str, window: str) -> dict[str, Any]:
         """Return the group's member sites ranked by views of a window (then by id), each
         with its visits and online."""
-        if window not in WINDOWS:
-            raise BadInput("invalid_window", f"window must be one of {', '.join(WINDOWS)}")
+        _check_window(window)
+        return _ranked(await self.reading(group_id), window)
+
+    async def counts_and_ranked(
+        self, group_id: str, window: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Return the group's counts and its member sites ranked, both of one reading (a
+        refresh between two reads would make them disagree)."""
+        _check_window(window)
         reading = await self.reading(group_id)
-        at = WINDOWS.index(window)
-        figures = reading.figures
-        ranked = sorted(reading.sites, key=lambda site: (-figures[site.id][at], site.id))
-        rows = [
-            {
-                "site": site.id,
-                "name": site.name,
-                "views": figures[site.id][at],
-                "visits": figures[site.id][5 + at],
-                "online": figures[site.id][10],
-            }
-            for site in ranked
-        ]
-        return {"group": group_id, "window": window, "sites": rows}
+        if reading.body is None:
+            reading.body = _body(reading, reading.sums)
+        return reading.body, _ranked(reading, window)
 
     async def reading(self, group_id: str) -> Reading:
         """Return what was read of the group, read again if older than the cache allows."""
@@ -170,6 +166,30 @@ class GroupFigures:
         """Drop every kept reading (a group changed in this process)."""
         self._readings.clear()
         self._members.clear()
+
+
+def _check_window(window: str) -> None:
+    """Raise BadInput unless `window` is one of WINDOWS."""
+    if window not in WINDOWS:
+        raise BadInput("invalid_window", f"window must be one of {', '.join(WINDOWS)}")
+
+
+def _ranked(reading: Reading, window: str) -> dict[str, Any]:
+    """Return the reading's member sites ranked by views of a window (then by id)."""
+    at = WINDOWS.index(window)
+    figures = reading.figures
+    ranked = sorted(reading.sites, key=lambda site: (-figures[site.id][at], site.id))
+    rows = [
+        {
+            "site": site.id,
+            "name": site.name,
+            "views": figures[site.id][at],
+            "visits": figures[site.id][5 + at],
+            "online": figures[site.id][10],
+        }
+        for site in ranked
+    ]
+    return {"group": reading.group.id, "window": window, "sites": rows}
 
 
 def _figures_of(counts: dict[str, Any]) -> list[int]:
