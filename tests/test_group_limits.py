@@ -15,11 +15,14 @@ from pytest_aiohttp import AiohttpClient
 from statsvc.app import create_app
 from statsvc.core.group import MAX_DEPTH, Group, cycle_through, nesting_depth
 from statsvc.core.site import Site
+from statsvc.http.appkeys import GROUPS as GROUP_FIGURES
 from statsvc.http.appkeys import STATS
 from statsvc.service import groups
 from statsvc.service.auth import Principal
 from statsvc.settings import Settings
+from statsvc.store import Store
 from tests.helpers import (
+    COUNTS,
     FakeClock,
     admin_request,
     check_reply,
@@ -169,3 +172,40 @@ async def test_the_live_figures_are_one_reading(
     response = await client.get("/admin/groups/huyen/live?window=week")
     assert response.status == 200
     assert reads == 1
+
+
+async def test_an_id_of_no_group_costs_no_read_of_the_groups(
+    client: Client,
+    store: Store,
+    settings: Settings,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Public counts of ids of no group are 404, reading the groups' records once while they
+    are unchanged; a group made meanwhile (by another process) is found within the cache
+    time."""
+    figures = client.app[GROUP_FIGURES]
+    await put_site(client, "xa1", {})
+    await ok(client, "PUT", f"{GROUPS}/huyen", body={"sites": ["xa1"]})
+    own = client.app[STATS].store
+    full_reads = 0
+    groups_state = own.groups_state
+
+    async def counted() -> Any:
+        nonlocal full_reads
+        full_reads += 1
+        return await groups_state()
+
+    monkeypatch.setattr(own, "groups_state", counted)
+    for i in range(20):
+        response = await client.get(COUNTS, params={"group": f"random-{i}"})
+        assert await error_code(response, 404) == "unknown_group"
+    assert full_reads == 1
+    version, _ = await store.groups_state()  # another process makes a group: not told
+    record = Group("later", sites=("xa1",)).to_json()
+    assert await store.put_group("later", record, version, {"action": "group"})
+    clock.advance(settings.group_cache_seconds)
+    response = await client.get(COUNTS, params={"group": "later"})
+    assert response.status == 200, await response.text()
+    assert (await response.json())["sites"] == 1
+    assert figures is client.app[GROUP_FIGURES]

@@ -58,6 +58,11 @@ class GroupRecords:
             {as_bytes(k).decode(): json.loads(v) for k, v in records.items()},
         )
 
+    async def groups_version(self) -> str:
+        """Return the groups' version alone (it changes with every change of a group)."""
+        version = await self._redis.get(self._keys.groups_version())
+        return "" if version is None else as_bytes(version).decode()
+
     async def put_group(
         self, group_id: str, record: dict[str, Any], version: str, entry: dict[str, Any]
     ) -> bool:
