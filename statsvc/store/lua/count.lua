@@ -431,7 +431,13 @@ local function count(K, A, n, out)
       redis.call('EXPIRE', K[2], A[5], 'NX')
       redis.call('EXPIRE', K[4], A[3], 'NX')
       redis.call('EXPIRE', K[7], A[4], 'NX')
-      redis.call('EXPIRE', K[8], A[6], 'NX')
+      -- a month's page tallies made before the upgrade that gave them the month hash's
+      -- lifetime kept their 62 days (NX): the day's first batch lengthens a lifetime more
+      -- than a month short of this one (one TTL a site and day; one made since never is)
+      if redis.call('EXPIRE', K[8], A[6], 'NX') == 0
+          and redis.call('TTL', K[8]) < tonumber(A[6]) - 32 * 86400 then
+        redis.call('EXPIRE', K[8], A[6], 'GT')
+      end
     end
     if with_ids then  -- the day's id set may come later than its first views
       redis.call('EXPIRE', K[9], A[14], 'NX')
