@@ -187,25 +187,32 @@ end
 -- folds into "(other)" once the set holds `cap` hosts ("(direct)" and "(other)" take no
 -- place). The set lives `lifetime` seconds (as the month hash holding the day's visits),
 -- given when a member is made. Called for new visits only: other views cost nothing here.
-local function count_source(key, source, cap, lifetime)
+-- `hosts` is the set's count of hosts as this batch knows it (nil: not read yet, read at the
+-- first new host, as real_pages() reads the pages); returns it as it is after this visit
+local function count_source(key, source, cap, lifetime, hosts)
   if source == '' then
     source = '(direct)'
   elseif redis.call('ZADD', key, 'XX', 'INCR', 1, source) then
-    return  -- a host already counted today: one command
+    return hosts  -- a host already counted today: one command
   else
-    local hosts = redis.call('ZCARD', key)
-    for _, fixed in ipairs({'(direct)', '(other)'}) do
-      if redis.call('ZSCORE', key, fixed) then
-        hosts = hosts - 1
+    if not hosts then
+      hosts = redis.call('ZCARD', key)
+      for _, fixed in ipairs({'(direct)', '(other)'}) do
+        if redis.call('ZSCORE', key, fixed) then
+          hosts = hosts - 1
+        end
       end
     end
     if hosts >= cap then
       source = '(other)'
+    else
+      hosts = hosts + 1
     end
   end
   if redis.call('ZINCRBY', key, 1, source) == '1' then  -- a new member: the set may be new
     redis.call('EXPIRE', key, lifetime, 'NX')
   end
+  return hosts
 end
 
 -- one batch: its keys K, its arguments A, its n requests; appends its replies to `out`
@@ -268,6 +275,7 @@ local function count(K, A, n, out)
   local id_today = member_set(K[9], ids, at_once)
   local visitor_today = member_set(K[4], visitors, at_once)
   local with_ids, refused = false, {}
+  local source_cap, hosts = tonumber(A[15]), nil  -- the day's hosts: read at the first new one
   -- the site's distinct pages, "(other)" not among them: read only when a path is new
   local pages = nil
   local function real_pages()
@@ -356,7 +364,7 @@ local function count(K, A, n, out)
       added_v, flags = added_v + 1, flags + 1
       if visitor ~= '' and visitor_today.add(visitor) then
         added_u, flags = added_u + 1, flags + 2
-        count_source(K[14], A[a + 7], tonumber(A[15]), A[5])
+        hosts = count_source(K[14], A[a + 7], source_cap, A[5], hosts)
       end
     end
 
