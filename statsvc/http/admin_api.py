@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -53,15 +54,29 @@ async def bearer(request: web.Request) -> Principal:
     return principal
 
 
+async def target_request(
+    request: web.Request,
+    part: str,
+    check: Callable[[object], str],
+    allowed: Callable[..., bool],
+    *,
+    write: bool,
+) -> tuple[Principal, str]:
+    """Authorize a request on the site (the group) in its URL's `part`, checked by `check`:
+    401 without a valid token, 403 for a token `allowed` does not let read it (or change it);
+    return who it is and the id."""
+    principal = await bearer(request)
+    target = check(request.match_info[part])
+    if not allowed(principal, target, write=write):
+        doing = "change" if write else "read"
+        raise Forbidden("forbidden", f"this token may not {doing} {part} {target!r}")
+    return principal, target
+
+
 async def site_request(request: web.Request, *, write: bool) -> tuple[Principal, str]:
     """Authorize a request on the site of its URL: 401 without a valid token, 403 for a site
     token on another site or any change; return who it is and the site id."""
-    principal = await bearer(request)
-    site_id = check_site_id(request.match_info["site"])
-    if not auth.allows(principal, site_id, write=write):
-        doing = "change" if write else "read"
-        raise Forbidden("forbidden", f"this token may not {doing} site {site_id!r}")
-    return principal, site_id
+    return await target_request(request, "site", check_site_id, auth.allows, write=write)
 
 
 async def list_sites(request: web.Request) -> web.Response:

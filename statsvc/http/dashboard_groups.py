@@ -11,13 +11,12 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 
-from statsvc.core.errors import BadInput, Forbidden
+from statsvc.core.errors import BadInput
 from statsvc.core.group import Group, check_group_id, resolve
 from statsvc.http.appkeys import GROUPS, STATS
 from statsvc.http.audit_sentences import audit_rows
 from statsvc.http.body import json_reply
-from statsvc.http.dashboard import LIVE_SECONDS, METRICS, WINDOWS
-from statsvc.http.dashboard import _session as session_of
+from statsvc.http.dashboard import LIVE_SECONDS, METRICS, WINDOWS, readable_session, require_session
 from statsvc.i18n import _
 from statsvc.service import auth, groups
 from statsvc.service.sessions import Session
@@ -27,13 +26,8 @@ AUDIT_ENTRIES = 20
 
 async def _group_session(request: web.Request) -> tuple[Session, str]:
     """Return the session and the group of the URL, which the session's token may read."""
-    session = await session_of(request)
-    group_id = check_group_id(request.match_info["group"])
-    if not auth.allows_group(session.principal, group_id, write=False):
-        raise Forbidden(
-            "forbidden", _("This token may not read the group “{group}”.").format(group=group_id)
-        )
-    return session, group_id
+    refusal = _("This token may not read the group “{group}”.")
+    return await readable_session(request, "group", check_group_id, auth.allows_group, refusal)
 
 
 @aiohttp_jinja2.template("admin_group.html")
@@ -91,7 +85,7 @@ async def live(request: web.Request) -> web.Response:
 async def sites(request: web.Request) -> dict[str, Any]:
     """List the sites the session may read, with today's figures: under each group its
     sites, then the sites in no group."""
-    session = await session_of(request)
+    session = await require_session(request)
     stats = request.app[STATS]
     ids = [
         site_id

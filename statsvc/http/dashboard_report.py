@@ -15,7 +15,7 @@ from statsvc.core.errors import BadInput
 from statsvc.core.periods import Period
 from statsvc.http.admin_api import FIRST_YEAR, LAST_YEAR
 from statsvc.http.appkeys import STATS
-from statsvc.http.dashboard import _site_session
+from statsvc.http.dashboard import site_session as _site_session
 from statsvc.http.report_api import report_reply
 from statsvc.i18n import _, current, number
 from statsvc.service import reports

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from statsvc.core.errors import Forbidden, UnknownToken
+from statsvc.core.errors import UnknownToken
 from statsvc.core.group import MAX_BODY, check_group_id
-from statsvc.http.admin_api import bearer, json_object, number
+from statsvc.http.admin_api import bearer, json_object, number, target_request
 from statsvc.http.appkeys import GROUPS, STATS
 from statsvc.http.body import json_reply, read_body
 from statsvc.service import auth, groups
@@ -17,12 +17,7 @@ from statsvc.service.auth import Principal
 async def group_request(request: web.Request, *, write: bool) -> tuple[Principal, str]:
     """Authorize a request on the group of its URL: 401 without a valid token, 403 for a
     token that does not reach the group, or for any change but the admin's."""
-    principal = await bearer(request)
-    group_id = check_group_id(request.match_info["group"])
-    if not auth.allows_group(principal, group_id, write=write):
-        doing = "change" if write else "read"
-        raise Forbidden("forbidden", f"this token may not {doing} group {group_id!r}")
-    return principal, group_id
+    return await target_request(request, "group", check_group_id, auth.allows_group, write=write)
 
 
 async def list_groups(request: web.Request) -> web.Response:
