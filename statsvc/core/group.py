@@ -1,5 +1,5 @@
-"""Groups of sites (DESIGN §1 "group"): a named set of sites and other groups, nested to any
-depth, without cycles. Pure: checking a group sent, finding a cycle, resolving members."""
+"""Groups of sites (DESIGN §1 "group"): a named set of sites and other groups, nested (up to
+MAX_DEPTH), without cycles. Pure: checking a group sent, finding a cycle, resolving members."""
 
 from __future__ import annotations
 
