@@ -179,8 +179,8 @@ async def test_new_hosts_past_the_cap_in_one_batch_fold_as_one_by_one(
         cluster = os.environ.get("STATSVC_TEST_CLUSTER") == "1"
         before = None if cluster else await redis.info("commandstats")  # type: ignore[attr-defined]
         runs = capped.batches
-        referrers = ["https://b.vn/", "https://c.vn/", "https://d.vn/", "https://a.vn/"]
-        referrers += ["https://chat.zalo.me/", None]
+        referrers: list[str | None] = ["https://b.vn/", "https://c.vn/", "https://d.vn/"]
+        referrers += ["https://a.vn/", "https://chat.zalo.me/", None]
         await asyncio.gather(
             *(service.hit(view(r), reader(i + 1)) for i, r in enumerate(referrers))
         )
