@@ -4,15 +4,10 @@ live figures, and ids of no group read cheaply."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
-from aiohttp.web import Application, Request
-from pytest_aiohttp import AiohttpClient
 
-from statsvc.app import create_app
 from statsvc.core.group import MAX_DEPTH, Group, cycle_through, nesting_depth
 from statsvc.core.site import Site
 from statsvc.http.appkeys import GROUPS as GROUP_FIGURES
@@ -21,6 +16,7 @@ from statsvc.service import groups
 from statsvc.service.auth import Principal
 from statsvc.settings import Settings
 from statsvc.store import Store
+from tests import test_groups
 from tests.helpers import (
     COUNTS,
     FakeClock,
@@ -31,16 +27,10 @@ from tests.helpers import (
     put_site,
     sign_in,
 )
+from tests.test_groups import Client
 
-Client = TestClient[Request, Application]
 GROUPS = "/api/v1/groups"
-
-
-@pytest.fixture
-async def client(aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock) -> Client:
-    """The application with no group cache: every read of a group reads the store."""
-    fresh = dataclasses.replace(settings, group_cache_seconds=0.0)
-    return await aiohttp_client(create_app(fresh, clock=clock))
+client = test_groups.client  # the application with no group cache
 
 
 def chain(length: int) -> dict[str, Group]:

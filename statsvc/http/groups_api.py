@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from statsvc.core.errors import UnknownToken
 from statsvc.core.group import MAX_BODY, check_group_id
-from statsvc.http.admin_api import bearer, json_object, number, target_request
+from statsvc.http.admin_api import bearer, json_object, number, target_request, token_routes
 from statsvc.http.appkeys import GROUPS, STATS
 from statsvc.http.body import json_reply, read_body
 from statsvc.service import auth, groups
@@ -81,17 +80,6 @@ async def create_token(request: web.Request) -> web.Response:
     return json_reply(made, status=201)
 
 
-async def list_tokens(request: web.Request) -> web.Response:
-    """List the group's tokens, without their secrets (the admin's only)."""
-    _, group_id = await group_request(request, write=True)
-    tokens = await auth.list_group_tokens(request.app[STATS], group_id)
-    return json_reply({"group": group_id, "tokens": tokens})
-
-
-async def revoke_token(request: web.Request) -> web.Response:
-    """Revoke one of the group's tokens at once: 204, or 404 if it has no such token."""
-    principal, group_id = await group_request(request, write=True)
-    token_id = request.match_info["token_id"]
-    if not await auth.revoke_group_token(request.app[STATS], group_id, token_id, principal):
-        raise UnknownToken("unknown_token", f"group {group_id!r} has no token {token_id[:40]!r}")
-    return web.Response(status=204)
+list_tokens, revoke_token = token_routes(
+    "group", group_request, auth.list_group_tokens, auth.revoke_group_token
+)
