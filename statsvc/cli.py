@@ -68,13 +68,10 @@ def token_command(settings: Settings, args: argparse.Namespace) -> int:
 
     result = _run(settings, run)
     if args.action == "create":
-        print(result["token"])
-        print(
-            _(
-                "statsvc: token {token} of site “{site}”: shown this once, only its hash is kept"
-            ).format(token=result["token_id"], site=args.site),
-            file=sys.stderr,
+        notice = _(
+            "statsvc: token {token} of site “{site}”: shown this once, only its hash is kept"
         )
+        print_new_token(result, notice.format(token=result["token_id"], site=args.site))
     elif args.action == "list":
         print(json.dumps(result, indent=2))
     elif not result:
@@ -268,3 +265,9 @@ def _whole(value: str) -> int:
             _("a whole number from 0 to {most}").format(most=number(10**10))
         )
     return int(value)
+
+
+def print_new_token(made: dict[str, str], notice: str) -> None:
+    """Print a token just made on stdout (for a pipe) and `notice` of it on stderr."""
+    print(made["token"])
+    print(notice, file=sys.stderr)

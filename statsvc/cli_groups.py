@@ -9,6 +9,7 @@ import sys
 import time
 from typing import Any
 
+from statsvc.cli import print_new_token
 from statsvc.core.config import Settings
 from statsvc.core.errors import StatsvcError
 from statsvc.i18n import _
@@ -49,13 +50,10 @@ def group_command(settings: Settings, args: argparse.Namespace) -> int:
         print(f"statsvc: {exc.message}", file=sys.stderr)
         return 2
     if args.group_command == "token":
-        print(result["token"])
-        print(
-            _(
-                "statsvc: token {token} of group “{group}”: shown this once, only its hash is kept"
-            ).format(token=result["token_id"], group=args.id),
-            file=sys.stderr,
+        notice = _(
+            "statsvc: token {token} of group “{group}”: shown this once, only its hash is kept"
         )
+        print_new_token(result, notice.format(token=result["token_id"], group=args.id))
         return 0
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0

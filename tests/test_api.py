@@ -865,6 +865,24 @@ async def test_invalid_site_id_in_the_url_is_400(client: Client, method: str, si
 # -- what the store keeps --------------------------------------------------------------
 
 
+async def test_a_month_page_tally_of_an_older_version_gets_the_new_lifetime(
+    client: Client, redis: Redis, prefix: str, clock: FakeClock
+) -> None:
+    """A month's page tallies made with the older 62-day lifetime get the month hash's at the
+    next day's first view; one made with it keeps it (not lengthened each day)."""
+    key = f"{prefix}:{{demo}}:pm:2026-11"
+    await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-pm-0001"})
+    made = await redis.ttl(key)
+    assert made >= 400 * DAY
+    clock.advance(DAY)
+    await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-pm-0002"})
+    assert made - DAY - 60 <= await redis.ttl(key) <= made
+    await redis.expire(key, 62 * DAY)  # as the version before kept it
+    clock.advance(DAY)
+    await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-pm-0003"})
+    assert 430 * DAY <= await redis.ttl(key) <= 431 * DAY
+
+
 async def test_keys_expire_when_no_window_needs_them(
     client: Client, redis: Redis, prefix: str
 ) -> None:

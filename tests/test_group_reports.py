@@ -187,7 +187,9 @@ async def test_group_csv_and_xlsx_equal_the_json(
     await busy_province(client, clock)
     report = await ok(client, "GET", f"{REPORT}?{RANGE}")
     vi = lang == "vi"
-    names = ("Theo ngày", "Trang", "Trang thành viên") if vi else ("Days", "Pages", "Member sites")
+    names = (
+        ("Theo ngày", "Trang", "Trang web thành viên") if vi else ("Days", "Pages", "Member sites")
+    )
     expected = {
         names[0]: [
             [date.fromisoformat(d["date"]), d["views"], d["visits"]] for d in report["days"]
@@ -289,18 +291,18 @@ async def test_group_report_page_and_downloads(client: Client, clock: FakeClock)
     html = await reply.text()
     assert reply.status == 200, html
     assert "Báo cáo thống kê truy cập" in html and "Tỉnh" in html
-    assert "Trang thành viên" in html and "Quay lại nhóm" in html
+    assert "Trang web thành viên" in html and "Quay lại nhóm" in html
     for site in MEMBERS:
         assert f"<td>{site}</td>" in html
     assert "/admin/groups/tinh/report.xlsx?from=2026-11-24&amp;to=2026-11-26&amp;lang=vi" in html
     reply = await client.get(f"/admin/groups/tinh/report.xlsx?{RANGE}&lang=vi")
     assert reply.status == 200
     book = load_workbook(io.BytesIO(await reply.read()))
-    assert book.sheetnames == ["Tổng quan", "Theo ngày", "Trang", "Nguồn", "Trang thành viên"]
+    assert book.sheetnames == ["Tổng quan", "Theo ngày", "Trang", "Nguồn", "Trang web thành viên"]
     reply = await client.get(f"/admin/groups/tinh/report.pdf?{RANGE}")
     assert reply.status == 400
     reply = await client.get("/admin/groups/tinh/report?from=2026-11-26&to=2026-11-20")
-    assert reply.status == 400 and "sau ngày cuối" in await reply.text()
+    assert reply.status == 400 and "sau ngày kết thúc" in await reply.text()
 
 
 async def test_group_report_page_follows_the_token(client: Client) -> None:

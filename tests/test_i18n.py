@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -63,6 +64,26 @@ def test_every_text_has_its_vietnamese_translation(extracted: Catalog) -> None:
                 PLACEHOLDER.findall(str(ids[0]))
             ), message.id
     assert list(vi.check()) == []
+
+
+def test_the_catalogue_defines_each_text_once() -> None:
+    """No msgid (within its msgctxt) is defined twice in statsvc.po: msgfmt --check refuses
+    the file, and babel silently keeps the last of the two."""
+    seen: Counter[tuple[str, str]] = Counter()
+    for entry in CATALOGUE.read_text(encoding="utf-8").split("\n\n"):
+        fields: dict[str, str] = {}
+        field = ""
+        for line in entry.splitlines():
+            keyword, _, rest = line.partition(" ")
+            if keyword in ("msgctxt", "msgid"):
+                field, fields[keyword] = keyword, rest
+            elif line.startswith('"') and field:
+                fields[field] += line
+            else:
+                field = ""
+        if fields.get("msgid", '""') != '""':
+            seen[(fields.get("msgctxt", ""), fields["msgid"])] += 1
+    assert sorted(entry for entry, times in seen.items() if times > 1) == []
 
 
 def test_the_source_tree_keeps_no_compiled_catalogue() -> None:

@@ -153,5 +153,5 @@ def test_choose_read_and_print_a_group_month_report(
         page.get_by_role("link", name="Tải về Excel (XLSX)").click()
     assert download.value.suggested_filename == "bao-cao-son-dong-2026-11-01-2026-11-26.xlsx"
     book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
-    assert book.sheetnames[-1] == "Trang thành viên"
+    assert book.sheetnames[-1] == "Trang web thành viên"
     assert errors == []

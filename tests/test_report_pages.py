@@ -67,7 +67,7 @@ async def test_report_page_errors_are_pages_in_the_language(client: Client) -> N
     await sign_in(client)
     for query, words in [
         ("from=2024-01-01&to=2024-01-31", "không còn được lưu"),
-        ("from=2026-11-26&to=2026-11-20", "sau ngày cuối"),
+        ("from=2026-11-26&to=2026-11-20", "sau ngày kết thúc"),
         ("period=tuesday", "Hãy chọn ngày"),
         ("period=9999-12-01_9999-12-31", "Hãy chọn ngày"),
         ("from=20261101&to=20261126", "Hãy chọn ngày"),

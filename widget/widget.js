@@ -171,17 +171,16 @@
     function refresh() {
       var reply = counting ? hit() : send("/api/v1/counts?site=" + encodeURIComponent(opt.site) +
         "&path=" + encodeURIComponent(location.pathname + location.search));
-      // data-group: the group's figures (the view counted for data-site is in them)
+      // data-group: the group's figures (the view counted for data-site is in them); a
+      // failure but "no member" falls back quietly
       if (opt.group) reply = reply.then(function (own) {
         return send("/api/v1/counts?group=" + encodeURIComponent(opt.group) + "&site=" +
           encodeURIComponent(opt.site)).then(function (group) {
           if (group.member) return group;
-          throw 0;
-        }).catch(function () {
           console.warn("statsvc: site " + opt.site + " is not in group " + opt.group +
             ": the box shows the site's own figures");
           return own;
-        });
+        }, function () { return own; });
       });
       reply.then(box.show, box.vanish);
     }

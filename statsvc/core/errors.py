@@ -49,6 +49,10 @@ class Conflict(StatsvcError):
     """The request contradicts what is stored (an import id reused, too many tokens)."""
 
 
+class TooDeep(StatsvcError):
+    """Well-formed input the model cannot hold (groups nested deeper than it allows)."""
+
+
 class TooManyAttempts(StatsvcError):
     """Too many failed sign-ins from one address this minute: try again after `retry_after`
     seconds."""

@@ -1,9 +1,9 @@
-"""Groups of sites (DESIGN §1 "group"): a named set of sites and other groups, nested to any
-depth, without cycles. Pure: checking a group sent, finding a cycle, resolving members."""
+"""Groups of sites (DESIGN §1 "group"): a named set of sites and other groups, nested (up to
+MAX_DEPTH), without cycles. Pure: checking a group sent, finding a cycle, resolving members."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,10 @@ from statsvc.core.site import is_site_id
 
 MAX_NAME = 200  # characters of a group's name
 MAX_MEMBERS = 10_000  # sites, and groups, listed in one group
+MAX_DEPTH = 32  # groups in the longest chain of groups nested one in another
+# the largest JSON body of a group sent: both member lists full of ids of the longest (63
+# characters, quoted, with ", " between), and room for the name and the rest
+MAX_BODY = 2 * MAX_MEMBERS * (63 + 4) + 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,26 +90,60 @@ def _members(changes: Mapping[str, Any], field: str, kept: tuple[str, ...]) -> t
 
 def cycle_through(groups: Mapping[str, Group], group: Group) -> list[str] | None:
     """Return a path of group ids from `group` back to itself through its subgroups, as the
-    groups would be with `group` stored, or None if there is no cycle."""
-    path: list[str] = [group.id]
+    groups would be with `group` stored, or None if there is no cycle. Iterative: a chain of
+    any length is walked without recursion."""
     done: set[str] = set()
+    path: list[str] = [group.id]
+    on_path: set[str] = {group.id}
+    stack: list[Iterator[str]] = [iter(group.groups)]
+    while stack:
+        child = next(stack[-1], None)
+        if child is None:
+            stack.pop()
+            left = path.pop()
+            on_path.discard(left)
+            done.add(left)
+            continue
+        if child == group.id:
+            return [*path, child]
+        if child in done or child in on_path:
+            continue
+        path.append(child)
+        on_path.add(child)
+        found = groups.get(child)
+        stack.append(iter(found.groups if found is not None else ()))
+    return None
 
-    def walk(children: tuple[str, ...]) -> bool:
-        for child in children:
-            if child == group.id:
-                path.append(child)
-                return True
-            if child in done or child in path:
-                continue
-            path.append(child)
-            found = groups.get(child)
-            if found is not None and walk(found.groups):
-                return True
-            path.pop()
-            done.add(child)
-        return False
 
-    return path if walk(group.groups) else None
+def nesting_depth(groups: Mapping[str, Group], group: Group) -> int:
+    """Return how many groups the longest chain of groups nested one in another through
+    `group` holds, as the groups would be with `group` stored (which has no cycle)."""
+    stored = {**groups, group.id: group}
+    parents: dict[str, list[str]] = {}
+    for found in stored.values():
+        for child in found.groups:
+            parents.setdefault(child, []).append(found.id)
+    below = _longest_chain(group.id, lambda g: stored[g].groups if g in stored else ())
+    above = _longest_chain(group.id, lambda g: parents.get(g, ()))
+    return below + above - 1
+
+
+def _longest_chain(start: str, next_of: Callable[[str], Sequence[str]]) -> int:
+    """Return how many ids the longest chain from `start` along `next_of` holds (no cycle)."""
+    length: dict[str, int] = {}
+    stack = [start]
+    while stack:
+        current = stack[-1]
+        if current in length:
+            stack.pop()
+            continue
+        waiting = [n for n in next_of(current) if n not in length]
+        if waiting:
+            stack.extend(waiting)
+            continue
+        stack.pop()
+        length[current] = 1 + max((length[n] for n in next_of(current)), default=0)
+    return length[start]
 
 
 def resolve(groups: Mapping[str, Group], group_id: str) -> tuple[list[str], list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,9 +16,11 @@ from statsvc.core.errors import BadInput, Forbidden, Unauthorized, UnknownToken
 from statsvc.core.pageview import check_site_id
 from statsvc.http.appkeys import SETTINGS, SIGN_INS, STATS
 from statsvc.http.body import json_reply, read_body
+from statsvc.http.errors import Handler
 from statsvc.http.requester import client_address
 from statsvc.service import admin, auth, backfill
 from statsvc.service.auth import Principal
+from statsvc.service.counting import StatsService
 
 MAX_SETTINGS_BODY = 16 * 1024
 MAX_IMPORT_BODY = 16 * 1024 * 1024  # an import of 100,000 days, with room
@@ -53,15 +56,29 @@ async def bearer(request: web.Request) -> Principal:
     return principal
 
 
+async def target_request(
+    request: web.Request,
+    part: str,
+    check: Callable[[object], str],
+    allowed: Callable[..., bool],
+    *,
+    write: bool,
+) -> tuple[Principal, str]:
+    """Authorize a request on the site (the group) in its URL's `part`, checked by `check`:
+    401 without a valid token, 403 for a token `allowed` does not let read it (or change it);
+    return who it is and the id."""
+    principal = await bearer(request)
+    target = check(request.match_info[part])
+    if not allowed(principal, target, write=write):
+        doing = "change" if write else "read"
+        raise Forbidden("forbidden", f"this token may not {doing} {part} {target!r}")
+    return principal, target
+
+
 async def site_request(request: web.Request, *, write: bool) -> tuple[Principal, str]:
     """Authorize a request on the site of its URL: 401 without a valid token, 403 for a site
     token on another site or any change; return who it is and the site id."""
-    principal = await bearer(request)
-    site_id = check_site_id(request.match_info["site"])
-    if not auth.allows(principal, site_id, write=write):
-        doing = "change" if write else "read"
-        raise Forbidden("forbidden", f"this token may not {doing} site {site_id!r}")
-    return principal, site_id
+    return await target_request(request, "site", check_site_id, auth.allows, write=write)
 
 
 async def list_sites(request: web.Request) -> web.Response:
@@ -155,20 +172,32 @@ async def create_token(request: web.Request) -> web.Response:
     return json_reply(await auth.create_token(request.app[STATS], site_id, principal), status=201)
 
 
-async def list_tokens(request: web.Request) -> web.Response:
-    """List the site's tokens, without their secrets (the admin's only)."""
-    _, site_id = await site_request(request, write=True)
-    tokens = await auth.list_tokens(request.app[STATS], site_id)
-    return json_reply({"site": site_id, "tokens": tokens})
+def token_routes(
+    part: str,
+    authorize: Callable[..., Awaitable[tuple[Principal, str]]],
+    list_of: Callable[[StatsService, str], Awaitable[list[dict[str, str]]]],
+    revoke: Callable[[StatsService, str, str, Principal], Awaitable[bool]],
+) -> tuple[Handler, Handler]:
+    """Return the handlers listing and revoking the tokens of a site (a group: `part`), the
+    admin's only: the list without secrets; a revoke 204, or 404 for no such token."""
+
+    async def list_tokens(request: web.Request) -> web.Response:
+        """List the owner's tokens, without their secrets (the admin's only)."""
+        _, owner = await authorize(request, write=True)
+        return json_reply({part: owner, "tokens": await list_of(request.app[STATS], owner)})
+
+    async def revoke_token(request: web.Request) -> web.Response:
+        """Revoke one of the owner's tokens at once: 204, or 404 if it has no such token."""
+        principal, owner = await authorize(request, write=True)
+        token_id = request.match_info["token_id"]
+        if not await revoke(request.app[STATS], owner, token_id, principal):
+            raise UnknownToken("unknown_token", f"{part} {owner!r} has no token {token_id[:40]!r}")
+        return web.Response(status=204)
+
+    return list_tokens, revoke_token
 
 
-async def revoke_token(request: web.Request) -> web.Response:
-    """Revoke one of the site's tokens at once: 204, or 404 if it has no such token."""
-    principal, site_id = await site_request(request, write=True)
-    token_id = request.match_info["token_id"]
-    if not await auth.revoke_token(request.app[STATS], site_id, token_id, principal):
-        raise UnknownToken("unknown_token", f"site {site_id!r} has no token {token_id[:40]!r}")
-    return web.Response(status=204)
+list_tokens, revoke_token = token_routes("site", site_request, auth.list_tokens, auth.revoke_token)
 
 
 def number(request: web.Request, name: str, default: int) -> int:

@@ -7,7 +7,7 @@ routes /admin requests through html_errors() instead of the JSON error middlewar
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -150,7 +150,7 @@ async def _current(request: web.Request) -> Session | None:
     )
 
 
-async def _session(request: web.Request) -> Session:
+async def require_session(request: web.Request) -> Session:
     """Return the request's session, or send the browser to the sign-in form."""
     session = await _current(request)
     if session is None:
@@ -158,15 +158,27 @@ async def _session(request: web.Request) -> Session:
     return session
 
 
-async def _site_session(request: web.Request) -> tuple[Session, str]:
+async def readable_session(
+    request: web.Request,
+    part: str,
+    check: Callable[[object], str],
+    may_read: Callable[..., bool],
+    refusal: str,
+) -> tuple[Session, str]:
+    """Return the session and the id in the URL's `part` (a site, a group), checked by
+    `check`, which `may_read` tells the session's token may read; else 403 with `refusal`
+    (its `{part}` filled in)."""
+    session = await require_session(request)
+    target = check(request.match_info[part])
+    if not may_read(session.principal, target, write=False):
+        raise Forbidden("forbidden", refusal.format_map({part: target}))
+    return session, target
+
+
+async def site_session(request: web.Request) -> tuple[Session, str]:
     """Return the session and the site of the URL, which the session's token may read."""
-    session = await _session(request)
-    site_id = check_site_id(request.match_info["site"])
-    if not auth.allows(session.principal, site_id, write=False):
-        raise Forbidden(
-            "forbidden", _("This token may not read the site “{site}”.").format(site=site_id)
-        )
-    return session, site_id
+    refusal = _("This token may not read the site “{site}”.")
+    return await readable_session(request, "site", check_site_id, auth.allows, refusal)
 
 
 async def signin_form(request: web.Request) -> web.Response:
@@ -225,7 +237,7 @@ async def signin(request: web.Request) -> web.Response:
 
 async def signout(request: web.Request) -> web.Response:
     """End the session (a form post carrying its CSRF token) and go to the sign-in form."""
-    session = await _session(request)
+    session = await require_session(request)
     form = await _form(request)
     if not same_origin(request) or not sessions.csrf_matches(session.csrf, form.get("csrf")):
         raise Forbidden("forbidden", _("Sign out from a dashboard page."))
@@ -239,7 +251,7 @@ async def signout(request: web.Request) -> web.Response:
 async def site(request: web.Request) -> dict[str, Any]:
     """Show one site: its numbers, online (live), 30 days, top pages and sources, refused hits,
     audit."""
-    session, site_id = await _site_session(request)
+    session, site_id = await site_session(request)
     window = request.query.get("window", "today")
     if window not in WINDOWS:
         raise BadInput("invalid_window", f"window must be one of {', '.join(WINDOWS)}")
@@ -281,7 +293,7 @@ async def site(request: web.Request) -> dict[str, Any]:
 
 async def live(request: web.Request) -> web.Response:
     """Answer the figures the site page updates live: online now and today's."""
-    _, site_id = await _site_session(request)
+    _, site_id = await site_session(request)
     counts = await request.app[STATS].counts(site_id, None)
     body = {"online": counts["online"], "views": counts["views"], "visits": counts["visits"]}
     return json_reply(body)
@@ -289,7 +301,7 @@ async def live(request: web.Request) -> web.Response:
 
 async def export(request: web.Request) -> web.Response:
     """Download the site's export document (GET /api/v1/sites/{site}/export) as a file."""
-    _, site_id = await _site_session(request)
+    _, site_id = await site_session(request)
     document = await backfill.export_site(request.app[STATS], site_id)
     name = f"statsvc-{site_id}-{document['exported_at'][:10]}.json"
     return web.Response(

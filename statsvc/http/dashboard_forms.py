@@ -31,7 +31,7 @@ from statsvc.core.pageview import check_site_id
 from statsvc.core.site import MAX_NAME, SettingsError, Site, is_site_id, new_site
 from statsvc.http.appkeys import SETTINGS, STATS
 from statsvc.http.cookies import same_origin
-from statsvc.http.dashboard import _form, _session
+from statsvc.http.dashboard import _form, require_session
 from statsvc.i18n import N_, _, moment
 from statsvc.service import admin, auth, sessions
 from statsvc.service.sessions import Session
@@ -75,7 +75,7 @@ FORBIDDEN = N_("A site token is read-only: sign in with the admin token to chang
 
 async def admin_session(request: web.Request) -> Session:
     """Return the request's session if it is the admin's; a site token's is read-only (403)."""
-    session = await _session(request)
+    session = await require_session(request)
     if not auth.allows(session.principal, None, write=True):
         raise Forbidden("forbidden", _(FORBIDDEN))
     return session

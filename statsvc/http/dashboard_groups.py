@@ -13,13 +13,12 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from statsvc.core.calendar import local_day
-from statsvc.core.errors import BadInput, Forbidden
+from statsvc.core.errors import BadInput
 from statsvc.core.group import Group, check_group_id, resolve
 from statsvc.http.appkeys import GROUPS, SETTINGS, STATS
 from statsvc.http.audit_sentences import audit_rows
 from statsvc.http.body import json_reply
-from statsvc.http.dashboard import LIVE_SECONDS, METRICS, WINDOWS
-from statsvc.http.dashboard import _session as session_of
+from statsvc.http.dashboard import LIVE_SECONDS, METRICS, WINDOWS, readable_session, require_session
 from statsvc.http.report_periods import period_choices
 from statsvc.i18n import _
 from statsvc.service import auth, groups
@@ -29,30 +28,24 @@ from statsvc.service.sessions import Session
 AUDIT_ENTRIES = 20
 
 
-async def _group_session(request: web.Request) -> tuple[Session, str]:
+async def group_session(request: web.Request) -> tuple[Session, str]:
     """Return the session and the group of the URL, which the session's token may read."""
-    session = await session_of(request)
-    group_id = check_group_id(request.match_info["group"])
-    if not auth.allows_group(session.principal, group_id, write=False):
-        raise Forbidden(
-            "forbidden", _("This token may not read the group “{group}”.").format(group=group_id)
-        )
-    return session, group_id
+    refusal = _("This token may not read the group “{group}”.")
+    return await readable_session(request, "group", check_group_id, auth.allows_group, refusal)
 
 
 @aiohttp_jinja2.template("admin_group.html")
 async def group(request: web.Request) -> dict[str, Any]:
     """Show one group: its figures, its member sites ranked (online live), its audit trail."""
-    session, group_id = await _group_session(request)
+    session, group_id = await group_session(request)
     window = request.query.get("window", "today")
     if window not in WINDOWS:
         raise BadInput("invalid_window", f"window must be one of {', '.join(WINDOWS)}")
     stats = request.app[STATS]
     figures = request.app[GROUPS]
-    found, counts, ranked, trail, members = await asyncio.gather(
+    found, (counts, ranked), trail, members = await asyncio.gather(
         groups.get_group(stats, group_id),
-        figures.counts(group_id),
-        figures.ranked(group_id, window),
+        figures.counts_and_ranked(group_id, window),  # one reading: header and rows agree
         groups.group_audit(stats, group_id, AUDIT_ENTRIES),
         groups.member_sites(stats, group_id),
     )
@@ -80,10 +73,10 @@ async def group(request: web.Request) -> dict[str, Any]:
 async def live(request: web.Request) -> web.Response:
     """Answer the figures the group page updates live: the group's, and each member's online
     now and its views and visits of the page's window."""
-    _, group_id = await _group_session(request)
-    figures = request.app[GROUPS]
-    counts = await figures.counts(group_id)
-    ranked = await figures.ranked(group_id, request.query.get("window", "today"))
+    _, group_id = await group_session(request)
+    counts, ranked = await request.app[GROUPS].counts_and_ranked(
+        group_id, request.query.get("window", "today")
+    )
     members = {
         row["site"]: {"online": row["online"], "views": row["views"], "visits": row["visits"]}
         for row in ranked["sites"]
@@ -101,7 +94,7 @@ async def live(request: web.Request) -> web.Response:
 async def sites(request: web.Request) -> dict[str, Any]:
     """List the sites the session may read, with today's figures: under each group its
     sites, then the sites in no group."""
-    session = await session_of(request)
+    session = await require_session(request)
     stats = request.app[STATS]
     ids = [
         site_id

@@ -17,8 +17,8 @@ from statsvc.core.errors import BadInput
 from statsvc.core.periods import Period
 from statsvc.http.admin_api import FIRST_YEAR, LAST_YEAR
 from statsvc.http.appkeys import SETTINGS, STATS
-from statsvc.http.dashboard import _site_session
-from statsvc.http.dashboard_groups import _group_session
+from statsvc.http.dashboard import site_session
+from statsvc.http.dashboard_groups import group_session
 from statsvc.http.report_api import report_reply
 from statsvc.i18n import _, current, number
 from statsvc.service import reports
@@ -68,7 +68,7 @@ async def _report(
 
 async def _site_report(request: web.Request) -> tuple[Session, str, dict[str, Any]]:
     """Return the session, the site's page and its report of the period asked."""
-    session, site_id = await _site_session(request)
+    session, site_id = await site_session(request)
     stats = request.app[STATS]
     report = await _report(request, lambda period: reports.site_report(stats, site_id, period))
     return session, f"/admin/sites/{site_id}", report
@@ -77,7 +77,7 @@ async def _site_report(request: web.Request) -> tuple[Session, str, dict[str, An
 async def _group_report(request: web.Request) -> tuple[Session, str, dict[str, Any]]:
     """Return the session, the group's page and its report of the period asked (the
     instance's time zone)."""
-    session, group_id = await _group_session(request)
+    session, group_id = await group_session(request)
     stats, zone = request.app[STATS], request.app[SETTINGS].timezone
     report = await _report(
         request, lambda period: reports.group_report(stats, group_id, period, timezone=zone)

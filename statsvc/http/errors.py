@@ -16,6 +16,7 @@ from statsvc.core.errors import (
     Conflict,
     Forbidden,
     StatsvcError,
+    TooDeep,
     TooManyAttempts,
     Unauthorized,
     UnknownGroup,
@@ -37,6 +38,7 @@ STATUS: dict[type[StatsvcError], int] = {
     UnknownGroup: 404,
     UnknownToken: 404,
     Conflict: 409,
+    TooDeep: 422,
     TooManyAttempts: 429,
 }
 # aiohttp's own refusals, by status

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from statsvc.core.errors import Forbidden
-from statsvc.core.group import check_group_id
-from statsvc.http.admin_api import MAX_SETTINGS_BODY, bearer, json_object, number
+from statsvc.core.group import MAX_BODY, check_group_id
+from statsvc.http.admin_api import bearer, json_object, number, target_request, token_routes
 from statsvc.http.appkeys import GROUPS, STATS
 from statsvc.http.body import json_reply, read_body
 from statsvc.service import auth, groups
@@ -17,12 +16,7 @@ from statsvc.service.auth import Principal
 async def group_request(request: web.Request, *, write: bool) -> tuple[Principal, str]:
     """Authorize a request on the group of its URL: 401 without a valid token, 403 for a
     token that does not reach the group, or for any change but the admin's."""
-    principal = await bearer(request)
-    group_id = check_group_id(request.match_info["group"])
-    if not auth.allows_group(principal, group_id, write=write):
-        doing = "change" if write else "read"
-        raise Forbidden("forbidden", f"this token may not {doing} group {group_id!r}")
-    return principal, group_id
+    return await target_request(request, "group", check_group_id, auth.allows_group, write=write)
 
 
 async def list_groups(request: web.Request) -> web.Response:
@@ -43,7 +37,7 @@ async def list_groups(request: web.Request) -> web.Response:
 async def put_group(request: web.Request) -> web.Response:
     """Create a group (201) or change the fields sent (200); answer with the group."""
     principal, group_id = await group_request(request, write=True)
-    changes = json_object(await read_body(request, MAX_SETTINGS_BODY))
+    changes = json_object(await read_body(request, MAX_BODY))
     group, created = await groups.save_group(request.app[STATS], group_id, changes, principal)
     request.app[GROUPS].forget()
     return json_reply(group, status=201 if created else 200)
@@ -84,3 +78,8 @@ async def create_token(request: web.Request) -> web.Response:
     principal, group_id = await group_request(request, write=True)
     made = await auth.create_group_token(request.app[STATS], group_id, principal)
     return json_reply(made, status=201)
+
+
+list_tokens, revoke_token = token_routes(
+    "group", group_request, auth.list_group_tokens, auth.revoke_group_token
+)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from statsvc.core.group import MAX_BODY as MAX_GROUP_BODY
 from statsvc.core.pageview import MAX_BODY
 from statsvc.http import dashboard
 from statsvc.http.admin_api import MAX_IMPORT_BODY
@@ -15,6 +16,7 @@ from statsvc.http.body import too_large
 from statsvc.http.dashboard_import import MAX_IMPORT_FORM
 from statsvc.http.errors import Handler, json_error, json_errors
 
+GROUP_ROUTE = "/api/v1/groups/"  # then a group id: PUT takes a group's members
 IMPORT_FORMS = ("/import", "/import/preview")  # the dashboard's (dashboard_import.py)
 PUBLIC_API = ("/api/v1/hit", "/api/v1/ping", "/api/v1/counts", "/api/v1/badge.svg")
 CORS_PREFLIGHT = {
@@ -65,11 +67,14 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def body_limit(request: web.Request) -> int:
     """Return the most body bytes a request to this path may declare: a hit's on the public
-    API, an import's on the import routes, else the application's client_max_size."""
+    API, an import's on the import routes, a group's on a group's route, else the
+    application's client_max_size."""
     if request.path in PUBLIC_API:
         return MAX_BODY
     if request.path.startswith("/api/v1/sites/") and request.path.endswith("/import"):
         return MAX_IMPORT_BODY
+    if request.path.startswith(GROUP_ROUTE) and "/" not in request.path[len(GROUP_ROUTE) :]:
+        return MAX_GROUP_BODY  # a group's PUT: up to MAX_MEMBERS sites and groups
     if request.path.startswith("/admin/sites/") and request.path.endswith(IMPORT_FORMS):
         return MAX_IMPORT_FORM  # the dashboard's import form, a CSV of days in it
     return request.client_max_size

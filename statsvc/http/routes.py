@@ -70,6 +70,8 @@ def add_group_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/groups/{group}/sites", groups_api.sites)
     app.router.add_get("/api/v1/groups/{group}/audit", groups_api.audit)
     app.router.add_post("/api/v1/groups/{group}/tokens", groups_api.create_token)
+    app.router.add_get("/api/v1/groups/{group}/tokens", groups_api.list_tokens)
+    app.router.add_delete("/api/v1/groups/{group}/tokens/{token_id}", groups_api.revoke_token)
     app.router.add_get("/admin/groups/{group}", dashboard_groups.group)
     app.router.add_get("/admin/groups/{group}/live", dashboard_groups.live)
     app.router.add_get("/api/v1/groups/{group}/report", report_api.group_report)

@@ -23,6 +23,7 @@ ADMIN = "admin"
 TOKEN = re.compile(r"svt_([a-z0-9][a-z0-9_-]{0,62})\.([0-9a-f]{16})\.[A-Za-z0-9_-]{43}")
 # a group's read-only token: svg_<group>.<token id>.<secret>
 GROUP_TOKEN = re.compile(r"svg_([a-z0-9][a-z0-9_-]{0,62})\.([0-9a-f]{16})\.[A-Za-z0-9_-]{43}")
+TOKEN_ID = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ async def create_token(stats: StatsService, site_id: str, by: Principal) -> dict
 async def revoke_token(stats: StatsService, site_id: str, token_id: str, by: Principal) -> bool:
     """Revoke a site's token at once; False if it has no such token."""
     await stats.site(site_id)
-    if not re.fullmatch(r"[0-9a-f]{16}", token_id):
+    if not TOKEN_ID.fullmatch(token_id):
         return False
     entry = audit_entry(iso(stats.now()), by, "token_revoke", {"token_id": token_id})
     return await stats.store.remove_token(site_id, token_id, entry)
@@ -114,7 +115,36 @@ async def revoke_token(stats: StatsService, site_id: str, token_id: str, by: Pri
 async def list_tokens(stats: StatsService, site_id: str) -> list[dict[str, str]]:
     """Return a site's tokens: ids and when and by whom made, never a secret or a hash."""
     await stats.site(site_id)
-    records = await stats.store.tokens(site_id)
+    return _listed(await stats.store.tokens(site_id))
+
+
+async def revoke_group_token(
+    stats: StatsService, group_id: str, token_id: str, by: Principal
+) -> bool:
+    """Revoke a group's token at once (in the group's audit trail); False if it has no such
+    token; raise UnknownGroup."""
+    await _known_group(stats, group_id)
+    if not TOKEN_ID.fullmatch(token_id):
+        return False
+    entry = audit_entry(iso(stats.now()), by, "token_revoke", {"token_id": token_id})
+    return await stats.store.remove_group_token(group_id, token_id, entry)
+
+
+async def list_group_tokens(stats: StatsService, group_id: str) -> list[dict[str, str]]:
+    """Return a group's tokens: ids and when and by whom made, never a secret or a hash."""
+    await _known_group(stats, group_id)
+    return _listed(await stats.store.group_tokens(group_id))
+
+
+async def _known_group(stats: StatsService, group_id: str) -> None:
+    """Raise UnknownGroup unless the group exists."""
+    _, records = await stats.store.groups_state()
+    if group_id not in records:
+        raise UnknownGroup(group_id)
+
+
+def _listed(records: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """Return token records as listed: oldest first, without hashes."""
     listed = [
         {"token_id": token_id, "created_at": r["created_at"], "created_by": r["created_by"]}
         for token_id, r in records.items()
@@ -124,9 +154,7 @@ async def list_tokens(stats: StatsService, site_id: str) -> list[dict[str, str]]
 
 async def create_group_token(stats: StatsService, group_id: str, by: Principal) -> dict[str, str]:
     """Make a read-only token of a group; return it (shown once: only its hash is kept)."""
-    _, records = await stats.store.groups_state()
-    if group_id not in records:
-        raise UnknownGroup(group_id)
+    await _known_group(stats, group_id)
     token_id, token, record, entry = _new_token(stats, f"svg_{group_id}", by)
     if not await stats.store.add_group_token(group_id, token_id, record, entry):
         raise Conflict("too_many_tokens", "the group has as many tokens as it may have")

@@ -6,7 +6,8 @@ zone, week start and online window sharing their windows. Each process keeps wha
 a group for at most `cache_seconds` (2 s by default, README "Groups"): after half of that a
 read starts a new one in the background and answers what it has; older than that, it waits
 for a new read. A box drawn for a member site (`site` given) takes that site's own figures
-fresh, so a view just counted is in the group's sum at once."""
+fresh, so a view just counted is in the group's sum at once. The groups' records are kept
+while their version (one GET) is the same: a request for an id of no group reads no more."""
 
 from __future__ import annotations
 
@@ -19,10 +20,9 @@ from typing import Any
 
 from statsvc.core.calendar import Windows, windows_at
 from statsvc.core.errors import BadInput, UnknownGroup
-from statsvc.core.group import Group, resolve
+from statsvc.core.group import Group, groups_from_records, resolve
 from statsvc.core.site import Site, site_from_json
 from statsvc.service.counting import SITE_CACHE_SECONDS, StatsService
-from statsvc.service.groups import all_groups
 from statsvc.store.groups import FIGURES, Section
 
 GROUP_CACHE_SECONDS = 2.0
@@ -55,6 +55,7 @@ class GroupFigures:
         self._sites: dict[str, tuple[bytes, Site]] = {}  # settings as stored, and parsed
         # each group's member sites when their settings were last read: when, ids, settings
         self._members: dict[str, tuple[float, list[str], list[Site]]] = {}
+        self._groups: tuple[str, dict[str, Group]] | None = None  # every group, and version
 
     async def counts(self, group_id: str, site_id: str | None = None) -> dict[str, Any]:
         """Return a group's counts (DESIGN §3 without path and page, with `sites`: how many
@@ -75,23 +76,19 @@ class GroupFigures:
     async def ranked(self, group_id: str, window: str) -> dict[str, Any]:
         """Return the group's member sites ranked by views of a window (then by id), each
         with its visits and online."""
-        if window not in WINDOWS:
-            raise BadInput("invalid_window", f"window must be one of {', '.join(WINDOWS)}")
+        _check_window(window)
+        return _ranked(await self.reading(group_id), window)
+
+    async def counts_and_ranked(
+        self, group_id: str, window: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Return the group's counts and its member sites ranked, both of one reading (a
+        refresh between two reads would make them disagree)."""
+        _check_window(window)
         reading = await self.reading(group_id)
-        at = WINDOWS.index(window)
-        figures = reading.figures
-        ranked = sorted(reading.sites, key=lambda site: (-figures[site.id][at], site.id))
-        rows = [
-            {
-                "site": site.id,
-                "name": site.name,
-                "views": figures[site.id][at],
-                "visits": figures[site.id][5 + at],
-                "online": figures[site.id][10],
-            }
-            for site in ranked
-        ]
-        return {"group": group_id, "window": window, "sites": rows}
+        if reading.body is None:
+            reading.body = _body(reading, reading.sums)
+        return reading.body, _ranked(reading, window)
 
     async def reading(self, group_id: str) -> Reading:
         """Return what was read of the group, read again if older than the cache allows."""
@@ -124,7 +121,7 @@ class GroupFigures:
     async def _read(self, group_id: str) -> Reading:
         stats = self._stats
         now = stats.now()
-        groups = await all_groups(stats)
+        groups = await self._all_groups()
         group = groups.get(group_id)
         if group is None:
             raise UnknownGroup(group_id)
@@ -152,6 +149,17 @@ class GroupFigures:
             figures, sums = await stats.store.many_figures(list(sections.values()))
         return Reading(now, group, sites, figures, sums)
 
+    async def _all_groups(self) -> dict[str, Group]:
+        """Return every group: the records kept while the groups' version is the same (one
+        GET), else read again (an id of no group costs a request no more than that GET)."""
+        store = self._stats.store
+        kept = self._groups
+        if kept is not None and kept[0] == await store.groups_version():
+            return kept[1]
+        version, records = await store.groups_state()
+        self._groups = (version, groups_from_records(records))
+        return self._groups[1]
+
     def _parsed(self, site_ids: list[str], records: list[bytes | None]) -> list[Site]:
         """Return the sites of these settings (JSON), parsed only when they changed."""
         if len(self._sites) > MAX_KEPT_SITES:
@@ -170,6 +178,31 @@ class GroupFigures:
         """Drop every kept reading (a group changed in this process)."""
         self._readings.clear()
         self._members.clear()
+        self._groups = None
+
+
+def _check_window(window: str) -> None:
+    """Raise BadInput unless `window` is one of WINDOWS."""
+    if window not in WINDOWS:
+        raise BadInput("invalid_window", f"window must be one of {', '.join(WINDOWS)}")
+
+
+def _ranked(reading: Reading, window: str) -> dict[str, Any]:
+    """Return the reading's member sites ranked by views of a window (then by id)."""
+    at = WINDOWS.index(window)
+    figures = reading.figures
+    ranked = sorted(reading.sites, key=lambda site: (-figures[site.id][at], site.id))
+    rows = [
+        {
+            "site": site.id,
+            "name": site.name,
+            "views": figures[site.id][at],
+            "visits": figures[site.id][5 + at],
+            "online": figures[site.id][10],
+        }
+        for site in ranked
+    ]
+    return {"group": reading.group.id, "window": window, "sites": rows}
 
 
 def _figures_of(counts: dict[str, Any]) -> list[int]:

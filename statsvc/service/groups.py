@@ -1,14 +1,23 @@
 """Groups of sites (DESIGN §1, §5): making and changing them (no cycles, no unknown
-members, every change in the group's audit trail), and their member sites resolved through
-nesting. The figures of a group are statsvc.service.group_figures'."""
+members, no nesting deeper than MAX_DEPTH, every change in the group's audit trail), and
+their member sites resolved through nesting. The figures of a group are
+statsvc.service.group_figures'."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from statsvc.core.errors import BadInput, Conflict, UnknownGroup, UnknownSite
-from statsvc.core.group import Group, cycle_through, groups_from_records, resolve, updated_group
+from statsvc.core.errors import BadInput, Conflict, TooDeep, UnknownGroup, UnknownSite
+from statsvc.core.group import (
+    MAX_DEPTH,
+    Group,
+    cycle_through,
+    groups_from_records,
+    nesting_depth,
+    resolve,
+    updated_group,
+)
 from statsvc.core.site import Site, site_from_json
 from statsvc.service.audit import audit_entry, iso
 from statsvc.service.auth import Principal
@@ -63,7 +72,7 @@ async def save_group(
 ) -> tuple[dict[str, Any], bool]:
     """Create a group or change the fields sent (`name`, `sites`, `groups`); return it and
     whether it is new. Refused, changing nothing: an unknown member (404), a cycle (409
-    `cycle`, with its path)."""
+    `cycle`, with its path), nesting deeper than MAX_DEPTH (422 `too_deep`)."""
     for _ in range(SAVE_TRIES):
         version, records = await stats.store.groups_state()
         groups = groups_from_records(records)
@@ -80,6 +89,10 @@ async def save_group(
         cycle = cycle_through(groups, group)
         if cycle is not None:
             raise Conflict("cycle", "the groups would form a cycle: " + " -> ".join(cycle))
+        if nesting_depth(groups, group) > MAX_DEPTH:
+            raise TooDeep(
+                "too_deep", f"groups may be nested at most {MAX_DEPTH} deep, this one included"
+            )
         record = group.to_json()
         changed = {name: record[name] for name in changes if name != "id"}
         entry = audit_entry(iso(stats.now()), by, "group", {"created": current is None, **changed})

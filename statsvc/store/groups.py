@@ -58,6 +58,11 @@ class GroupRecords:
             {as_bytes(k).decode(): json.loads(v) for k, v in records.items()},
         )
 
+    async def groups_version(self) -> str:
+        """Return the groups' version alone (it changes with every change of a group)."""
+        version = await self._redis.get(self._keys.groups_version())
+        return "" if version is None else as_bytes(version).decode()
+
     async def put_group(
         self, group_id: str, record: dict[str, Any], version: str, entry: dict[str, Any]
     ) -> bool:
@@ -98,6 +103,19 @@ class GroupRecords:
             audit,
             GROUP_AUDIT_CAP,
         ]
+        return int(await self._group_adjust_script(keys=keys, args=args)) == 1
+
+    async def group_tokens(self, group_id: str) -> dict[str, dict[str, Any]]:
+        """Return the records of a group's read-only tokens by token id."""
+        records = await self._redis.hgetall(self._keys.group_tokens(group_id))
+        return {as_bytes(k).decode(): json.loads(v) for k, v in records.items()}
+
+    async def remove_group_token(self, group_id: str, token_id: str, entry: dict[str, Any]) -> bool:
+        """Remove a group token and record it in the group's audit trail, atomically; False
+        if there was none."""
+        keys = [self._keys.group_tokens(group_id), self._keys.group_audit(group_id)]
+        audit = json.dumps(entry, ensure_ascii=False)
+        args: list[str | int] = ["hdel", token_id, "", MAX_GROUP_TOKENS, audit, GROUP_AUDIT_CAP]
         return int(await self._group_adjust_script(keys=keys, args=args)) == 1
 
     async def known_sites(self, site_ids: Sequence[str]) -> list[bool]:

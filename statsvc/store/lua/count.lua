@@ -78,108 +78,123 @@ local function read(key, extra, list, week_v, week_u)
   return got
 end
 
--- A set's members as a batch asks and adds them. For a batch of several requests
--- (`at_once`), those `asked` are read at once (SMISMEMBER) and those added written at once
--- (`write`); for one, each question and addition is a command (the SADD that adds tells
--- whether the member was new): reading first would cost one more
-local function member_set(key, asked, at_once)
-  local set, known, added = {}, {}, {}
-  if at_once and #asked > 0 then
+-- A set's members as a batch asks and adds them, in plain functions (a batch of one makes
+-- no tables and no closures: most batches are of one when hits are spread over many sites).
+-- For a batch of several requests, set_read reads those `asked` at once
+-- (SMISMEMBER) into `known` (member -> true/false), set_add notes those added in `added`
+-- and set_write writes them at once. For one (`known` nil), each question and addition is a
+-- command (the SADD that adds tells whether the member was new): reading first would cost
+-- one more
+local function set_read(key, asked)
+  local known = {}
+  if #asked > 0 then
     local got = redis.call('SMISMEMBER', key, unpack(asked))
     for i = 1, #asked do
       known[asked[i]] = got[i] == 1
     end
   end
-  function set.has(member)
-    if not at_once then
-      return redis.call('SISMEMBER', key, member) == 1
-    end
-    return known[member]
-  end
-  function set.add(member)  -- tells whether it was new
-    if not at_once then
-      return redis.call('SADD', key, member) == 1
-    end
-    if known[member] then
-      return false
-    end
-    known[member], added[member] = true, true
-    return true
-  end
-  function set.remove(member)  -- one just added
-    if not at_once then
-      redis.call('SREM', key, member)
-      return
-    end
-    known[member], added[member] = false, nil
-  end
-  function set.write()
-    local list = {}
-    for member in pairs(added) do
-      list[#list + 1] = member
-    end
-    if #list > 0 then
-      redis.call('SADD', key, unpack(list))
-    end
-  end
-  return set
+  return known
 end
 
--- The minute tallies of views per visitor and per address (`rate` hashes) for a batch of
--- several requests (`at_once`): the fields `want`ed are `read` at once, counted in Lua
--- (`add(rate, field, by)` returns the field's count after adding `by`), and `write` stores
--- the changed fields at once, a hash made then getting its lifetime. For a batch of one,
--- `add` is one HINCRBY (reading first would cost one more)
-local function rate_tallies(at_once)
-  local wanted, held, changed = {}, {}, {}
-  local tallies = {}
-  function tallies.want(rate, field)
-    if not at_once then
-      return
-    end
-    local fields = wanted[rate]
-    if not fields then
-      fields = {}
-      wanted[rate], held[rate], changed[rate] = fields, {}, {}
-    end
-    if held[rate][field] == nil then
-      held[rate][field] = false
-      fields[#fields + 1] = field
+local function set_has(key, known, member)
+  if not known then
+    return redis.call('SISMEMBER', key, member) == 1
+  end
+  return known[member]
+end
+
+local function set_add(key, known, added, member)  -- tells whether it was new
+  if not known then
+    return redis.call('SADD', key, member) == 1
+  end
+  if known[member] then
+    return false
+  end
+  known[member], added[member] = true, true
+  return true
+end
+
+local function set_remove(key, known, added, member)  -- one just added
+  if not known then
+    redis.call('SREM', key, member)
+    return
+  end
+  known[member], added[member] = false, nil
+end
+
+local function set_write(key, added)
+  if not added then
+    return
+  end
+  local list = {}
+  for member in pairs(added) do
+    list[#list + 1] = member
+  end
+  if #list > 0 then
+    redis.call('SADD', key, unpack(list))
+  end
+end
+
+-- The minute tallies of views per visitor and per address (`rate` hashes). For a batch of
+-- several requests, `held` (rate -> field -> count, or false for none yet) holds the fields
+-- wanted, read at once (tallies_read), counted in Lua, and `changed` the fields changed,
+-- written at once (tallies_write), a hash made then getting its lifetime. For a batch of
+-- one (`held` nil), tally_add is one HINCRBY (reading first would cost one more). Returns
+-- the field's count after adding `by`
+local function tally_want(held, wanted, rate, field)
+  local fields = wanted[rate]
+  if not fields then
+    fields = {}
+    wanted[rate], held[rate] = fields, {}
+  end
+  if held[rate][field] == nil then
+    held[rate][field] = false
+    fields[#fields + 1] = field
+  end
+end
+
+local function tallies_read(held, wanted)
+  for rate, fields in pairs(wanted) do
+    local got = redis.call('HMGET', rate, unpack(fields))
+    for i = 1, #fields do
+      held[rate][fields[i]] = tonumber(got[i]) or false
     end
   end
-  function tallies.read()
-    for rate, fields in pairs(wanted) do
-      local got = redis.call('HMGET', rate, unpack(fields))
-      for i = 1, #fields do
-        held[rate][fields[i]] = tonumber(got[i]) or false
-      end
+end
+
+local function tally_add(held, changed, rate, field, by)
+  if not held then  -- a batch of one: counted in Redis, as it comes
+    local seen = redis.call('HINCRBY', rate, field, by)
+    if seen == 1 and by == 1 then
+      redis.call('EXPIRE', rate, RATE_TTL, 'NX')
     end
-  end
-  function tallies.add(rate, field, by)
-    if not at_once then  -- a batch of one: counted in Redis, as it comes
-      local seen = redis.call('HINCRBY', rate, field, by)
-      if seen == 1 and by == 1 then
-        redis.call('EXPIRE', rate, RATE_TTL, 'NX')
-      end
-      return seen
-    end
-    local seen = (held[rate][field] or 0) + by
-    held[rate][field], changed[rate][field] = seen, true
     return seen
   end
-  function tallies.write()
-    for rate, fields in pairs(changed) do
-      local pairs_ = {}
-      for field in pairs(fields) do
-        pairs_[#pairs_ + 1], pairs_[#pairs_ + 2] = field, held[rate][field]
-      end
-      if #pairs_ > 0 then
-        redis.call('HSET', rate, unpack(pairs_))
-        redis.call('EXPIRE', rate, RATE_TTL, 'NX')
-      end
+  local seen = (held[rate][field] or 0) + by
+  held[rate][field] = seen
+  local fields = changed[rate]
+  if not fields then
+    fields = {}
+    changed[rate] = fields
+  end
+  fields[field] = true
+  return seen
+end
+
+local function tallies_write(held, changed)
+  if not held then
+    return
+  end
+  for rate, fields in pairs(changed) do
+    local pairs_ = {}
+    for field in pairs(fields) do
+      pairs_[#pairs_ + 1], pairs_[#pairs_ + 2] = field, held[rate][field]
+    end
+    if #pairs_ > 0 then
+      redis.call('HSET', rate, unpack(pairs_))
+      redis.call('EXPIRE', rate, RATE_TTL, 'NX')
     end
   end
-  return tallies
 end
 
 -- Traffic sources: a new visit (the first counted view of a visitor's day) adds one to its
@@ -187,25 +202,32 @@ end
 -- folds into "(other)" once the set holds `cap` hosts ("(direct)" and "(other)" take no
 -- place). The set lives `lifetime` seconds (as the month hash holding the day's visits),
 -- given when a member is made. Called for new visits only: other views cost nothing here.
-local function count_source(key, source, cap, lifetime)
+-- `hosts` is the set's count of hosts as this batch knows it (nil: not read yet, read at the
+-- first new host, as real_pages() reads the pages); returns it as it is after this visit
+local function count_source(key, source, cap, lifetime, hosts)
   if source == '' then
     source = '(direct)'
   elseif redis.call('ZADD', key, 'XX', 'INCR', 1, source) then
-    return  -- a host already counted today: one command
+    return hosts  -- a host already counted today: one command
   else
-    local hosts = redis.call('ZCARD', key)
-    for _, fixed in ipairs({'(direct)', '(other)'}) do
-      if redis.call('ZSCORE', key, fixed) then
-        hosts = hosts - 1
+    if not hosts then
+      hosts = redis.call('ZCARD', key)
+      for _, fixed in ipairs({'(direct)', '(other)'}) do
+        if redis.call('ZSCORE', key, fixed) then
+          hosts = hosts - 1
+        end
       end
     end
     if hosts >= cap then
       source = '(other)'
+    else
+      hosts = hosts + 1
     end
   end
   if redis.call('ZINCRBY', key, 1, source) == '1' then  -- a new member: the set may be new
     redis.call('EXPIRE', key, lifetime, 'NX')
   end
+  return hosts
 end
 
 -- one batch: its keys K, its arguments A, its n requests; appends its replies to `out`
@@ -242,32 +264,38 @@ local function count(K, A, n, out)
   out[base + 6], out[base + 7], out[base + 8] = this[4], yday_u, week_u
   out[base + 9], out[base + 10] = this[2], total[2]
   -- What the batch asks of the id sets, the visitor set and the minute tallies, read at once
-  -- and then kept here as the requests change them (written back after the last one)
-  local at_once = n > 1
-  local ids, visitors, tallies = {}, {}, rate_tallies(at_once)
-  for i = 1, n do
-    local a = DAY_ARGS + 1 + REQUEST_ARGS * (i - 1)
-    local mode, visitor = A[a], A[a + 1]
-    if visitor ~= '' then
-      visitors[#visitors + 1] = visitor
+  -- and then kept here as the requests change them (written back after the last one); a
+  -- batch of one asks Redis as it goes (all of these nil)
+  local known_yday, known_tmrw, known_today, known_visitors
+  local added_today, added_visitors, held, changed
+  if n > 1 then
+    local ids, visitors, wanted = {}, {}, {}
+    held, changed, added_today, added_visitors = {}, {}, {}, {}
+    for i = 1, n do
+      local a = DAY_ARGS + 1 + REQUEST_ARGS * (i - 1)
+      local mode, visitor = A[a], A[a + 1]
+      if visitor ~= '' then
+        visitors[#visitors + 1] = visitor
+      end
+      if mode == 'hit' or mode == 'replay' then
+        if A[a + 4] ~= '' then
+          ids[#ids + 1] = A[a + 4]
+        end
+        local rate = K[DAY_KEYS + n + i]
+        if address_limit > 0 and A[a + 6] ~= '' then
+          tally_want(held, wanted, rate, A[a + 6])
+        end
+        if limit > 0 and visitor ~= '' then
+          tally_want(held, wanted, rate, visitor)
+        end
+      end
     end
-    if mode == 'hit' or mode == 'replay' then
-      if A[a + 4] ~= '' then
-        ids[#ids + 1] = A[a + 4]
-      end
-      local rate = K[DAY_KEYS + n + i]
-      if address_limit > 0 and A[a + 6] ~= '' then
-        tallies.want(rate, A[a + 6])
-      end
-      if limit > 0 and visitor ~= '' then
-        tallies.want(rate, visitor)
-      end
-    end
+    known_yday, known_tmrw = set_read(K[10], ids), set_read(K[13], ids)
+    known_today, known_visitors = set_read(K[9], ids), set_read(K[4], visitors)
+    tallies_read(held, wanted)
   end
-  local id_yday, id_tmrw = member_set(K[10], ids, at_once), member_set(K[13], ids, at_once)
-  local id_today = member_set(K[9], ids, at_once)
-  local visitor_today = member_set(K[4], visitors, at_once)
   local with_ids, refused = false, {}
+  local source_cap, hosts = tonumber(A[15]), nil  -- the day's hosts: read at the first new one
   -- the site's distinct pages, "(other)" not among them: read only when a path is new
   local pages = nil
   local function real_pages()
@@ -282,7 +310,6 @@ local function count(K, A, n, out)
   local function refuse(reason)  -- a hit not counted, for `reason`: tallied, written once
     refused[reason] = (refused[reason] or 0) + 1
   end
-  tallies.read()
 
   for i = 1, n do
     local a = DAY_ARGS + 1 + REQUEST_ARGS * (i - 1)
@@ -295,8 +322,9 @@ local function count(K, A, n, out)
       counted = 1
       -- counted yesterday, today, or tomorrow (a kept copy replayed after its retry came live
       -- past midnight): a duplicate
-      if view_id ~= '' and (id_yday.has(view_id) or id_tmrw.has(view_id)
-          or not id_today.add(view_id)) then
+      if view_id ~= '' and (set_has(K[10], known_yday, view_id)
+          or set_has(K[13], known_tmrw, view_id)
+          or not set_add(K[9], known_today, added_today, view_id)) then
         counted, flags = 0, 16
         refuse('duplicate')
       end
@@ -306,19 +334,20 @@ local function count(K, A, n, out)
       -- view back. Views kept through an outage come without an address (and without a
       -- visitor when it was not known): those pass.
       local by_address = counted == 1 and address_limit > 0 and address ~= ''
-      if by_address and tallies.add(rate, address, 1) > address_limit then
+      if by_address and tally_add(held, changed, rate, address, 1) > address_limit then
         counted, flags = 0, 8
       end
-      if counted == 1 and limit > 0 and visitor ~= '' and tallies.add(rate, visitor, 1) > limit then
+      if counted == 1 and limit > 0 and visitor ~= ''
+          and tally_add(held, changed, rate, visitor, 1) > limit then
         counted, flags = 0, 8
         if by_address then
-          tallies.add(rate, address, -1)
+          tally_add(held, changed, rate, address, -1)
         end
       end
       if flags == 8 then
         refuse('rate_limited')
         if view_id ~= '' then
-          id_today.remove(view_id)
+          set_remove(K[9], known_today, added_today, view_id)
         end
       end
       with_ids = with_ids or (counted == 1 and view_id ~= '')
@@ -354,9 +383,9 @@ local function count(K, A, n, out)
     end
     if counted == 1 then
       added_v, flags = added_v + 1, flags + 1
-      if visitor ~= '' and visitor_today.add(visitor) then
+      if visitor ~= '' and set_add(K[4], known_visitors, added_visitors, visitor) then
         added_u, flags = added_u + 1, flags + 2
-        count_source(K[14], A[a + 7], tonumber(A[15]), A[5])
+        hosts = count_source(K[14], A[a + 7], source_cap, A[5], hosts)
       end
     end
 
@@ -367,7 +396,7 @@ local function count(K, A, n, out)
     -- online under yesterday's id (the same reader past midnight): new User-Agents without a
     -- counted view add no one, so the online sets grow no faster than the limits let count
     local mark = (mode == 'hit' or mode == 'ping') and visitor ~= ''
-    if mark and counted == 0 and not visitor_today.has(visitor) then
+    if mark and counted == 0 and not set_has(K[4], known_visitors, visitor) then
       local seen = previous ~= '' and redis.call('ZSCORE', K[5], previous)
       mark = seen and tonumber(seen) >= since or false
     end
@@ -403,9 +432,9 @@ local function count(K, A, n, out)
   end
 
   -- What the requests changed in the sets and tallies read at the start, written once
-  id_today.write()
-  visitor_today.write()
-  tallies.write()
+  set_write(K[9], added_today)
+  set_write(K[4], added_visitors)
+  tallies_write(held, changed)
   for reason, times in pairs(refused) do  -- the day's tally of refusals: lifetime when made
     if redis.call('HINCRBY', K[12], reason, times) == times then
       redis.call('EXPIRE', K[12], A[5], 'NX')
@@ -431,7 +460,13 @@ local function count(K, A, n, out)
       redis.call('EXPIRE', K[2], A[5], 'NX')
       redis.call('EXPIRE', K[4], A[3], 'NX')
       redis.call('EXPIRE', K[7], A[4], 'NX')
-      redis.call('EXPIRE', K[8], A[6], 'NX')
+      -- a month's page tallies made before the upgrade that gave them the month hash's
+      -- lifetime kept their 62 days (NX): the day's first batch lengthens a lifetime more
+      -- than a month short of this one (one TTL a site and day; one made since never is)
+      if redis.call('EXPIRE', K[8], A[6], 'NX') == 0
+          and redis.call('TTL', K[8]) < tonumber(A[6]) - 32 * 86400 then
+        redis.call('EXPIRE', K[8], A[6], 'GT')
+      end
     end
     if with_ids then  -- the day's id set may come later than its first views
       redis.call('EXPIRE', K[9], A[14], 'NX')
