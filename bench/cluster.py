@@ -34,8 +34,8 @@ sys.path.insert(0, str(HERE.parent))  # run as a script from a checkout
 from bench.run import (  # noqa: E402  (after the path is set)
     create_sites,
     free_port,
+    latencies_ms,
     machine,
-    seconds_of,
     tree_cpu_us,
     wait_ready,
 )
@@ -69,11 +69,11 @@ def wrk(port: int, args: argparse.Namespace) -> tuple[float, float, float, int]:
     ).stdout
     if "Non-2xx" in output or re.search(r"Socket errors", output):
         raise RuntimeError(f"errors during the run:\n{output}")
-    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, flags=re.MULTILINE))
+    percentile = latencies_ms(output)
     return (
         float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
-        seconds_of(percentile["50"]) * 1000,
-        seconds_of(percentile["99"]) * 1000,
+        percentile["50"],
+        percentile["99"],
         int(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
     )
 

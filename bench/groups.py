@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run as a script from a checkout
 
 from bench.cluster import redis_server, start_statsvc, wait_ready_redis  # noqa: E402
-from bench.run import free_port, machine, seconds_of  # noqa: E402
+from bench.run import free_port, latencies_ms, machine  # noqa: E402
 from statsvc.core.keys import Keys  # noqa: E402
 from statsvc.core.pageview import PageView  # noqa: E402
 from statsvc.core.requester import Client  # noqa: E402
@@ -85,8 +85,8 @@ def wrk(port: int, args: argparse.Namespace, path: str) -> tuple[float, float, f
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in output or re.search(r"Socket errors", output):
         raise RuntimeError(f"errors during the run:\n{output}")
-    percentile = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)$", output, flags=re.MULTILINE))
-    p50, p90, p99 = (seconds_of(percentile[p]) * 1000 for p in ("50", "90", "99"))
+    percentile = latencies_ms(output)
+    p50, p90, p99 = (percentile[p] for p in ("50", "90", "99"))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     return rps, p50, p90, p99
 

@@ -106,6 +106,13 @@ def tree_cpu_us(pid: int) -> float:
     return total * TICK_US
 
 
+def latencies_ms(output: str) -> dict[str, float]:
+    """Return the latency percentiles of wrk's `--latency` output, in ms, by percent ("50",
+    "90", "99"); wrk pads a latency of a second or more with a trailing space ("1.02s ")."""
+    found = re.findall(r"^\s+(\d+)%\s+(\S+)\s*$", output, flags=re.MULTILINE)
+    return {percent: seconds_of(text) * 1000 for percent, text in found}
+
+
 def seconds_of(text: str) -> float:
     """Return wrk's duration text (12.5ms, 1.02s , 2.00m) in seconds."""
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip()).groups()  # type: ignore[union-attr]
@@ -245,8 +252,7 @@ class Bench:
         scripts = redis.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
         redis.close()
         requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-        # wrk pads a latency of a second or more with a trailing space ("1.02s ")
-        percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, flags=re.MULTILINE))
+        percentile = latencies_ms(output)
         errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
         non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
         errors += int(non_2xx.group(1)) if non_2xx else 0
@@ -257,8 +263,8 @@ class Bench:
         result = Result(
             name=label,
             rps=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
-            p50_ms=seconds_of(percentile["50"]) * 1000,
-            p99_ms=seconds_of(percentile["99"]) * 1000,
+            p50_ms=percentile["50"],
+            p99_ms=percentile["99"],
             requests=requests,
             errors=errors,
             server_us=server_us / max(requests, 1),
