@@ -61,11 +61,13 @@ async def sites_report(
     if period.start > period.end:
         raise BadInput("invalid_range", "from must not be after to")
     todays = [local_day(stats.now(), site.zone) for site in sites]
-    for today in todays:
+    # a group of no sites is bounded as any report: by the day of the report's own zone
+    bounds = todays or [local_day(stats.now(), ZoneInfo(timezone))]
+    for today in bounds:
         _check_kept(stats, period, today)
     # days to come hold nothing yet: the period ends today (the latest of the sites'), so that
     # this month so far is compared with as many days before it, not with a whole month
-    last = max(todays, default=period.end)
+    last = max(bounds)
     if period.end > last:
         period = Period(period.start, max(period.start, last))
     previous = period.previous()
