@@ -374,14 +374,23 @@ def check_reply(method: str, path: str, status: int, body: Any = None) -> None:
     assert not errors, (method, path, status, errors)
 
 
-def metric(text: str, name: str, **labels: str) -> float:
-    """Return one sample's value on a /metrics page, 0 when the page lacks it."""
-    wanted = frozenset(labels.items())
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and frozenset(sample.labels.items()) == wanted:
-                return float(sample.value)
-    return 0.0
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def metric_samples(text: str) -> Samples:
+    """Return a /metrics page's samples by name and labels (parse once, look up many)."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): float(sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def metric(text: str | Samples, name: str, **labels: str) -> float:
+    """Return one sample's value on a /metrics page (or its parsed samples), 0 when the page
+    lacks it."""
+    samples = metric_samples(text) if isinstance(text, str) else text
+    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 # -- requests straight to the store ------------------------------------------------------

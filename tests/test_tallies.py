@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from statsvc.service.metrics import LATENCY_BUCKETS, Metrics
-from tests.helpers import metric
+from tests.helpers import metric, metric_samples
 
 observations = st.lists(
     st.tuples(
@@ -45,7 +45,7 @@ def test_the_files_hold_exactly_what_was_observed(
             metrics.request(route, "POST", status, seconds)
         for result in hits:
             metrics.hit(None if result == "counted" else result)
-        text = scraped(directory)
+        text = metric_samples(scraped(directory))
     for result in ("counted", "duplicate", "bot"):
         assert metric(text, "statsvc_hits_total", result=result) == hits.count(result)
     for route, status, _ in set(requests):
@@ -65,7 +65,7 @@ def test_a_file_grows_past_its_first_size(tmp_path: Path) -> None:
     metrics = Metrics(tmp_path)
     for n in range(400):
         metrics.request(f"/route/{n}", "GET", 200, 0.001)
-    text = scraped(tmp_path)
+    text = metric_samples(scraped(tmp_path))
     name = "statsvc_request_duration_seconds_count"
     assert all(
         metric(text, name, route=f"/route/{n}", method="GET", status="200") == 1 for n in range(400)
