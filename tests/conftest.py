@@ -3,6 +3,7 @@ application and its clients, and Chromium with a served statsvc and portal."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import shutil
@@ -128,6 +129,15 @@ async def client(
 ) -> TestClient[Request, Application]:
     """An HTTP client of the whole application, with the test clock."""
     return await aiohttp_client(create_app(settings, clock=clock))
+
+
+@pytest.fixture
+async def uncached_client(
+    aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock
+) -> TestClient[Request, Application]:
+    """The application with no group cache: every read of a group reads the store."""
+    fresh = dataclasses.replace(settings, group_cache_seconds=0.0)
+    return await aiohttp_client(create_app(fresh, clock=clock))
 
 
 @pytest.fixture

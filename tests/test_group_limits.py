@@ -16,9 +16,9 @@ from statsvc.service import groups
 from statsvc.service.auth import Principal
 from statsvc.settings import Settings
 from statsvc.store import Store
-from tests import test_groups
 from tests.helpers import (
     COUNTS,
+    Client,
     FakeClock,
     admin_request,
     check_reply,
@@ -27,10 +27,14 @@ from tests.helpers import (
     put_site,
     sign_in,
 )
-from tests.test_groups import Client
 
 GROUPS = "/api/v1/groups"
-client = test_groups.client  # the application with no group cache
+
+
+@pytest.fixture
+def client(uncached_client: Client) -> Client:
+    """The application with no group cache: every read of a group reads the store."""
+    return uncached_client
 
 
 def chain(length: int) -> dict[str, Group]:

@@ -3,12 +3,9 @@ nesting and cycles, their figures, their tokens' reach, and bad input."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
-from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 
 from statsvc.app import create_app
@@ -16,6 +13,7 @@ from statsvc.settings import Settings
 from tests.helpers import (
     BROWSER,
     COUNTS,
+    Client,
     FakeClock,
     admin_request,
     check_reply,
@@ -27,15 +25,13 @@ from tests.helpers import (
     sign_in,
 )
 
-Client = TestClient[Request, Application]
 GROUPS = "/api/v1/groups"
 
 
 @pytest.fixture
-async def client(aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock) -> Client:
+def client(uncached_client: Client) -> Client:
     """The application with no group cache: every read of a group reads the store."""
-    fresh = dataclasses.replace(settings, group_cache_seconds=0.0)
-    return await aiohttp_client(create_app(fresh, clock=clock))
+    return uncached_client
 
 
 async def hits(client: Client, site: str, n: int) -> None:
