@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -21,6 +22,7 @@ from statsvc.app import create_app
 from statsvc.core.config import Settings
 from statsvc.core.keys import Keys
 from statsvc.embedded import EmbeddedStore, running_url
+from statsvc.http.lane import LaneRunner
 from statsvc.http.logs import OneLine, ServerLines
 from statsvc.store import Limits, Store
 
@@ -60,22 +62,49 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 def _run_worker(settings: Settings, *, reuse_port: bool = True) -> None:
+    """Serve in this process until SIGINT or SIGTERM: aiohttp's run_app, less its printing,
+    with the hit lane's runner (statsvc.http.lane)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("aiohttp.server").addFilter(ServerLines())
     logging.getLogger("aiohttp.access").addFilter(OneLine())
-    web.run_app(
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    main = loop.create_task(_serve_app(settings, reuse_port))
+    try:
+        loop.run_until_complete(main)
+    except (web.GracefulExit, KeyboardInterrupt):
+        pass
+    finally:
+        if not main.done():
+            main.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(main)
+        left = asyncio.all_tasks(loop)
+        for task in left:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+async def _serve_app(settings: Settings, reuse_port: bool) -> None:
+    runner = LaneRunner(
         create_app(settings),
-        loop=new_event_loop(),
-        host=settings.host,
-        port=settings.port,
-        reuse_port=reuse_port or None,
+        handle_signals=True,  # SIGINT and SIGTERM raise GracefulExit
         keepalive_timeout=settings.client_timeout,  # create_app's handler_args say the same
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
         access_log_format=ACCESS_LOG_FORMAT,
-        print=lambda _: log.info(
-            "statsvc serving on http://%s:%s/ (pid %d)", settings.host, settings.port, os.getpid()
-        ),
     )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
+        await site.start()
+        log.info(
+            "statsvc serving on http://%s:%s/ (pid %d)", settings.host, settings.port, os.getpid()
+        )
+        await asyncio.Event().wait()  # until a signal
+    finally:
+        await runner.cleanup()
 
 
 def _metrics_dir(data_dir: Path) -> Path:

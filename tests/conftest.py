@@ -25,7 +25,14 @@ from statsvc.core.keys import Keys
 from statsvc.settings import Settings
 from statsvc.store import Limits, Store
 from tests.cluster import running_cluster
-from tests.helpers import ADMIN_TOKEN, BROWSER, STORE_TIMEOUT, FakeClock, plain_client
+from tests.helpers import (
+    ADMIN_TOKEN,
+    BROWSER,
+    STORE_TIMEOUT,
+    FakeClock,
+    LaneServer,
+    plain_client,
+)
 from tests.live import CHROMIUM, CHROMIUM_FLAGS, USER_AGENT, Live
 from tests.mariadb import SourceDatabase, source_database
 from tests.servers import Server
@@ -114,10 +121,13 @@ def settings(redis_url: str, prefix: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def aiohttp_client(aiohttp_client: AiohttpClient) -> AiohttpClient:
-    """The plugin's client factory, its clients sending a browser's User-Agent by default."""
+    """The plugin's client factory, its clients sending a browser's User-Agent by default,
+    an application served with statsvc's runner (the hit lane's)."""
 
     async def make(app: Any, **kwargs: Any) -> Any:
         kwargs["headers"] = {"User-Agent": BROWSER} | kwargs.get("headers", {})
+        if isinstance(app, Application):  # served as `statsvc serve` serves: the hit lane
+            app = LaneServer(app, **(kwargs.pop("server_kwargs", None) or {}))
         return await aiohttp_client(app, **kwargs)
 
     return cast(AiohttpClient, make)

@@ -22,8 +22,9 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application, Request
+from aiohttp.web_runner import BaseRunner
 from jsonschema import Draft202012Validator
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
@@ -31,6 +32,7 @@ from redis.asyncio import Redis
 from statsvc.core.calendar import windows_at
 from statsvc.core.results import Counts
 from statsvc.core.site import Site
+from statsvc.http.lane import LaneRunner
 from statsvc.http.openapi import document
 from statsvc.store import Mode, Store, cluster_client
 
@@ -468,3 +470,11 @@ def statsvc(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         command, capture_output=True, text=True, timeout=120, env=env, check=False
     )
+
+
+class LaneServer(TestServer):
+    """aiohttp's test server with statsvc's runner, as `statsvc serve` runs: its plain hits
+    take the hit lane (statsvc.http.lane), the rest aiohttp's way."""
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        return LaneRunner(self.app, **kwargs)

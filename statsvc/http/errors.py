@@ -86,20 +86,22 @@ _STORE_FAILURES = Throttle()  # an outage fails every request
 _UNEXPECTED = Throttle()  # a bug a client can set off again and again
 
 
-def log_store_failure(request: web.Request, exc: BaseException) -> None:
+def log_store_failure(method: str, path: str, exc: BaseException) -> None:
     """Log a failure of the store in one line, at most one line per LOG_EVERY seconds."""
-    _log_throttled(_STORE_FAILURES, logging.WARNING, "the store failed", request, error_text(exc))
+    _log_throttled(
+        _STORE_FAILURES, logging.WARNING, "the store failed", method, path, error_text(exc)
+    )
 
 
-def log_unexpected(request: web.Request, exc: BaseException) -> None:
+def log_unexpected(method: str, path: str, exc: BaseException) -> None:
     """Log an error the ladder does not know (a bug) with its traceback, in one line, at
     most one line per LOG_EVERY seconds."""
     detail = one_line("".join(traceback.format_exception(exc)).rstrip())
-    _log_throttled(_UNEXPECTED, logging.ERROR, "unexpected error", request, detail)
+    _log_throttled(_UNEXPECTED, logging.ERROR, "unexpected error", method, path, detail)
 
 
 def _log_throttled(
-    throttle: Throttle, level: int, what: str, request: web.Request, detail: str
+    throttle: Throttle, level: int, what: str, method: str, path: str, detail: str
 ) -> None:
     left_out = throttle.left_out()
     if left_out is not None:
@@ -107,8 +109,8 @@ def _log_throttled(
             level,
             "%s on %s %s: %s (and %d more since the last such line)",
             what,
-            one_line(request.method),
-            one_line(request.path),
+            one_line(method),
+            one_line(path),
             detail,
             left_out,
         )
@@ -117,6 +119,11 @@ def _log_throttled(
 def problem_of(request: web.Request, exc: Exception) -> Problem:
     """Return how an error is answered (an HTTP answer that is no error, a redirect, goes on
     as it is before it gets here)."""
+    return problem_at(request.method, request.path, exc)
+
+
+def problem_at(method: str, path: str, exc: Exception) -> Problem:
+    """Return how an error of a request for `method` and `path` is answered."""
     if isinstance(exc, StatsvcError):
         headers = {}
         if isinstance(exc, TooManyAttempts):
@@ -130,15 +137,20 @@ def problem_of(request: web.Request, exc: Exception) -> Problem:
         kept = {name: exc.headers[name] for name in _KEPT_HEADERS if name in exc.headers}
         return Problem(exc.status, code, exc.reason, kept)
     if isinstance(exc, STORE_FAILURES):
-        log_store_failure(request, exc)
+        log_store_failure(method, path, exc)
         return Problem(503, "store_unavailable", "the store is unavailable")
-    log_unexpected(request, exc)
+    log_unexpected(method, path, exc)
     return Problem(500, "server_error", "internal error")
+
+
+def error_body(problem: Problem) -> bytes:
+    """Return the JSON error shape of DESIGN §3 for a problem."""
+    return orjson.dumps({"error": {"code": problem.code, "message": problem.message}})
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
     """Return a response with the JSON error shape of DESIGN §3."""
-    body = orjson.dumps({"error": {"code": code, "message": message}})
+    body = error_body(Problem(status, code, message))
     return web.Response(body=body, status=status, content_type="application/json")
 
 

@@ -8,6 +8,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
@@ -37,6 +38,7 @@ from statsvc.store import (
 )
 
 Clock = Callable[[], float]
+Salts = tuple[bytes, bytes | None]  # a day's salt, and yesterday's just after midnight
 T = TypeVar("T")
 SITE_CACHE_SECONDS = 5.0  # a settings change reaches every process within this
 MAX_CACHED_SALTS = 10_000
@@ -130,24 +132,58 @@ class StatsService:
         """Count one page view unless a rule says not to; return its result with the counts.
         While the store cannot be reached, keep the view to count later: it is queued."""
         site = await self.site(view.site)
+        now = self._clock()  # a hit kept for later counts at the instant it came
         reason = _refusal(site, client)
+        salts = None
+        if not reason:
+            try:
+                salts = await self._salts_for(site, now)
+            except UNREACHABLE:  # no salt, no visitor id yet: kept, made when it is counted
+                self.proxies.hit(site.id, client)
+                view_id = view.id or new_view_id()
+                return self._queue(site, view, client, view_id, now, _source(view, site))
+        flight = self._take_off(site, view, client, reason, now, salts)
+        with contextlib.suppress(*UNREACHABLE):  # the flight's landing says what follows
+            await flight.counts
+        return flight.land()
+
+    def hit_at_once(self, view: PageView, client: Client) -> Flight | None:
+        """Start counting one page view as hit() does, without awaiting anything: when all
+        it needs is at hand (the site's settings fresh in this process, the day's salts);
+        else return None, and hit() is the way. The flight's `counts` tell when it lands."""
+        cached = self._sites.get(view.site)
+        now = self._clock()
+        if cached is None or now - cached[1] >= SITE_CACHE_SECONDS:
+            return None
+        site = cached[0]
+        reason = _refusal(site, client)
+        salts = None
+        if not reason:
+            salts = self._salts_at_hand(site, now)
+            if salts is None:
+                return None
+        return self._take_off(site, view, client, reason, now, salts)
+
+    def _take_off(
+        self,
+        site: Site,
+        view: PageView,
+        client: Client,
+        reason: Reason | None,
+        now: float,
+        salts: Salts | None,
+    ) -> Flight:
+        """Send a page view to the store: counted unless refused for `reason`."""
         if reason:
-            counts, windows = await self._run("read", site, view.path, client, None, reason)
-            self.metrics.hit(reason)
-            return HitResult(Outcome.REFUSED, site, windows, counts, counts.path, reason)
+            counts, windows = self._send("read", site, view.path, client, None, now, reason)
+            return Flight(self, site, view, client, "", now, "", reason, counts, windows)
         self.proxies.hit(site.id, client)
         view_id = view.id or new_view_id()  # a retry or a replay of this hit never counts twice
-        now = self._clock()  # a hit kept for later counts at the instant it came
-        source = "" if view.referrer is None else source_of(view.referrer, view.host, site.domains)
-        try:
-            counts, windows = await self._run(
-                "hit", site, view.path, client, view_id, now=now, source=source
-            )
-        except UNREACHABLE:  # it may have been counted, or not: its id settles it later
-            return self._queue(site, view, client, view_id, now, source)
-        self.metrics.hit(counts.refused)
-        outcome = Outcome.COUNTED if counts.counted else Outcome.REFUSED
-        return HitResult(outcome, site, windows, counts, counts.path, counts.refused)
+        source = _source(view, site)
+        counts, windows = self._send(
+            "hit", site, view.path, client, view_id, now, source=source, salts=salts
+        )
+        return Flight(self, site, view, client, view_id, now, source, None, counts, windows)
 
     def _queue(
         self, site: Site, view: PageView, client: Client, view_id: str, now: float, source: str
@@ -366,39 +402,83 @@ class StatsService:
         client: Client | None,
         view_id: str | None,
         reason: str = "",
-        now: float | None = None,
-        source: str = "",
     ) -> tuple[Counts, Windows]:
-        """Run one request (at `now`, else the clock's time); a read with a `reason` records a
-        refused hit; a hit's `source` counts if it is a new visit."""
-        now = self._clock() if now is None else now
-        windows, day_start = self._calendar(site, now)
+        """Run one request now; a read with a `reason` records a refused hit."""
+        now = self._clock()
+        salts = None
+        if mode != "read" and client is not None:
+            salts = await self._salts_for(site, now)
+        started = time.perf_counter()
+        counts, windows = self._send(
+            mode, site, raw_path, client, view_id, now, reason, salts=salts
+        )
+        result = await counts
+        self.metrics.store_operations[mode].observe(time.perf_counter() - started)
+        return result, windows
+
+    def _send(
+        self,
+        mode: Mode,
+        site: Site,
+        raw_path: str,
+        client: Client | None,
+        view_id: str | None,
+        now: float,
+        reason: str = "",
+        source: str = "",
+        salts: Salts | None = None,
+    ) -> tuple[asyncio.Future[Counts], Windows]:
+        """Send one request at `now` to the store (a hit's `source` counts if it is a new
+        visit); `salts` (today's, and yesterday's within an online window of midnight) make
+        the visitor's ids, for any mode but a read. Its counts come in the future returned
+        (which holds the error if the store cannot be asked)."""
+        windows, _ = self._calendar(site, now)
         path = self._page(raw_path, site.query_keys)
         visitor = previous = address = ""
-        if mode != "read" and client is not None:
-            salt = await self._salt(site.id, windows.today)
-            visitor = visitor_id(salt, site.id, client.ip, client.user_agent)
+        if salts is not None and client is not None:
+            visitor = visitor_id(salts[0], site.id, client.ip, client.user_agent)
             if mode == "hit" and self.store.limits.rate_limit_address:
-                address = address_id(salt, site.id, client.ip)
-            if now - site.online_window < day_start:
-                # just after midnight the reader may still be online under yesterday's id
-                previous = await self._visitor(site.id, windows.yesterday, client)
-        started = time.perf_counter()
-        counts = await self.store.count(
-            mode,
-            site,
-            windows,
-            path=path,
-            now_ms=int(now * 1000),
-            visitor=visitor,
-            previous=previous,
-            view_id=view_id,
-            reason=reason,
-            address=address,
-            source=source,
-        )
-        self.metrics.store_operations[mode].observe(time.perf_counter() - started)
+                address = address_id(salts[0], site.id, client.ip)
+            if salts[1] is not None:  # the reader may still be online under yesterday's id
+                previous = visitor_id(salts[1], site.id, client.ip, client.user_agent)
+        try:
+            counts = self.store.count(
+                mode,
+                site,
+                windows,
+                path=path,
+                now_ms=int(now * 1000),
+                visitor=visitor,
+                previous=previous,
+                view_id=view_id,
+                reason=reason,
+                address=address,
+                source=source,
+            )
+        except Exception as exc:  # the store is closed, say: told as a landing is
+            counts = asyncio.get_running_loop().create_future()
+            counts.set_exception(exc)
         return counts, windows
+
+    async def _salts_for(self, site: Site, now: float) -> Salts:
+        """Return the salts a request at `now` needs, loaded if not at hand."""
+        windows, day_start = self._calendar(site, now)
+        today = await self._salt(site.id, windows.today)
+        yesterday = None
+        if now - site.online_window < day_start:
+            yesterday = await self._salt(site.id, windows.yesterday)
+        return today, yesterday
+
+    def _salts_at_hand(self, site: Site, now: float) -> Salts | None:
+        """Return the salts a request at `now` needs if this process holds them, else None."""
+        windows, day_start = self._calendar(site, now)
+        today = self._salts.get((site.id, windows.today))
+        if today is None:
+            return None
+        if now - site.online_window >= day_start:
+            return today, None
+        yesterday = self._salts.get((site.id, windows.yesterday))
+        return None if yesterday is None else (today, yesterday)
 
     def _calendar(self, site: Site, now: float) -> tuple[Windows, float]:
         """Return the windows at `now` in the site's zone and the start of its local day,
@@ -446,9 +526,55 @@ class StatsService:
         return salt
 
 
+@dataclass(slots=True)
+class Flight:
+    """A hit sent to the store (StatsService.hit_at_once): `counts` comes, then land()."""
+
+    service: StatsService
+    site: Site
+    view: PageView
+    client: Client
+    view_id: str
+    now: float
+    source: str
+    reason: Reason | None
+    counts: asyncio.Future[Counts]
+    windows: Windows
+    started: float = field(default_factory=time.perf_counter)
+
+    def land(self) -> HitResult:
+        """Return the hit's result once its counts came: queued if the store could not be
+        reached (it may have been counted, or not: its id settles it later); a refused hit
+        is never kept (the error is raised)."""
+        service = self.service
+        try:
+            counts = self.counts.result()
+        except UNREACHABLE:
+            if self.reason:
+                raise
+            return service._queue(
+                self.site, self.view, self.client, self.view_id, self.now, self.source
+            )
+        mode = "read" if self.reason else "hit"
+        service.metrics.store_operations[mode].observe(time.perf_counter() - self.started)
+        if self.reason:
+            service.metrics.hit(self.reason)
+            return HitResult(
+                Outcome.REFUSED, self.site, self.windows, counts, counts.path, self.reason
+            )
+        service.metrics.hit(counts.refused)
+        outcome = Outcome.COUNTED if counts.counted else Outcome.REFUSED
+        return HitResult(outcome, self.site, self.windows, counts, counts.path, counts.refused)
+
+
 def new_view_id() -> str:
     """Return a random page-view id for a hit that came without one."""
     return "s" + secrets.token_urlsafe(12)
+
+
+def _source(view: PageView, site: Site) -> str:
+    """Return the source a view's referrer counts under ("" for none: direct)."""
+    return "" if view.referrer is None else source_of(view.referrer, view.host, site.domains)
 
 
 def _refusal(site: Site, client: Client) -> Reason | None:

@@ -1,0 +1,298 @@
+"""The hit lane: a hit served on its connection as aiohttp parses it, without the request,
+task, router, middleware and response objects aiohttp makes for every request (issue 13:
+the hit is the product, and those cost more than the hit's own work).
+
+HitLane is aiohttp's connection handler (RequestHandler) with one change: a message its
+parser hands over is taken by the lane when it is a plain hit, else queued for aiohttp's
+own handling exactly as aiohttp does. A plain hit is `POST /api/v1/hit` over HTTP/1.1,
+kept alive, its body (at most a hit's, application/json or text/plain, not encoded) whole,
+no Expect or Upgrade, on a connection where nothing is in progress and no access log is
+kept. Everything else (a preflight, a chunked or early-sent body, an error of HTTP itself,
+every other route) goes aiohttp's way, through the same parser. The lane answers as the
+hit route does (statsvc.http.api.hit past own_edge): the same bytes, headers (less the
+order), metrics and error shapes; tests/test_hit_lane.py compares the two.
+
+Order on a connection is kept: a message that comes while the lane's hit awaits the store
+(pipelined) is held, and queued for aiohttp once the hit is answered. A graceful shutdown
+answers a hit in flight before the connection closes.
+
+The lane reads aiohttp's connection state (its parser, message queue, waiter, keep-alive
+timer); LANE_READY tells whether this aiohttp has them, and without them every hit goes
+aiohttp's way (tests/test_hit_lane.py fails then, so an upgrade of aiohttp is noticed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import Any
+
+from aiohttp import StreamReader, web
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion11, RawRequestMessage
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.streams import EMPTY_PAYLOAD
+from aiohttp.web_protocol import RequestHandler, _ErrInfo
+from multidict import CIMultiDictProxy
+
+from statsvc.core.pageview import MAX_BODY, parse_body
+from statsvc.core.results import HitResult
+from statsvc.http.api import REPLIES
+from statsvc.http.appkeys import METRICS, SETTINGS, STATS
+from statsvc.http.body import BODY_TYPES
+from statsvc.http.errors import error_body, problem_at
+from statsvc.http.requester import read_client
+
+HIT = "/api/v1/hit"
+_STATE = (
+    "_parser", "_messages", "_waiter", "_payload_parser", "_upgraded", "_message_tail",
+    "_force_close", "_close", "_request_count", "_buffer_paused", "_max_msg_queue_size",
+    "_next_keepalive_close_time", "_keepalive_handle", "_keepalive_timeout", "_logging_enabled",
+)  # fmt: skip
+
+
+def _has_state() -> bool:
+    """Tell whether aiohttp's RequestHandler keeps the state the lane reads."""
+    names: set[str] = set()
+    for kind in RequestHandler.__mro__:
+        names.update(getattr(kind, "__slots__", ()))
+    methods = ("_pause_reading_for_buffer", "_process_keepalive", "shutdown")
+    return all(name in names for name in _STATE) and all(
+        hasattr(RequestHandler, m) for m in methods
+    )
+
+
+LANE_READY = _has_state()
+_REPLY_HEAD = (
+    b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+    b"Access-Control-Allow-Origin: *\r\nX-Content-Type-Options: nosniff\r\n"
+    b"Content-Length: %d\r\nDate: %s\r\nServer: " + SERVER_SOFTWARE.encode() + b"\r\n%s\r\n"
+)
+_Message = tuple[Any, Any]  # a parsed message and its payload, as aiohttp queues them
+
+
+class _Clock:
+    """The Date header's text, made once a second."""
+
+    def __init__(self) -> None:
+        self.second = 0
+        self.text = b""
+
+    def date(self) -> bytes:
+        now = int(time.time())
+        if now != self.second:
+            self.second, self.text = now, formatdate(now, usegmt=True).encode()
+        return self.text
+
+
+_DATES = _Clock()
+
+
+class HitLane(RequestHandler):
+    """aiohttp's connection handler, with the lane for plain hits."""
+
+    __slots__ = ("_app", "_flight", "_held", "_lane", "_remote")
+
+    def __init__(self, manager: LaneServer, **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        self._lane = manager
+        self._app = manager.app
+        self._remote: str | None = None  # the peer's address, read at the first hit
+        self._flight: asyncio.Future[Any] | None = None  # the lane's hit awaiting the store
+        self._held: deque[_Message] = deque()  # what came meanwhile, in order
+
+    def data_received(self, data: bytes) -> None:
+        """Parse as aiohttp does; a plain hit takes the lane, anything else is queued as
+        aiohttp queues it (its data_received, less the upgrade's and body's branches, which
+        stay its own)."""
+        if self._force_close or self._close:
+            return
+        if self._payload_parser is not None or self._upgraded:
+            super().data_received(data)
+            return
+        assert self._parser is not None
+        messages: list[_Message]
+        try:
+            messages, upgraded, tail = self._parser.feed_data(data)
+        except HttpProcessingError as exc:
+            messages = [(_ErrInfo(status=400, exc=exc, message=exc.message), EMPTY_PAYLOAD)]
+            upgraded, tail = False, b""
+        queued = False
+        for message, payload in messages:
+            self._request_count += 1
+            if self._flight is not None or self._held:
+                self._held.append((message, payload))  # after the lane's hit, in order
+            elif not (self._idle() and self._take(message, payload)):
+                self._messages.append((message, payload))
+                queued = True
+        waiter = self._waiter
+        if queued and waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if (
+            not self._buffer_paused
+            and len(self._messages) + len(self._held) >= self._max_msg_queue_size
+        ):
+            self._pause_reading_for_buffer()
+        self._upgraded = upgraded
+        if upgraded and tail:
+            self._message_tail = tail
+
+    def _idle(self) -> bool:
+        """Tell whether aiohttp is waiting for a message: no request of it in progress."""
+        waiter = self._waiter
+        return waiter is not None and not waiter.done() and not self._messages
+
+    def _take(self, message: RawRequestMessage | _ErrInfo, payload: StreamReader) -> bool:
+        """Serve a plain hit in the lane (True), else leave it to aiohttp (False)."""
+        if (
+            isinstance(message, _ErrInfo)  # refused by the parser: aiohttp answers 400
+            or message.path != HIT
+            or message.method != "POST"
+            or message.version != HttpVersion11
+            or message.should_close
+            or message.upgrade
+            or message.chunked
+            or message.compression is not None
+            or self._logging_enabled
+            or not payload.is_eof()
+        ):
+            return False
+        headers = message.headers
+        length = headers.get("Content-Length", "")
+        media_type = headers.get("Content-Type", "").partition(";")[0].strip().lower()
+        if (
+            not length.isdigit()
+            or int(length) > MAX_BODY
+            or media_type not in BODY_TYPES
+            or "Expect" in headers
+        ):
+            return False
+        assert self._parser is not None
+        self._parser.message_consumed()  # taken: a slot of aiohttp's queue is free again
+        self._lane.taken += 1
+        self._serve(headers, payload.read_nowait(-1))
+        return True
+
+    def _serve(self, headers: CIMultiDictProxy[str], body: bytes) -> None:
+        """Count a hit: at once when the service has all it needs at hand, else by its
+        coroutine; answer when it lands."""
+        started = time.perf_counter()
+        app = self._app
+        stats = app[STATS]
+        future: asyncio.Future[Any]
+        land: Callable[[], HitResult]
+        try:
+            view = parse_body(body)
+            if self._remote is None:
+                self._remote = _remote_of(self.transport)
+            client, untrusted = read_client(headers, self._remote, app[SETTINGS].trusted_proxies)
+            stats.proxies.request(untrusted)
+            flight = stats.hit_at_once(view, client)
+            if flight is None:  # the site's settings or the day's salt to read first
+                task = asyncio.ensure_future(stats.hit(view, client))
+                future, land = task, task.result
+            else:
+                future, land = flight.counts, flight.land
+        except Exception as exc:  # refused before it is sent: answered at once
+            self._answer(*_error(exc), started)
+            return
+        self._flight = future
+        self._keep_open()
+        future.add_done_callback(lambda _: self._landed(land, started))
+
+    def _landed(self, land: Callable[[], HitResult], started: float) -> None:
+        """Answer the lane's hit, landed; then let what came meanwhile go on."""
+        flight, self._flight = self._flight, None
+        if flight is not None and flight.cancelled():  # shut down without an answer
+            self.force_close()
+            return
+        try:
+            status, reply = 200, _reply(200, REPLIES.encode(land()))
+        except Exception as exc:
+            status, reply = _error(exc)
+        self._answer(status, reply, started)
+        if self._held:  # pipelined behind the hit: aiohttp's, in order
+            self._messages.extend(self._held)
+            self._held.clear()
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+    def _answer(self, status: int, reply: bytes, started: float) -> None:
+        """Send a reply; time the request under the hit's route, as own_edge does."""
+        transport = self.transport
+        if transport is not None and not self._force_close:
+            transport.write(reply)
+        self._keep_open()
+        self._app[METRICS].request(HIT, "POST", status, time.perf_counter() - started)
+
+    def _keep_open(self) -> None:
+        """Put off the keep-alive timer's closing of the connection, as aiohttp does at
+        each request (its timer closes a connection idle from its point of view)."""
+        loop = self._loop
+        self._next_keepalive_close_time = loop.time() + self._keepalive_timeout
+        if self._keepalive_handle is None and self._keepalive_timeout > 0:
+            self._keepalive_handle = loop.call_at(
+                self._next_keepalive_close_time, self._process_keepalive
+            )
+
+    async def shutdown(self, timeout: float | None = 15.0) -> None:  # noqa: ASYNC109 (aiohttp's)
+        """Answer the lane's hit in flight, then shut down as aiohttp does."""
+        if self._flight is not None:
+            await asyncio.wait([self._flight], timeout=timeout)
+        await super().shutdown(timeout)
+
+
+class LaneServer(web.Server):
+    """aiohttp's server, its connections handled by HitLane."""
+
+    def __init__(self, handler: Any, *, app: web.Application, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.app = app
+        self.taken = 0  # hits the lane took (the rest went aiohttp's way): for tests
+
+    def __call__(self) -> RequestHandler:
+        return HitLane(self, loop=self._loop, **self._kwargs)
+
+
+class LaneRunner(web.AppRunner):
+    """aiohttp's application runner, its server a LaneServer (where LANE_READY)."""
+
+    __slots__ = ()
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        if not LANE_READY:
+            return server
+        return LaneServer(
+            server.request_handler,
+            app=self.app,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            loop=server._loop,
+            **server._kwargs,
+        )
+
+
+def _error(exc: Exception) -> tuple[int, bytes]:
+    """Return the status and reply of an error of the lane's hit, as own_edge answers it."""
+    problem = problem_at("POST", HIT, exc)
+    extra = b"".join(b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in problem.headers.items())
+    return problem.status, _reply(problem.status, error_body(problem), extra)
+
+
+def _reply(status: int, body: bytes, extra: bytes = b"") -> bytes:
+    """Return a whole reply: the hit route's headers, and `extra` ones."""
+    phrase = b"OK" if status == 200 else HTTPStatus(status).phrase.encode()
+    return _REPLY_HEAD % (status, phrase, len(body), _DATES.date(), extra) + body
+
+
+def _remote_of(transport: Any) -> str:
+    """Return the peer's address as aiohttp's request.remote has it ("" for none)."""
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(peer, (list, tuple)):
+        return str(peer[0])
+    return str(peer) if peer else ""

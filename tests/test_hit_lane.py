@@ -1,0 +1,229 @@
+"""The hit lane (statsvc.http.lane, issue 13): a plain hit is served on its connection as
+aiohttp parses it, with the same reply as the hit route's; everything else goes aiohttp's
+way, in order. Requests are written on raw connections, byte for byte."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from redis.asyncio import RedisCluster
+
+from statsvc.http.lane import LANE_READY, LaneServer
+from tests.helpers import BROWSER, HIT, Client, plain_client
+
+Reply = tuple[int, dict[str, str], bytes]
+LANE = "text/plain;charset=UTF-8"
+
+
+def request(body: str, *, path: str = HIT, headers: str = "", content_type: str = LANE) -> bytes:
+    """Return a POST as a browser's fetch sends it: head and body in one piece."""
+    data = body.encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {BROWSER}\r\n"
+        f"Content-Type: {content_type}\r\n{headers}Content-Length: {len(data)}\r\n\r\n"
+    ).encode() + data
+
+
+def hit_body(path: str = "/a", **fields: Any) -> str:
+    return json.dumps({"site": "demo", "path": path, **fields})
+
+
+async def read_reply(reader: asyncio.StreamReader) -> Reply:
+    head = (await reader.readuntil(b"\r\n\r\n")).decode()
+    lines = head.split("\r\n")
+    headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
+    body = await reader.readexactly(int(headers["content-length"]))
+    return int(lines[0].split()[1]), headers, body
+
+
+class Connection:
+    """A raw keep-alive connection to the test server."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def send(self, *requests: bytes) -> list[Reply]:
+        """Write the requests at once (pipelined, if several); read a reply each."""
+        self.writer.write(b"".join(requests))
+        await self.writer.drain()
+        return [await read_reply(self.reader) for _ in requests]
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def connect(client: Client) -> Connection:
+    assert client.server.port is not None
+    return Connection(*await asyncio.open_connection("127.0.0.1", client.server.port))
+
+
+def lane_of(client: Client) -> LaneServer:
+    runner = client.server.runner
+    assert runner is not None
+    server = runner.server
+    assert isinstance(server, LaneServer), "the test server must run the hit lane"
+    return server
+
+
+def views_total(reply: Reply) -> int:
+    total: int = json.loads(reply[2])["views"]["total"]
+    return total
+
+
+async def test_this_aiohttp_has_what_the_lane_reads(client: Client) -> None:
+    """The lane reads aiohttp's connection state: with an aiohttp that lacks it every hit
+    would go aiohttp's way, slower; this fails then, so an upgrade is noticed."""
+    assert LANE_READY
+    lane_of(client)
+
+
+async def test_plain_hits_take_the_lane_and_are_counted(client: Client) -> None:
+    """Hits on a kept-alive connection are served by the lane, each counted once."""
+    lane = lane_of(client)
+    connection = await connect(client)
+    taken = lane.taken
+    replies = [(await connection.send(request(hit_body(id=f"lane-{n:04d}"))))[0] for n in range(5)]
+    connection.close()
+    assert [status for status, _, _ in replies] == [200] * 5
+    assert [views_total(reply) for reply in replies] == [1, 2, 3, 4, 5]
+    assert lane.taken - taken == 5
+
+
+async def test_the_test_clients_hits_take_the_lane(client: Client) -> None:
+    """The suite's own hits (aiohttp's client) go through the lane: the rest of the tests
+    of the hit route test it too."""
+    lane = lane_of(client)
+    taken = lane.taken
+    response = await client.post(HIT, data=hit_body(), headers={"Content-Type": LANE})
+    assert response.status == 200
+    assert lane.taken == taken + 1
+
+
+async def test_a_lane_reply_is_the_hit_routes_reply(client: Client) -> None:
+    """The same hit answered by the lane and by aiohttp's route (a connection to close goes
+    that way): the same status, headers (but the date and the closing) and figures."""
+    lane = lane_of(client)
+    connection = await connect(client)
+    taken = lane.taken
+    (by_lane,) = await connection.send(request(hit_body(id="compare-1")))
+    assert lane.taken == taken + 1
+    (by_route,) = await connection.send(
+        request(hit_body(id="compare-2"), headers="Connection: close\r\n")
+    )
+    assert lane.taken == taken + 1  # that one went aiohttp's way
+    connection.close()
+    assert by_lane[0] == by_route[0] == 200
+    route_headers = {k: v for k, v in by_route[1].items() if k not in ("date", "connection")}
+    lane_headers = {k: v for k, v in by_lane[1].items() if k != "date"}
+    assert lane_headers.keys() == route_headers.keys()
+    assert {k: v for k, v in lane_headers.items() if k != "content-length"} == {
+        k: v for k, v in route_headers.items() if k != "content-length"
+    }
+    lane_body, route_body = json.loads(by_lane[2]), json.loads(by_route[2])
+    assert lane_body.keys() == route_body.keys()
+    assert route_body["views"]["total"] == lane_body["views"]["total"] + 1
+    assert route_body["page"]["total"] == lane_body["page"]["total"] + 1
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (hit_body(site="nowhere"), LANE, 404),
+        ("not json", LANE, 400),
+        (json.dumps({"site": "demo"}), LANE, 400),
+        (hit_body(id="no"), LANE, 400),
+        (hit_body(path="a"), LANE, 400),
+        (hit_body(), "image/png", 415),
+        ("{" + " " * 9000 + "}", LANE, 413),
+    ],
+    ids=["unknown-site", "not-json", "no-url", "bad-id", "bad-path", "media-type", "too-large"],
+)
+async def test_a_refused_hit_is_answered_as_the_route_answers(
+    client: Client, body: str, content_type: str, status: int
+) -> None:
+    """A hit refused before it is counted gets the route's status and error body, and the
+    public headers, whichever way it went."""
+    connection = await connect(client)
+    (by_lane,) = await connection.send(request(body, content_type=content_type))
+    (by_route,) = await connection.send(
+        request(body, content_type=content_type, headers="Connection: close\r\n")
+    )
+    connection.close()
+    assert by_lane[0] == by_route[0] == status
+    assert json.loads(by_lane[2]) == json.loads(by_route[2])
+    assert json.loads(by_lane[2])["error"]["code"]
+    assert by_lane[1]["access-control-allow-origin"] == "*"
+    assert by_lane[1]["x-content-type-options"] == "nosniff"
+
+
+async def test_pipelined_requests_are_answered_in_order(client: Client) -> None:
+    """Requests written at once behind a hit in the lane wait for its answer: a hit, a
+    health check and another hit come back in that order, both hits counted."""
+    connection = await connect(client)
+    replies = await connection.send(
+        request(hit_body(id="pipe-0001")),
+        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        request(hit_body(id="pipe-0002")),
+    )
+    (after,) = await connection.send(request(hit_body(id="pipe-0003")))
+    connection.close()
+    assert [status for status, _, _ in replies] == [200, 200, 200]
+    assert views_total(replies[0]) == 1
+    assert json.loads(replies[1][2])["status"] == "ok"
+    assert views_total(replies[2]) == 2
+    assert views_total(after) == 3
+
+
+async def test_a_body_sent_after_its_head_is_counted(client: Client) -> None:
+    """A hit whose body comes in a later packet than its head (aiohttp's way) is counted
+    and answered, and the connection's next hits still are."""
+    connection = await connect(client)
+    whole = request(hit_body(id="split-0001"))
+    cut = whole.index(b"\r\n\r\n") + 4
+    connection.writer.write(whole[:cut])
+    await connection.writer.drain()
+    (first,) = await connection.send(whole[cut:])
+    (second,) = await connection.send(request(hit_body(id="split-0002")))
+    connection.close()
+    assert (first[0], second[0]) == (200, 200)
+    assert (views_total(first), views_total(second)) == (1, 2)
+
+
+async def test_malformed_http_is_refused_by_aiohttp(client: Client) -> None:
+    """A request aiohttp's parser refuses is answered 400 as before the lane."""
+    connection = await connect(client)
+    (reply,) = await connection.send(b"POST /api/v1/hit HTTP/1.1\r\nBad Header\r\n\r\n")
+    connection.close()
+    assert reply[0] == 400
+
+
+async def test_a_hit_in_flight_is_answered_before_a_graceful_shutdown_closes(
+    client: Client, redis_url: str
+) -> None:
+    """A shutdown while a lane's hit awaits the store (paused here) waits for its answer,
+    which says counted, before the connection is closed."""
+    lane = lane_of(client)
+    connection = await connect(client)
+    await connection.send(request(hit_body(id="warm-0001")))  # the site's settings at hand
+    redis = plain_client(redis_url)
+    pause: list[Any] = ["CLIENT", "PAUSE", 500, "ALL"]
+    if isinstance(redis, RedisCluster):
+        await redis.execute_command(*pause, target_nodes=RedisCluster.ALL_NODES)
+    else:
+        await redis.execute_command(*pause)  # type: ignore[no-untyped-call]
+    taken = lane.taken
+    connection.writer.write(request(hit_body(id="flight-0001")))
+    await connection.writer.drain()
+    while lane.taken == taken:  # noqa: ASYNC110 (the lane's count, read each loop turn)
+        await asyncio.sleep(0)
+    closing = asyncio.ensure_future(client.server.close())
+    status, _, body = await read_reply(connection.reader)
+    await closing
+    await redis.aclose()
+    assert status == 200
+    assert json.loads(body)["counted"] is True
+    assert await connection.reader.read() == b""  # then closed
+    connection.close()
