@@ -164,7 +164,7 @@ class HitLane(RequestHandler):
         length = headers.get("Content-Length", "")
         media_type = headers.get("Content-Type", "").partition(";")[0].strip().lower()
         if (
-            not length.isdigit()
+            not (length.isascii() and length.isdigit())
             or int(length) > MAX_BODY
             or media_type not in BODY_TYPES
             or "Expect" in headers

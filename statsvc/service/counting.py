@@ -42,6 +42,7 @@ Salts = tuple[bytes, bytes | None]  # a day's salt, and yesterday's just after m
 T = TypeVar("T")
 SITE_CACHE_SECONDS = 5.0  # a settings change reaches every process within this
 MAX_CACHED_SALTS = 10_000
+MAX_CACHED_ADDRESSES = 10_000  # address ids: a reader's views come from one address
 MAX_CACHED_PAGES = 10_000  # with MAX_CACHED_PATH: at most 13 MiB (bench/caches.py)
 MAX_CACHED_PATH = 128  # characters of a raw path whose page is remembered; longer: normalised
 REPLAY_BATCH = 256  # pending hits sent to the store at a time
@@ -74,6 +75,7 @@ class StatsService:
         self._loading: dict[object, asyncio.Future[Any]] = {}
         self._calendars: dict[tuple[str, str], tuple[Windows, float, float]] = {}
         self._pages: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._addresses: dict[tuple[bytes, str, str], str] = {}
         self.proxies = ProxyWatch(clock)  # signs of a proxy not trusted (http reports some)
 
     async def site(self, site_id: str) -> Site:
@@ -438,7 +440,7 @@ class StatsService:
         if salts is not None and client is not None:
             visitor = visitor_id(salts[0], site.id, client.ip, client.user_agent)
             if mode == "hit" and self.store.limits.rate_limit_address:
-                address = address_id(salts[0], site.id, client.ip)
+                address = self._address(salts[0], site.id, client.ip)
             if salts[1] is not None:  # the reader may still be online under yesterday's id
                 previous = visitor_id(salts[1], site.id, client.ip, client.user_agent)
         try:
@@ -505,6 +507,18 @@ class StatsService:
                 self._pages.clear()
             self._pages[key] = page
         return page
+
+    def _address(self, salt: bytes, site_id: str, ip: str) -> str:
+        """Return the id of a client address under a salt, remembered (a reader's views of
+        a day come from one address, and a school's or an office's readers share one)."""
+        key = (salt, site_id, ip)
+        address = self._addresses.get(key)
+        if address is None:
+            address = address_id(salt, site_id, ip)
+            if len(self._addresses) >= MAX_CACHED_ADDRESSES:
+                self._addresses.clear()
+            self._addresses[key] = address
+        return address
 
     def _known_visitor(self, site_id: str, day: date, client: Client) -> str | None:
         """Return the visitor id when the day's salt is already at hand, else None."""
