@@ -18,7 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.bots import BROWSER, crafted_agents, literal_start, sample
-from statsvc.core.bots import HEADLESS, fold, is_bot, translate
+from statsvc.core.bots import (
+    _EXCLUSIONS,
+    HEADLESS,
+    _without_exclusions,
+    fold,
+    is_bot,
+    translate,
+)
 from tests.test_abuse import BROWSERS, ROBOTS
 
 PATTERNS = [*CRAWLER_PATTERNS, *EXCLUSION_PATTERNS, HEADLESS.pattern]
@@ -169,5 +176,9 @@ FRAGMENTS = [
 )
 def test_generated_agents_get_crawlerdetects_answer(user_agent: str) -> None:
     """Agents made of the patterns' pieces, browsers' and robots' agents, the characters
-    Python folds and random text: the answer is crawlerdetect's."""
+    Python folds and random text: the answer is crawlerdetect's; and what the exclusions
+    leave (their matches removed by a loop over RE2's own search) is what the wrapper's
+    split leaves."""
     assert is_bot.__wrapped__(user_agent) == reference(user_agent)
+    agent = fold(user_agent.strip())
+    assert _without_exclusions(agent) == b"".join(_EXCLUSIONS.split(agent))

@@ -128,6 +128,9 @@ def _compile(patterns: list[str], repeated: bool = False) -> re2._Regexp[bytes]:
 # a repetition goes on exactly where the next search would have found its match; the text
 # left is the same, for far fewer matches (each costs the wrapper microseconds).
 _EXCLUSIONS = _compile(EXCLUSION_PATTERNS, repeated=True)
+# RE2's search itself, under the wrapper (a C++ call; tests/test_bots.py holds the two equal)
+_MATCH = _EXCLUSIONS._regexp.Match  # type: ignore[attr-defined]
+_UNANCHORED, _NO_SPAN = re2._Anchor.UNANCHORED, (-1, -1)  # type: ignore[attr-defined]
 _CRAWLERS = _compile(CRAWLER_PATTERNS)
 _HEADLESS = _compile([HEADLESS.pattern])
 
@@ -141,8 +144,28 @@ def is_bot(user_agent: str) -> bool:
     agent = fold(user_agent.strip())
     if not agent or _HEADLESS.search(agent):
         return True
-    rest = b"".join(_EXCLUSIONS.split(agent))  # what the exclusions leave
+    rest = _without_exclusions(agent)
     return bool(rest) and _CRAWLERS.search(rest) is not None
+
+
+def _without_exclusions(agent: bytes) -> bytes:
+    """Return what the exclusions leave of a folded agent: b"".join(_EXCLUSIONS.split(agent))
+    exactly (the wrapper's split, its loop written here over RE2's own Match: the wrapper
+    makes a match object per match, and a browser's agent has a dozen: 18 → 5 µs)."""
+    pieces: list[bytes] = []
+    end = pos = 0
+    endpos = len(agent)
+    while True:
+        span = _MATCH(_UNANCHORED, agent, pos, endpos)[0]
+        if span == _NO_SPAN:
+            break
+        pieces.append(agent[end : span[0]])
+        end = span[1]
+        if pos == endpos:
+            break
+        pos = pos + 1 if pos == span[1] else span[1]  # an empty match: move on a byte
+    pieces.append(agent[end:])
+    return b"".join(pieces)
 
 
 # RE2 builds the first states of its automata on their first search (some 2 ms for the
