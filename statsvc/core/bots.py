@@ -128,11 +128,18 @@ def _compile(patterns: list[str], repeated: bool = False) -> re2._Regexp[bytes]:
 # a repetition goes on exactly where the next search would have found its match; the text
 # left is the same, for far fewer matches (each costs the wrapper microseconds).
 _EXCLUSIONS = _compile(EXCLUSION_PATTERNS, repeated=True)
-# RE2's search itself, under the wrapper (a C++ call; tests/test_bots.py holds the two equal)
-_MATCH = _EXCLUSIONS._regexp.Match  # type: ignore[attr-defined]
-_UNANCHORED, _NO_SPAN = re2._Anchor.UNANCHORED, (-1, -1)  # type: ignore[attr-defined]
 _CRAWLERS = _compile(CRAWLER_PATTERNS)
 _HEADLESS = _compile([HEADLESS.pattern])
+# RE2's search itself, under the wrapper's (a C++ call each, where the wrapper makes a
+# generator and a match object; tests/test_bots.py holds the answers crawlerdetect's)
+_MATCH = _EXCLUSIONS._regexp.Match  # type: ignore[attr-defined]
+_UNANCHORED, _NO_SPAN = re2._Anchor.UNANCHORED, (-1, -1)  # type: ignore[attr-defined]
+
+
+def _finds(regexp: re2._Regexp[bytes], text: bytes) -> bool:
+    """Tell whether `regexp` matches somewhere in `text` (its wrapper's search, is not None)."""
+    found: tuple[int, int] = regexp._regexp.Match(_UNANCHORED, text, 0, len(text))[0]  # type: ignore[attr-defined]
+    return found != _NO_SPAN
 
 
 @lru_cache(maxsize=MAX_CACHED_AGENTS)
@@ -142,10 +149,10 @@ def is_bot(user_agent: str) -> bool:
     The answer is crawlerdetect's `is_crawler` exactly, found in a few microseconds
     whatever the agent (see the module's docstring)."""
     agent = fold(user_agent.strip())
-    if not agent or _HEADLESS.search(agent):
+    if not agent or _finds(_HEADLESS, agent):
         return True
     rest = _without_exclusions(agent)
-    return bool(rest) and _CRAWLERS.search(rest) is not None
+    return bool(rest) and _finds(_CRAWLERS, rest)
 
 
 def _without_exclusions(agent: bytes) -> bytes:
