@@ -9,9 +9,14 @@ import json
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.http import HttpVersion11
+from aiohttp.web_protocol import RequestHandler
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 from redis.asyncio import RedisCluster
 
-from statsvc.http.lane import LANE_READY, LaneServer
+from statsvc.http.lane import LANE_READY, LaneServer, quick_hit
 from tests.helpers import BROWSER, HIT, Client, plain_client
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -227,3 +232,151 @@ async def test_a_hit_in_flight_is_answered_before_a_graceful_shutdown_closes(
     assert json.loads(body)["counted"] is True
     assert await connection.reader.read() == b""  # then closed
     connection.close()
+
+
+# -- quick_hit: the lane's own parse of one whole plain hit ------------------------------
+
+NAMES = st.sampled_from(
+    [
+        "Host",
+        "host",
+        "Content-Type",
+        "content-type",
+        "User-Agent",
+        "Origin",
+        "Referer",
+        "DNT",
+        "Sec-GPC",
+        "Sec-Purpose",
+        "X-Forwarded-For",
+        "Connection",
+        "Transfer-Encoding",
+        "Expect",
+        "Content-Encoding",
+        "Upgrade",
+        "Accept-Language",
+    ]
+) | st.text("abcXYZ-_!#~09", min_size=1, max_size=8)
+VALUES = (
+    st.sampled_from(
+        [b"text/plain;charset=UTF-8", b" application/json ", b"keep-alive", b"close", b"\tx\t",
+         b"Mozilla/5.0 (X11) \xc3\xa1\xff", b"chunked", b"100-continue", b"1.2.3.4, 5.6.7.8"]
+    )
+    | st.text(" \tabcXYZ019;,./()\u00e1", max_size=16).map(lambda text: text.encode("latin-1"))
+    | st.binary(max_size=12)
+)  # fmt: skip
+
+
+@st.composite
+def raw_hits(draw: st.DrawFn, plain: bool) -> bytes:
+    """Requests near a plain hit: fields of every kind (repeated, with spaces, control
+    characters and bytes past ASCII); unless `plain`, its line, Host, media type and length
+    may be wrong or missing too."""
+    body = draw(st.sampled_from([hit_body().encode(), b"{}", b"", b"x" * 20]))
+    line = b"POST /api/v1/hit HTTP/1.1"
+    if not plain and draw(st.booleans()):
+        line = draw(st.sampled_from([b"POST /api/v1/hit HTTP/1.0", b"POST /api/v1/hit?x HTTP/1.1"]))
+    fields = [b"Host: 127.0.0.1"] if plain or draw(st.booleans()) else []
+    fields += [b"Content-Type: text/plain"] if plain or draw(st.booleans()) else []
+    fields += [
+        name.encode() + b":" + value
+        for name, value in draw(st.lists(st.tuples(NAMES, VALUES), max_size=3))
+    ]
+    length: int | None = len(body)
+    if not plain and draw(st.booleans()):
+        length = draw(st.sampled_from([len(body) + 1, max(len(body) - 1, 0), None]))
+    if length is not None:
+        fields.append(b"Content-Length: %d" % length)
+    order = draw(st.permutations(fields))
+    return line + b"\r\n" + b"".join(field + b"\r\n" for field in order) + b"\r\n" + body
+
+
+LOOP = asyncio.new_event_loop()
+
+
+async def never_called(request: web.BaseRequest) -> web.StreamResponse:
+    raise AssertionError("only aiohttp's parser is used here")
+
+
+def aiohttps_parse(data: bytes) -> tuple[Any, bytes]:
+    """Return aiohttp's one message of `data` (as statsvc's server parses it) and its body."""
+    parser = RequestHandler(web.Server(never_called, loop=LOOP), loop=LOOP)._parser
+    assert parser is not None
+    messages, upgraded, tail = parser.feed_data(data)
+    assert len(messages) == 1 and not upgraded and not tail
+    message, payload = messages[0]
+    assert payload.is_eof()
+    return message, payload.read_nowait(-1)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(raw_hits(plain=True) | raw_hits(plain=False))
+def test_a_quick_parse_is_aiohttps(data: bytes) -> None:
+    """Whatever quick_hit takes, aiohttp's parser takes as a plain hit with the same fields,
+    values and body (it would never refuse it, nor read it otherwise)."""
+    quick = quick_hit(data)
+    event("parsed quickly" if quick is not None else "left to aiohttp")
+    if quick is None:
+        return
+    fields, body = quick
+    message, aiohttp_body = aiohttps_parse(data)
+    assert (message.method, message.path, message.version) == ("POST", HIT, HttpVersion11)
+    assert not (message.should_close or message.upgrade or message.chunked)
+    assert message.compression is None
+    assert aiohttp_body == body
+    assert len(message.headers) == len(fields)
+    for name, value in fields.items():
+        assert message.headers.getall(name) == [value]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        request(hit_body()).replace(b"Host: 127.0.0.1\r\n", b""),
+        request(hit_body(), headers="Connection: close\r\n"),
+        request(hit_body(), headers="User-Agent: twice\r\n"),
+        request(hit_body(), headers="Transfer-Encoding: chunked\r\n"),
+        request(hit_body(), headers="Expect: 100-continue\r\n"),
+        request(hit_body(), headers="X-Bad: a\x01b\r\n"),
+        request(hit_body(), headers=" Folded: x\r\n"),
+        request(hit_body(), content_type="image/png"),
+        request(hit_body()) + b"GET / HTTP/1.1\r\n",
+        request(hit_body())[:-1],
+        request(hit_body()).replace(b"HTTP/1.1", b"HTTP/1.0", 1),
+        request(hit_body(), path=HIT + "?x=1"),
+    ],
+    ids=[
+        "no-host", "closing", "twice", "chunked", "expect", "control", "folded", "media",
+        "pipelined", "short", "http-1.0", "query",
+    ],
+)  # fmt: skip
+def test_quick_hit_leaves_the_rest_to_aiohttp(data: bytes) -> None:
+    """A request that is not exactly one plain hit is not parsed quickly."""
+    assert quick_hit(data) is None
+
+
+def test_a_plain_hit_is_parsed_quickly() -> None:
+    """The widget's hit, as a browser sends it, is."""
+    quick = quick_hit(request(hit_body(), headers="Connection: keep-alive\r\nDNT: 1\r\n"))
+    assert quick is not None
+    fields, body = quick
+    assert body == hit_body().encode()
+    assert fields["User-Agent"] == BROWSER
+    assert fields.get("dnt") == "1"
+
+
+async def test_a_connection_parses_hits_quickly_again_after_other_requests(
+    client: Client,
+) -> None:
+    """After a request aiohttp parsed (a GET, here), the next whole hit on the connection is
+    parsed quickly again: aiohttp's parser was left holding nothing."""
+    lane = lane_of(client)
+    connection = await connect(client)
+    quick = lane.quick
+    (first,) = await connection.send(request(hit_body(id="again-001")))
+    (health,) = await connection.send(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    (second,) = await connection.send(request(hit_body(id="again-002")))
+    connection.close()
+    assert (first[0], health[0], second[0]) == (200, 200, 200)
+    assert views_total(second) == 2
+    assert lane.quick == quick + 2
