@@ -195,15 +195,7 @@ class HitLane(RequestHandler):
         self._upgraded = upgraded
         if upgraded and tail:
             self._message_tail = tail
-        # the parser holds nothing once what it was given ends with a whole message: a head
-        # (a head whose body is to come makes a message not yet at its end) or a body whole
-        self._clean = (
-            bool(messages)
-            and not upgraded
-            and not self._buffer_paused
-            and data.endswith(b"\r\n\r\n")
-            and all(payload.is_eof() for _, payload in messages)
-        )
+        self._clean = _ends_whole(data, messages) and not upgraded and not self._buffer_paused
 
     def _idle(self) -> bool:
         """Tell whether aiohttp is waiting for a message: no request of it in progress."""
@@ -348,6 +340,25 @@ def _error(exc: Exception) -> tuple[int, bytes]:
     problem = problem_at("POST", HIT, exc)
     extra = b"".join(b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in problem.headers.items())
     return problem.status, _reply(problem.status, error_body(problem), extra)
+
+
+def _ends_whole(data: bytes, messages: list[_Message]) -> bool:
+    """Tell whether aiohttp's parser holds nothing after `data`, which gave `messages`:
+    each message whole, and `data` ends with the last. It does when it ends with a head
+    (a head whose body is still to come makes a message not yet whole), or when it is the
+    one message's head and body (a message that began in an earlier piece ends at this
+    piece's first blank line only if no earlier blank line is in it)."""
+    if not messages or not all(payload.is_eof() for _, payload in messages):
+        return False
+    if data.endswith(b"\r\n\r\n"):
+        return True
+    message = messages[0][0]
+    if len(messages) > 1 or isinstance(message, _ErrInfo):
+        return False
+    length = message.headers.get("Content-Length", "0")
+    head_end = data.find(b"\r\n\r\n")
+    whole = length.isascii() and length.isdigit() and head_end >= 0
+    return whole and head_end + 4 + int(length) == len(data)
 
 
 def _reply(status: int, body: bytes, extra: bytes = b"") -> bytes:
