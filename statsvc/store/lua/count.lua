@@ -6,21 +6,24 @@
 -- distinct minutes they came in (almost always 1), then:
 --
 -- KEYS[1]  total        hash  v = views, u = visits (never expires)
--- KEYS[2]  month        hash  v, u of this local month; <DD>v, <DD>u of each of its days
+-- KEYS[2]  month        hash  v, u of this local month; <DD>v, <DD>u of each of its days;
+--                             <DD>p = 1 while the day is pending (see `pending` below)
 -- KEYS[3]  last_month   hash  the same for the month before (read for yesterday and the week)
 -- KEYS[4]  visitors     set   visitor ids seen today (a new member is a visit)
 -- KEYS[5]  online       zset  visitor -> last seen (ms)
 -- KEYS[6]  pages        zset  path -> total views; also the registry of distinct pages
 -- KEYS[7]  pages_day    zset  path -> views today
--- KEYS[8]  pages_month  zset  path -> views this month
+-- KEYS[8]  pages_month  zset  path -> views this month of the days rolled into it (below)
 -- KEYS[9]  ids_today    set   page-view ids counted today
 -- KEYS[10] ids_yday     set   page-view ids counted yesterday
 -- KEYS[11] other_online zset  visitor -> last seen (ms) on the "(other)" page
 -- KEYS[12] rejected     hash  reason -> hits not counted today (kept as long as a month hash)
 -- KEYS[13] ids_tmrw     set   page-view ids counted tomorrow (a live retry before a replay)
 -- KEYS[14] sources_day  zset  source -> visits today (see count_source)
--- KEYS[14+i] the page-online set of request i's page (i = 1..n)
--- KEYS[14+n+j] hash  visitor id or address id -> counted views in the batch's j-th minute
+-- KEYS[15] pages_yday   zset  path -> views yesterday
+-- KEYS[16] last_pages_month  zset  the same as pages_month for the month before
+-- KEYS[16+i] the page-online set of request i's page (i = 1..n)
+-- KEYS[16+n+j] hash  visitor id or address id -> counted views in the batch's j-th minute
 --                    (j = 1..m; expires in RATE_TTL)
 --
 -- ARGV[1] online window (ms)   ARGV[2] page cap
@@ -60,7 +63,7 @@
 
 local OTHER = '(other)'  -- the page the views of pages past the cap are folded into
 local RATE_TTL = 120  -- seconds a minute's tally of views per visitor is kept
-local DAY_KEYS, DAY_ARGS, REQUEST_ARGS = 14, 15, 8  -- a batch's keys and arguments, a request's
+local DAY_KEYS, DAY_ARGS, REQUEST_ARGS = 16, 15, 8  -- a batch's keys and arguments, a request's
 local KEYS, ARGV = KEYS, ARGV  -- read by offset, never copied
 
 -- a month hash's own `extra` fields, then the views and visits of the days listed
@@ -256,23 +259,37 @@ local function count(k, a, n, m, out)
   local today = ARGV[a + 7]
 
   local yday = ARGV[a + 8]
-  local this_extra = {'v', 'u', today .. 'v', today .. 'u'}
+  local this_extra = {'v', 'u', today .. 'v', today .. 'u', today .. 'p'}
   local last_extra = {}
   if ARGV[a + 9] == '1' then
-    last_extra = {yday .. 'v', yday .. 'u'}
+    last_extra = {yday .. 'v', yday .. 'u', yday .. 'p'}
   else
-    this_extra[5], this_extra[6] = yday .. 'v', yday .. 'u'
+    this_extra[6], this_extra[7], this_extra[8] = yday .. 'v', yday .. 'u', yday .. 'p'
   end
   local week_v, week_u = {}, {}
   local this = read(KEYS[k + 2], this_extra, ARGV[a + 10], week_v, week_u)
   local last = read(KEYS[k + 3], last_extra, ARGV[a + 11], week_v, week_u)
   week_v[#week_v + 1], week_u[#week_u + 1] = this[3], this[4]
   local total = redis.call('HMGET', KEYS[k + 1], 'v', 'u')
-  local yday_v, yday_u
+  local yday_v, yday_u, yday_pending, yday_month, yday_pages
   if ARGV[a + 9] == '1' then
-    yday_v, yday_u = last[1], last[2]
+    yday_v, yday_u, yday_pending = last[1], last[2], last[3]
+    yday_month, yday_pages = KEYS[k + 3], KEYS[k + 16]
   else
-    yday_v, yday_u = this[5], this[6]
+    yday_v, yday_u, yday_pending = this[6], this[7], this[8]
+    yday_month, yday_pages = KEYS[k + 2], pages_month
+  end
+  -- A day's page views go to its day tally, and to its month's once the day is rolled into
+  -- the month (the day after, by the first batch that finds it pending): until then the
+  -- month's tally is the rolled one plus the pending days' (month_pages.lua reads them so).
+  -- A day is pending from its first counted views; one that had views before it could be
+  -- (an import, a version that wrote the month's tally per view) is counted as rolled.
+  local pending = not this[3] or this[5]
+  if yday_pending then  -- yesterday's views join its month's tally, once
+    redis.call('ZUNIONSTORE', yday_pages, 2, yday_pages, KEYS[k + 15])
+    redis.call('HDEL', yday_month, yday .. 'p')
+    redis.call('EXPIRE', yday_pages, ARGV[a + 6])
+    redis.call('EXPIRE', KEYS[k + 15], ARGV[a + 4])  -- now read by the windows only
   end
 
   local added_v, added_u, marked, oldest = 0, 0, false, nil
@@ -392,7 +409,9 @@ local function count(k, a, n, m, out)
       end
       page_total = tonumber(page_total)
       page_today = tonumber(redis.call('ZINCRBY', pages_day, 1, path))
-      redis.call('ZINCRBY', pages_month, 1, path)
+      if not pending then
+        redis.call('ZINCRBY', pages_month, 1, path)
+      end
     elseif known then
       local score = redis.call('ZSCORE', pages_key, path)
       if not score and real_pages() >= cap then
@@ -477,10 +496,14 @@ local function count(k, a, n, m, out)
       redis.call('HINCRBY', KEYS[k + 2], 'u', added_u)
       redis.call('HINCRBY', KEYS[k + 2], today .. 'u', added_u)
     end
+    if not this[3] then  -- today's first views: today is pending
+      redis.call('HSET', KEYS[k + 2], today .. 'p', 1)
+    end
     if first then
       redis.call('EXPIRE', KEYS[k + 2], ARGV[a + 5], 'NX')
       redis.call('EXPIRE', visitor_set, ARGV[a + 3], 'NX')
-      redis.call('EXPIRE', pages_day, ARGV[a + 4], 'NX')
+      -- a pending day's tally holds views its month's does not: kept as long as the month's
+      redis.call('EXPIRE', pages_day, pending and ARGV[a + 6] or ARGV[a + 4], 'NX')
       -- a month's page tallies made before the upgrade that gave them the month hash's
       -- lifetime kept their 62 days (NX): the day's first batch lengthens a lifetime more
       -- than a month short of this one (one TTL a site and day; one made since never is)
