@@ -210,31 +210,69 @@ end
 -- place). The set lives `lifetime` seconds (as the month hash holding the day's visits),
 -- given when a member is made. Called for new visits only: other views cost nothing here.
 -- `hosts` is the set's count of hosts as this batch knows it (nil: not read yet, read at the
--- first new host, as real_pages() reads the pages); returns it as it is after this visit
-local function count_source(key, source, cap, lifetime, hosts)
+-- first new host, as real_pages() reads the pages); returns it as it is after this visit.
+-- For a batch of several requests, `batch` tallies the visits per source (`added`, in the
+-- order of `order`), written once a source by sources_write, and knows which hosts the set
+-- holds (`present`: asked once a host); for one (`batch` nil), each visit is written as it
+-- comes (a known host: one ZADD XX INCR)
+local function count_source(key, source, cap, lifetime, hosts, batch)
   if source == '' then
     source = '(direct)'
-  elseif redis.call('ZADD', key, 'XX', 'INCR', 1, source) then
-    return hosts  -- a host already counted today: one command
   else
-    if not hosts then
-      hosts = redis.call('ZCARD', key)
-      for _, fixed in ipairs({'(direct)', '(other)'}) do
-        if redis.call('ZSCORE', key, fixed) then
-          hosts = hosts - 1
+    local present
+    if batch then
+      present = batch.present[source]
+      if present == nil then
+        present = redis.call('ZSCORE', key, source) ~= false
+        batch.present[source] = present
+      end
+    elseif redis.call('ZADD', key, 'XX', 'INCR', 1, source) then
+      return hosts  -- a host already counted today: one command
+    end
+    if not present then
+      if not hosts then
+        hosts = redis.call('ZCARD', key)
+        for _, fixed in ipairs({'(direct)', '(other)'}) do
+          if redis.call('ZSCORE', key, fixed) then
+            hosts = hosts - 1
+          end
+        end
+      end
+      if hosts >= cap then
+        source = '(other)'
+      else
+        hosts = hosts + 1
+        if batch then
+          batch.present[source] = true
         end
       end
     end
-    if hosts >= cap then
-      source = '(other)'
-    else
-      hosts = hosts + 1
-    end
   end
-  if redis.call('ZINCRBY', key, 1, source) == '1' then  -- a new member: the set may be new
+  if batch then
+    local added = batch.added[source]
+    if not added then
+      added = 0
+      batch.order[#batch.order + 1] = source
+    end
+    batch.added[source] = added + 1
+  elseif redis.call('ZINCRBY', key, 1, source) == '1' then  -- a new member: the set may be new
     redis.call('EXPIRE', key, lifetime, 'NX')
   end
   return hosts
+end
+
+local function sources_write(key, lifetime, batch)
+  if not batch then
+    return
+  end
+  local made = false
+  for _, source in ipairs(batch.order) do
+    local added = batch.added[source]
+    made = tonumber(redis.call('ZINCRBY', key, added, source)) == added or made
+  end
+  if made then  -- a new member: the set may be new
+    redis.call('EXPIRE', key, lifetime, 'NX')
+  end
 end
 
 -- The minute tally of the request whose arguments start at ARGV[r]: the batch's one, or in a
@@ -332,7 +370,10 @@ local function count(k, a, n, m, out)
   end
   local with_ids, refused = false, {}
   -- the day's hosts: read at the first new one
-  local source_cap, hosts = tonumber(ARGV[a + 15]), nil
+  local source_cap, hosts, sources = tonumber(ARGV[a + 15]), nil, nil
+  if n > 1 then
+    sources = {added = {}, order = {}, present = {}}
+  end
   -- the site's distinct pages, "(other)" not among them: read only when a path is new
   local pages = nil
   local function real_pages()
@@ -425,7 +466,7 @@ local function count(k, a, n, m, out)
       added_v, flags = added_v + 1, flags + 1
       if visitor ~= '' and set_add(visitor_set, known_visitors, added_visitors, visitor) then
         added_u, flags = added_u + 1, flags + 2
-        hosts = count_source(KEYS[k + 14], ARGV[r + 7], source_cap, ARGV[a + 5], hosts)
+        hosts = count_source(KEYS[k + 14], ARGV[r + 7], source_cap, ARGV[a + 5], hosts, sources)
       end
     end
 
@@ -474,6 +515,7 @@ local function count(k, a, n, m, out)
   -- What the requests changed in the sets and tallies read at the start, written once
   set_write(ids_today, added_today)
   set_write(visitor_set, added_visitors)
+  sources_write(KEYS[k + 14], ARGV[a + 5], sources)
   tallies_write(held, changed)
   for reason, times in pairs(refused) do  -- the day's tally of refusals: lifetime when made
     if redis.call('HINCRBY', KEYS[k + 12], reason, times) == times then
