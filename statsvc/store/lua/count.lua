@@ -27,8 +27,8 @@
 --                    (j = 1..m; expires in RATE_TTL)
 --
 -- ARGV[1] online window (ms)   ARGV[2] page cap
--- ARGV[3] lifetime (s) of today's visitor set   ARGV[4] of a day's page tallies
--- ARGV[5] of a month hash   ARGV[6] of a month's page tallies
+-- ARGV[3] lifetime (s) of today's visitor set   ARGV[4] of a day's page tallies once rolled
+-- ARGV[5] of a month hash   ARGV[6] of a month's page tallies (and of a pending day's)
 -- ARGV[7] today's day of the month ("DD")   ARGV[8] yesterday's   ARGV[9] "1" if in last month
 -- ARGV[10] the week's days before today in this month ("DD,DD,…")   ARGV[11] in last month
 -- ARGV[12] counted views a visitor may make in a minute (0: no limit)
