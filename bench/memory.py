@@ -116,6 +116,7 @@ async def commune(url: str, days: int) -> None:
     pages = [f"/tin-tuc/{n}" for n in range(1000)]
     weights = [1 / (n + 1) for n in range(1000)]  # a few pages are read most
     expiry: dict[bytes, float] = {}  # key -> simulated time it expires
+    lifetime: dict[bytes, int] = {}  # key -> its TTL as last seen (s)
     after_30, pairs, tallies = (0, 0, 0), 0, 0
     for day in range(days):
         people = [
@@ -133,11 +134,14 @@ async def commune(url: str, days: int) -> None:
                     for _ in range(50)
                 )
             )
-        # keys made today get their simulated expiry; those whose time is over by the next
-        # day's first view go (the online sets: five minutes after their last reader)
+        # keys made today get their simulated expiry, and so do keys whose lifetime was set
+        # anew today (a day's page tally rolled into its month's: its TTL differs from the one
+        # seen; one set again to the same length is not seen); those whose time is over by the
+        # next day's first view go (the online sets: five minutes after their last reader)
         async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            if key not in expiry:
-                ttl = await redis.ttl(key)
+            ttl = await redis.ttl(key)
+            if key not in lifetime or abs(ttl - lifetime[key]) > 60:
+                lifetime[key] = ttl
                 expiry[key] = clock.now + ttl if ttl >= 0 else float("inf")
         if day + 1 == days:
             break  # measure the last day as it ends, its online sets still there
@@ -146,7 +150,7 @@ async def commune(url: str, days: int) -> None:
         if gone:
             await redis.delete(*gone)
             for key in gone:
-                del expiry[key]
+                del expiry[key], lifetime[key]
         if day + 1 == 30:
             after_30 = await site_bytes(redis, prefix)
             page_days = [k async for k in redis.scan_iter(match=f"{prefix}:*:pd:*")]

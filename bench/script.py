@@ -9,9 +9,10 @@ address, each hit with its own page-view id) go through the StatsService `--batc
 (as a busy worker batches them), then the same hits one EVALSHA each through bench/naive.lua.
 Reported per hit, from INFO (the server's main thread CPU, and commandstats): Redis CPU µs,
 commands run inside the script, and µs and calls per hit of each command. Rounds alternate
-statsvc and naive (and, with --against, an older count.lua in the same rounds: e.g.
-`git show main:statsvc/store/lua/count.lua > /tmp/old.lua`), so the drift of a shared machine
-falls on all; the medians are printed.
+statsvc and naive (and, with --against, an older count.lua in the same rounds, first in every
+other round: e.g. `git show main:statsvc/store/lua/count.lua > /tmp/old.lua`; it must take
+the arguments this tree's batcher packs), so the drift of a shared machine falls on all; the
+medians and the round-by-round differences are printed.
 """
 
 from __future__ import annotations
@@ -157,10 +158,17 @@ def redis_server() -> Iterator[str]:
         process.wait()
 
 
-def show(label: str, cpu: float, commands: dict[str, tuple[float, float]]) -> None:
+def show(
+    label: str, cpu: float, commands: dict[str, tuple[float, float]], runs: int | None = None
+) -> None:
     inside = {k: v for k, v in commands.items() if k not in ("evalsha", "eval", "script|load")}
+    # the script runs' own time (Lua, the calls and their replies; not reading the command
+    # and writing its reply): wall time inside Redis, so a busy machine shows in it too
+    run = sum(u for k, (_, u) in commands.items() if k in ("evalsha", "eval"))
     print(
-        f"  {label:8} Redis {cpu:6.1f} µs/hit; "
+        f"  {label:8} Redis {cpu:6.1f} µs/hit (in scripts {run:5.1f}"
+        + ("" if runs is None else f", {runs} runs")
+        + "); "
         f"{sum(c for c, _ in inside.values()):5.2f} commands/hit"
         f" ({sum(u for _, u in inside.values()):5.1f} µs): "
         + ", ".join(
@@ -179,18 +187,16 @@ async def main_async(args: argparse.Namespace) -> None:
     against = args.against.read_text() if args.against else None
     with redis_server() as url:
         for n in range(args.rounds):
-            (cpu, commands), runs = await statsvc_round(
-                url, args.hits, args.batch, rng, None, args.pages, args.sites
-            )
-            ours.append(cpu)
-            print(f"round {n + 1}: script runs {runs}")
-            show("statsvc", cpu, commands)
-            if against is not None:
-                (cpu, commands), _ = await statsvc_round(
-                    url, args.hits, args.batch, rng, against, args.pages, args.sites
+            print(f"round {n + 1}:")
+            # the older script first in every other round: the first run of a round is often
+            # the faster on a shared machine, so a fixed order would favour one
+            scripts = [None, against] if n % 2 == 0 else [against, None]
+            for script in scripts if against is not None else [None]:
+                (cpu, commands), runs = await statsvc_round(
+                    url, args.hits, args.batch, rng, script, args.pages, args.sites
                 )
-                older.append(cpu)
-                show("against", cpu, commands)
+                (ours if script is None else older).append(cpu)
+                show("statsvc" if script is None else "against", cpu, commands, runs)
             cpu, commands = await naive_round(url, args.hits, rng)
             theirs.append(cpu)
             show("naive", cpu, commands)
@@ -198,7 +204,9 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"median Redis µs/hit: statsvc {a:.1f}, naive {b:.1f}; ratio {a / b:.2f}")
     if older:
         c = statistics.median(older)
+        pairs = ", ".join(f"{x - y:+.1f}" for x, y in zip(ours, older, strict=True))
         print(f"median Redis µs/hit of {args.against}: {c:.1f}; ratio {c / b:.2f}")
+        print(f"statsvc minus {args.against}, round by round: {pairs}")
 
 
 def main() -> None:

@@ -868,15 +868,15 @@ async def test_invalid_site_id_in_the_url_is_400(client: Client, method: str, si
 async def test_a_month_page_tally_of_an_older_version_gets_the_new_lifetime(
     client: Client, redis: Redis, prefix: str, clock: FakeClock
 ) -> None:
-    """A month's page tallies made with the older 62-day lifetime get the month hash's at the
-    next day's first view; one made with it keeps it (not lengthened each day)."""
+    """A month's page tally is made when its first day is rolled into it (by the next day's
+    first view) with the month hash's lifetime; one made with the older 62-day lifetime gets
+    the month hash's at the next day's first view."""
     key = f"{prefix}:{{demo}}:pm:2026-11"
     await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-pm-0001"})
-    made = await redis.ttl(key)
-    assert made >= 400 * DAY
+    assert await redis.ttl(key) == -2  # the day is pending: its views are in its day's tally
     clock.advance(DAY)
     await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-pm-0002"})
-    assert made - DAY - 60 <= await redis.ttl(key) <= made
+    assert 431 * DAY - 60 <= await redis.ttl(key) <= 431 * DAY
     await redis.expire(key, 62 * DAY)  # as the version before kept it
     clock.advance(DAY)
     await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-pm-0003"})
@@ -884,20 +884,26 @@ async def test_a_month_page_tally_of_an_older_version_gets_the_new_lifetime(
 
 
 async def test_keys_expire_when_no_window_needs_them(
-    client: Client, redis: Redis, prefix: str
+    client: Client, redis: Redis, prefix: str, clock: FakeClock
 ) -> None:
     """After a hit, a month's days and page tallies live past the retention, the salt ~2 days,
-    daily page tallies a week, online ~the window; totals forever."""
-    await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-ttl-0001"})
+    daily page tallies a week once rolled into their month's (as long as the month's until
+    then), online ~the window; totals forever."""
     base = f"{prefix}:{{demo}}:"
+    await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-ttl-0000"})
+    clock.advance(DAY)  # the next day's first view rolls the day into the month's tally
+    await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-ttl-0001"})
     lifetimes = {  # key: (shortest, longest) TTL in seconds
         "m:2026-11": (400 * DAY, 431 * DAY),  # its last day must still be there 400 days on
-        "salt:2026-11-26": (2 * DAY - 60, 2 * DAY),
-        "visitors:2026-11-26": (DAY, 3 * DAY),
+        "salt:2026-11-27": (2 * DAY - 60, 2 * DAY),
+        "visitors:2026-11-27": (DAY, 3 * DAY),
         # read again as yesterday's ids tomorrow, and by kept hits up to the replay horizon
-        "ids:2026-11-26": (ID_TTL - 60, ID_TTL),
-        "pd:2026-11-26": (8 * DAY - 60, 8 * DAY),  # the week's and yesterday's windows read it
-        "pm:2026-11": (400 * DAY, 431 * DAY),  # the month's window and period reports read it
+        "ids:2026-11-27": (ID_TTL - 60, ID_TTL),
+        # pending: its views are not in its month's tally yet
+        "pd:2026-11-27": (431 * DAY - 60, 431 * DAY),
+        # rolled into its month's: the week's and yesterday's windows read it
+        "pd:2026-11-26": (8 * DAY - 60, 8 * DAY),
+        "pm:2026-11": (431 * DAY - 60, 431 * DAY),  # the month's window and period reports
     }
     for suffix, (shortest, longest) in lifetimes.items():
         assert shortest <= await redis.ttl(base + suffix) <= longest, suffix
@@ -1048,5 +1054,6 @@ async def test_every_daily_key_expires_whatever_comes_first(
     await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-later-0001"})
     base = f"{prefix}:{{demo}}:"
     assert 2 * DAY <= await redis.ttl(base + "ids:2026-11-26") <= ID_TTL
-    for suffix in ("m:2026-11", "pm:2026-11", "pd:2026-11-26", "visitors:2026-11-26"):
+    for suffix in ("m:2026-11", "pd:2026-11-26", "visitors:2026-11-26"):
         assert await redis.ttl(base + suffix) > 0, suffix
+    assert not await redis.exists(base + "pm:2026-11")  # made when the day is rolled into it

@@ -32,8 +32,11 @@ from statsvc.store.resp import packed
 COUNT_LUA = files("statsvc.store.lua").joinpath("count.lua").read_text(encoding="utf-8")
 
 
-def batch(slot: int = 0, requests: int = 0, keys: int = 2, args: int = 3) -> Batch:
-    """Return a batch of `requests` requests with `keys` day keys and `args` day arguments."""
+def batch(
+    slot: int = 0, requests: int = 0, keys: int = 2, args: int = 3, minutes: int = 1
+) -> Batch:
+    """Return a batch of `requests` requests with `keys` day keys and `args` day arguments,
+    request n in minute n % `minutes`."""
     day = Batch(
         keys=packed(*(f"k{n}" for n in range(keys))),
         args=packed(*(f"a{n}" for n in range(args))),
@@ -43,7 +46,8 @@ def batch(slot: int = 0, requests: int = 0, keys: int = 2, args: int = 3) -> Bat
     loop = asyncio.get_running_loop()
     for n in range(requests):
         day.page_keys.append(packed(f"page{n}"))
-        day.rate_keys.append(packed(f"rate{n}"))
+        day.rate_keys.setdefault(n % minutes, packed(f"rate{n % minutes}"))
+        day.minutes.append(n % minutes)
         day.requests.append(packed("hit", f"v{n}", "", f"/p{n}", "", 0, f"@a{n}", f"s{n}.vn"))
         day.paths.append(f"/p{n}")
         day.waiting.append(loop.create_future())
@@ -67,19 +71,33 @@ def parse_command(data: bytes) -> list[bytes]:
 
 
 async def test_evalsha_packs_keys_then_arguments_of_every_batch() -> None:
-    """One EVALSHA holds the batches' keys (day keys, then a page and a rate key per request)
-    before all arguments (a count, the day's, then eight per request), as count.lua reads them."""
+    """One EVALSHA holds the batches' keys (day keys, then a page key per request and a rate
+    key per minute) before all arguments (the counts of requests and of minutes, the day's, then
+    eight per request), as count.lua reads them."""
     first, second = batch(requests=2), batch(requests=1, keys=1, args=1)
     parts = parse_command(evalsha(b"f" * 40, [first, second]))
     assert parts[:2] == [b"EVALSHA", b"f" * 40]
     number_of_keys = int(parts[2])
-    assert number_of_keys == (2 + 2 * 2) + (1 + 2 * 1)
+    assert number_of_keys == (2 + 2 + 1) + (1 + 1 + 1)
     keys, args = parts[3 : 3 + number_of_keys], parts[3 + number_of_keys :]
-    assert keys == [b"k0", b"k1", b"page0", b"page1", b"rate0", b"rate1", b"k0", b"page0", b"rate0"]
-    assert args[:4] == [b"2", b"a0", b"a1", b"a2"]
-    assert args[4:12] == [b"hit", b"v0", b"", b"/p0", b"", b"0", b"@a0", b"s0.vn"]
-    assert args[20:22] == [b"1", b"a0"]
-    assert len(args) == (1 + 3 + 8 * 2) + (1 + 1 + 8 * 1)
+    assert keys == [b"k0", b"k1", b"page0", b"page1", b"rate0", b"k0", b"page0", b"rate0"]
+    assert args[:5] == [b"2", b"1", b"a0", b"a1", b"a2"]
+    assert args[5:13] == [b"hit", b"v0", b"", b"/p0", b"", b"0", b"@a0", b"s0.vn"]
+    assert args[21:24] == [b"1", b"1", b"a0"]
+    assert len(args) == (2 + 3 + 8 * 2) + (2 + 1 + 8 * 1)
+
+
+async def test_evalsha_numbers_the_minutes_of_a_batch_across_minutes() -> None:
+    """A batch whose requests came in several minutes sends one rate key per minute, and
+    after each request's eight arguments the number (from 1) of its minute's key."""
+    day = batch(requests=3, minutes=2)
+    parts = parse_command(evalsha(b"f" * 40, [day]))
+    number_of_keys = int(parts[2])
+    keys, args = parts[3 : 3 + number_of_keys], parts[3 + number_of_keys :]
+    assert keys == [b"k0", b"k1", b"page0", b"page1", b"page2", b"rate0", b"rate1"]
+    assert args[:5] == [b"3", b"2", b"a0", b"a1", b"a2"]
+    assert [args[5 + 9 * n + 8] for n in range(3)] == [b"1", b"2", b"1"]
+    assert len(args) == 2 + 3 + 9 * 3
 
 
 @pytest.mark.parametrize(

@@ -103,6 +103,30 @@ def test_batched_replies_equal_one_at_a_time_replies(
     asyncio.run(scenario())
 
 
+async def test_a_batch_across_minutes_limits_each_minute_as_one_by_one(redis_url: str) -> None:
+    """Hits of one batch in two minutes (back and forth, as replays come) are limited per
+    visitor and minute exactly as one at a time: each counts against its own minute's tally,
+    in a batch of several minutes and in the parts of one larger than a run."""
+    limited = Limits(page_cap=50, rate_limit=2)
+    alone, batched = (
+        Store.from_url(redis_url, Keys("b" + secrets.token_hex(6)), limited, timeout=STORE_TIMEOUT)
+        for _ in range(2)
+    )
+    for store in (alone, batched):
+        await store.put_site(SITES[0])
+    # STORE_NOW is a minute's first instant: offsets below 0 are the minute before
+    requests = [
+        StoreRequest("hit", 0, n % 5, n % 3, n, (-1 if n % 4 < 2 else 1) * (1 + n % 700))
+        for n in range(300)
+    ]
+    expected = await one_by_one(alone, requests)
+    got = await asyncio.gather(*(r.send(batched) for r in requests))
+    assert got == expected
+    assert sum(c.counted for c in got) == 2 * 3 * 2  # two a visitor, three visitors, two minutes
+    await alone.close()
+    await batched.close()
+
+
 async def test_a_server_that_lost_the_script_still_counts_once(
     redis_url: str, redis: Redis
 ) -> None:

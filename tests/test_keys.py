@@ -169,6 +169,8 @@ def test_a_days_keys_name_its_month_and_last_month(
         tag + "rej:" + today.isoformat(),
         tag + "ids:" + date.fromordinal(today.toordinal() + 1).isoformat(),
         tag + "src:" + today.isoformat(),
+        tag + "pd:" + yesterday.isoformat(),
+        tag + "pm:" + last_month,
     ]
 
 

@@ -244,6 +244,17 @@ class SiteModel:
             self.mark_online(now, person, path if known else None)
         return counted, path
 
+    def month_pages(self, now: float) -> list[dict[str, Any]]:
+        """Return the views of each page this month, most viewed first (ties by path)."""
+        today = self.day(now)
+        summed: dict[str, int] = defaultdict(int)
+        for day, pages in self.pages_today.items():
+            if (day.year, day.month) == (today.year, today.month):
+                for path, views in pages.items():
+                    summed[path] += views
+        rows = [{"path": path, "views": views} for path, views in summed.items()]
+        return sorted(rows, key=lambda row: (-row["views"], row["path"]))
+
     def load(self, now: float, op: Load) -> dict[str, Any]:
         """Return the import document of `op`, and add what it adds (nothing if it is the
         previous import again)."""
@@ -413,6 +424,9 @@ async def play(store: Store, scenario: Scenario) -> None:
                 got = await service.counts(site_id, read_path)
                 page = None if read_path is None else model.page(read_path)[0]
                 expected = model.counts(now, page)
+                # the month's pages: its rolled-up tally and its pending days' (count.lua)
+                pages = await admin.top_pages(service, site_id, "month", 1000)
+                assert pages["pages"] == model.month_pages(now), op
             case Load():
                 again = op.again and bool(model.imports)
                 reply = await backfill.import_counts(

@@ -112,17 +112,26 @@ class SourcesModel:
         tally[source] += 1
 
 
-hits = st.lists(
-    st.tuples(
-        st.integers(0, 7),  # the reader
-        st.one_of(st.sampled_from(REFERRERS), st.text(max_size=40)),
-        st.sampled_from([0, 60, 3600, 6 * 3600]),  # seconds before it
-    ),
-    max_size=40,
-)
+def hits_waiting(waits: list[int]) -> st.SearchStrategy[list[tuple[int, str | None, int]]]:
+    """Return hits of random readers and referrers, each `waits` seconds after the last."""
+    return st.lists(
+        st.tuples(
+            st.integers(0, 7),  # the reader
+            st.one_of(st.sampled_from(REFERRERS), st.text(max_size=40)),
+            st.sampled_from(waits),  # seconds before it
+        ),
+        max_size=40,
+    )
 
 
-async def play(redis_url: str, cap: int, scenario: list[tuple[int, str | None, int]]) -> None:
+hits = hits_waiting([0, 60, 3600, 6 * 3600])
+
+
+async def play(
+    redis_url: str, cap: int, scenario: list[tuple[int, str | None, int]], together: bool = False
+) -> None:
+    """Play the hits one at a time (or, `together`, those at one instant in one script run)
+    and check each day's sources against the model's."""
     prefix = "src" + secrets.token_hex(6)
     limits = Limits(page_cap=50, rate_limit=0, rate_limit_address=0, source_cap=cap)
     store = Store.from_url(redis_url, Keys(prefix), limits, timeout=STORE_TIMEOUT)
@@ -131,11 +140,14 @@ async def play(redis_url: str, cap: int, scenario: list[tuple[int, str | None, i
     try:
         service = StatsService(store, clock)
         await service.save_site(SITE)
-        for person, referrer, wait in scenario:
+        group: list[tuple[int, str | None]] = []
+        for n, (person, referrer, wait) in enumerate(scenario):
+            if n and (wait or not together):
+                await hit_together(service, group)
             clock.advance(wait)
-            result = await service.hit(view(referrer), reader(person))
-            assert result.body()["counted"] is True
+            group.append((person, referrer))
             model.hit(local_day(clock(), SITE.zone), person, referrer)
+        await hit_together(service, group)
         days = sorted(model.visitors) or [local_day(clock(), SITE.zone)]
         figures = await store.day_figures(SITE.id, days)
         for day, (_, visits) in zip(days, figures, strict=True):
@@ -154,6 +166,13 @@ async def play(redis_url: str, cap: int, scenario: list[tuple[int, str | None, i
         await forget(redis_url, prefix)
 
 
+async def hit_together(service: StatsService, group: list[tuple[int, str | None]]) -> None:
+    """Send the hits of `group` at once (one script run), each counted; empty the group."""
+    results = await asyncio.gather(*(service.hit(view(r), reader(p)) for p, r in group))
+    assert all(result.body()["counted"] is True for result in results)
+    group.clear()
+
+
 @settings(max_examples=30 if os.environ.get("STATSVC_TEST_CLUSTER") == "1" else 150, deadline=None)
 @given(cap=st.integers(1, 4), scenario=hits)
 def test_a_days_sources_are_bare_hosts_capped_and_add_up_to_its_visits(
@@ -163,6 +182,16 @@ def test_a_days_sources_are_bare_hosts_capped_and_add_up_to_its_visits(
     equal the model's: only bare hosts, (direct) and (other); at most `cap` hosts; summing to
     the day's visits; and the top of several days is their sum, most visits first."""
     asyncio.run(play(redis_url, cap, scenario))
+
+
+@settings(max_examples=30 if os.environ.get("STATSVC_TEST_CLUSTER") == "1" else 150, deadline=None)
+@given(cap=st.integers(1, 4), scenario=hits_waiting([0, 0, 0, 0, 60, 6 * 3600]))
+def test_sources_of_hits_in_one_run_are_as_one_by_one(
+    redis_url: str, cap: int, scenario: list[tuple[int, str | None, int]]
+) -> None:
+    """Hits that arrive together (one script run, their sources tallied in it and written
+    once a source) leave each day's sources exactly as the model's one by one."""
+    asyncio.run(play(redis_url, cap, scenario, together=True))
 
 
 async def test_new_hosts_past_the_cap_in_one_batch_fold_as_one_by_one(

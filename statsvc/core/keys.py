@@ -139,4 +139,6 @@ class Keys:
             self.rejected(site, windows.today),
             base + "ids:" + tomorrow,  # set of page-view ids counted tomorrow (by a later hit)
             self.sources_day(site, windows.today),
+            self.pages_day(site, windows.yesterday),
+            self.pages_month(site, windows.last_month),
         ]

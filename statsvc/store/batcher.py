@@ -109,7 +109,10 @@ class Batcher:
             batch = self._pending[(site.id, windows.today)] = self._new_batch(site, windows)
         batch.page_keys.append(packed(self._keys.page_online(site.id, path)))
         # the minute of the request, not of the batch: a batch may straddle two minutes
-        batch.rate_keys.append(packed(self._keys.rate(site.id, now_ms // 60_000)))
+        minute = now_ms // 60_000
+        if minute not in batch.rate_keys:
+            batch.rate_keys[minute] = packed(self._keys.rate(site.id, minute))
+        batch.minutes.append(minute)
         batch.requests.append(
             packed(mode_arg, visitor, previous, path, view_id or "", now_ms, address, source)
         )

@@ -29,15 +29,19 @@ class Batch:
     counts: tuple[int, int]  # how many of each
     slot: int  # the cluster slot of the site's keys (0 on a single server)
     page_keys: list[bytes] = field(default_factory=list)
-    rate_keys: list[bytes] = field(default_factory=list)
+    # the minute tallies: one key per minute the requests came in (almost always one), and
+    # each request's minute
+    rate_keys: dict[int, bytes] = field(default_factory=dict)
+    minutes: list[int] = field(default_factory=list)
     requests: list[bytes] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     waiting: list[asyncio.Future[Counts]] = field(default_factory=list)
 
     def size(self) -> tuple[int, int]:
         """Return how many keys and arguments this batch takes in a script run."""
-        n = len(self.requests)
-        return self.counts[0] + 2 * n, 1 + self.counts[1] + REQUEST_ARGS * n
+        n, m = len(self.requests), len(self.rate_keys)
+        per_request = REQUEST_ARGS if m == 1 else REQUEST_ARGS + 1
+        return self.counts[0] + n + m, 2 + self.counts[1] + per_request * n
 
 
 def evalsha(sha: bytes, batches: list[Batch]) -> bytes:
@@ -46,9 +50,17 @@ def evalsha(sha: bytes, batches: list[Batch]) -> bytes:
     keys, args = sum(k for k, _ in sizes), sum(a for _, a in sizes)
     parts = [b"*%d\r\n$7\r\nEVALSHA\r\n" % (3 + keys + args), bulk(sha), bulk(b"%d" % keys)]
     for batch in batches:
-        parts += (batch.keys, *batch.page_keys, *batch.rate_keys)
+        parts += (batch.keys, *batch.page_keys, *batch.rate_keys.values())
     for batch in batches:
-        parts += (bulk(b"%d" % len(batch.requests)), batch.args, *batch.requests)
+        m = len(batch.rate_keys)
+        parts += (bulk(b"%d" % len(batch.requests)), bulk(b"%d" % m), batch.args)
+        if m == 1:
+            parts += batch.requests
+            continue
+        # requests of several minutes: each names its minute's tally (1..m), after its arguments
+        number = {minute: bulk(b"%d" % j) for j, minute in enumerate(batch.rate_keys, 1)}
+        for request, minute in zip(batch.requests, batch.minutes, strict=True):
+            parts += (request, number[minute])
     return b"".join(parts)
 
 
@@ -87,13 +99,15 @@ def sliced(batch: Batch, start: int) -> Batch:
     if start == 0 and len(batch.waiting) <= MAX_BATCH:
         return batch
     end = start + MAX_BATCH
+    minutes = batch.minutes[start:end]
     return Batch(
         keys=batch.keys,
         args=batch.args,
         counts=batch.counts,
         slot=batch.slot,
         page_keys=batch.page_keys[start:end],
-        rate_keys=batch.rate_keys[start:end],
+        rate_keys={minute: batch.rate_keys[minute] for minute in minutes},
+        minutes=minutes,
         requests=batch.requests[start:end],
         paths=batch.paths[start:end],
         waiting=batch.waiting[start:end],

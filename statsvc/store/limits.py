@@ -9,7 +9,8 @@ MAX_CONNECTIONS = 32  # per process and server: counting takes one, look-ups the
 # (its page-view id is checked in the id sets of its day and the days either side)
 REPLAY_HORIZON = 86_400
 # a day's page tallies serve the today, yesterday and week windows and a report's days of a
-# month it does not cover whole; they live this long from the day's first view
+# month it does not cover whole; they live this long from the day's first view, or once the
+# day is rolled into its month's tally from then (a pending day's live as long as the month's)
 PAGE_DAY_TTL = 8 * 86400
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from calendar import monthrange
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -88,6 +89,11 @@ class Records:
         return registered
 
     @cached_property
+    def _month_pages_script(self) -> AsyncScript:
+        registered: AsyncScript = self._redis.register_script(script("month_pages.lua"))
+        return registered
+
+    @cached_property
     def _import_script(self) -> AsyncScript:
         registered: AsyncScript = self._redis.register_script(script("import.lua"))
         return registered
@@ -121,7 +127,8 @@ class Records:
         for month, fields in zip(months, await pipe.execute(), strict=True):
             for name, value in fields.items():
                 field_name = as_bytes(name).decode()
-                if len(field_name) == 3 and field_name[:2].isdigit():
+                # <DD>v and <DD>u (not <DD>p, which says a day's page views are pending)
+                if len(field_name) == 3 and field_name[:2].isdigit() and field_name[2] in "vu":
                     day = date.fromisoformat(f"{month}-{field_name[:2]}")
                     figures = days.setdefault(day, [0, 0])
                     figures[field_name[2] == "u"] = as_int(value)
@@ -149,17 +156,26 @@ class Records:
         """Return the most viewed pages, most viewed first (ties by path): of the days and
         `months` given (summed), else of the month given, else of all time."""
         scored: Any  # pairs (path, views)
-        if len(days) > 1 or months:  # summed: ZUNION of one site's keys, one slot
+        if month is not None and not days and not months:
+            months = [month]
+        if months:  # a month's tally and its pending days' (count.lua), read at once
             keys = [self._keys.pages_day(site_id, day) for day in days]
-            keys += [self._keys.pages_month(site_id, name) for name in months]
+            args = [len(days)]
+            for name in months:
+                first = date.fromisoformat(name + "-01")
+                size = monthrange(first.year, first.month)[1]
+                keys += [self._keys.month(site_id, name), self._keys.pages_month(site_id, name)]
+                keys += [
+                    self._keys.pages_day(site_id, first.replace(day=n)) for n in range(1, size + 1)
+                ]
+                args.append(size)
+            flat = await self._month_pages_script(keys=keys, args=args)
+            scored = list(zip(flat[::2], flat[1::2], strict=True))
+        elif len(days) > 1:  # summed: ZUNION of one site's keys, one slot
+            keys = [self._keys.pages_day(site_id, day) for day in days]
             scored = await self._redis.zunion(keys, withscores=True)
         else:
-            if days:
-                key = self._keys.pages_day(site_id, days[0])
-            elif month:
-                key = self._keys.pages_month(site_id, month)
-            else:
-                key = self._keys.pages(site_id)
+            key = self._keys.pages_day(site_id, days[0]) if days else self._keys.pages(site_id)
             scored = await self._redis.zrange(key, 0, limit - 1, desc=True, withscores=True)
             if len(scored) == limit:  # the last views may be shared: take the first paths
                 last = scored[-1][1]
@@ -167,7 +183,7 @@ class Records:
                 scored = kept + await self._redis.zrangebyscore(
                     key, last, last, start=0, num=limit - len(kept), withscores=True
                 )
-        pages = [(path.decode(), int(score)) for path, score in scored]
+        pages = [(as_bytes(path).decode(), int(float(score))) for path, score in scored]
         pages.sort(key=lambda page: (-page[1], page[0]))
         return pages[:limit]
 
