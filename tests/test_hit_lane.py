@@ -362,7 +362,7 @@ def test_a_plain_hit_is_parsed_quickly() -> None:
     assert quick is not None
     fields, body = quick
     assert body == hit_body().encode()
-    assert fields["User-Agent"] == BROWSER
+    assert fields["user-agent"] == BROWSER
     assert fields.get("dnt") == "1"
 
 

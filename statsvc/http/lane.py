@@ -27,7 +27,7 @@ import asyncio
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
@@ -37,7 +37,6 @@ from aiohttp.http import SERVER_SOFTWARE, HttpVersion11, RawRequestMessage
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.streams import EMPTY_PAYLOAD
 from aiohttp.web_protocol import RequestHandler, _ErrInfo
-from multidict import CIMultiDict, CIMultiDictProxy
 
 from statsvc.core.pageview import MAX_BODY, parse_body
 from statsvc.core.results import HitResult
@@ -84,7 +83,7 @@ _NOT_QUICK = frozenset(
 )
 
 
-def quick_hit(data: bytes) -> tuple[CIMultiDictProxy[str], bytes] | None:
+def quick_hit(data: bytes) -> tuple[dict[str, str], bytes] | None:
     """Return the header fields and body of `data` when it is exactly one plain hit that
     aiohttp's parser would take as this does (tests/test_hit_lane.py holds the two equal),
     else None: a POST of the hit route over HTTP/1.1, kept alive, with a Host, a hit's
@@ -118,7 +117,7 @@ def quick_hit(data: bytes) -> tuple[CIMultiDictProxy[str], bytes] | None:
         or connection.lower() != "keep-alive"
     ):
         return None
-    return CIMultiDictProxy(CIMultiDict(fields)), data[end + 4 :]
+    return fields, data[end + 4 :]
 
 
 class _Clock:
@@ -167,7 +166,9 @@ class HitLane(RequestHandler):
                 self._request_count += 1
                 self._lane.taken += 1
                 self._lane.quick += 1
-                self._serve(*quick)
+                fields, body = quick
+                forwarded = fields.get("x-forwarded-for")
+                self._serve(fields, None if forwarded is None else [forwarded], body)
                 return
         assert self._parser is not None
         messages: list[_Message]
@@ -230,10 +231,11 @@ class HitLane(RequestHandler):
         assert self._parser is not None
         self._parser.message_consumed()  # taken: a slot of aiohttp's queue is free again
         self._lane.taken += 1
-        self._serve(headers, payload.read_nowait(-1))
+        forwarded = headers.getall("X-Forwarded-For", None)
+        self._serve(headers, forwarded, payload.read_nowait(-1))
         return True
 
-    def _serve(self, headers: CIMultiDictProxy[str], body: bytes) -> None:
+    def _serve(self, headers: Mapping[str, str], forwarded: list[str] | None, body: bytes) -> None:
         """Count a hit: at once when the service has all it needs at hand, else by its
         coroutine; answer when it lands."""
         started = time.perf_counter()
@@ -245,7 +247,8 @@ class HitLane(RequestHandler):
             view = parse_body(body)
             if self._remote is None:
                 self._remote = _remote_of(self.transport)
-            client, untrusted = read_client(headers, self._remote, app[SETTINGS].trusted_proxies)
+            trusted = app[SETTINGS].trusted_proxies
+            client, untrusted = read_client(headers, forwarded, self._remote, trusted)
             stats.proxies.request(untrusted)
             flight = stats.hit_at_once(view, client)
             if flight is None:  # the site's settings or the day's salt to read first

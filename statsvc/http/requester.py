@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from aiohttp import web
-from multidict import CIMultiDictProxy
 
 from statsvc.core.requester import MAX_USER_AGENT, Client, Network, forwarded_ip, is_within
 from statsvc.http.appkeys import STATS
@@ -16,17 +16,18 @@ HOST_HEADER = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
 def client_address(request: web.Request, trusted: tuple[Network, ...]) -> str:
     """Return the address of a request's client (X-Forwarded-For read through trusted
     proxies only); tell the proxy watch whether the header came from a peer not trusted."""
-    address, untrusted = address_of(request.headers, request.remote or "", trusted)
+    forwarded = request.headers.getall("X-Forwarded-For", None)
+    address, untrusted = address_of(forwarded, request.remote or "", trusted)
     request.app[STATS].proxies.request(untrusted)
     return address
 
 
 def address_of(
-    headers: CIMultiDictProxy[str], remote: str, trusted: tuple[Network, ...]
+    forwarded: list[str] | None, remote: str, trusted: tuple[Network, ...]
 ) -> tuple[str, str | None]:
-    """Return the address of the client of a request from `remote` with these headers, and
-    `remote` if it sent X-Forwarded-For without being a trusted proxy (else None)."""
-    forwarded = headers.getall("X-Forwarded-For", None)
+    """Return the address of the client of a request from `remote` with these
+    X-Forwarded-For values, and `remote` if it sent them without being a trusted proxy
+    (else None)."""
     if forwarded is None:
         return remote, None
     if not is_within(remote, trusted):
@@ -36,23 +37,30 @@ def address_of(
 
 def client_of(request: web.Request, trusted: tuple[Network, ...]) -> Client:
     """Return the Client of a request."""
-    client, untrusted = read_client(request.headers, request.remote or "", trusted)
+    headers = request.headers
+    forwarded = headers.getall("X-Forwarded-For", None)
+    client, untrusted = read_client(headers, forwarded, request.remote or "", trusted)
     request.app[STATS].proxies.request(untrusted)
     return client
 
 
 def read_client(
-    headers: CIMultiDictProxy[str], remote: str, trusted: tuple[Network, ...]
+    headers: Mapping[str, str],
+    forwarded: list[str] | None,
+    remote: str,
+    trusted: tuple[Network, ...],
 ) -> tuple[Client, str | None]:
-    """Return the Client of a request from `remote` with these headers, and `remote` if it
-    sent X-Forwarded-For without being a trusted proxy (else None)."""
-    address, untrusted = address_of(headers, remote, trusted)
+    """Return the Client of a request from `remote` with these headers (aiohttp's, or a
+    plain dict of names in lower case: they are asked in lower case) and X-Forwarded-For
+    values, and `remote` if it sent those without being a trusted proxy (else None)."""
+    address, untrusted = address_of(forwarded, remote, trusted)
+    get = headers.get
     client = Client(
         ip=address,
-        user_agent=headers.get("User-Agent", "")[:MAX_USER_AGENT],
-        origin=headers.get("Origin") or headers.get("Referer"),
-        no_tracking=headers.get("DNT") == "1" or headers.get("Sec-GPC") == "1",
-        prefetch="prefetch" in (headers.get("Sec-Purpose") or headers.get("Purpose") or ""),
+        user_agent=get("user-agent", "")[:MAX_USER_AGENT],
+        origin=get("origin") or get("referer"),
+        no_tracking=get("dnt") == "1" or get("sec-gpc") == "1",
+        prefetch="prefetch" in (get("sec-purpose") or get("purpose") or ""),
     )
     return client, untrusted
 
