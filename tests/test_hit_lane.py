@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.http import HttpVersion11
 from aiohttp.web_protocol import RequestHandler
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import RedisCluster
 
@@ -412,8 +412,21 @@ def streams(draw: st.DrawFn) -> tuple[list[bytes], list[int]]:
     return [stream[a:b] for a, b in itertools.pairwise(bounds)], ends
 
 
-@settings(max_examples=500, deadline=None)
+PING_WITH_BLANK_LINES = request("{}\r\n\r\n{}", path="/api/v1/ping")
+_HEAD_END = PING_WITH_BLANK_LINES.index(b"\r\n\r\n")
+
+
+@settings(max_examples=1000, deadline=None)
 @given(streams())
+@example(  # the head's blank line cut after its CR, a blank line in the body, a request begun
+    (
+        [
+            PING_WITH_BLANK_LINES[: _HEAD_END + 1],
+            PING_WITH_BLANK_LINES[_HEAD_END + 1 :] + b"POST /",
+        ],
+        [len(PING_WITH_BLANK_LINES), len(PING_WITH_BLANK_LINES) + len(request(hit_body()))],
+    )
+)
 def test_the_parser_is_said_to_hold_nothing_only_between_requests(
     case: tuple[list[bytes], list[int]],
 ) -> None:

@@ -36,6 +36,7 @@ SHORT_TTL = 3 * 86400  # today's visitor set is read until tomorrow ends (and by
 # latest: two local days (25 hours each at most, on a DST change) and the horizon.
 ID_TTL = 2 * 25 * 3600 + REPLAY_HORIZON
 MAX_CACHED_HEADS = 20_000  # packed day keys and arguments, one per site and day
+MAX_CACHED_PAGE_KEYS = 10_000  # packed page-online keys, one per site and page
 LANE_REST = 2.0  # seconds a server that failed to answer is not asked again, at most
 
 
@@ -61,6 +62,7 @@ class Batcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._heads: dict[tuple[str, date, int, str], Batch] = {}
+        self._page_keys: dict[tuple[str, str], bytes] = {}
         self.batches = 0  # script runs so far (for tests and benchmarks)
 
     async def close(self) -> None:
@@ -107,7 +109,14 @@ class Batcher:
         batch = self._pending.get((site.id, windows.today))
         if batch is None:
             batch = self._pending[(site.id, windows.today)] = self._new_batch(site, windows)
-        batch.page_keys.append(packed(self._keys.page_online(site.id, path)))
+        page_key = self._page_keys.get((site.id, path))
+        if page_key is None:
+            if len(self._page_keys) >= MAX_CACHED_PAGE_KEYS:
+                self._page_keys.clear()
+            page_key = self._page_keys[(site.id, path)] = packed(
+                self._keys.page_online(site.id, path)
+            )
+        batch.page_keys.append(page_key)
         # the minute of the request, not of the batch: a batch may straddle two minutes
         minute = now_ms // 60_000
         if minute not in batch.rate_keys:

@@ -17,6 +17,7 @@ from statsvc.store.resp import as_bytes, bulk
 MAX_BATCH = 256  # requests in one script run (it holds Redis while it runs)
 REQUEST_ARGS = 8  # script arguments per request
 COUNTED, NEW_VISIT, FOLDED, RATE_LIMITED, DUPLICATE = 1, 2, 4, 8, 16  # a request's flags
+REFUSED = RATE_LIMITED | DUPLICATE
 
 
 @dataclass(slots=True)
@@ -134,31 +135,33 @@ def answer(run: list[Batch], reply: list[Any] | Exception) -> None:
             fail(batch.waiting, batch_error(as_bytes(reply[at]).decode(errors="replace")))
             at += 1
             continue
-        views = [exact(figure) for figure in reply[at + 1 : at + 6]]
-        visits = [exact(figure) for figure in reply[at + 6 : at + 11]]
+        views = Figures(*[exact(figure) for figure in reply[at + 1 : at + 6]])
+        visits = Figures(*[exact(figure) for figure in reply[at + 6 : at + 11]])
         at += 11
+        paths = batch.paths
         for n, waiter in enumerate(batch.waiting):
-            flags, online, page_online, page_today, page_total = reply[at : at + 5]
-            at += 5
-            if flags & COUNTED:
-                views = [views[0] + 1, views[1], views[2] + 1, views[3] + 1, views[4] + 1]
+            flags = reply[at]
+            if flags & COUNTED:  # today, the week, the month and the total: one more each
+                today, yesterday, week, month, total = views
+                views = Figures(today + 1, yesterday, week + 1, month + 1, total + 1)
             if flags & NEW_VISIT:
-                visits = [visits[0] + 1, visits[1], visits[2] + 1, visits[3] + 1, visits[4] + 1]
-            if waiter.done():
-                continue  # its caller went away
-            waiter.set_result(
-                Counts(
-                    counted=bool(flags & COUNTED),
-                    path=OTHER_PAGE if flags & FOLDED else batch.paths[n],
-                    online=online,
-                    page_online=page_online,
-                    views=Figures(*views),
-                    visits=Figures(*visits),
-                    page_today=page_today,
-                    page_total=page_total,
-                    refused=_refusal(flags),
+                today, yesterday, week, month, total = visits
+                visits = Figures(today + 1, yesterday, week + 1, month + 1, total + 1)
+            if not waiter.done():  # else its caller went away
+                waiter.set_result(
+                    Counts(
+                        flags & COUNTED == COUNTED,
+                        OTHER_PAGE if flags & FOLDED else paths[n],
+                        reply[at + 1],
+                        reply[at + 2],
+                        views,
+                        visits,
+                        reply[at + 3],
+                        reply[at + 4],
+                        _refusal(flags) if flags & REFUSED else None,
+                    )
                 )
-            )
+            at += 5
 
 
 def exact(figure: Any) -> int:
