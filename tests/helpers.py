@@ -28,11 +28,14 @@ from jsonschema import Draft202012Validator
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
+from statsvc.cli import save_site
 from statsvc.core.calendar import windows_at
+from statsvc.core.config import Settings
+from statsvc.core.keys import Keys
 from statsvc.core.results import Counts
 from statsvc.core.site import Site
 from statsvc.http.openapi import document
-from statsvc.store import Mode, Store, cluster_client
+from statsvc.store import Limits, Mode, Store, cluster_client
 
 Client = TestClient[Request, Application]
 Json = dict[str, Any]
@@ -459,6 +462,18 @@ def call(
     data = json.dumps(body).encode() if body is not None else None
     status, _, reply = send(base + path, method, data, headers)
     return status, json.loads(reply)
+
+
+async def add_site(redis_url: str, site_id: str, timezone: str) -> None:
+    """Create `site_id` as `statsvc site add SITE --timezone TIMEZONE` does, under the
+    command's default prefix, in this process: the command tests' own site, without the
+    second a command's start costs (tests/test_serve.py runs `statsvc site add` itself)."""
+    settings = Settings(redis_url=redis_url)
+    store = Store.from_url(redis_url, Keys(settings.key_prefix), Limits(), timeout=STORE_TIMEOUT)
+    try:
+        await save_site(store, settings, site_id, {"timezone": timezone})
+    finally:
+        await store.close()
 
 
 def statsvc(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
