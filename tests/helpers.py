@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
+from hypothesis import settings as hypothesis_settings
 from jsonschema import Draft202012Validator
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
@@ -50,6 +51,22 @@ BEACON = {"Content-Type": "text/plain;charset=UTF-8"}  # what the widget's beaco
 HIT, PING, COUNTS = "/api/v1/hit", "/api/v1/ping", "/api/v1/counts"
 WINDOWS = ("today", "yesterday", "week", "month", "total")
 DAY = 86400
+
+
+# Hypothesis' profiles (conftest.py loads the one STATSVC_HYPOTHESIS_PROFILE names): "full",
+# Hypothesis' own 100 examples a test, in the first CI run; "rerun", a fifth of them, in the
+# runs on Redis 7 and on the cluster, which exercise each store's behaviour on fewer examples
+HYPOTHESIS_PROFILES = {"full": 100, "rerun": 20}
+RERUN_LEAST_EXAMPLES = 15
+
+
+def examples(full: int) -> int:
+    """Return a property test's examples under the loaded profile: `full` under the full one;
+    under another, `full` cut as its examples are of the full profile's (at least 15)."""
+    share = hypothesis_settings().max_examples  # the loaded profile's
+    if share >= HYPOTHESIS_PROFILES["full"]:
+        return full
+    return min(full, max(full * share // HYPOTHESIS_PROFILES["full"], RERUN_LEAST_EXAMPLES))
 
 
 class FakeClock:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from bench.bots import BROWSER, crafted_agents, literal_start, sample
 from statsvc.core.bots import HEADLESS, fold, is_bot, translate
+from tests.helpers import examples
 from tests.test_abuse import BROWSERS, ROBOTS
 
 PATTERNS = [*CRAWLER_PATTERNS, *EXCLUSION_PATTERNS, HEADLESS.pattern]
@@ -155,7 +156,7 @@ FRAGMENTS = [
 ]
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(1500), deadline=None)
 @given(
     st.lists(
         st.sampled_from(FRAGMENTS)

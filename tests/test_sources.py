@@ -37,6 +37,7 @@ from tests.helpers import (
     FakeClock,
     admin,
     bearer,
+    examples,
     forget,
     instant,
     put_site,
@@ -154,7 +155,7 @@ async def play(redis_url: str, cap: int, scenario: list[tuple[int, str | None, i
         await forget(redis_url, prefix)
 
 
-@settings(max_examples=30 if os.environ.get("STATSVC_TEST_CLUSTER") == "1" else 150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(cap=st.integers(1, 4), scenario=hits)
 def test_a_days_sources_are_bare_hosts_capped_and_add_up_to_its_visits(
     redis_url: str, cap: int, scenario: list[tuple[int, str | None, int]]
