@@ -16,6 +16,7 @@ from typing import Any, cast
 import pytest
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
+from hypothesis import settings as hypothesis_settings
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
@@ -28,6 +29,7 @@ from tests.cluster import running_cluster
 from tests.helpers import (
     ADMIN_TOKEN,
     BROWSER,
+    HYPOTHESIS_PROFILES,
     STORE_TIMEOUT,
     FakeClock,
     LaneServer,
@@ -36,6 +38,11 @@ from tests.helpers import (
 from tests.live import CHROMIUM, CHROMIUM_FLAGS, USER_AGENT, Live
 from tests.mariadb import SourceDatabase, source_database
 from tests.servers import Server
+
+for name, count in HYPOTHESIS_PROFILES.items():
+    hypothesis_settings.register_profile(name, max_examples=count)
+# before the test modules are imported: their @settings read it (tests.helpers.examples)
+hypothesis_settings.load_profile(os.environ.get("STATSVC_HYPOTHESIS_PROFILE", "full"))
 
 
 @pytest.fixture(scope="session")

@@ -25,16 +25,20 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application, Request
 from aiohttp.web_runner import BaseRunner
+from hypothesis import settings as hypothesis_settings
 from jsonschema import Draft202012Validator
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
+from statsvc.cli import save_site
 from statsvc.core.calendar import windows_at
+from statsvc.core.config import Settings
+from statsvc.core.keys import Keys
 from statsvc.core.results import Counts
 from statsvc.core.site import Site
 from statsvc.http.lane import LaneRunner
 from statsvc.http.openapi import document
-from statsvc.store import Mode, Store, cluster_client
+from statsvc.store import Limits, Mode, Store, cluster_client
 
 Client = TestClient[Request, Application]
 Json = dict[str, Any]
@@ -49,6 +53,22 @@ BEACON = {"Content-Type": "text/plain;charset=UTF-8"}  # what the widget's beaco
 HIT, PING, COUNTS = "/api/v1/hit", "/api/v1/ping", "/api/v1/counts"
 WINDOWS = ("today", "yesterday", "week", "month", "total")
 DAY = 86400
+
+
+# Hypothesis' profiles (conftest.py loads the one STATSVC_HYPOTHESIS_PROFILE names): "full",
+# Hypothesis' own 100 examples a test, in the first CI run; "rerun", a fifth of them, in the
+# runs on Redis 7 and on the cluster, which exercise each store's behaviour on fewer examples
+HYPOTHESIS_PROFILES = {"full": 100, "rerun": 20}
+RERUN_LEAST_EXAMPLES = 15
+
+
+def examples(full: int) -> int:
+    """Return a property test's examples under the loaded profile: `full` under the full one;
+    under another, `full` cut as its examples are of the full profile's (at least 15)."""
+    share = hypothesis_settings().max_examples  # the loaded profile's
+    if share >= HYPOTHESIS_PROFILES["full"]:
+        return full
+    return min(full, max(full * share // HYPOTHESIS_PROFILES["full"], RERUN_LEAST_EXAMPLES))
 
 
 class FakeClock:
@@ -461,6 +481,18 @@ def call(
     data = json.dumps(body).encode() if body is not None else None
     status, _, reply = send(base + path, method, data, headers)
     return status, json.loads(reply)
+
+
+async def add_site(redis_url: str, site_id: str, timezone: str) -> None:
+    """Create `site_id` as `statsvc site add SITE --timezone TIMEZONE` does, under the
+    command's default prefix, in this process: the command tests' own site, without the
+    second a command's start costs (tests/test_serve.py runs `statsvc site add` itself)."""
+    settings = Settings(redis_url=redis_url)
+    store = Store.from_url(redis_url, Keys(settings.key_prefix), Limits(), timeout=STORE_TIMEOUT)
+    try:
+        await save_site(store, settings, site_id, {"timezone": timezone})
+    finally:
+        await store.close()
 
 
 def statsvc(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -24,7 +24,7 @@ from statsvc.core.reasons import Reason
 from statsvc.core.site import Site
 from statsvc.settings import Settings
 from statsvc.store import Limits, Store
-from tests.helpers import BROWSER, Client, FakeClock, dump, post_hit, post_ping
+from tests.helpers import BROWSER, Client, FakeClock, dump, examples, post_hit, post_ping
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -238,7 +238,7 @@ hits_strategy = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hits=hits_strategy)
 def test_the_limit_matches_a_model_of_minutes(
     redis_url: str, hits: list[tuple[int, int, bool]]
@@ -289,7 +289,7 @@ def reference_is_bot(user_agent: str) -> bool:
     return not agent or bool(HEADLESS.search(agent)) or CrawlerDetect().is_crawler(agent)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.lists(
         st.sampled_from(

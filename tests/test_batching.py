@@ -15,7 +15,7 @@ from redis.exceptions import ResponseError
 from statsvc.core.keys import Keys
 from statsvc.core.results import Counts
 from statsvc.store import Limits, Store, StoreError
-from tests.helpers import SITES, STORE_TIMEOUT, STORE_WINDOWS, StoreRequest
+from tests.helpers import SITES, STORE_TIMEOUT, STORE_WINDOWS, StoreRequest, examples
 
 
 async def open_store(redis_url: str, page_cap: int = 4) -> Store:
@@ -82,7 +82,7 @@ requests_strategy = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(requests=requests_strategy, sizes=st.lists(st.integers(1, 20), max_size=10))
 def test_batched_replies_equal_one_at_a_time_replies(
     redis_url: str, requests: list[StoreRequest], sizes: list[int]

@@ -26,6 +26,7 @@ from statsvc.core.bots import (
     is_bot,
     translate,
 )
+from tests.helpers import examples
 from tests.test_abuse import BROWSERS, ROBOTS
 
 PATTERNS = [*CRAWLER_PATTERNS, *EXCLUSION_PATTERNS, HEADLESS.pattern]
@@ -162,7 +163,7 @@ FRAGMENTS = [
 ]
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(1500), deadline=None)
 @given(
     st.lists(
         st.sampled_from(FRAGMENTS)

@@ -10,15 +10,14 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from tests.helpers import statsvc
+from tests.helpers import add_site, statsvc
 
 
 @pytest.fixture
-def site(redis_url: str) -> str:
+async def site(redis_url: str) -> str:
     """A new site of its own on the test server."""
     site_id = "cli" + os.urandom(5).hex()
-    added = statsvc(redis_url, "site", "add", site_id, "--timezone", "Asia/Ho_Chi_Minh")
-    assert added.returncode == 0, added.stderr
+    await add_site(redis_url, site_id, "Asia/Ho_Chi_Minh")
     return site_id
 
 

@@ -27,11 +27,11 @@ from statsvc.core.pageview import (
     parse_body,
 )
 from statsvc.settings import Settings
-from tests.helpers import STORE_TIMEOUT, send
+from tests.helpers import STORE_TIMEOUT, examples, send
 from tests.live import LoopThread, free_port
 
 SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-FAST = settings(max_examples=300, deadline=None)
+FAST = settings(max_examples=examples(300), deadline=None)
 TEXT_PLAIN = {"Content-Type": "text/plain"}
 
 # Pieces that make paths hard: dot segments, slashes, escapes broken, overlong or of
@@ -196,7 +196,7 @@ def views(base: str) -> Any:
     return json.loads(body)["views"]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=bodies, endpoint=st.sampled_from(["/api/v1/hit", "/api/v1/ping"]))
 @example(body=b'{"site": "demo", "path": "/a"}', endpoint="/api/v1/hit")
 @example(
@@ -215,7 +215,7 @@ def test_generated_bodies_never_get_a_5xx(served: str, body: bytes, endpoint: st
         assert views(served) == before
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     site=st.text(max_size=70),
     path=st.text(max_size=100),

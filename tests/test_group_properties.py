@@ -4,7 +4,6 @@ zone: random hits across members in several zones, and clock jumps, against a si
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from statsvc.service.auth import Principal
 from statsvc.service.counting import StatsService
 from statsvc.service.group_figures import GroupFigures
 from statsvc.store import Limits, Store
-from tests.helpers import STORE_TIMEOUT, FakeClock, forget
+from tests.helpers import STORE_TIMEOUT, FakeClock, examples, forget
 
 ZONES = ("Asia/Ho_Chi_Minh", "Europe/Berlin", "America/New_York", "Pacific/Kiritimati", "UTC")
 WEEK_STARTS = ("monday", "sunday")
@@ -97,7 +96,7 @@ class Model:
         return [*views, *visits, len(online)]
 
 
-@settings(max_examples=60 if os.environ.get("STATSVC_TEST_CLUSTER") == "1" else 150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(zones=site_zones, ops=operations)
 def test_group_figures_are_the_sums_of_their_distinct_members(
     redis_url: str, zones: list[tuple[str, str]], ops: list[Hit | Advance]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import secrets
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -39,6 +38,7 @@ from tests.helpers import (
     check_reply,
     dump,
     error_code,
+    examples,
     forget,
     ok,
     post_hit,
@@ -339,7 +339,7 @@ NESTING = [("d1", ["s0", "s1"], []), ("d2", ["s1", "s2"], []), ("p", ["s3"], ["d
 
 
 @settings(
-    max_examples=15 if os.environ.get("STATSVC_TEST_CLUSTER") == "1" else 40,
+    max_examples=examples(40),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

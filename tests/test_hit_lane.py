@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from redis.asyncio import RedisCluster
 
 from statsvc.http.lane import LANE_READY, LaneServer, _ends_whole, quick_hit
-from tests.helpers import BROWSER, HIT, Client, plain_client
+from tests.helpers import BROWSER, HIT, Client, examples, plain_client
 
 Reply = tuple[int, dict[str, str], bytes]
 LANE = "text/plain;charset=UTF-8"
@@ -310,7 +310,7 @@ def aiohttps_parse(data: bytes) -> tuple[Any, bytes]:
     return message, payload.read_nowait(-1)
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(raw_hits(plain=True) | raw_hits(plain=False))
 def test_a_quick_parse_is_aiohttps(data: bytes) -> None:
     """Whatever quick_hit takes, aiohttp's parser takes as a plain hit with the same fields,
@@ -416,7 +416,7 @@ PING_WITH_BLANK_LINES = request("{}\r\n\r\n{}", path="/api/v1/ping")
 _HEAD_END = PING_WITH_BLANK_LINES.index(b"\r\n\r\n")
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(streams())
 @example(  # the head's blank line cut after its CR, a blank line in the body, a request begun
     (

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from statsvc.core.backfill import load_document
 from statsvc.core.errors import BadInput
-from tests.helpers import ADMIN_TOKEN, Client, get_counts, post_hit
+from tests.helpers import ADMIN_TOKEN, Client, examples, get_counts, post_hit
 
 DAYS = 100_000
 
@@ -77,7 +77,7 @@ values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(document=st.dictionaries(st.text(), values, max_size=5), indent=st.sampled_from([None, 1]))
 def test_a_document_decoded_in_steps_is_what_json_loads_gives(
     document: dict[str, Any], indent: int | None

@@ -6,7 +6,6 @@ as its page."""
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from statsvc.core.site import Site
 from statsvc.service import auth, backfill
 from statsvc.service.counting import StatsService
 from statsvc.store import Limits, Store
-from tests.helpers import DAY, STORE_TIMEOUT, FakeClock, forget
+from tests.helpers import DAY, STORE_TIMEOUT, FakeClock, examples, forget
 
 # raw paths as hits send them: some name one page, some read as escapes, some carry a query
 PATHS = (
@@ -94,7 +93,7 @@ async def round_trip(
         await forget(redis_url, prefix)
 
 
-@settings(max_examples=30 if os.environ.get("STATSVC_TEST_CLUSTER") == "1" else 100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     page_cap=st.integers(1, 4),
     query_keys=st.sampled_from([(), ("id",)]),
@@ -117,7 +116,7 @@ def test_an_export_imported_into_an_empty_site_gives_the_same_figures(
     asyncio.run(round_trip(redis_url, page_cap, query_keys, played))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(raw=st.text(st.characters(codec="utf-8"), max_size=40), keyed=st.booleans())
 def test_an_exported_path_reads_back_as_its_page(raw: str, keyed: bool) -> None:
     """normalise_path reads the path an export gives a page as that page, whatever the page."""

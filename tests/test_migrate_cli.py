@@ -13,18 +13,17 @@ import pytest
 from babel.dates import format_date
 from redis.asyncio import Redis
 
-from tests.helpers import dump, statsvc
+from tests.helpers import add_site, dump, statsvc
 from tests.mariadb import VVISIT_COUNTER, SourceDatabase, local
 
 HCM = "Asia/Ho_Chi_Minh"
 
 
 @pytest.fixture
-def site(redis_url: str) -> str:
+async def site(redis_url: str) -> str:
     """A new site in Ho Chi Minh City on the test server (the CLI's default prefix)."""
     site_id = "mig" + os.urandom(5).hex()
-    added = statsvc(redis_url, "site", "add", site_id, "--timezone", HCM)
-    assert added.returncode == 0, added.stderr
+    await add_site(redis_url, site_id, HCM)
     return site_id
 
 

@@ -4,7 +4,6 @@ counts."""
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from statsvc.core.site import Site
 from statsvc.service import admin, auth, backfill
 from statsvc.service.counting import StatsService
 from statsvc.store import Limits, Store
-from tests.helpers import STORE_TIMEOUT, FakeClock, check_invariants, forget
+from tests.helpers import STORE_TIMEOUT, FakeClock, check_invariants, examples, forget
 
 ZONES = (
     "Asia/Ho_Chi_Minh",
@@ -474,9 +473,7 @@ def hcm(*operations: Operation, page_cap: int = 10) -> Scenario:
 
 # each scenario opens a fresh store; a cluster client costs some 50 ms to open (it reads the
 # server's COMMAND table), so the cluster run plays fewer (the single-server runs play 1,000)
-@settings(
-    max_examples=200 if os.environ.get("STATSVC_TEST_CLUSTER") == "1" else 1000, deadline=None
-)
+@settings(max_examples=examples(1000), deadline=None)
 @given(scenario=scenarios)
 # the same reader after local midnight is a new visit, but never a second visitor online
 @example(hcm(Hit(0, 0, 0, None), Advance(SECOND_MS), Hit(0, 0, 0, None), Read(0, 0)))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import os
 import secrets
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -36,6 +35,7 @@ from tests.helpers import (
     check_reply,
     dump,
     error_code,
+    examples,
     forget,
     instant,
     new_token,
@@ -371,7 +371,7 @@ START = datetime(2026, 2, 25, 0, tzinfo=UTC).timestamp()  # a week across Februa
 
 
 @settings(
-    max_examples=20 if os.environ.get("STATSVC_TEST_CLUSTER") == "1" else 50,
+    max_examples=examples(50),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

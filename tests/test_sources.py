@@ -37,6 +37,7 @@ from tests.helpers import (
     FakeClock,
     admin,
     bearer,
+    examples,
     forget,
     instant,
     put_site,
@@ -173,7 +174,7 @@ async def hit_together(service: StatsService, group: list[tuple[int, str | None]
     group.clear()
 
 
-@settings(max_examples=30 if os.environ.get("STATSVC_TEST_CLUSTER") == "1" else 150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(cap=st.integers(1, 4), scenario=hits)
 def test_a_days_sources_are_bare_hosts_capped_and_add_up_to_its_visits(
     redis_url: str, cap: int, scenario: list[tuple[int, str | None, int]]
@@ -184,7 +185,7 @@ def test_a_days_sources_are_bare_hosts_capped_and_add_up_to_its_visits(
     asyncio.run(play(redis_url, cap, scenario))
 
 
-@settings(max_examples=30 if os.environ.get("STATSVC_TEST_CLUSTER") == "1" else 150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(cap=st.integers(1, 4), scenario=hits_waiting([0, 0, 0, 0, 60, 6 * 3600]))
 def test_sources_of_hits_in_one_run_are_as_one_by_one(
     redis_url: str, cap: int, scenario: list[tuple[int, str | None, int]]

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from statsvc.service.metrics import LATENCY_BUCKETS, Metrics
-from tests.helpers import metric, metric_samples
+from tests.helpers import examples, metric, metric_samples
 
 observations = st.lists(
     st.tuples(
@@ -31,7 +31,7 @@ def scraped(directory: Path) -> str:
     return generate_latest(registry).decode()
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(observations, st.lists(st.sampled_from(["counted", "duplicate", "bot"]), max_size=30))
 def test_the_files_hold_exactly_what_was_observed(
     requests: list[tuple[str, int, float]], hits: list[str]
