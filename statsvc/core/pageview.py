@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import orjson
@@ -25,8 +25,7 @@ _SIMPLE_URL = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class PageView:
+class PageView(NamedTuple):
     """One hit or heartbeat as the widget sent it, checked but not yet tied to a site."""
 
     site: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -13,8 +13,7 @@ MAX_USER_AGENT = 512
 MAX_HOPS = 32  # of X-Forwarded-For read from the right: the proxies' end, not the client's
 
 
-@dataclass(frozen=True, slots=True)
-class Client:
+class Client(NamedTuple):
     """The parts of a request that say who sent it."""
 
     ip: str

@@ -3,7 +3,6 @@ service decided it, answered as the counts object of DESIGN §3."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
 
@@ -45,8 +44,7 @@ class Outcome(Enum):
     QUEUED = "queued"  # kept to count once the store answers; no figures can be read
 
 
-@dataclass(frozen=True, slots=True)
-class HitResult:
+class HitResult(NamedTuple):
     """A page view's outcome and the counts read with it (none while queued)."""
 
     outcome: Outcome
