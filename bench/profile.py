@@ -30,6 +30,7 @@ from bench.run import Bench, create_sites, tree_cpu_us  # noqa: E402  (after the
 
 # (item, patterns of a frame "function (file:line)"): the first of the deepest matching frame
 ITEMS = (
+    ("system calls: write(), read() (wall-clock samples)", ("write (libc", "read (libc")),
     ("visitor id", ("visitor_id (statsvc/core/visitor.py",)),
     ("address id", ("address_id (statsvc/core/visitor.py",)),
     ("metrics", ("prometheus_client", "statsvc/service/metrics.py", "statsvc/service/tallies")),
@@ -39,7 +40,7 @@ ITEMS = (
     ("read_body, page_view_body (rest)", ("read_body (statsvc", "page_view_body (statsvc")),
     ("body parse, path", ("parse_body (statsvc", "normalise_path", "StatsService._page")),
     ("bot check", ("is_bot (statsvc",)),
-    ("client_of", ("client_of (statsvc", "client_address")),
+    ("client_of, read_client", ("client_of (statsvc", "client_address", "read_client (statsvc")),
     (
         "reply (dict, JSON, bytes)",
         (
@@ -54,6 +55,7 @@ ITEMS = (
     ("service: hit, _run, site, calendar, refusal", ("StatsService.", "_refusal", "ProxyWatch")),
     ("edge middleware, json_errors", ("statsvc/http/middleware.py", "json_errors (statsvc")),
     ("handler (api.hit)", ("hit (statsvc/http/api.py",)),
+    ("hit lane: its own parse, serving, answering", ("statsvc/http/lane.py",)),
     ("aiohttp (request parsing, handling, writing)", ("aiohttp/",)),
     ("event loop (uvloop, asyncio) and its system calls", ("loop.c", "uv_", "asyncio/")),
 )
