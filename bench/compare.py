@@ -36,9 +36,13 @@ def main() -> None:
         asyncio.run(create_sites(bench.redis_url, 1))
         for label in labels:
             data = tempfile.mkdtemp(prefix="statsvc-compare-")
-            env = ["env", f"PYTHONPATH={label}", f"STATSVC_DATA_DIR={data}", sys.executable]
+            env = ["env", f"STATSVC_DATA_DIR={data}", sys.executable]
             serve = ["-m", "statsvc", "serve", "--workers", "2", "--port", "PORT"]
-            bench.start(label, [*env, *serve, "--redis-url", bench.redis_url], "/readyz")
+            command = [*env, *serve, "--redis-url", bench.redis_url]
+            # run in the tree: `python -m` puts the current directory first on the path
+            # (before PYTHONPATH), so a server started here ran this checkout's code, whatever
+            # the tree (compare.py's figures before 2026-11-30 12:20 UTC compared one tree)
+            bench.start(label, command, "/readyz", tree=Path(label))
         try:
             for round_ in range(args.rounds):
                 for label in labels if round_ % 2 == 0 else labels[::-1]:

@@ -186,16 +186,23 @@ class Bench:
             self.redis_url = f"redis://127.0.0.1:{port}/0"
             yield
 
-    def start(self, name: str, command: list[str], ready_path: str) -> None:
+    def start(
+        self, name: str, command: list[str], ready_path: str, tree: Path = HERE.parent
+    ) -> None:
+        """Start a server from a source tree (this checkout's by default): its directory
+        is the process's, as `python -m` puts the current directory first on the path."""
         port = free_port()
-        env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+        env = dict(os.environ, PYTHONPATH=str(tree))
         env.pop("STATSVC_ADMIN_TOKEN", None)
         # wrk sends every hit from one address: the limit per address is kept (its cost is
         # measured) but set past what a run sends, so the hits are counted, not refused
         env["STATSVC_RATE_LIMIT_ADDRESS"] = "1000000"
         # a session of its own: stop() signals the whole group, workers included
         process = subprocess.Popen(
-            [str(port) if a == "PORT" else a for a in command], env=env, start_new_session=True
+            [str(port) if a == "PORT" else a for a in command],
+            env=env,
+            cwd=tree,
+            start_new_session=True,
         )
         self.processes[name], self.ports[name] = process, port
         wait_ready(f"http://127.0.0.1:{port}{ready_path}")
