@@ -29,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from email.utils import formatdate
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -45,6 +46,7 @@ from statsvc.http.appkeys import METRICS, SETTINGS, STATS
 from statsvc.http.body import BODY_TYPES
 from statsvc.http.errors import error_body, problem_at
 from statsvc.http.requester import read_client
+from statsvc.service.counting import Flight
 
 HIT = "/api/v1/hit"
 _STATE = (
@@ -140,14 +142,16 @@ _DATES = _Clock()
 class HitLane(RequestHandler):
     """aiohttp's connection handler, with the lane for plain hits."""
 
-    __slots__ = ("_app", "_clean", "_flight", "_held", "_lane", "_remote")
+    __slots__ = ("_app", "_busy", "_clean", "_closing", "_held", "_lane", "_remote", "_started")
 
     def __init__(self, manager: LaneServer, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._lane = manager
         self._app = manager.app
         self._remote: str | None = None  # the peer's address, read at the first hit
-        self._flight: asyncio.Future[Any] | None = None  # the lane's hit awaiting the store
+        self._busy = False  # the lane's hit awaits the store
+        self._started = 0.0  # when it came
+        self._closing: asyncio.Future[None] | None = None  # a shutdown waiting for it
         self._held: deque[_Message] = deque()  # what came meanwhile, in order
         self._clean = True  # aiohttp's parser holds nothing: a whole hit may skip it
 
@@ -160,7 +164,7 @@ class HitLane(RequestHandler):
         if self._payload_parser is not None or self._upgraded:
             super().data_received(data)
             return
-        if self._clean and self._flight is None and not self._logging_enabled and self._idle():
+        if self._clean and not self._busy and not self._logging_enabled and self._idle():
             quick = quick_hit(data)
             if quick is not None:  # one whole plain hit: parsed here, the same
                 self._request_count += 1
@@ -180,7 +184,7 @@ class HitLane(RequestHandler):
         queued = False
         for message, payload in messages:
             self._request_count += 1
-            if self._flight is not None or self._held:
+            if self._busy or self._held:
                 self._held.append((message, payload))  # after the lane's hit, in order
             elif not (self._idle() and self._take(message, payload)):
                 self._messages.append((message, payload))
@@ -236,13 +240,11 @@ class HitLane(RequestHandler):
         return True
 
     def _serve(self, headers: Mapping[str, str], forwarded: list[str] | None, body: bytes) -> None:
-        """Count a hit: at once when the service has all it needs at hand, else by its
-        coroutine; answer when it lands."""
+        """Count a hit: at once when the service has all it needs at hand (its answer comes
+        with the batch's), else by its coroutine; answer it when it lands."""
         started = time.perf_counter()
         app = self._app
         stats = app[STATS]
-        future: asyncio.Future[Any]
-        land: Callable[[], HitResult]
         try:
             view = parse_body(body)
             if self._remote is None:
@@ -250,36 +252,50 @@ class HitLane(RequestHandler):
             trusted = app[SETTINGS].trusted_proxies
             client, untrusted = read_client(headers, forwarded, self._remote, trusted)
             stats.proxies.request(untrusted)
-            flight = stats.hit_at_once(view, client)
-            if flight is None:  # the site's settings or the day's salt to read first
-                task = asyncio.ensure_future(stats.hit(view, client))
-                future, land = task, task.result
-            else:
-                future, land = flight.counts, flight.land
         except Exception as exc:  # refused before it is sent: answered at once
             self._answer(*_error(exc), started)
             return
-        self._flight = future
+        self._busy, self._started = True, started
         self._keep_open()
-        future.add_done_callback(lambda _: self._landed(land, started))
-
-    def _landed(self, land: Callable[[], HitResult], started: float) -> None:
-        """Answer the lane's hit, landed; then let what came meanwhile go on."""
-        flight, self._flight = self._flight, None
-        if flight is not None and flight.cancelled():  # shut down without an answer
-            self.force_close()
+        try:
+            flight = stats.hit_at_once(view, client, self._landed)  # (may land before it returns)
+        except Exception as exc:  # before it was sent
+            self._finish(partial(_raise, exc))
             return
+        if flight is None:  # the site's settings or the day's salt to read first
+            task = asyncio.ensure_future(stats.hit(view, client))
+            task.add_done_callback(self._hit_done)
+
+    def _landed(self, flight: Flight) -> None:
+        self._finish(flight.land)
+
+    def _hit_done(self, task: asyncio.Task[HitResult]) -> None:
+        if task.cancelled():  # shut down without an answer
+            self._busy = False
+            self.force_close()
+            self._closed_waiter()
+            return
+        self._finish(task.result)
+
+    def _finish(self, land: Callable[[], HitResult]) -> None:
+        """Answer the lane's hit, landed; then let what came meanwhile go on."""
+        self._busy = False
         try:
             status, reply = 200, _reply(200, REPLIES.encode(land()))
         except Exception as exc:
             status, reply = _error(exc)
-        self._answer(status, reply, started)
+        self._answer(status, reply, self._started)
         if self._held:  # pipelined behind the hit: aiohttp's, in order
             self._messages.extend(self._held)
             self._held.clear()
             waiter = self._waiter
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
+        self._closed_waiter()
+
+    def _closed_waiter(self) -> None:
+        if self._closing is not None and not self._closing.done():
+            self._closing.set_result(None)
 
     def _answer(self, status: int, reply: bytes, started: float) -> None:
         """Send a reply; time the request under the hit's route, as own_edge does."""
@@ -301,8 +317,9 @@ class HitLane(RequestHandler):
 
     async def shutdown(self, timeout: float | None = 15.0) -> None:  # noqa: ASYNC109 (aiohttp's)
         """Answer the lane's hit in flight, then shut down as aiohttp does."""
-        if self._flight is not None:
-            await asyncio.wait([self._flight], timeout=timeout)
+        if self._busy:
+            self._closing = self._loop.create_future()
+            await asyncio.wait([self._closing], timeout=timeout)
         await super().shutdown(timeout)
 
 
@@ -336,6 +353,10 @@ class LaneRunner(web.AppRunner):
             loop=server._loop,
             **server._kwargs,
         )
+
+
+def _raise(exc: Exception) -> HitResult:
+    raise exc
 
 
 def _error(exc: Exception) -> tuple[int, bytes]:

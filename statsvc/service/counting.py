@@ -8,7 +8,6 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
@@ -35,6 +34,7 @@ from statsvc.store import (
     ScriptError,
     Store,
     StoreUnavailable,
+    Waiter,
 )
 
 Clock = Callable[[], float]
@@ -144,15 +144,23 @@ class StatsService:
                 self.proxies.hit(site.id, client)
                 view_id = view.id or new_view_id()
                 return self._queue(site, view, client, view_id, now, _source(view, site))
-        flight = self._take_off(site, view, client, reason, now, salts)
-        with contextlib.suppress(*UNREACHABLE):  # the flight's landing says what follows
-            await flight.counts
+        arrived: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake(_: Flight) -> None:
+            if not arrived.done():  # (it is if this was cancelled meanwhile)
+                arrived.set_result(None)
+
+        flight = self._take_off(site, view, client, reason, now, salts, wake)
+        await arrived
         return flight.land()
 
-    def hit_at_once(self, view: PageView, client: Client) -> Flight | None:
+    def hit_at_once(
+        self, view: PageView, client: Client, landed: Callable[[Flight], object]
+    ) -> Flight | None:
         """Start counting one page view as hit() does, without awaiting anything: when all
         it needs is at hand (the site's settings fresh in this process, the day's salts);
-        else return None, and hit() is the way. The flight's `counts` tell when it lands."""
+        else return None, and hit() is the way. `landed` is called with the flight when its
+        counts come (or its error: perhaps before this returns), from the batch's answer."""
         cached = self._sites.get(view.site)
         now = self._clock()
         if cached is None or now - cached[1] >= SITE_CACHE_SECONDS:
@@ -164,7 +172,7 @@ class StatsService:
             salts = self._salts_at_hand(site, now)
             if salts is None:
                 return None
-        return self._take_off(site, view, client, reason, now, salts)
+        return self._take_off(site, view, client, reason, now, salts, landed)
 
     def _take_off(
         self,
@@ -174,18 +182,31 @@ class StatsService:
         reason: Reason | None,
         now: float,
         salts: Salts | None,
+        landed: Callable[[Flight], object],
     ) -> Flight:
         """Send a page view to the store: counted unless refused for `reason`."""
+        windows, _ = self._calendar(site, now)
         if reason:
-            counts, windows = self._send("read", site, view.path, client, None, now, reason)
-            return Flight(self, site, view, client, "", now, "", reason, counts, windows)
+            flight = Flight(self, site, view, client, "", now, "", reason, windows, landed)
+            self._send("read", site, windows, view.path, client, None, now, flight, reason)
+            return flight
         self.proxies.hit(site.id, client)
         view_id = view.id or new_view_id()  # a retry or a replay of this hit never counts twice
         source = _source(view, site)
-        counts, windows = self._send(
-            "hit", site, view.path, client, view_id, now, source=source, salts=salts
+        flight = Flight(self, site, view, client, view_id, now, source, None, windows, landed)
+        self._send(
+            "hit",
+            site,
+            windows,
+            view.path,
+            client,
+            view_id,
+            now,
+            flight,
+            source=source,
+            salts=salts,
         )
-        return Flight(self, site, view, client, view_id, now, source, None, counts, windows)
+        return flight
 
     def _queue(
         self, site: Site, view: PageView, client: Client, view_id: str, now: float, source: str
@@ -411,9 +432,9 @@ class StatsService:
         if mode != "read" and client is not None:
             salts = await self._salts_for(site, now)
         started = time.perf_counter()
-        counts, windows = self._send(
-            mode, site, raw_path, client, view_id, now, reason, salts=salts
-        )
+        windows, _ = self._calendar(site, now)
+        counts: asyncio.Future[Counts] = asyncio.get_running_loop().create_future()
+        self._send(mode, site, windows, raw_path, client, view_id, now, counts, reason, salts=salts)
         result = await counts
         self.metrics.store_operations[mode].observe(time.perf_counter() - started)
         return result, windows
@@ -422,19 +443,20 @@ class StatsService:
         self,
         mode: Mode,
         site: Site,
+        windows: Windows,
         raw_path: str,
         client: Client | None,
         view_id: str | None,
         now: float,
+        waiter: Waiter,
         reason: str = "",
         source: str = "",
         salts: Salts | None = None,
-    ) -> tuple[asyncio.Future[Counts], Windows]:
-        """Send one request at `now` to the store (a hit's `source` counts if it is a new
-        visit); `salts` (today's, and yesterday's within an online window of midnight) make
-        the visitor's ids, for any mode but a read. Its counts come in the future returned
-        (which holds the error if the store cannot be asked)."""
-        windows, _ = self._calendar(site, now)
+    ) -> None:
+        """Send one request at `now` (in `windows`) to the store, for `waiter` to be told its
+        counts, or the error (at once if the store cannot be asked); a hit's `source` counts
+        if it is a new visit; `salts` (today's, and yesterday's within an online window of
+        midnight) make the visitor's ids, for any mode but a read."""
         path = self._page(raw_path, site.query_keys)
         visitor = previous = address = ""
         if salts is not None and client is not None:
@@ -444,7 +466,8 @@ class StatsService:
             if salts[1] is not None:  # the reader may still be online under yesterday's id
                 previous = visitor_id(salts[1], site.id, client.ip, client.user_agent)
         try:
-            counts = self.store.count(
+            self.store.count_into(
+                waiter,
                 mode,
                 site,
                 windows,
@@ -457,10 +480,8 @@ class StatsService:
                 address=address,
                 source=source,
             )
-        except Exception as exc:  # the store is closed, say: told as a landing is
-            counts = asyncio.get_running_loop().create_future()
-            counts.set_exception(exc)
-        return counts, windows
+        except Exception as exc:  # the store is closed, say: told as an answer is
+            waiter.set_exception(exc)
 
     async def _salts_for(self, site: Site, now: float) -> Salts:
         """Return the salts a request at `now` needs, loaded if not at hand."""
@@ -540,32 +561,60 @@ class StatsService:
         return salt
 
 
-@dataclass(slots=True)
 class Flight:
-    """A hit sent to the store (StatsService.hit_at_once): `counts` comes, then land()."""
+    """A hit sent to the store: told its counts or its error as a future is (the store's
+    Waiter), when it calls `landed` with itself, at once; land() then gives its result."""
 
-    service: StatsService
-    site: Site
-    view: PageView
-    client: Client
-    view_id: str
-    now: float
-    source: str
-    reason: Reason | None
-    counts: asyncio.Future[Counts]
-    windows: Windows
-    started: float = field(default_factory=time.perf_counter)
+    __slots__ = (
+        "client", "counts", "error", "landed", "now", "reason", "service", "site", "source",
+        "started", "view", "view_id", "windows",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        service: StatsService,
+        site: Site,
+        view: PageView,
+        client: Client,
+        view_id: str,
+        now: float,
+        source: str,
+        reason: Reason | None,
+        windows: Windows,
+        landed: Callable[[Flight], object],
+    ) -> None:
+        self.service, self.site, self.view, self.client = service, site, view, client
+        self.view_id, self.now, self.source, self.reason = view_id, now, source, reason
+        self.windows, self.landed = windows, landed
+        self.counts: Counts | None = None
+        self.error: BaseException | None = None
+        self.started = time.perf_counter()
+
+    def done(self) -> bool:
+        return self.counts is not None or self.error is not None
+
+    def set_result(self, result: Counts, /) -> None:
+        self.counts = result
+        self._arrive()
+
+    def set_exception(self, exception: BaseException, /) -> None:
+        self.error = exception
+        self._arrive()
+
+    def _arrive(self) -> None:
+        try:
+            self.landed(self)
+        except Exception:  # never the other hits of its batch, which are told after it
+            log.exception("a hit's answer failed")
 
     def land(self) -> HitResult:
         """Return the hit's result once its counts came: queued if the store could not be
         reached (it may have been counted, or not: its id settles it later); a refused hit
         is never kept (the error is raised)."""
-        service = self.service
-        try:
-            counts = self.counts.result()
-        except UNREACHABLE:
-            if self.reason:
-                raise
+        service, counts = self.service, self.counts
+        if counts is None:
+            if not isinstance(self.error, UNREACHABLE) or self.reason:
+                raise self.error or RuntimeError("a hit landed without its counts")
             return service._queue(
                 self.site, self.view, self.client, self.view_id, self.now, self.source
             )

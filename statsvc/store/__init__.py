@@ -3,6 +3,7 @@ records of sites, tokens, the audit trail and imports, dashboard sessions, the L
 Imports only the core."""
 
 from statsvc.store.batcher import Mode
+from statsvc.store.batches import Waiter
 from statsvc.store.cluster import cluster_client
 from statsvc.store.failures import (
     STORE_FAILURES,
@@ -27,5 +28,6 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "Waiter",
     "cluster_client",
 ]

@@ -21,7 +21,7 @@ from statsvc.core.keys import Keys
 from statsvc.core.reasons import REASONS
 from statsvc.core.results import Counts
 from statsvc.core.site import Site
-from statsvc.store.batches import Batch, Lane, answer, evalsha, fail, share_runs
+from statsvc.store.batches import Batch, Lane, Waiter, answer, evalsha, fail, share_runs
 from statsvc.store.cluster import ClusterRouter
 from statsvc.store.limits import PAGE_DAY_TTL, REPLAY_HORIZON, Limits
 from statsvc.store.lua import script
@@ -96,9 +96,47 @@ class Batcher:
         source: str = "",
     ) -> asyncio.Future[Counts]:
         """Count a hit (or a kept one: "replay"), refresh a heartbeat, or only read: joins the
-        next script run. A read with a `reason` (one of REASONS) records a hit refused for
-        that reason. A hit's `address` (the id of its client's address) is limited per minute.
-        A hit that is a new visit adds one to its `source` (a canonical host, "" for direct)."""
+        next script run, whose counts the future returned gets (count_into, with a future)."""
+        if self._loop is None:  # asked once: on Python 3.11 each asking is a getpid() call
+            self._loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Counts] = self._loop.create_future()
+        self.count_into(
+            waiter,
+            mode,
+            site,
+            windows,
+            path=path,
+            now_ms=now_ms,
+            visitor=visitor,
+            previous=previous,
+            view_id=view_id,
+            reason=reason,
+            address=address,
+            source=source,
+        )
+        return waiter
+
+    def count_into(
+        self,
+        waiter: Waiter,
+        mode: Mode,
+        site: Site,
+        windows: Windows,
+        *,
+        path: str,
+        now_ms: int,
+        visitor: str = "",
+        previous: str = "",
+        view_id: str | None = None,
+        reason: str = "",
+        address: str = "",
+        source: str = "",
+    ) -> None:
+        """Count a hit (or a kept one: "replay"), refresh a heartbeat, or only read, for
+        `waiter`, told its counts (or the error) when the next script run answers. A read
+        with a `reason` (one of REASONS) records a hit refused for that reason. A hit's
+        `address` (the id of its client's address) is limited per minute. A hit that is a
+        new visit adds one to its `source` (a canonical host, "" for direct)."""
         if self._closed:
             raise StoreConnectionError("the store is closed")
         mode_arg: str = mode
@@ -126,13 +164,11 @@ class Batcher:
             packed(mode_arg, visitor, previous, path, view_id or "", now_ms, address, source)
         )
         batch.paths.append(path)
-        if self._loop is None:  # asked once: on Python 3.11 each asking is a getpid() call
-            self._loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[Counts] = self._loop.create_future()
         batch.waiting.append(waiter)
         if self._flusher is None or self._flusher.done():
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
             self._flusher = self._loop.create_task(self._flush())
-        return waiter
 
     def _new_batch(self, site: Site, windows: Windows) -> Batch:
         """Return a new batch for a site and day; its keys and arguments, packed, are kept

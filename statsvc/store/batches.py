@@ -4,9 +4,8 @@ the requests in order, as Counts (the script's flags decoded once, here)."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from statsvc.core.pageview import OTHER_PAGE
 from statsvc.core.reasons import Reason
@@ -18,6 +17,17 @@ MAX_BATCH = 256  # requests in one script run (it holds Redis while it runs)
 REQUEST_ARGS = 8  # script arguments per request
 COUNTED, NEW_VISIT, FOLDED, RATE_LIMITED, DUPLICATE = 1, 2, 4, 8, 16  # a request's flags
 REFUSED = RATE_LIMITED | DUPLICATE
+
+
+class Waiter(Protocol):
+    """Who waits for a request's counts: a future, or anything told as one is (the hit
+    lane's flight, told at once, without the event loop's turn a future's callback takes)."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: Counts, /) -> None: ...
+
+    def set_exception(self, exception: BaseException, /) -> None: ...
 
 
 @dataclass(slots=True)
@@ -36,7 +46,7 @@ class Batch:
     minutes: list[int] = field(default_factory=list)
     requests: list[bytes] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
-    waiting: list[asyncio.Future[Counts]] = field(default_factory=list)
+    waiting: list[Waiter] = field(default_factory=list)
 
     def size(self) -> tuple[int, int]:
         """Return how many keys and arguments this batch takes in a script run."""
@@ -115,7 +125,7 @@ def sliced(batch: Batch, start: int) -> Batch:
     )
 
 
-def fail(waiting: list[asyncio.Future[Counts]], error: Exception) -> None:
+def fail(waiting: list[Waiter], error: Exception) -> None:
     for waiter in waiting:
         if not waiter.done():
             waiter.set_exception(error)

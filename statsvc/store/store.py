@@ -34,6 +34,7 @@ class Store(Records, Referrers, Sessions, GroupRecords):
         # count a hit, refresh a heartbeat, or only read: the batcher's own method, no call
         # between (the hit path)
         self.count = self._batcher.count
+        self.count_into = self._batcher.count_into
 
     @property
     def batches(self) -> int:
