@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from importlib.resources import files
+from typing import cast
 
 import pytest
 from redis.exceptions import OutOfMemoryError, ReadOnlyError
@@ -52,6 +53,11 @@ def batch(
         day.paths.append(f"/p{n}")
         day.waiting.append(loop.create_future())
     return day
+
+
+def futures(day: Batch) -> list[asyncio.Future[Counts]]:
+    """Return the futures a test's batch waits with (batch() makes futures)."""
+    return cast(list[asyncio.Future[Counts]], day.waiting)
 
 
 def parse_command(data: bytes) -> list[bytes]:
@@ -148,7 +154,7 @@ async def test_answer_hands_each_request_the_figures_after_it() -> None:
         [0, 2, 1, 2, 8],  # a ping or a read: nothing added
     )
     answer([day], reply)
-    got = [waiter.result() for waiter in day.waiting]
+    got = [waiter.result() for waiter in futures(day)]
     assert [c.views for c in got] == [
         Figures(11, 5, 41, 101, 1001),
         Figures(12, 5, 42, 102, 1002),
@@ -185,7 +191,7 @@ async def test_figures_are_added_up_exactly_past_2_53() -> None:
         1,
     ]
     answer([day], reply)
-    counts = day.waiting[0].result()
+    counts = futures(day)[0].result()
     assert counts.views == Figures(big + 1, 0, big + 3, 8, big + 1)
     assert counts.visits == Figures(1, 0, 0, 0, 3)
 
@@ -208,7 +214,7 @@ async def test_flags_say_counted_refused_and_folded(
     folded into "(other)"."""
     day = batch(requests=1)
     answer([day], figures_reply([0] * 5, [0] * 5, [flags, 1, 1, 1, 1]))
-    counts = day.waiting[0].result()
+    counts = futures(day)[0].result()
     assert (counts.counted, counts.refused, counts.path) == (counted, refused, path)
 
 
@@ -225,9 +231,9 @@ async def test_a_failed_batch_fails_its_own_requests_only(error: bytes, kind: ty
     with the error's kind; the next batch of the run is answered as usual."""
     failed, fine = batch(requests=2), batch(requests=1)
     answer([failed, fine], [error, *figures_reply([0] * 5, [0] * 5, [COUNTED, 1, 1, 1, 1])])
-    for waiter in failed.waiting:
+    for waiter in futures(failed):
         assert isinstance(waiter.exception(), kind)
-    assert fine.waiting[0].result().views.total == 1
+    assert futures(fine)[0].result().views.total == 1
 
 
 async def test_a_failed_run_fails_every_request() -> None:
@@ -235,15 +241,15 @@ async def test_a_failed_run_fails_every_request() -> None:
     days = [batch(requests=1), batch(requests=2)]
     gone = ConnectionError("gone")
     answer(days, gone)
-    assert all(w.exception() is gone for day in days for w in day.waiting)
+    assert all(w.exception() is gone for day in days for w in futures(day))
 
 
 async def test_a_request_whose_caller_left_is_skipped() -> None:
     """A request whose caller went away (its future cancelled) does not stop the others."""
     day = batch(requests=2)
-    day.waiting[0].cancel()
+    futures(day)[0].cancel()
     answer([day], figures_reply([0] * 5, [0] * 5, [COUNTED, 1, 1, 1, 1], [COUNTED, 1, 1, 1, 2]))
-    assert day.waiting[1].result().views.total == 2
+    assert futures(day)[1].result().views.total == 2
 
 
 def test_the_script_records_refusals_by_the_reasons_words() -> None:
