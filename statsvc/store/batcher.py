@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, Required, TypedDict, Unpack
 
 from redis.asyncio import RedisCluster
 from redis.crc import key_slot
@@ -38,6 +38,19 @@ ID_TTL = 2 * 25 * 3600 + REPLAY_HORIZON
 MAX_CACHED_HEADS = 20_000  # packed day keys and arguments, one per site and day
 MAX_CACHED_PAGE_KEYS = 10_000  # packed page-online keys, one per site and page
 LANE_REST = 2.0  # seconds a server that failed to answer is not asked again, at most
+
+
+class Request(TypedDict, total=False):
+    """A request's fields, as count_into takes them."""
+
+    path: Required[str]
+    now_ms: Required[int]
+    visitor: str
+    previous: str
+    view_id: str | None
+    reason: str
+    address: str
+    source: str
 
 
 class Batcher:
@@ -81,39 +94,14 @@ class Batcher:
             lane.resting_until = 0.0
 
     def count(
-        self,
-        mode: Mode,
-        site: Site,
-        windows: Windows,
-        *,
-        path: str,
-        now_ms: int,
-        visitor: str = "",
-        previous: str = "",
-        view_id: str | None = None,
-        reason: str = "",
-        address: str = "",
-        source: str = "",
+        self, mode: Mode, site: Site, windows: Windows, **request: Unpack[Request]
     ) -> asyncio.Future[Counts]:
         """Count a hit (or a kept one: "replay"), refresh a heartbeat, or only read: joins the
         next script run, whose counts the future returned gets (count_into, with a future)."""
         if self._loop is None:  # asked once: on Python 3.11 each asking is a getpid() call
             self._loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Counts] = self._loop.create_future()
-        self.count_into(
-            waiter,
-            mode,
-            site,
-            windows,
-            path=path,
-            now_ms=now_ms,
-            visitor=visitor,
-            previous=previous,
-            view_id=view_id,
-            reason=reason,
-            address=address,
-            source=source,
-        )
+        self.count_into(waiter, mode, site, windows, **request)
         return waiter
 
     def count_into(
