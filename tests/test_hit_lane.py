@@ -467,3 +467,53 @@ async def test_a_connection_parses_hits_quickly_again_after_a_body_sent_late(
     assert (second[0], third[0]) == (200, 200)
     assert views_total(third) == 3
     assert (lane.taken - taken, lane.quick - quick) == (2, 1)
+
+
+async def test_many_pipelined_requests_are_all_answered_in_order(client: Client) -> None:
+    """A hit and 34 health checks written at once (past aiohttp's queue of 32 parsed
+    messages): 35 replies, in order, the hit's first and counted."""
+    connection = await connect(client)
+    health = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    ready = b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    replies = await connection.send(request(hit_body(id="many-0001")), *[health] * 33, ready)
+    (after,) = await connection.send(request(hit_body(id="many-0002")))
+    connection.close()
+    assert [status for status, _, _ in replies] == [200] * 35
+    assert views_total(replies[0]) == 1
+    assert all(json.loads(body)["status"] == "ok" for _, _, body in replies[1:34])
+    assert json.loads(replies[34][2])["status"] == "ready"
+    assert views_total(after) == 2
+
+
+@pytest.mark.parametrize("zeros", [30, 5000], ids=["zeros", "past-int"])
+async def test_a_length_written_with_many_zeros_is_answered_as_the_route_answers(
+    client: Client, zeros: int
+) -> None:
+    """A Content-Length with zeros before it goes the route's way: read as its number when
+    Python can, else 400 (never a dropped connection or a 500), on a fresh connection and
+    on a warm one alike."""
+    body = hit_body(id=f"zeros-{zeros:04d}")
+    data = request(body).replace(
+        b"Content-Length: %d" % len(body), b"Content-Length: " + b"0" * zeros + b"%d" % len(body)
+    )
+    connection = await connect(client)
+    (fresh,) = await connection.send(data)
+    (warm,) = await connection.send(data.replace(b"zeros-", b"zeroz-"))
+    connection.close()
+    expected = 200 if zeros < 4000 else 400
+    assert (fresh[0], warm[0]) == (expected, expected)
+    if expected == 400:
+        assert json.loads(fresh[2])["error"]["code"] == "bad_request"
+
+
+async def test_any_route_answers_a_length_too_long_to_read_with_400(client: Client) -> None:
+    """The edge middleware reads a Content-Length of over 4,300 digits as 400, not a 500."""
+    connection = await connect(client)
+    (reply,) = await connection.send(
+        b"GET /api/v1/counts?site=demo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+        + b"0" * 5000
+        + b"\r\n\r\n"
+    )
+    connection.close()
+    assert reply[0] == 400
+    assert json.loads(reply[2])["error"]["code"] == "bad_request"

@@ -48,6 +48,16 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def declared_length(request: web.Request) -> int:
+    """Return the body length a request declares (0 when it does not say), or answer 400
+    when its Content-Length is too long to read: Python's int() refuses over 4,300 digits,
+    and zeros before a small number still make a valid length to aiohttp's parser."""
+    try:
+        return request.content_length or 0
+    except ValueError:
+        raise ApiError(400, "bad_request", "the Content-Length cannot be read") from None
+
+
 def too_large(limit: int) -> ApiError:
     """Return the error of a body larger than `limit` bytes."""
     return ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")

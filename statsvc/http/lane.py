@@ -13,8 +13,10 @@ hit route does (statsvc.http.api.hit past own_edge): the same bytes, headers (le
 order), metrics and error shapes; tests/test_hit_lane.py compares the two.
 
 Order on a connection is kept: a message that comes while the lane's hit awaits the store
-(pipelined) is held, and queued for aiohttp once the hit is answered. A graceful shutdown
-answers a hit in flight before the connection closes.
+(pipelined) is held, and queued for aiohttp once the hit is answered; messages parsed
+together (pipelined) all go aiohttp's way, with its queue's bounds and pauses. A graceful
+shutdown answers a hit in flight before the connection closes (what was held behind it is
+not answered then, as aiohttp leaves pipelined requests at a shutdown).
 
 The lane reads aiohttp's connection state (its parser, message queue, waiter, keep-alive
 timer); LANE_READY tells whether this aiohttp has them, and without them every hit goes
@@ -36,6 +38,7 @@ from typing import Any
 from aiohttp import StreamReader, web
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11, RawRequestMessage
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_parser import HttpRequestParser
 from aiohttp.streams import EMPTY_PAYLOAD
 from aiohttp.web_protocol import RequestHandler, _ErrInfo
 
@@ -62,8 +65,10 @@ def _has_state() -> bool:
     for kind in RequestHandler.__mro__:
         names.update(getattr(kind, "__slots__", ()))
     methods = ("_pause_reading_for_buffer", "_process_keepalive", "shutdown")
-    return all(name in names for name in _STATE) and all(
-        hasattr(RequestHandler, m) for m in methods
+    return (
+        all(name in names for name in _STATE)
+        and all(hasattr(RequestHandler, m) for m in methods)
+        and hasattr(HttpRequestParser, "message_consumed")  # its queue of parsed messages
     )
 
 
@@ -113,8 +118,7 @@ def quick_hit(data: bytes) -> tuple[dict[str, str], bytes] | None:
         media_type not in BODY_TYPES
         or len(fields) > _QUICK_FIELDS_MAX
         or "host" not in fields
-        or not (length.isascii() and length.isdigit())
-        or int(length) > MAX_BODY
+        or not _is_length(length, MAX_BODY)
         or len(data) - end - 4 != int(length)
         or connection.lower() != "keep-alive"
     ):
@@ -182,11 +186,12 @@ class HitLane(RequestHandler):
             messages = [(_ErrInfo(status=400, exc=exc, message=exc.message), EMPTY_PAYLOAD)]
             upgraded, tail = False, b""
         queued = False
+        lone = len(messages) == 1  # several (pipelined): aiohttp's, its queue and its pauses
         for message, payload in messages:
             self._request_count += 1
             if self._busy or self._held:
                 self._held.append((message, payload))  # after the lane's hit, in order
-            elif not (self._idle() and self._take(message, payload)):
+            elif not (lone and self._idle() and self._take(message, payload)):
                 self._messages.append((message, payload))
                 queued = True
         waiter = self._waiter
@@ -225,12 +230,7 @@ class HitLane(RequestHandler):
         headers = message.headers
         length = headers.get("Content-Length", "")
         media_type = headers.get("Content-Type", "").partition(";")[0].strip().lower()
-        if (
-            not (length.isascii() and length.isdigit())
-            or int(length) > MAX_BODY
-            or media_type not in BODY_TYPES
-            or "Expect" in headers
-        ):
+        if not _is_length(length, MAX_BODY) or media_type not in BODY_TYPES or "Expect" in headers:
             return False
         assert self._parser is not None
         self._parser.message_consumed()  # taken: a slot of aiohttp's queue is free again
@@ -302,7 +302,7 @@ class HitLane(RequestHandler):
         transport = self.transport
         if transport is not None and not self._force_close:
             transport.write(reply)
-        self._keep_open()
+            self._keep_open()
         self._app[METRICS].request(HIT, "POST", status, time.perf_counter() - started)
 
     def _keep_open(self) -> None:
@@ -319,7 +319,10 @@ class HitLane(RequestHandler):
         """Answer the lane's hit in flight, then shut down as aiohttp does."""
         if self._busy:
             self._closing = self._loop.create_future()
+            started = self._loop.time()
             await asyncio.wait([self._closing], timeout=timeout)
+            if timeout is not None:  # one timeout for the whole shutdown, as aiohttp's
+                timeout = max(timeout - (self._loop.time() - started), 0.0)
         await super().shutdown(timeout)
 
 
@@ -385,8 +388,15 @@ def _ends_whole(data: bytes, messages: list[_Message]) -> bool:
         # is then not the piece's first, which may be in the body)
     length = message.headers.get("Content-Length", "0")
     head_end = data.find(b"\r\n\r\n")
-    whole = length.isascii() and length.isdigit() and head_end >= 0
+    whole = _is_length(length, len(data)) and head_end >= 0
     return whole and head_end + 4 + int(length) == len(data)
+
+
+def _is_length(text: str, most: int) -> bool:
+    """Tell whether `text` is a Content-Length of at most `most` bytes, written in at most as
+    many digits as `most` (longer, with zeros before it, say: aiohttp's way, whose route reads
+    it, or refuses one too long for Python's int(), over 4,300 digits)."""
+    return len(text) <= len(str(most)) and text.isascii() and text.isdigit() and int(text) <= most
 
 
 def _reply(status: int, body: bytes, extra: bytes = b"") -> bytes:

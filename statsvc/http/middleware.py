@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 
 from aiohttp import web
 
@@ -12,9 +13,9 @@ from statsvc.core.pageview import MAX_BODY
 from statsvc.http import dashboard
 from statsvc.http.admin_api import MAX_IMPORT_BODY
 from statsvc.http.appkeys import METRICS
-from statsvc.http.body import too_large
+from statsvc.http.body import declared_length, too_large
 from statsvc.http.dashboard_import import MAX_IMPORT_FORM
-from statsvc.http.errors import Handler, json_error, json_errors
+from statsvc.http.errors import ApiError, Handler, json_error, json_errors
 
 GROUP_ROUTE = "/api/v1/groups/"  # then a group id: PUT takes a group's members
 IMPORT_FORMS = ("/import", "/import/preview")  # the dashboard's (dashboard_import.py)
@@ -41,8 +42,11 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     started = time.perf_counter()
     status = 500
-    if (request.content_length or 0) > body_limit(request):
-        handler = _too_large  # refused before a byte of it is read, whatever the route
+    try:
+        if declared_length(request) > body_limit(request):
+            handler = _too_large  # refused before a byte of it is read, whatever the route
+    except ApiError as error:  # a length too long to read
+        handler = partial(_refuse, error=error)
     try:
         if request.path not in PUBLIC_API:
             is_page = request.path.startswith("/admin/") or request.path == "/admin"
@@ -84,6 +88,10 @@ async def _too_large(request: web.Request) -> web.StreamResponse:
     raise too_large(body_limit(request))
 
 
+async def _refuse(request: web.Request, error: ApiError) -> web.StreamResponse:
+    raise error
+
+
 def own_edge(route: str) -> Callable[[Handler], Handler]:
     """Serve a public API POST route (the hit, the heartbeat) past the edge middleware, doing
     what it does for that route, specialised: a body declared larger than a hit's is 413
@@ -98,7 +106,7 @@ def own_edge(route: str) -> Callable[[Handler], Handler]:
             status = 500
             try:
                 try:
-                    if (request.content_length or 0) > MAX_BODY:
+                    if declared_length(request) > MAX_BODY:
                         raise too_large(MAX_BODY)
                     response = await handler(request)
                 except Exception as exc:  # an HTTPException too: these routes never redirect

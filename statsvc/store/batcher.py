@@ -132,9 +132,9 @@ class Batcher:
             if mode != "read" or reason not in REASONS:
                 raise ValueError(f"a refusal is a read with a known reason, not {reason!r}")
             mode_arg = "refuse:" + reason
-        batch = self._pending.get((site.id, windows.today))
-        if batch is None:
-            batch = self._pending[(site.id, windows.today)] = self._new_batch(site, windows)
+        # everything packed before the batch takes any of it: a request that fails here
+        # leaves no key or argument behind (every hit of the batch would be misread)
+        request = packed(mode_arg, visitor, previous, path, view_id or "", now_ms, address, source)
         page_key = self._page_keys.get((site.id, path))
         if page_key is None:
             if len(self._page_keys) >= MAX_CACHED_PAGE_KEYS:
@@ -142,15 +142,16 @@ class Batcher:
             page_key = self._page_keys[(site.id, path)] = packed(
                 self._keys.page_online(site.id, path)
             )
-        batch.page_keys.append(page_key)
+        batch = self._pending.get((site.id, windows.today))
+        if batch is None:
+            batch = self._pending[(site.id, windows.today)] = self._new_batch(site, windows)
         # the minute of the request, not of the batch: a batch may straddle two minutes
         minute = now_ms // 60_000
         if minute not in batch.rate_keys:
             batch.rate_keys[minute] = packed(self._keys.rate(site.id, minute))
+        batch.page_keys.append(page_key)
         batch.minutes.append(minute)
-        batch.requests.append(
-            packed(mode_arg, visitor, previous, path, view_id or "", now_ms, address, source)
-        )
+        batch.requests.append(request)
         batch.paths.append(path)
         batch.waiting.append(waiter)
         if self._flusher is None or self._flusher.done():
