@@ -14,7 +14,6 @@ Needs perf (Debian's linux-perf) and the right to trace the workers.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run as a script from a checkout
 
-from bench.run import Bench, create_sites  # noqa: E402  (after the path is set)
+from bench.run import hit_load, statsvc_serving  # noqa: E402  (after the path is set)
 
 
 def report(data: Path, sort: str, top: int) -> str:
@@ -55,33 +54,20 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds of sampling")
     parser.add_argument("--top", type=int, default=12, help="lines of each table")
     args = parser.parse_args()
-    bench = Bench(argparse.Namespace(duration=args.duration + 6))
     data = Path(tempfile.mkdtemp()) / "perf.data"
-    with bench.redis():
-        asyncio.run(create_sites(bench.redis_url, 1))
-        command = [sys.executable, "-m", "statsvc", "serve", "--workers", "2", "--port", "PORT"]
-        bench.start("C", [*command, "--redis-url", bench.redis_url], "/readyz")
-        try:
-            server = bench.processes["C"].pid
-            children = subprocess.run(
-                ["pgrep", "-P", str(server)], capture_output=True, text=True, check=False
-            ).stdout.split()
-            workers = [
-                pid for pid in children if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()
-            ]
-            url = f"http://127.0.0.1:{bench.ports['C']}/api/v1/hit"
-            wrk = subprocess.Popen(
-                ["wrk", "-t1", "-c64", f"-d{args.duration + 6}s", "-s", str(HERE / "hit.lua"), url],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            time.sleep(3)  # past the start (connections, caches)
-            record = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-o", str(data)]
-            pids = ["-p", ",".join(workers)]
-            subprocess.run([*record, *pids, "--", "sleep", str(args.duration)], check=True)
-            wrk.communicate()
-        finally:
-            bench.stop()
+    with statsvc_serving() as (bench, server):
+        children = subprocess.run(
+            ["pgrep", "-P", str(server)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        workers = [
+            pid for pid in children if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()
+        ]
+        wrk = hit_load(bench, args.duration + 6)
+        time.sleep(3)  # past the start (connections, caches)
+        record = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-o", str(data)]
+        pids = ["-p", ",".join(workers)]
+        subprocess.run([*record, *pids, "--", "sleep", str(args.duration)], check=True)
+        wrk.communicate()
     print("By shared object (share of the workers' CPU samples):")
     print(report(data, "dso", args.top))
     print("\nBy function:")

@@ -14,7 +14,6 @@ Needs py-spy (`pip install py-spy`) and the right to trace the workers (ptrace).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import shutil
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run as a script from a checkout
 
-from bench.run import Bench, create_sites, tree_cpu_us  # noqa: E402  (after the path is set)
+from bench.run import hit_load, statsvc_serving, tree_cpu_us  # noqa: E402  (after the path)
 
 # (item, patterns of a frame "function (file:line)"): the first of the deepest matching frame
 ITEMS = (
@@ -92,35 +91,17 @@ def main() -> None:
     parser.add_argument("--raw", type=Path, help="keep py-spy's raw output here")
     args = parser.parse_args()
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    bench = Bench(argparse.Namespace(duration=args.duration + 6))
     raw = args.raw or Path(tempfile.mkdtemp()) / "profile.txt"
-    with bench.redis():
-        asyncio.run(create_sites(bench.redis_url, 1))
-        command = [sys.executable, "-m", "statsvc", "serve", "--workers", "2", "--port", "PORT"]
-        bench.start("C", [*command, "--redis-url", bench.redis_url], "/readyz")
-        try:
-            server = bench.processes["C"].pid
-            url = f"http://127.0.0.1:{bench.ports['C']}/api/v1/hit"
-            cpu_before = tree_cpu_us(server)
-            wrk = subprocess.Popen(
-                ["wrk", "-t1", "-c64", f"-d{args.duration + 6}s", "-s", str(HERE / "hit.lua"), url],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            time.sleep(3)  # past the start: sites and salts cached, connections open
-            record = ["record", "--native", "--subprocesses", "-r", str(args.rate)]
-            target = ["-d", str(args.duration), "-f", "raw", "-o", str(raw), "-p", str(server)]
-            subprocess.run(
-                [py_spy, *record, *target],
-                check=True,
-                capture_output=True,
-            )
-            output, _ = wrk.communicate()
-            cpu_per_hit = (tree_cpu_us(server) - cpu_before) / int(
-                output.split(" requests in")[0].split()[-1]
-            )
-        finally:
-            bench.stop()
+    with statsvc_serving() as (bench, server):
+        cpu_before = tree_cpu_us(server)
+        wrk = hit_load(bench, args.duration + 6)
+        time.sleep(3)  # past the start: sites and salts cached, connections open
+        record = ["record", "--native", "--subprocesses", "-r", str(args.rate)]
+        target = ["-d", str(args.duration), "-f", "raw", "-o", str(raw), "-p", str(server)]
+        subprocess.run([py_spy, *record, *target], check=True, capture_output=True)
+        output, _ = wrk.communicate()
+        requests = int(output.split(" requests in")[0].split()[-1])
+        cpu_per_hit = (tree_cpu_us(server) - cpu_before) / requests
     items, total = attribute(raw.read_text())
     print(f"worker CPU {cpu_per_hit:.0f} µs a hit (/proc); {total} busy samples\n")
     print("| item | share | µs a hit |\n| --- | ---: | ---: |")

@@ -291,6 +291,32 @@ class Bench:
         return result
 
 
+@contextmanager
+def statsvc_serving() -> Iterator[tuple[Bench, int]]:
+    """Run one Redis with the harness's site and statsvc (2 workers) as bench/run.py starts
+    them, stopped after: yield the harness and the server's pid (the profilers' set-up)."""
+    bench = Bench(argparse.Namespace())
+    with bench.redis():
+        asyncio.run(create_sites(bench.redis_url, 1))
+        command = [sys.executable, "-m", "statsvc", "serve", "--workers", "2", "--port", "PORT"]
+        bench.start("C", [*command, "--redis-url", bench.redis_url], "/readyz")
+        try:
+            yield bench, bench.processes["C"].pid
+        finally:
+            bench.stop()
+
+
+def hit_load(bench: Bench, seconds: int) -> subprocess.Popen[str]:
+    """Start `wrk -t1 -c64` sending bench/hit.lua's hits to the harness's statsvc for
+    `seconds`; its report comes with communicate()."""
+    url = f"http://127.0.0.1:{bench.ports['C']}/api/v1/hit"
+    return subprocess.Popen(
+        ["wrk", "-t1", "-c64", f"-d{seconds}s", "-s", str(HERE / "hit.lua"), url],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
 async def create_sites(redis_url: str, count: int) -> None:
     store = Store.from_url(redis_url, Keys("sv"), Limits())
     for n in range(count):
