@@ -63,11 +63,15 @@ def too_large(limit: int) -> ApiError:
     return ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
 
 
+def is_page_view_type(content_type: str) -> bool:
+    """Tell whether a Content-Type is a hit's or heartbeat's: application/json or text/plain,
+    whatever its parameters (charset=UTF-8), read without aiohttp's parse of them."""
+    return content_type.partition(";")[0].strip().lower() in BODY_TYPES
+
+
 async def page_view_body(request: web.Request) -> bytes:
     """Read a hit's or heartbeat's body: JSON sent as application/json or text/plain."""
-    # the media type alone, without aiohttp's parse of the parameters (charset=UTF-8)
-    media_type = request.headers.get("Content-Type", "").partition(";")[0].strip().lower()
-    if media_type not in BODY_TYPES:
+    if not is_page_view_type(request.headers.get("Content-Type", "")):
         raise ApiError(
             415, "unsupported_media_type", "send the body as application/json or text/plain"
         )

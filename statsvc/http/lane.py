@@ -46,7 +46,7 @@ from statsvc.core.pageview import MAX_BODY, parse_body
 from statsvc.core.results import HitResult
 from statsvc.http.api import REPLIES
 from statsvc.http.appkeys import METRICS, SETTINGS, STATS
-from statsvc.http.body import BODY_TYPES
+from statsvc.http.body import is_page_view_type
 from statsvc.http.errors import error_body, problem_at
 from statsvc.http.requester import read_client
 from statsvc.service.counting import Flight
@@ -113,9 +113,8 @@ def quick_hit(data: bytes) -> tuple[dict[str, str], bytes] | None:
         fields[key] = value.strip(b" \t").decode("utf-8", "surrogateescape")
     length = fields.get("content-length", "")
     connection = fields.get("connection", "keep-alive")
-    media_type = fields.get("content-type", "").partition(";")[0].strip().lower()
     if (
-        media_type not in BODY_TYPES
+        not is_page_view_type(fields.get("content-type", ""))
         or len(fields) > _QUICK_FIELDS_MAX
         or "host" not in fields
         or not _is_length(length, MAX_BODY)
@@ -229,8 +228,12 @@ class HitLane(RequestHandler):
             return False
         headers = message.headers
         length = headers.get("Content-Length", "")
-        media_type = headers.get("Content-Type", "").partition(";")[0].strip().lower()
-        if not _is_length(length, MAX_BODY) or media_type not in BODY_TYPES or "Expect" in headers:
+        media_type = headers.get("Content-Type", "")
+        if (
+            not _is_length(length, MAX_BODY)
+            or not is_page_view_type(media_type)
+            or "Expect" in headers
+        ):
             return False
         assert self._parser is not None
         self._parser.message_consumed()  # taken: a slot of aiohttp's queue is free again
