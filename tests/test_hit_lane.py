@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from redis.asyncio import RedisCluster
 
 from statsvc.http.lane import LANE_READY, LaneServer, _ends_whole, quick_hit
-from tests.helpers import BROWSER, HIT, Client, examples, plain_client
+from tests.helpers import BROWSER, HIT, PING, Client, examples, plain_client
 
 Reply = tuple[int, dict[str, str], bytes]
 LANE = "text/plain;charset=UTF-8"
@@ -132,6 +132,54 @@ async def test_a_lane_reply_is_the_hit_routes_reply(client: Client) -> None:
     assert lane_body.keys() == route_body.keys()
     assert route_body["views"]["total"] == lane_body["views"]["total"] + 1
     assert route_body["page"]["total"] == lane_body["page"]["total"] + 1
+
+
+async def test_heartbeats_take_the_lane_and_answer_as_the_route(client: Client) -> None:
+    """A heartbeat on a kept-alive connection is served by the lane: it keeps its reader
+    online and answers as the heartbeat route does (the same status, headers but the date
+    and the closing, and online figures), and it counts no view."""
+    lane = lane_of(client)
+    connection = await connect(client)
+    (counted,) = await connection.send(request(hit_body(id="beat-0001")))
+    taken = lane.taken
+    (by_lane,) = await connection.send(request(hit_body(), path=PING))
+    assert lane.taken == taken + 1
+    (by_route,) = await connection.send(
+        request(hit_body(), path=PING, headers="Connection: close\r\n")
+    )
+    assert lane.taken == taken + 1  # that one went aiohttp's way
+    connection.close()
+    assert by_lane[0] == by_route[0] == 200
+    route_headers = {k: v for k, v in by_route[1].items() if k not in ("date", "connection")}
+    lane_headers = {k: v for k, v in by_lane[1].items() if k != "date"}
+    assert lane_headers == route_headers
+    assert json.loads(by_lane[2]) == json.loads(by_route[2]) == {"online": 1, "page": {"online": 1}}
+    after = await client.get("/api/v1/counts", params={"site": "demo"})
+    assert (await after.json())["views"]["total"] == views_total(counted)
+
+
+async def test_a_heartbeat_of_an_unknown_site_is_answered_as_the_route_answers(
+    client: Client,
+) -> None:
+    """A refused heartbeat gets the route's status and error body, whichever way it went,
+    and is timed under the heartbeat's route."""
+    connection = await connect(client)
+    body = hit_body(site="nowhere")
+    (by_lane,) = await connection.send(request(body, path=PING))
+    (by_route,) = await connection.send(request(body, path=PING, headers="Connection: close\r\n"))
+    connection.close()
+    assert by_lane[0] == by_route[0] == 404
+    assert json.loads(by_lane[2]) == json.loads(by_route[2])
+    assert json.loads(by_lane[2])["error"]["code"] == "unknown_site"
+    metrics = await (await client.get("/metrics")).text()
+    timed = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("statsvc_request_duration_seconds_count")
+        and 'route="/api/v1/ping"' in line
+        and 'status="404"' in line
+    ]
+    assert timed and float(timed[0].rsplit(" ", 1)[1]) == 2
 
 
 @pytest.mark.parametrize(
@@ -274,9 +322,18 @@ def raw_hits(draw: st.DrawFn, plain: bool) -> bytes:
     characters and bytes past ASCII); unless `plain`, its line, Host, media type and length
     may be wrong or missing too."""
     body = draw(st.sampled_from([hit_body().encode(), b"{}", b"", b"x" * 20]))
-    line = b"POST /api/v1/hit HTTP/1.1"
+    line = draw(st.sampled_from([b"POST /api/v1/hit HTTP/1.1", b"POST /api/v1/ping HTTP/1.1"]))
     if not plain and draw(st.booleans()):
-        line = draw(st.sampled_from([b"POST /api/v1/hit HTTP/1.0", b"POST /api/v1/hit?x HTTP/1.1"]))
+        line = draw(
+            st.sampled_from(
+                [
+                    b"POST /api/v1/hit HTTP/1.0",
+                    b"POST /api/v1/hit?x HTTP/1.1",
+                    b"POST /api/v1/pings HTTP/1.1",
+                    b"GET /api/v1/ping HTTP/1.1",
+                ]
+            )
+        )
     fields = [b"Host: 127.0.0.1"] if plain or draw(st.booleans()) else []
     fields += [b"Content-Type: text/plain"] if plain or draw(st.booleans()) else []
     fields += [
@@ -319,9 +376,9 @@ def test_a_quick_parse_is_aiohttps(data: bytes) -> None:
     event("parsed quickly" if quick is not None else "left to aiohttp")
     if quick is None:
         return
-    fields, body = quick
+    route, fields, body = quick
     message, aiohttp_body = aiohttps_parse(data)
-    assert (message.method, message.path, message.version) == ("POST", HIT, HttpVersion11)
+    assert (message.method, message.path, message.version) == ("POST", route, HttpVersion11)
     assert not (message.should_close or message.upgrade or message.chunked)
     assert message.compression is None
     assert aiohttp_body == body
@@ -345,10 +402,12 @@ def test_a_quick_parse_is_aiohttps(data: bytes) -> None:
         request(hit_body())[:-1],
         request(hit_body()).replace(b"HTTP/1.1", b"HTTP/1.0", 1),
         request(hit_body(), path=HIT + "?x=1"),
+        request(hit_body(), path=PING + "/"),
+        request(hit_body(), path="/api/v1/counts"),
     ],
     ids=[
         "no-host", "closing", "twice", "chunked", "expect", "control", "folded", "media",
-        "pipelined", "short", "http-1.0", "query",
+        "pipelined", "short", "http-1.0", "query", "other-ping", "other-route",
     ],
 )  # fmt: skip
 def test_quick_hit_leaves_the_rest_to_aiohttp(data: bytes) -> None:
@@ -360,7 +419,8 @@ def test_a_plain_hit_is_parsed_quickly() -> None:
     """The widget's hit, as a browser sends it, is."""
     quick = quick_hit(request(hit_body(), headers="Connection: keep-alive\r\nDNT: 1\r\n"))
     assert quick is not None
-    fields, body = quick
+    route, fields, body = quick
+    assert route == HIT
     assert body == hit_body().encode()
     assert fields["user-agent"] == BROWSER
     assert fields.get("dnt") == "1"

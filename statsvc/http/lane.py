@@ -1,15 +1,16 @@
-"""The hit lane: a hit served on its connection as aiohttp parses it, without the request,
-task, router, middleware and response objects aiohttp makes for every request (issue 13:
-the hit is the product, and those cost more than the hit's own work).
+"""The hit lane: a hit (or a heartbeat) served on its connection as aiohttp parses it,
+without the request, task, router, middleware and response objects aiohttp makes for every
+request (issue 13: the hit is the product, and those cost more than the hit's own work).
 
 HitLane is aiohttp's connection handler (RequestHandler) with one change: a message its
 parser hands over is taken by the lane when it is a plain hit, else queued for aiohttp's
-own handling exactly as aiohttp does. A plain hit is `POST /api/v1/hit` over HTTP/1.1,
+own handling exactly as aiohttp does. A plain hit is `POST /api/v1/hit` (or a heartbeat's
+`POST /api/v1/ping`, with the same body) over HTTP/1.1,
 kept alive, its body (at most a hit's, application/json or text/plain, not encoded) whole,
 no Expect or Upgrade, on a connection where nothing is in progress and no access log is
 kept. Everything else (a preflight, a chunked or early-sent body, an error of HTTP itself,
 every other route) goes aiohttp's way, through the same parser. The lane answers as the
-hit route does (statsvc.http.api.hit past own_edge): the same bytes, headers (less the
+routes do (statsvc.http.api.hit and ping past own_edge): the same bytes, headers (less the
 order), metrics and error shapes; tests/test_hit_lane.py compares the two.
 
 Order on a connection is kept: a message that comes while the lane's hit awaits the store
@@ -29,12 +30,13 @@ import asyncio
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from email.utils import formatdate
 from functools import partial
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 from aiohttp import StreamReader, web
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11, RawRequestMessage
 from aiohttp.http_exceptions import HttpProcessingError
@@ -49,9 +51,10 @@ from statsvc.http.appkeys import METRICS, SETTINGS, STATS
 from statsvc.http.body import is_page_view_type
 from statsvc.http.errors import error_body, problem_at
 from statsvc.http.requester import read_client
-from statsvc.service.counting import Flight
+from statsvc.service.counting import Beat, Flight, Landing
 
-HIT = "/api/v1/hit"
+HIT, PING = "/api/v1/hit", "/api/v1/ping"
+ROUTES = (HIT, PING)  # the lane's: a page view and a heartbeat, both a page view's body
 _STATE = (
     "_parser", "_messages", "_waiter", "_payload_parser", "_upgraded", "_message_tail",
     "_force_close", "_close", "_request_count", "_buffer_paused", "_max_msg_queue_size",
@@ -79,7 +82,7 @@ _REPLY_HEAD = (
     b"Content-Length: %d\r\nDate: %s\r\nServer: " + SERVER_SOFTWARE.encode() + b"\r\n%s\r\n"
 )
 _Message = tuple[Any, Any]  # a parsed message and its payload, as aiohttp queues them
-_QUICK_START = b"POST " + HIT.encode() + b" HTTP/1.1\r\n"
+_HIT_LINE, _PING_LINE = (b"POST %s HTTP/1.1\r\n" % route.encode() for route in ROUTES)
 # header fields as aiohttp's parser takes them without a doubt: a token, a colon, a value of
 # visible characters, spaces, tabs and bytes past ASCII (no control character, no NUL)
 _QUICK_FIELDS = re.compile(rb"(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\xff]*\r\n)+\r\n")
@@ -90,17 +93,20 @@ _NOT_QUICK = frozenset(
 )
 
 
-def quick_hit(data: bytes) -> tuple[dict[str, str], bytes] | None:
-    """Return the header fields and body of `data` when it is exactly one plain hit that
-    aiohttp's parser would take as this does (tests/test_hit_lane.py holds the two equal),
-    else None: a POST of the hit route over HTTP/1.1, kept alive, with a Host, a hit's
-    media type, a Content-Length of at most a hit's body and that body whole, each field
-    once, none that changes how the body comes (chunked, Expect, Upgrade, an encoding),
-    as _take asks of a message aiohttp parsed. Values are
+def quick_hit(data: bytes) -> tuple[str, dict[str, str], bytes] | None:
+    """Return the route, header fields and body of `data` when it is exactly one plain hit
+    (or heartbeat) that aiohttp's parser would take as this does (tests/test_hit_lane.py holds
+    the two equal), else None: a POST of the hit (or heartbeat) route over HTTP/1.1, kept
+    alive, with a Host, a hit's media type, a Content-Length of at most a hit's body and
+    that body whole, each field once, none that changes how the body comes (chunked,
+    Expect, Upgrade, an encoding), as _take asks of a message aiohttp parsed. Values are
     aiohttp's: stripped of spaces and tabs, decoded as UTF-8 with surrogateescape."""
-    if not data.startswith(_QUICK_START):
+    if data.startswith(_HIT_LINE):
+        route, start = HIT, len(_HIT_LINE)
+    elif data.startswith(_PING_LINE):
+        route, start = PING, len(_PING_LINE)
+    else:
         return None
-    start = len(_QUICK_START)
     end = data.find(b"\r\n\r\n", start - 2)
     if end < 0 or end > _QUICK_HEAD_MAX or not _QUICK_FIELDS.fullmatch(data, start, end + 4):
         return None
@@ -122,7 +128,7 @@ def quick_hit(data: bytes) -> tuple[dict[str, str], bytes] | None:
         or connection.lower() != "keep-alive"
     ):
         return None
-    return fields, data[end + 4 :]
+    return route, fields, data[end + 4 :]
 
 
 class _Clock:
@@ -145,7 +151,9 @@ _DATES = _Clock()
 class HitLane(RequestHandler):
     """aiohttp's connection handler, with the lane for plain hits."""
 
-    __slots__ = ("_app", "_busy", "_clean", "_closing", "_held", "_lane", "_remote", "_started")
+    __slots__ = (
+        "_app", "_busy", "_clean", "_closing", "_held", "_lane", "_remote", "_route", "_started",
+    )  # fmt: skip
 
     def __init__(self, manager: LaneServer, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
@@ -154,6 +162,7 @@ class HitLane(RequestHandler):
         self._remote: str | None = None  # the peer's address, read at the first hit
         self._busy = False  # the lane's hit awaits the store
         self._started = 0.0  # when it came
+        self._route = HIT  # its route
         self._closing: asyncio.Future[None] | None = None  # a shutdown waiting for it
         self._held: deque[_Message] = deque()  # what came meanwhile, in order
         self._clean = True  # aiohttp's parser holds nothing: a whole hit may skip it
@@ -173,9 +182,9 @@ class HitLane(RequestHandler):
                 self._request_count += 1
                 self._lane.taken += 1
                 self._lane.quick += 1
-                fields, body = quick
+                route, fields, body = quick
                 forwarded = fields.get("x-forwarded-for")
-                self._serve(fields, None if forwarded is None else [forwarded], body)
+                self._serve(route, fields, None if forwarded is None else [forwarded], body)
                 return
         assert self._parser is not None
         messages: list[_Message]
@@ -215,7 +224,7 @@ class HitLane(RequestHandler):
         """Serve a plain hit in the lane (True), else leave it to aiohttp (False)."""
         if (
             isinstance(message, _ErrInfo)  # refused by the parser: aiohttp answers 400
-            or message.path != HIT
+            or message.path not in ROUTES
             or message.method != "POST"
             or message.version != HttpVersion11
             or message.should_close
@@ -239,13 +248,17 @@ class HitLane(RequestHandler):
         self._parser.message_consumed()  # taken: a slot of aiohttp's queue is free again
         self._lane.taken += 1
         forwarded = headers.getall("X-Forwarded-For", None)
-        self._serve(headers, forwarded, payload.read_nowait(-1))
+        self._serve(message.path, headers, forwarded, payload.read_nowait(-1))
         return True
 
-    def _serve(self, headers: Mapping[str, str], forwarded: list[str] | None, body: bytes) -> None:
-        """Count a hit: at once when the service has all it needs at hand (its answer comes
-        with the batch's), else by its coroutine; answer it when it lands."""
+    def _serve(
+        self, route: str, headers: Mapping[str, str], forwarded: list[str] | None, body: bytes
+    ) -> None:
+        """Count a hit (or send a heartbeat: `route`): at once when the service has all it
+        needs at hand (its answer comes with the batch's), else by its coroutine; answer it
+        when it lands."""
         started = time.perf_counter()
+        self._route = route
         app = self._app
         stats = app[STATS]
         try:
@@ -256,23 +269,29 @@ class HitLane(RequestHandler):
             client, untrusted = read_client(headers, forwarded, self._remote, trusted)
             stats.proxies.request(untrusted)
         except Exception as exc:  # refused before it is sent: answered at once
-            self._answer(*_error(exc), started)
+            self._answer(*_error(route, exc), started)
             return
         self._busy, self._started = True, started
         self._keep_open()
-        try:
-            flight = stats.hit_at_once(view, client, self._landed)  # (may land before it returns)
+        hit = route == HIT
+        try:  # (it may land before this returns)
+            if hit:
+                sent: Landing | None = stats.hit_at_once(view, client, self._landed)
+            else:
+                sent = stats.ping_at_once(view, client, self._landed)
         except Exception as exc:  # before it was sent
             self._finish(partial(_raise, exc))
             return
-        if flight is None:  # the site's settings or the day's salt to read first
-            task = asyncio.ensure_future(stats.hit(view, client))
-            task.add_done_callback(self._hit_done)
+        if sent is None:  # the site's settings or the day's salt to read first
+            coroutine: Coroutine[Any, Any, HitResult | dict[str, Any]]
+            coroutine = stats.hit(view, client) if hit else stats.ping(view, client)
+            task: asyncio.Task[HitResult | dict[str, Any]] = asyncio.ensure_future(coroutine)
+            task.add_done_callback(self._done)
 
-    def _landed(self, flight: Flight) -> None:
-        self._finish(flight.land)
+    def _landed(self, landing: Flight | Beat) -> None:
+        self._finish(landing.land)
 
-    def _hit_done(self, task: asyncio.Task[HitResult]) -> None:
+    def _done(self, task: asyncio.Task[HitResult | dict[str, Any]]) -> None:
         if task.cancelled():  # shut down without an answer
             self._busy = False
             self.force_close()
@@ -280,13 +299,15 @@ class HitLane(RequestHandler):
             return
         self._finish(task.result)
 
-    def _finish(self, land: Callable[[], HitResult]) -> None:
-        """Answer the lane's hit, landed; then let what came meanwhile go on."""
+    def _finish(self, land: Callable[[], HitResult | dict[str, Any]]) -> None:
+        """Answer the lane's hit (or heartbeat), landed; then let what came meanwhile go on."""
         self._busy = False
         try:
-            status, reply = 200, _reply(200, REPLIES.encode(land()))
+            result = land()
+            body = REPLIES.encode(result) if type(result) is HitResult else orjson.dumps(result)
+            status, reply = 200, _reply(200, body)
         except Exception as exc:
-            status, reply = _error(exc)
+            status, reply = _error(self._route, exc)
         self._answer(status, reply, self._started)
         if self._held:  # pipelined behind the hit: aiohttp's, in order
             self._messages.extend(self._held)
@@ -301,12 +322,12 @@ class HitLane(RequestHandler):
             self._closing.set_result(None)
 
     def _answer(self, status: int, reply: bytes, started: float) -> None:
-        """Send a reply; time the request under the hit's route, as own_edge does."""
+        """Send a reply; time the request under its route, as own_edge does."""
         transport = self.transport
         if transport is not None and not self._force_close:
             transport.write(reply)
             self._keep_open()
-        self._app[METRICS].request(HIT, "POST", status, time.perf_counter() - started)
+        self._app[METRICS].request(self._route, "POST", status, time.perf_counter() - started)
 
     def _keep_open(self) -> None:
         """Put off the keep-alive timer's closing of the connection, as aiohttp does at
@@ -365,9 +386,9 @@ def _raise(exc: Exception) -> HitResult:
     raise exc
 
 
-def _error(exc: Exception) -> tuple[int, bytes]:
-    """Return the status and reply of an error of the lane's hit, as own_edge answers it."""
-    problem = problem_at("POST", HIT, exc)
+def _error(route: str, exc: Exception) -> tuple[int, bytes]:
+    """Return the status and reply of an error of the lane's request, as own_edge answers it."""
+    problem = problem_at("POST", route, exc)
     extra = b"".join(b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in problem.headers.items())
     return problem.status, _reply(problem.status, error_body(problem), extra)
 

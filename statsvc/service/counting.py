@@ -144,14 +144,9 @@ class StatsService:
                 self.proxies.hit(site.id, client)
                 view_id = view.id or new_view_id()
                 return self._queue(site, view, client, view_id, now, _source(view, site))
-        arrived: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def wake(_: Flight) -> None:
-            if not arrived.done():  # (it is if this was cancelled meanwhile)
-                arrived.set_result(None)
-
-        flight = self._take_off(site, view, client, reason, now, salts, wake)
-        await arrived
+        flight = await _arrival(
+            lambda landed: self._take_off(site, view, client, reason, now, salts, landed)
+        )
         return flight.land()
 
     def hit_at_once(
@@ -405,39 +400,58 @@ class StatsService:
             self._sync = None
 
     async def ping(self, view: PageView, client: Client) -> dict[str, Any]:
-        """Keep a visitor online; return the online figures."""
+        """Keep a visitor online (unless a rule refuses its hits: then only read); return the
+        online figures."""
         site = await self.site(view.site)
-        mode: Mode = "read" if _refusal(site, client) else "ping"
-        counts, _ = await self._run(mode, site, view.path, client, None)
-        return {"online": counts.online, "page": {"online": counts.page_online}}
+        now = self._clock()
+        salts = None if _refusal(site, client) else await self._salts_for(site, now)
+        beat = await _arrival(lambda landed: self._beat(site, view, client, now, salts, landed))
+        return beat.land()
+
+    def ping_at_once(
+        self, view: PageView, client: Client, landed: Callable[[Beat], object]
+    ) -> Beat | None:
+        """Send a heartbeat as ping() does, without awaiting anything, when all it needs is
+        at hand (as hit_at_once); else return None, and ping() is the way."""
+        cached = self._sites.get(view.site)
+        now = self._clock()
+        if cached is None or now - cached[1] >= SITE_CACHE_SECONDS:
+            return None
+        site = cached[0]
+        salts = None
+        if not _refusal(site, client):
+            salts = self._salts_at_hand(site, now)
+            if salts is None:
+                return None
+        return self._beat(site, view, client, now, salts, landed)
+
+    def _beat(
+        self,
+        site: Site,
+        view: PageView,
+        client: Client,
+        now: float,
+        salts: Salts | None,
+        landed: Callable[[Beat], object],
+    ) -> Beat:
+        """Send a heartbeat to the store; one without `salts` (refused) only reads."""
+        mode: Mode = "read" if salts is None else "ping"
+        windows, _ = self._calendar(site, now)
+        beat = Beat(self, mode, landed)
+        self._send(mode, site, windows, view.path, client, None, now, beat, salts=salts)
+        return beat
 
     async def counts(self, site_id: str, raw_path: str | None) -> dict[str, Any]:
         """Read a site's counts, and a page's when a path is given, counting nothing."""
         site = await self.site(site_id)
-        counts, windows = await self._run("read", site, raw_path or "/", None, None)
-        return reply(site, windows, counts, page=raw_path is not None)
-
-    async def _run(
-        self,
-        mode: Mode,
-        site: Site,
-        raw_path: str,
-        client: Client | None,
-        view_id: str | None,
-        reason: str = "",
-    ) -> tuple[Counts, Windows]:
-        """Run one request now; a read with a `reason` records a refused hit."""
         now = self._clock()
-        salts = None
-        if mode != "read" and client is not None:
-            salts = await self._salts_for(site, now)
         started = time.perf_counter()
         windows, _ = self._calendar(site, now)
         counts: asyncio.Future[Counts] = asyncio.get_running_loop().create_future()
-        self._send(mode, site, windows, raw_path, client, view_id, now, counts, reason, salts=salts)
+        self._send("read", site, windows, raw_path or "/", None, None, now, counts)
         result = await counts
-        self.metrics.store_operations[mode].observe(time.perf_counter() - started)
-        return result, windows
+        self.metrics.store_operations["read"].observe(time.perf_counter() - started)
+        return reply(site, windows, result, page=raw_path is not None)
 
     def _send(
         self,
@@ -561,31 +575,14 @@ class StatsService:
         return salt
 
 
-class Flight:
-    """A hit sent to the store: told its counts or its error as a future is (the store's
+class Landing:
+    """A request sent to the store, told its counts or its error as a future is (the store's
     Waiter), when it calls `landed` with itself, at once; land() then gives its result."""
 
-    __slots__ = (
-        "client", "counts", "error", "landed", "now", "reason", "service", "site", "source",
-        "started", "view", "view_id", "windows",
-    )  # fmt: skip
+    __slots__ = ("counts", "error", "landed", "service", "started")
 
-    def __init__(
-        self,
-        service: StatsService,
-        site: Site,
-        view: PageView,
-        client: Client,
-        view_id: str,
-        now: float,
-        source: str,
-        reason: Reason | None,
-        windows: Windows,
-        landed: Callable[[Flight], object],
-    ) -> None:
-        self.service, self.site, self.view, self.client = service, site, view, client
-        self.view_id, self.now, self.source, self.reason = view_id, now, source, reason
-        self.windows, self.landed = windows, landed
+    def __init__(self, service: StatsService, landed: Callable[[Any], object]) -> None:
+        self.service, self.landed = service, landed
         self.counts: Counts | None = None
         self.error: BaseException | None = None
         self.started = time.perf_counter()
@@ -604,8 +601,52 @@ class Flight:
     def _arrive(self) -> None:
         try:
             self.landed(self)
-        except Exception:  # never the other hits of its batch, which are told after it
-            log.exception("a hit's answer failed")
+        except Exception:  # never the other requests of its batch, which are told after it
+            log.exception("a request's answer failed")
+
+
+class Beat(Landing):
+    """A heartbeat sent to the store (or, refused, a read of the online figures)."""
+
+    __slots__ = ("mode",)
+
+    def __init__(self, service: StatsService, mode: Mode, landed: Callable[[Beat], object]):
+        super().__init__(service, landed)
+        self.mode = mode
+
+    def land(self) -> dict[str, Any]:
+        """Return the online figures once they came (or raise the error)."""
+        counts = self.counts
+        if counts is None:
+            raise self.error or RuntimeError("a heartbeat landed without its counts")
+        self.service.metrics.store_operations[self.mode].observe(time.perf_counter() - self.started)
+        return {"online": counts.online, "page": {"online": counts.page_online}}
+
+
+class Flight(Landing):
+    """A hit sent to the store."""
+
+    __slots__ = (
+        "client", "now", "reason", "site", "source", "view", "view_id", "windows",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        service: StatsService,
+        site: Site,
+        view: PageView,
+        client: Client,
+        view_id: str,
+        now: float,
+        source: str,
+        reason: Reason | None,
+        windows: Windows,
+        landed: Callable[[Flight], object],
+    ) -> None:
+        super().__init__(service, landed)
+        self.site, self.view, self.client = site, view, client
+        self.view_id, self.now, self.source, self.reason = view_id, now, source, reason
+        self.windows = windows
 
     def land(self) -> HitResult:
         """Return the hit's result once its counts came: queued if the store could not be
@@ -628,6 +669,23 @@ class Flight:
         service.metrics.hit(counts.refused)
         outcome = Outcome.COUNTED if counts.counted else Outcome.REFUSED
         return HitResult(outcome, self.site, self.windows, counts, counts.path, counts.refused)
+
+
+L = TypeVar("L", bound=Landing)
+
+
+async def _arrival(take_off: Callable[[Callable[[L], object]], L]) -> L:
+    """Send a request with `take_off` (given what to call when it lands) and await its
+    landing; return it, landed."""
+    arrived: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def wake(_: L) -> None:
+        if not arrived.done():  # (it is if this was cancelled meanwhile)
+            arrived.set_result(None)
+
+    landing = take_off(wake)
+    await arrived
+    return landing
 
 
 def new_view_id() -> str:
