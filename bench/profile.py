@@ -1,6 +1,6 @@
 """Where a hit's worker CPU goes: py-spy over statsvc's workers under wrk, in µs per hit.
 
-Usage: python bench/profile.py [--duration 20] [--rate 100] [--raw out.txt]
+Usage: python bench/profile.py [--duration 20] [--rate 100] [--raw out.txt] [--sites 1]
 
 One Redis and statsvc (2 workers) as bench/run.py starts them, loaded by
 `wrk -t1 -c64 -s bench/hit.lua` for the profile's duration plus 6 s; from the 3rd second
@@ -89,12 +89,13 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20, help="seconds of sampling")
     parser.add_argument("--rate", type=int, default=100, help="samples a second")
     parser.add_argument("--raw", type=Path, help="keep py-spy's raw output here")
+    parser.add_argument("--sites", type=int, default=1, help="hits spread over this many sites")
     args = parser.parse_args()
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     raw = args.raw or Path(tempfile.mkdtemp()) / "profile.txt"
-    with statsvc_serving() as (bench, server):
+    with statsvc_serving(args.sites) as (bench, server):
         cpu_before = tree_cpu_us(server)
-        wrk = hit_load(bench, args.duration + 6)
+        wrk = hit_load(bench, args.duration + 6, args.sites)
         time.sleep(3)  # past the start: sites and salts cached, connections open
         record = ["record", "--native", "--subprocesses", "-r", str(args.rate)]
         target = ["-d", str(args.duration), "-f", "raw", "-o", str(raw), "-p", str(server)]

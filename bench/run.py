@@ -292,12 +292,12 @@ class Bench:
 
 
 @contextmanager
-def statsvc_serving() -> Iterator[tuple[Bench, int]]:
-    """Run one Redis with the harness's site and statsvc (2 workers) as bench/run.py starts
+def statsvc_serving(sites: int = 1) -> Iterator[tuple[Bench, int]]:
+    """Run one Redis with the harness's sites and statsvc (2 workers) as bench/run.py starts
     them, stopped after: yield the harness and the server's pid (the profilers' set-up)."""
     bench = Bench(argparse.Namespace())
     with bench.redis():
-        asyncio.run(create_sites(bench.redis_url, 1))
+        asyncio.run(create_sites(bench.redis_url, sites))
         command = [sys.executable, "-m", "statsvc", "serve", "--workers", "2", "--port", "PORT"]
         bench.start("C", [*command, "--redis-url", bench.redis_url], "/readyz")
         try:
@@ -306,14 +306,15 @@ def statsvc_serving() -> Iterator[tuple[Bench, int]]:
             bench.stop()
 
 
-def hit_load(bench: Bench, seconds: int) -> subprocess.Popen[str]:
-    """Start `wrk -t1 -c64` sending bench/hit.lua's hits to the harness's statsvc for
-    `seconds`; its report comes with communicate()."""
+def hit_load(bench: Bench, seconds: int, sites: int = 1) -> subprocess.Popen[str]:
+    """Start `wrk -t1 -c64` sending bench/hit.lua's hits (spread over `sites` sites) to the
+    harness's statsvc for `seconds`; its report comes with communicate()."""
     url = f"http://127.0.0.1:{bench.ports['C']}/api/v1/hit"
     return subprocess.Popen(
         ["wrk", "-t1", "-c64", f"-d{seconds}s", "-s", str(HERE / "hit.lua"), url],
         stdout=subprocess.PIPE,
         text=True,
+        env=dict(os.environ, BENCH_SITES=str(sites)),
     )
 
 

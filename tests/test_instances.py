@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -9,9 +10,11 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
+from redis.asyncio import Redis
 
 from statsvc.app import create_app
-from statsvc.service.counting import SITE_CACHE_SECONDS
+from statsvc.core.keys import Keys
+from statsvc.service.counting import SITE_CACHE_SECONDS, SITE_MAX_AGE
 from statsvc.settings import Settings
 from tests.helpers import FakeClock, admin, call
 from tests.servers import TOKEN, Service
@@ -76,3 +79,41 @@ async def test_a_settings_change_reaches_another_instance_within_the_cache_bound
     assert await locale_seen_by_other() == "vi"  # still within the bound
     clock.advance(0.001)
     assert await locale_seen_by_other() == "en"
+
+
+async def test_cached_settings_cost_one_read_for_every_site_while_none_changes(
+    aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock, redis: Redis
+) -> None:
+    """While no change is announced, an instance keeps its sites' settings up to
+    SITE_MAX_AGE (it reads only the store's counter of changes each SITE_CACHE_SECONDS):
+    settings written past statsvc (by a version that announced no change) are seen once
+    the copy is that old, and a change announced for one site makes every copy read again."""
+    one: TestClient[Request, Application] = await aiohttp_client(create_app(settings, clock))
+    other: TestClient[Request, Application] = await aiohttp_client(create_app(settings, clock))
+    first, second = "s" + secrets.token_hex(4), "t" + secrets.token_hex(4)
+    for site in (first, second):
+        assert (await one.put(f"/api/v1/sites/{site}", json={}, headers=admin())).status == 201
+
+    async def locale_seen_by_other(site: str) -> str:
+        reply = await other.get("/api/v1/counts", params={"site": site})
+        return str((await reply.json())["locale"])
+
+    assert await locale_seen_by_other(first) == "vi"
+    keys = Keys(settings.key_prefix)
+    stored = await redis.get(keys.site(first))
+    assert stored is not None
+    raw = json.loads(stored)
+    await redis.set(keys.site(first), json.dumps({**raw, "locale": "en"}))  # announced nowhere
+    clock.advance(SITE_CACHE_SECONDS)
+    assert await locale_seen_by_other(first) == "vi"  # the counter says nothing changed
+    clock.advance(SITE_MAX_AGE - SITE_CACHE_SECONDS - 0.001)
+    assert await locale_seen_by_other(first) == "vi"
+    clock.advance(0.001)
+    assert await locale_seen_by_other(first) == "en"  # read again: a copy SITE_MAX_AGE old
+
+    await redis.set(keys.site(first), json.dumps({**raw, "locale": "vi"}))  # announced nowhere
+    changed = await one.put(f"/api/v1/sites/{second}", json={"locale": "en"}, headers=admin())
+    assert changed.status == 200
+    clock.advance(SITE_CACHE_SECONDS)
+    assert await locale_seen_by_other(second) == "en"
+    assert await locale_seen_by_other(first) == "vi"  # every copy was read again

@@ -19,6 +19,11 @@ class Keys:
         """The set of all site ids (not per site: listing sites is not on the hit path)."""
         return f"{self.prefix}:sites"
 
+    def sites_version(self) -> str:
+        """A counter raised after every change of a site's settings (a string: processes that
+        cache settings read it to know whether any changed)."""
+        return f"{self.prefix}:sites:version"
+
     def site(self, site: str) -> str:
         """A site's settings (JSON string)."""
         return f"{self.prefix}:{{{site}}}:site"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -41,6 +42,9 @@ Clock = Callable[[], float]
 Salts = tuple[bytes, bytes | None]  # a day's salt, and yesterday's just after midnight
 T = TypeVar("T")
 SITE_CACHE_SECONDS = 5.0  # a settings change reaches every process within this
+# A site's cached settings are read again at most this old even when no change was announced
+# (the store's sites_version; a change written by a version before it announced none)
+SITE_MAX_AGE = 60.0
 MAX_CACHED_SALTS = 10_000
 MAX_CACHED_ADDRESSES = 10_000  # address ids: a reader's views come from one address
 MAX_CACHED_PAGES = 10_000  # with MAX_CACHED_PATH: at most 13 MiB (bench/caches.py)
@@ -70,7 +74,10 @@ class StatsService:
         self._sync: asyncio.TimerHandle | None = None
         self._unwritable = False  # the journal's last write failed (logged once)
         self._clock = clock
-        self._sites: dict[str, tuple[Site, float]] = {}
+        self._sites: dict[str, tuple[Site, float]] = {}  # settings, when read
+        self._sites_version: bytes | None = None  # the store's counter of changes, as last read
+        self._sites_checked = -math.inf  # when it was read
+        self._sites_epoch = 0  # raised when the cache is emptied: a read begun before is void
         self._salts: dict[tuple[str, date], bytes] = {}
         self._loading: dict[object, asyncio.Future[Any]] = {}
         self._calendars: dict[tuple[str, str], tuple[Windows, float, float]] = {}
@@ -79,11 +86,16 @@ class StatsService:
         self.proxies = ProxyWatch(clock)  # signs of a proxy not trusted (http reports some)
 
     async def site(self, site_id: str) -> Site:
-        """Return a site's settings from this process's cache or the store."""
+        """Return a site's settings from this process's cache or the store. The cache holds
+        while the store's counter of changes stays as it was SITE_CACHE_SECONDS ago (one
+        read for every site), a copy at most SITE_MAX_AGE old."""
         now = self._clock()
+        if now - self._sites_checked >= SITE_CACHE_SECONDS:
+            await self._check_sites(now)
         cached = self._sites.get(site_id)
-        if cached is not None and now - cached[1] < SITE_CACHE_SECONDS:
+        if cached is not None and now - cached[1] < SITE_MAX_AGE:
             return cached[0]
+        epoch = self._sites_epoch
         try:
             site: Site | None = await self._once(
                 ("site", site_id), lambda: self.store.get_site(site_id)
@@ -96,8 +108,33 @@ class StatsService:
         if site is None:
             self._sites.pop(site_id, None)
             raise UnknownSite(site_id)
-        self._sites[site_id] = (site, now)
+        if epoch == self._sites_epoch:  # else read before a change was announced: not kept
+            self._sites[site_id] = (site, now)
         return site
+
+    async def _check_sites(self, now: float) -> None:
+        """Read the store's counter of settings changes; empty the cache if it moved."""
+        try:
+            version = await self._once("sites-version", self.store.sites_version)
+        except UNREACHABLE:  # known sites keep counting through an outage
+            self._sites_checked = now
+            return
+        if version != self._sites_version:
+            self._sites.clear()
+            self._sites_version = version
+            self._sites_epoch += 1
+        self._sites_checked = now
+
+    def _site_at_hand(self, site_id: str, now: float) -> Site | None:
+        """Return a site's settings if this process holds them fresh, else None."""
+        cached = self._sites.get(site_id)
+        if (
+            cached is None
+            or now - cached[1] >= SITE_MAX_AGE
+            or now - self._sites_checked >= SITE_CACHE_SECONDS
+        ):
+            return None
+        return cached[0]
 
     async def _once(self, key: object, load: Callable[[], Awaitable[T]]) -> T:
         """Run `load`, unless the same load is already under way: then share its result
@@ -156,11 +193,10 @@ class StatsService:
         it needs is at hand (the site's settings fresh in this process, the day's salts);
         else return None, and hit() is the way. `landed` is called with the flight when its
         counts come (or its error: perhaps before this returns), from the batch's answer."""
-        cached = self._sites.get(view.site)
         now = self._clock()
-        if cached is None or now - cached[1] >= SITE_CACHE_SECONDS:
+        site = self._site_at_hand(view.site, now)
+        if site is None:
             return None
-        site = cached[0]
         reason = _refusal(site, client)
         salts = None
         if not reason:
@@ -413,11 +449,10 @@ class StatsService:
     ) -> Beat | None:
         """Send a heartbeat as ping() does, without awaiting anything, when all it needs is
         at hand (as hit_at_once); else return None, and ping() is the way."""
-        cached = self._sites.get(view.site)
         now = self._clock()
-        if cached is None or now - cached[1] >= SITE_CACHE_SECONDS:
+        site = self._site_at_hand(view.site, now)
+        if site is None:
             return None
-        site = cached[0]
         salts = None
         if not _refusal(site, client):
             salts = self._salts_at_hand(site, now)

@@ -63,7 +63,14 @@ class Records:
         stored = await self._redis.set(self._keys.site(site.id), data, nx=only_new)
         if stored:
             await self._redis.sadd(self._keys.sites(), site.id)
+            await self._redis.incr(self._keys.sites_version())
         return bool(stored)
+
+    async def sites_version(self) -> bytes | None:
+        """Return the counter of site settings changes (None before the first): raised after
+        every change, so a cached copy older than its last value may be out of date."""
+        version = await self._redis.get(self._keys.sites_version())
+        return version if isinstance(version, bytes) else None
 
     async def site_ids(self) -> list[str]:
         """Return every site id, sorted."""
@@ -192,6 +199,7 @@ class Records:
         data = json.dumps(site.to_json(), ensure_ascii=False)
         await self._adjust(site.id, self._keys.site(site.id), "set", "", data, entry)
         await self._redis.sadd(self._keys.sites(), site.id)
+        await self._redis.incr(self._keys.sites_version())
 
     async def token(self, site_id: str, token_id: str) -> dict[str, Any] | None:
         """Return the record of a site's read-only token, or None."""
