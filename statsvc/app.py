@@ -56,6 +56,8 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     app[SIGN_INS] = SignInLimiter(stats)
     app[GROUPS] = GroupFigures(stats, settings.group_cache_seconds)
     try:
+        with suppress(*UNREACHABLE):  # a store down at start: read by the first sign-in try
+            await app[SIGN_INS].start()
         if settings.demo_site:
             demo = new_site("demo", settings.timezone, settings.locale)
             with suppress(*UNREACHABLE):  # a store down at start delays the demo site only

@@ -888,7 +888,8 @@ async def test_keys_expire_when_no_window_needs_them(
 ) -> None:
     """After a hit, a month's days and page tallies live past the retention, the salt ~2 days,
     daily page tallies a week once rolled into their month's (as long as the month's until
-    then), online ~the window; totals forever."""
+    then), online ~the window; totals forever, and the sign-in tallies' salt (made at
+    start)."""
     base = f"{prefix}:{{demo}}:"
     await post_hit(client, {"site": "demo", "path": "/a", "id": "pv-ttl-0000"})
     clock.advance(DAY)  # the next day's first view rolls the day into the month's tally
@@ -917,6 +918,7 @@ async def test_keys_expire_when_no_window_needs_them(
         f"{base}site".encode(),
         f"{base}total".encode(),
         f"{base}pages".encode(),
+        f"{prefix}:signin:salt".encode(),
     }
 
 

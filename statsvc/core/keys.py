@@ -115,12 +115,12 @@ class Keys:
         return f"{self.prefix}:session:{digest}"
 
     def sign_in_salt(self) -> str:
-        """The random salt of the client addresses' hashes in failed sign-in tallies."""
+        """The random salt of the client addresses' hashes in sign-in tallies."""
         return f"{self.prefix}:signin:salt"
 
-    def sign_in_failures(self, address: str, minute: int) -> str:
-        """The failed sign-ins of one client address (its salted hash) in one minute since
-        the epoch (a counter; expires a minute after it is made)."""
+    def sign_in_tally(self, address: str, minute: int) -> str:
+        """The sign-in tries of one client address (its salted hash) in one minute since the
+        epoch that failed or are being judged (a counter; expires a minute after it is made)."""
         return f"{self.prefix}:signin:{minute}:{address}"
 
     def day(self, site: str, windows: Windows) -> list[str]:

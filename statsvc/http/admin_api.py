@@ -29,25 +29,24 @@ PAGES_LIMIT = 10  # top pages, or sources, without a limit
 FIRST_YEAR, LAST_YEAR = 1970, 9998  # the dates a query may name
 
 
-async def sign_in_address(request: web.Request) -> str:
-    """Return the address a token is presented from (the API's or the sign-in form's); raise
-    TooManyAttempts while that address has used up its failed tries of the minute."""
-    address = client_address(request, request.app[SETTINGS].trusted_proxies)
-    await request.app[SIGN_INS].check(address)
-    return address
+def sign_in_address(request: web.Request) -> str:
+    """Return the address a token is presented from (the API's or the sign-in form's), whose
+    tally of tries limits it (SignInLimiter.judge)."""
+    return client_address(request, request.app[SETTINGS].trusted_proxies)
 
 
 async def bearer(request: web.Request) -> Principal:
-    """Return who the request's bearer token is: the admin or a site's token; else 401 (429
-    while the client's address has too many failed tokens this minute)."""
+    """Return who the request's bearer token is: the admin or a site's token; else 401 (429,
+    the token not judged, while the client's address has ten tokens this minute that failed
+    or are being judged)."""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     admin_token = request.app[SETTINGS].admin_token
     principal = None
     if scheme.lower() == "bearer" and given.strip():
-        address = await sign_in_address(request)
-        principal = await auth.authenticate(request.app[STATS], admin_token, given.strip())
-        if principal is None:
-            await request.app[SIGN_INS].failed(address)
+        principal = await request.app[SIGN_INS].judge(
+            sign_in_address(request),
+            lambda: auth.authenticate(request.app[STATS], admin_token, given.strip()),
+        )
     if principal is None:
         closed = "" if admin_token else " (no STATSVC_ADMIN_TOKEN is set: only site tokens work)"
         raise Unauthorized(

@@ -29,6 +29,7 @@ from statsvc.http.errors import ApiError, Handler, problem_of
 from statsvc.http.requester import public_origin
 from statsvc.i18n import N_, _
 from statsvc.service import admin, auth, backfill, sessions
+from statsvc.service.auth import Principal
 from statsvc.service.sessions import Session
 
 WINDOWS = {  # the labels translated where they are shown, in the page's language
@@ -214,14 +215,17 @@ async def signin(request: web.Request) -> web.Response:
         raise Forbidden("forbidden", _("Sign in from the sign-in page."))
     if not sessions.csrf_matches(expected, form.get("csrf")):
         raise Forbidden("forbidden", _("The sign-in form expired: sign in again."))
-    token = form.get("token")
-    address = await sign_in_address(request)
-    opened = None
-    if isinstance(token, str) and 0 < len(token.strip()) <= MAX_TOKEN:
+    sent = form.get("token")
+    token = sent.strip() if isinstance(sent, str) else ""
+
+    async def open_session() -> tuple[Principal, str] | None:
+        if not 0 < len(token) <= MAX_TOKEN:
+            return None  # no token at all, or too long to be one: a failed try too
         admin_token = request.app[SETTINGS].admin_token
-        opened = await sessions.sign_in(request.app[STATS], admin_token, token.strip())
+        return await sessions.sign_in(request.app[STATS], admin_token, token)
+
+    opened = await request.app[SIGN_INS].judge(sign_in_address(request), open_session)
     if opened is None:
-        await request.app[SIGN_INS].failed(address)
         return _signin(request, _("That token is not valid."), 401)
     principal, session_id = opened
     target = "/admin"

@@ -1,20 +1,31 @@
-"""Failed sign-ins per client address: past a limit a minute, further tries are refused.
+"""Admin-token tries per client address: once a limit of them this minute have failed or are
+being judged, further tries are refused.
+
+A try takes its place in its address's tally of the clock minute before its token is judged,
+in one script that refuses it when the tally is full; a valid token gives the place back, a
+wrong one keeps it. So the tally holds the minute's failed tries and those being judged, and
+never more than the limit of them, however many tries are sent at once: a check of the tally
+before judging and a count of the failure after would let every try sent at the same instant
+pass the check before any of them was counted.
 
 The tally is in the store, so every worker and instance shares it: one counter per address
-and clock minute, made by the address's first failure of the minute and gone a minute later
-(the store's memory is bounded by the failures of the last minute). An address is never in
-a key name: the key is named by a hash of it salted with a random value of the deployment,
-kept in the store. An IPv6 address is counted with the others of its /64, the block one subscriber
-or host is given: else each new address of it would start a fresh tally.
+and clock minute, made by the address's first try of the minute and gone a minute later (the
+store's memory is bounded by the tries of the last minute). An address is never in a key name:
+the key is named by a hash of it salted with a random value of the deployment, kept in the
+store. An IPv6 address is counted with the others of its /64, the block one subscriber or host
+is given: else each new address of it would start a fresh tally.
 
-The store unreachable, the limit fails closed: `check` and `failed` raise its failure, so a
-token is neither judged nor refused for lack of a tally (the request is answered 503 as any
-admin request then is; the admin API and the dashboard cannot work without the store)."""
+The store unreachable, the limit fails closed: taking a place raises its failure, so a token is
+neither judged nor refused for lack of a tally (the request is answered 503 as any admin
+request then is; the admin API and the dashboard cannot work without the store). A try whose
+judging fails, or whose place cannot be given back, keeps its place as a failed try does."""
 
 from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from statsvc.core.errors import TooManyAttempts
 from statsvc.core.visitor import counted_as
@@ -23,35 +34,42 @@ from statsvc.service.counting import StatsService
 FAILURES_PER_MINUTE = 10
 WINDOW = 60  # seconds: a clock minute
 
+Judged = TypeVar("Judged")
+
 
 class SignInLimiter:
-    """Failed admin-token tries of each client address in clock minutes, in the store."""
+    """Admin-token tries of each client address in clock minutes, in the store."""
 
     def __init__(self, stats: StatsService, limit: int = FAILURES_PER_MINUTE) -> None:
         self._stats = stats
         self._limit = limit
-        self._salt: bytes | None = None  # read from the store, made by the first failure
+        self._salt: bytes | None = None  # read from the store at start, or by the first try
 
-    async def check(self, address: str) -> None:
-        """Raise TooManyAttempts (with the seconds to wait) while `address` has used up its
-        failures of the minute."""
+    async def start(self) -> None:
+        """Read the deployment's salt (made by its first start), so that a try writes nothing
+        but its tally, which a valid token deletes again: a valid request that changes nothing
+        leaves the store as it was."""
+        self._salt = await self._stats.store.sign_in_salt()
+
+    async def judge(
+        self, address: str, judging: Callable[[], Awaitable[Judged | None]]
+    ) -> Judged | None:
+        """Return what `judging` makes of a token tried from `address` (None: not valid), run
+        once the try has taken a place in the address's tally of the minute; raise
+        TooManyAttempts (with the seconds to wait), judging nothing, while the tally is full.
+        A valid token gives its place back to the minute it took it from."""
         if self._salt is None:
             self._salt = await self._stats.store.sign_in_salt()
-            if self._salt is None:  # no try has failed yet: nothing to read (or to write)
-                return
         now = self._stats.now()
         minute = int(now // WINDOW)
-        failures = await self._stats.store.failed_sign_ins(self._hash(address), minute)
-        if failures >= self._limit:
+        hashed = self._hash(address, self._salt)
+        if not await self._stats.store.take_sign_in(hashed, minute, self._limit, WINDOW):
             raise TooManyAttempts(math.ceil((minute + 1) * WINDOW - now))
+        judged = await judging()
+        if judged is not None:
+            await self._stats.store.give_back_sign_in(hashed, minute)
+        return judged
 
-    async def failed(self, address: str) -> None:
-        """Record a failed try from `address`."""
-        if self._salt is None:
-            self._salt = await self._stats.store.make_sign_in_salt()
-        minute = int(self._stats.now() // WINDOW)
-        await self._stats.store.add_failed_sign_in(self._hash(address), minute, WINDOW)
-
-    def _hash(self, address: str) -> str:
-        salted = (self._salt or b"") + counted_as(address).encode()
-        return hashlib.sha256(salted).hexdigest()[:32]
+    @staticmethod
+    def _hash(address: str, salt: bytes) -> str:
+        return hashlib.sha256(salt + counted_as(address).encode()).hexdigest()[:32]

@@ -1,5 +1,5 @@
 """Dashboard sessions in the store: one expiring key each, named by a digest of the cookie;
-and the failed sign-ins of each client address, one expiring counter per address and minute.
+and the sign-in tries of each client address, one expiring counter per address and minute.
 A part of Store."""
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from redis.commands.core import AsyncScript
 
 from statsvc.core.keys import Keys
 from statsvc.store.lua import script
-from statsvc.store.resp import as_int
 
 
 class Sessions:
-    """Dashboard sessions and failed sign-ins."""
+    """Dashboard sessions and sign-in tallies."""
 
     _redis: Any
     _keys: Keys
@@ -35,29 +34,32 @@ class Sessions:
         """End a dashboard session at once."""
         await self._redis.delete(self._keys.session(digest))
 
-    async def sign_in_salt(self) -> bytes | None:
-        """Return the random salt of the addresses' hashes in failed sign-in tallies (one for
-        the deployment: every worker and instance shares the tallies), None if none is made."""
-        salt = await self._redis.get(self._keys.sign_in_salt())
-        return salt if isinstance(salt, bytes) else None
-
-    async def make_sign_in_salt(self) -> bytes:
-        """Return the salt of failed sign-in tallies, making it if there is none yet."""
+    async def sign_in_salt(self) -> bytes:
+        """Return the random salt of the addresses' hashes in sign-in tallies (one for the
+        deployment: every worker and instance shares the tallies), making it if there is none
+        yet."""
         fresh = secrets.token_bytes(32)
         old = await self._redis.set(self._keys.sign_in_salt(), fresh, nx=True, get=True)
         return old if isinstance(old, bytes) else fresh
 
-    async def failed_sign_ins(self, address: str, minute: int) -> int:
-        """Return the failed sign-ins of an address (its hash) in a minute since the epoch."""
-        return as_int(await self._redis.get(self._keys.sign_in_failures(address, minute)))
+    async def take_sign_in(self, address: str, minute: int, limit: int, lifetime: int) -> bool:
+        """Take a place for a sign-in try of an address (its hash) in a minute's tally, which
+        holds `limit` at most and is kept for `lifetime` seconds from its first take; return
+        False, taking none, when it is full."""
+        keys = [self._keys.sign_in_tally(address, minute)]
+        return bool(await self._take_sign_in_script(keys=keys, args=[limit, lifetime]))
 
-    async def add_failed_sign_in(self, address: str, minute: int, lifetime: int) -> int:
-        """Count a failed sign-in of an address (its hash) in a minute, the tally kept for
-        `lifetime` seconds from its first; return the minute's failures so far."""
-        keys = [self._keys.sign_in_failures(address, minute)]
-        return int(await self._sign_in_script(keys=keys, args=[lifetime]))
+    async def give_back_sign_in(self, address: str, minute: int) -> None:
+        """Give back a place `take_sign_in` took in a minute's tally (if the tally is still
+        kept)."""
+        await self._give_back_sign_in_script(keys=[self._keys.sign_in_tally(address, minute)])
 
     @cached_property
-    def _sign_in_script(self) -> AsyncScript:
-        registered: AsyncScript = self._redis.register_script(script("sign_in.lua"))
+    def _take_sign_in_script(self) -> AsyncScript:
+        registered: AsyncScript = self._redis.register_script(script("sign_in_take.lua"))
+        return registered
+
+    @cached_property
+    def _give_back_sign_in_script(self) -> AsyncScript:
+        registered: AsyncScript = self._redis.register_script(script("sign_in_give_back.lua"))
         return registered

@@ -1,0 +1,228 @@
+"""The failed-token limit holds whatever the concurrency: a try takes its place in its
+address's tally of the minute before its token is judged, and a valid token gives it back
+(statsvc/service/signin_limit.py). The limit's other behaviour is in tests/test_security.py."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+import pytest
+from aiohttp import DummyCookieJar
+from pytest_aiohttp import AiohttpClient
+from redis.asyncio import Redis
+
+from statsvc.app import create_app
+from statsvc.core.errors import TooManyAttempts
+from statsvc.http.appkeys import SIGN_INS
+from statsvc.http.cookies import LOGIN_COOKIE
+from statsvc.service.signin_limit import FAILURES_PER_MINUTE, WINDOW, SignInLimiter
+from statsvc.settings import Settings
+from tests.helpers import ADMIN_TOKEN, Client, FakeClock, admin
+
+WRONG = {"Authorization": "Bearer not-the-token"}
+# sent at once from one address: three times the limit, and fewer than the store's connections
+# per server (MAX_CONNECTIONS, 32), past which a cluster client refuses a command at once
+# (MaxConnectionsError: 503) where a single server's pool waits for a free connection
+TRIES = 30
+ADDRESS = "203.0.113.7"
+
+
+async def statuses(client: Client, headers: dict[str, str], tries: int) -> Counter[int]:
+    """Send `tries` admin API requests with `headers` at once; count their statuses."""
+    replies = await asyncio.gather(
+        *(client.get("/api/v1/sites", headers=headers) for _ in range(tries))
+    )
+    return Counter(reply.status for reply in replies)
+
+
+async def form_client(
+    aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock
+) -> Callable[[str], Awaitable[int]]:
+    """Return a function that posts a token to the sign-in form and answers the status: every
+    post with one CSRF value in cookie and field (the client keeps no cookie, so the new one
+    each 401 page sets changes nothing), so many can be sent at once."""
+    client = await aiohttp_client(create_app(settings, clock=clock), cookie_jar=DummyCookieJar())
+    cookie = {"Cookie": f"{LOGIN_COOKIE}=same-csrf"}
+
+    async def sign_in(token: str) -> int:
+        data = {"csrf": "same-csrf", "token": token}
+        reply = await client.post("/admin/login", data=data, headers=cookie, allow_redirects=False)
+        return reply.status
+
+    return sign_in
+
+
+async def test_wrong_tokens_sent_at_once_are_judged_ten_times_at_most(client: Client) -> None:
+    """Thirty wrong bearer tokens sent together from one address: ten are judged (401), the
+    other twenty refused unjudged (429), however the requests interleave."""
+    assert await statuses(client, WRONG, TRIES) == {401: 10, 429: TRIES - 10}
+
+
+async def test_right_tokens_give_their_places_back(client: Client) -> None:
+    """Twenty right bearer tokens, sent ten at a time (as many as may be judged at once), all
+    pass and give their places back: ten wrong tokens sent together after them are all
+    judged (401), the next one refused (429)."""
+    for _ in range(2):
+        assert await statuses(client, admin(), 10) == {200: 10}
+    assert await statuses(client, WRONG, 10) == {401: 10}
+    assert await statuses(client, WRONG, 1) == {429: 1}
+
+
+async def test_right_and_wrong_tokens_sent_together_judge_ten_wrong_in_all(
+    client: Client,
+) -> None:
+    """Right and wrong tokens sent together: a right one passes unless the tally is full, and
+    the minute judges exactly ten wrong ones, in that burst and the tries after it."""
+    mixed = [admin() if n % 2 else WRONG for n in range(TRIES)]
+    replies = await asyncio.gather(*(client.get("/api/v1/sites", headers=h) for h in mixed))
+    right = Counter(r.status for r, h in zip(replies, mixed, strict=True) if h is not WRONG)
+    wrong = Counter(r.status for r, h in zip(replies, mixed, strict=True) if h is WRONG)
+    assert set(right) <= {200, 429} and set(wrong) <= {401, 429}
+    assert await statuses(client, WRONG, TRIES) == {
+        401: 10 - wrong[401],
+        429: TRIES - 10 + wrong[401],
+    }
+
+
+async def test_wrong_sign_ins_sent_at_once_are_judged_ten_times_at_most(
+    aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock
+) -> None:
+    """Thirty wrong tokens posted together to the sign-in form from one address: ten are
+    judged (401), the rest refused (429); then the right token is refused too until the
+    minute is over, and signs in after it."""
+    sign_in = await form_client(aiohttp_client, settings, clock)
+    tries = await asyncio.gather(*(sign_in("nope") for _ in range(TRIES)))
+    assert Counter(tries) == {401: 10, 429: TRIES - 10}
+    assert await sign_in(ADMIN_TOKEN) == 429
+    clock.advance(60)
+    assert await sign_in(ADMIN_TOKEN) == 303
+
+
+async def test_right_sign_ins_give_their_places_back(
+    aiohttp_client: AiohttpClient, settings: Settings, clock: FakeClock
+) -> None:
+    """Twenty right tokens posted to the sign-in form, ten at a time, all sign in (303) and
+    give their places back: ten wrong ones after them are all judged (401), the next
+    refused."""
+    sign_in = await form_client(aiohttp_client, settings, clock)
+    for _ in range(2):
+        assert Counter(await asyncio.gather(*(sign_in(ADMIN_TOKEN) for _ in range(10)))) == {
+            303: 10
+        }
+    assert Counter(await asyncio.gather(*(sign_in("nope") for _ in range(10)))) == {401: 10}
+    assert await sign_in("nope") == 429
+
+
+async def test_tries_being_judged_hold_their_places(
+    client: Client, redis: Redis, prefix: str
+) -> None:
+    """While ten tries are still being judged, none failed yet, an eleventh is refused
+    without being judged, right token or wrong (so a client's eleventh admin request at once
+    is refused too); the ten judged valid give their places back (the tally, back to zero,
+    is deleted), so ten wrong ones are judged after them."""
+    limiter = client.app[SIGN_INS]
+    gate, all_in, waiting = asyncio.Event(), asyncio.Event(), [0]
+
+    async def valid_once_let_through() -> str:
+        waiting[0] += 1
+        if waiting[0] == FAILURES_PER_MINUTE:
+            all_in.set()
+        await gate.wait()
+        return "valid"
+
+    held = [
+        asyncio.create_task(limiter.judge(ADDRESS, valid_once_let_through))
+        for _ in range(FAILURES_PER_MINUTE)
+    ]
+    async with asyncio.timeout(10):
+        await all_in.wait()
+    with pytest.raises(TooManyAttempts):
+        await limiter.judge(ADDRESS, never_judged)
+    gate.set()
+    assert await asyncio.gather(*held) == ["valid"] * FAILURES_PER_MINUTE
+    assert await tally_keys(redis, prefix) == []  # given back to zero: deleted
+    await fail(limiter, FAILURES_PER_MINUTE)
+    with pytest.raises(TooManyAttempts):
+        await limiter.judge(ADDRESS, never_judged)
+
+
+async def test_a_place_is_given_back_to_the_minute_it_was_taken_from(
+    client: Client, clock: FakeClock, redis: Redis, prefix: str
+) -> None:
+    """A try taken in the last second of a minute and judged valid in the next gives its
+    place back to the minute it took it from: that minute's tally is back to its failures,
+    and the new minute's allows ten failures, not eleven."""
+    limiter = client.app[SIGN_INS]
+    minute = int(clock() // WINDOW)
+    await fail(limiter, FAILURES_PER_MINUTE - 1)
+    clock.advance(WINDOW - 0.5)
+
+    async def valid_in_the_next_minute() -> str:
+        clock.advance(1)
+        return "valid"
+
+    assert await limiter.judge(ADDRESS, valid_in_the_next_minute) == "valid"
+    assert await tallies(redis, prefix, minute) == [b"9"]
+    await fail(limiter, FAILURES_PER_MINUTE)
+    with pytest.raises(TooManyAttempts) as refused:
+        await limiter.judge(ADDRESS, never_judged)
+    assert refused.value.retry_after == 60  # 0.5 s into the minute: 59.5 s left, rounded up
+    assert await tallies(redis, prefix, minute) == [b"9"]
+
+
+async def test_a_place_given_back_to_a_tally_gone_makes_no_key(
+    client: Client, redis: Redis, prefix: str
+) -> None:
+    """A valid token judged after its tally expired gives its place back to nothing: no
+    tally is made again (one without a lifetime would be kept forever)."""
+    limiter = client.app[SIGN_INS]
+
+    async def valid_after_the_tally_expired() -> str:
+        for key in await tally_keys(redis, prefix):
+            await redis.delete(key)  # as its expiry would
+        return "valid"
+
+    assert await limiter.judge(ADDRESS, valid_after_the_tally_expired) == "valid"
+    assert await tally_keys(redis, prefix) == []
+
+
+async def test_a_refused_try_takes_no_place(client: Client, redis: Redis, prefix: str) -> None:
+    """Tries refused while the tally is full leave it at the limit (each gives back the
+    place it took at once), with the lifetime its first try gave it."""
+    limiter = client.app[SIGN_INS]
+    await fail(limiter, FAILURES_PER_MINUTE)
+    for _ in range(5):
+        with pytest.raises(TooManyAttempts):
+            await limiter.judge(ADDRESS, never_judged)
+    [key] = await tally_keys(redis, prefix)
+    assert await redis.get(key) == b"10"
+    assert 0 < await redis.ttl(key) <= WINDOW
+
+
+async def fail(limiter: SignInLimiter, tries: int) -> None:
+    """Try `tries` wrong tokens from ADDRESS, each judged (not refused) and failed."""
+    for _ in range(tries):
+        assert await limiter.judge(ADDRESS, wrong) is None
+
+
+async def wrong() -> str | None:
+    """Judge a wrong token."""
+    return None
+
+
+async def never_judged() -> str | None:
+    """A token no try refused should reach."""
+    raise AssertionError("a refused try was judged")
+
+
+async def tally_keys(redis: Redis, prefix: str, minute: int | None = None) -> list[bytes]:
+    """Return the keys of the sign-in tallies (of `minute`, or all)."""
+    pattern = f"{prefix}:signin:{'*' if minute is None else minute}:*"
+    return [key async for key in redis.scan_iter(match=pattern)]
+
+
+async def tallies(redis: Redis, prefix: str, minute: int) -> list[object]:
+    """Return what the tallies of `minute` hold."""
+    return [await redis.get(key) for key in await tally_keys(redis, prefix, minute)]
