@@ -915,6 +915,7 @@ async def test_keys_expire_when_no_window_needs_them(
     }
     assert forever == {
         f"{prefix}:sites".encode(),
+        f"{prefix}:sites:version".encode(),  # one counter of settings changes
         f"{base}site".encode(),
         f"{base}total".encode(),
         f"{base}pages".encode(),

@@ -29,10 +29,19 @@ TRIES = 30
 ADDRESS = "203.0.113.7"
 
 
-async def statuses(client: Client, headers: dict[str, str], tries: int) -> Counter[int]:
-    """Send `tries` admin API requests with `headers` at once; count their statuses."""
+def guess(n: int) -> dict[str, str]:
+    """Return the headers of the n-th wrong bearer token (each a different guess)."""
+    return {"Authorization": f"Bearer wrong-guess-{n:03d}"}
+
+
+async def statuses(
+    client: Client, headers: dict[str, str] | Callable[[int], dict[str, str]], tries: int
+) -> Counter[int]:
+    """Send `tries` admin API requests at once, with `headers` (or headers(n) for the n-th);
+    count their statuses."""
+    each = headers if callable(headers) else (lambda _: headers)
     replies = await asyncio.gather(
-        *(client.get("/api/v1/sites", headers=headers) for _ in range(tries))
+        *(client.get("/api/v1/sites", headers=each(n)) for n in range(tries))
     )
     return Counter(reply.status for reply in replies)
 
@@ -55,9 +64,19 @@ async def form_client(
 
 
 async def test_wrong_tokens_sent_at_once_are_judged_ten_times_at_most(client: Client) -> None:
-    """Thirty wrong bearer tokens sent together from one address: ten are judged (401), the
-    other twenty refused unjudged (429), however the requests interleave."""
-    assert await statuses(client, WRONG, TRIES) == {401: 10, 429: TRIES - 10}
+    """Thirty different wrong bearer tokens sent together from one address: ten are judged
+    (401), the other twenty refused unjudged (429), however the requests interleave."""
+    assert await statuses(client, guess, TRIES) == {401: 10, 429: TRIES - 10}
+
+
+async def test_one_token_sent_at_once_is_judged_once(client: Client) -> None:
+    """A client's many requests at once with its token (thirty: more than may be judged at
+    once) are judged together: all pass. The same wrong token sent thirty times at once is
+    one guess: all are 401, and nine more guesses are judged after it, the tenth refused."""
+    assert await statuses(client, admin(), TRIES) == {200: TRIES}
+    assert await statuses(client, WRONG, TRIES) == {401: TRIES}
+    assert await statuses(client, guess, 9) == {401: 9}
+    assert await statuses(client, guess, 1) == {429: 1}
 
 
 async def test_right_tokens_give_their_places_back(client: Client) -> None:
@@ -66,8 +85,8 @@ async def test_right_tokens_give_their_places_back(client: Client) -> None:
     judged (401), the next one refused (429)."""
     for _ in range(2):
         assert await statuses(client, admin(), 10) == {200: 10}
-    assert await statuses(client, WRONG, 10) == {401: 10}
-    assert await statuses(client, WRONG, 1) == {429: 1}
+    assert await statuses(client, guess, 10) == {401: 10}
+    assert await statuses(client, guess, 1) == {429: 1}
 
 
 async def test_right_and_wrong_tokens_sent_together_judge_ten_wrong_in_all(
@@ -75,15 +94,14 @@ async def test_right_and_wrong_tokens_sent_together_judge_ten_wrong_in_all(
 ) -> None:
     """Right and wrong tokens sent together: a right one passes unless the tally is full, and
     the minute judges exactly ten wrong ones, in that burst and the tries after it."""
-    mixed = [admin() if n % 2 else WRONG for n in range(TRIES)]
+    mixed = [admin() if n % 2 else guess(n) for n in range(TRIES)]
     replies = await asyncio.gather(*(client.get("/api/v1/sites", headers=h) for h in mixed))
-    right = Counter(r.status for r, h in zip(replies, mixed, strict=True) if h is not WRONG)
-    wrong = Counter(r.status for r, h in zip(replies, mixed, strict=True) if h is WRONG)
+    right = Counter(r.status for r, n in zip(replies, range(TRIES), strict=True) if n % 2)
+    wrong = Counter(r.status for r, n in zip(replies, range(TRIES), strict=True) if not n % 2)
     assert set(right) <= {200, 429} and set(wrong) <= {401, 429}
-    assert await statuses(client, WRONG, TRIES) == {
-        401: 10 - wrong[401],
-        429: TRIES - 10 + wrong[401],
-    }
+    assert await statuses(client, lambda n: guess(TRIES + n), TRIES) == Counter(
+        {401: 10 - wrong[401], 429: TRIES - 10 + wrong[401]}
+    )
 
 
 async def test_wrong_sign_ins_sent_at_once_are_judged_ten_times_at_most(
@@ -118,10 +136,10 @@ async def test_right_sign_ins_give_their_places_back(
 async def test_tries_being_judged_hold_their_places(
     client: Client, redis: Redis, prefix: str
 ) -> None:
-    """While ten tries are still being judged, none failed yet, an eleventh is refused
-    without being judged, right token or wrong (so a client's eleventh admin request at once
-    is refused too); the ten judged valid give their places back (the tally, back to zero,
-    is deleted), so ten wrong ones are judged after them."""
+    """While ten tries of different tokens are still being judged, none failed yet, an
+    eleventh is refused without being judged, right token or wrong; the ten judged valid give
+    their places back (the tally, back to zero, is deleted), so ten wrong ones are judged
+    after them."""
     limiter = client.app[SIGN_INS]
     gate, all_in, waiting = asyncio.Event(), asyncio.Event(), [0]
 

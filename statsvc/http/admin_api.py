@@ -43,9 +43,11 @@ async def bearer(request: web.Request) -> Principal:
     admin_token = request.app[SETTINGS].admin_token
     principal = None
     if scheme.lower() == "bearer" and given.strip():
+        token = given.strip()
         principal = await request.app[SIGN_INS].judge(
             sign_in_address(request),
-            lambda: auth.authenticate(request.app[STATS], admin_token, given.strip()),
+            lambda: auth.authenticate(request.app[STATS], admin_token, token),
+            token,  # a client's requests at once with its token: judged once
         )
     if principal is None:
         closed = "" if admin_token else " (no STATSVC_ADMIN_TOKEN is set: only site tokens work)"

@@ -15,6 +15,10 @@ the key is named by a hash of it salted with a random value of the deployment, k
 store. An IPv6 address is counted with the others of its /64, the block one subscriber or host
 is given: else each new address of it would start a fresh tally.
 
+Tries of one token from one address at the same time are judged once, together (the API's
+bearer tokens): they are one guess, and a client sending many requests at once with its token
+takes one place, not one each (an eleventh would be refused).
+
 The store unreachable, the limit fails closed: taking a place raises its failure, so a token is
 neither judged nor refused for lack of a tally (the request is answered 503 as any admin
 request then is; the admin API and the dashboard cannot work without the store). A try whose
@@ -22,10 +26,11 @@ judging fails, or whose place cannot be given back, keeps its place as a failed 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from statsvc.core.errors import TooManyAttempts
 from statsvc.core.visitor import counted_as
@@ -44,6 +49,7 @@ class SignInLimiter:
         self._stats = stats
         self._limit = limit
         self._salt: bytes | None = None  # read from the store at start, or by the first try
+        self._judging: dict[tuple[str, bytes], asyncio.Future[object]] = {}  # by address, token
 
     async def start(self) -> None:
         """Read the deployment's salt (made by its first start), so that a try writes nothing
@@ -52,12 +58,35 @@ class SignInLimiter:
         self._salt = await self._stats.store.sign_in_salt()
 
     async def judge(
-        self, address: str, judging: Callable[[], Awaitable[Judged | None]]
+        self,
+        address: str,
+        judging: Callable[[], Awaitable[Judged | None]],
+        token: str | None = None,
     ) -> Judged | None:
         """Return what `judging` makes of a token tried from `address` (None: not valid), run
         once the try has taken a place in the address's tally of the minute; raise
         TooManyAttempts (with the seconds to wait), judging nothing, while the tally is full.
-        A valid token gives its place back to the minute it took it from."""
+        A valid token gives its place back to the minute it took it from. Given the `token`,
+        a try of it from the address while one is being judged shares that one's outcome."""
+        if token is None:
+            return await self._judge(address, judging)
+        key = (
+            counted_as(address),
+            hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest(),
+        )
+        pending = self._judging.get(key)
+        if pending is None:
+            pending = self._judging[key] = asyncio.ensure_future(self._judge(address, judging))
+            pending.add_done_callback(lambda done: self._forget(key, done))
+        return cast("Judged | None", await asyncio.shield(pending))
+
+    def _forget(self, key: tuple[str, bytes], done: asyncio.Future[object]) -> None:
+        if self._judging.get(key) is done:
+            del self._judging[key]
+
+    async def _judge(
+        self, address: str, judging: Callable[[], Awaitable[Judged | None]]
+    ) -> Judged | None:
         if self._salt is None:
             self._salt = await self._stats.store.sign_in_salt()
         now = self._stats.now()
