@@ -122,6 +122,7 @@ bodies = st.one_of(st.binary(max_size=200), st.builds(encoded, page_views | json
 @example(body=b'{"site": "demo", "path": "/%ED%A0%80"}')
 @example(body=b'{"site": "demo", "url": "https://x.vn/a/../../.."}')
 @example(body=b'{"site": "demo", "path": "/", "id": "' + b"a" * 64 + b'"}')
+@example(body=b'{"site":"0","url":"http://-#"}')  # a fragment on the home page: was no page
 def test_parse_body_gives_a_bounded_page_view_or_bad_input(body: bytes) -> None:
     """parse_body of any bytes returns a PageView within the documented bounds, or raises
     BadInput; no other exception escapes."""

@@ -41,6 +41,16 @@ ACCEPTED = [
         id="url-query-on-home",
     ),
     pytest.param(
+        body(site="tuson", url="http://x.vn#top"),
+        PageView("tuson", "/", "x.vn", None),
+        id="url-fragment-on-home",
+    ),
+    pytest.param(
+        body(site="tuson", url="http://x.vn#"),
+        PageView("tuson", "/", "x.vn", None),
+        id="url-empty-fragment-on-home",
+    ),
+    pytest.param(
         body(site="tuson", url="  http://x.vn/a  "),
         PageView("tuson", "/a", "x.vn", None),
         id="url-surrounding-space",

@@ -121,8 +121,8 @@ def _text(value: object, name: str, limit: int) -> str:
 def _split_url(url: str) -> tuple[str, str | None]:
     simple = _SIMPLE_URL.match(url)
     if simple is not None:  # the usual URL, split without urlsplit's generality
-        rest = (simple.group(3) or "/").split("#", 1)[0]
-        return ("/" + rest if rest.startswith("?") else rest), simple.group(2).lower()
+        rest = (simple.group(3) or "").split("#", 1)[0]  # "", "?…" (no path): the home page
+        return (rest if rest.startswith("/") else "/" + rest), simple.group(2).lower()
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname
