@@ -21,6 +21,7 @@ from statsvc.http.appkeys import STATS
 from statsvc.service.buffer import Pending
 from statsvc.settings import Settings
 from statsvc.store import Limits, Store
+from statsvc.store.limits import MAX_CONNECTIONS
 from tests.cluster import Cluster, running_cluster
 from tests.helpers import (
     SITES,
@@ -109,6 +110,24 @@ async def test_sites_spread_over_every_primary_and_count_exactly(
         others = [s for s in sites if s not in shard]
         for site in others:
             assert await keys_of(node, f"{prefix}:{{{site}}}:*") == []
+
+
+async def test_many_admin_requests_at_once_wait_for_a_connection(
+    app: Client, cluster: Cluster
+) -> None:
+    """More admin requests at once than a process has connections to a node (each a look-up
+    of one site's settings on one shard, its figures, its sources' pipeline) all answer: they wait
+    for a free connection as on a single server, where redis-py's cluster client refused
+    the excess at once (MaxConnectionsError: 503)."""
+    site = sites_per_shard(cluster, 1)[0][0]
+    assert (await app.put(f"/api/v1/sites/{site}", json={}, headers=admin())).status == 201
+    many = 4 * MAX_CONNECTIONS
+    replies = await asyncio.gather(
+        *(app.get(f"/api/v1/sites/{site}", headers=admin()) for _ in range(many)),
+        *(app.get(f"/api/v1/sites/{site}/stats", headers=admin()) for _ in range(many)),
+        *(app.get(f"/api/v1/sites/{site}/sources", headers=admin()) for _ in range(many)),
+    )
+    assert [reply.status for reply in replies] == [200] * (3 * many)
 
 
 async def test_a_batch_runs_once_per_slot_on_its_primary(cluster: Cluster, prefix: str) -> None:

@@ -22,10 +22,7 @@ from statsvc.settings import Settings
 from tests.helpers import ADMIN_TOKEN, Client, FakeClock, admin
 
 WRONG = {"Authorization": "Bearer not-the-token"}
-# sent at once from one address: three times the limit, and fewer than the store's connections
-# per server (MAX_CONNECTIONS, 32), past which a cluster client refuses a command at once
-# (MaxConnectionsError: 503) where a single server's pool waits for a free connection
-TRIES = 30
+TRIES = 30  # sent at once from one address: three times the limit
 ADDRESS = "203.0.113.7"
 
 

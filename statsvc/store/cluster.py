@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import unquote
 
 from redis.asyncio import RedisCluster
-from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException
@@ -26,6 +27,56 @@ REDIRECT_PAUSE = 0.05  # seconds between runs again while a slot moves or a fail
 REDIRECT_WINDOW = 0.25
 REFRESH_INTERVAL = 1.0  # seconds between reads of the slot map after other failures
 RunOn = Callable[[Lane, list[list[Batch]]], Awaitable[list[Any]]]
+_HOLDING = ContextVar("holding a connection turn of a BoundedCluster", default=False)
+
+
+class BoundedCluster(RedisCluster):
+    """A cluster client whose commands (and pipelines) wait for a free connection, as a single
+    server's blocking pool makes them: redis-py's cluster client refuses a command at once
+    (MaxConnectionsError) when its node has max_connections busy, so many admin requests at
+    once failed 503. A process holds at most MAX_CONNECTIONS - 1 turns at a time, each using
+    at most one connection of a node, and each node's counting lane holds the last one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turns = asyncio.Semaphore(MAX_CONNECTIONS - 1)
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        if _HOLDING.get():  # a pipeline's command sent again on its own (a redirection)
+            return await super().execute_command(*args, **kwargs)
+        async with self._turns:
+            token = _HOLDING.set(True)
+            try:
+                return await super().execute_command(*args, **kwargs)
+            finally:
+                _HOLDING.reset(token)
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> ClusterPipeline:
+        if shard_hint:  # as RedisCluster.pipeline
+            raise RedisClusterException("shard_hint is deprecated in cluster mode")
+        # (ClusterPipeline's stub declares an attribute abstract that redis-py sets itself)
+        return _BoundedPipeline(self, transaction)  # type: ignore[abstract]
+
+    async def turn(self, run: Callable[[], Awaitable[Any]]) -> Any:
+        """Run `run` (a pipeline's execution) in one of the process's turns."""
+        async with self._turns:
+            token = _HOLDING.set(True)
+            try:
+                return await run()
+            finally:
+                _HOLDING.reset(token)
+
+
+class _BoundedPipeline(ClusterPipeline):
+    """A pipeline of a BoundedCluster: executed in one of its turns."""
+
+    def __init__(self, client: BoundedCluster, transaction: bool | None) -> None:
+        super().__init__(client, transaction=transaction)
+        self._bounded = client
+
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
+        parent = super().execute
+        return await self._bounded.turn(lambda: parent(raise_on_error, allow_redirections))
 
 
 class ClusterRouter:
@@ -120,7 +171,7 @@ def cluster_client(url: str, timeout: float) -> RedisCluster:
         if not host or not port.isdigit():
             raise ValueError(f"a cluster node must be host:port, not {address!r}")
         nodes.append(ClusterNode(host.strip("[]"), int(port)))
-    return RedisCluster(
+    return BoundedCluster(
         startup_nodes=nodes,
         username=unquote(username) or None,
         password=unquote(password) or None,
