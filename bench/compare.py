@@ -1,10 +1,12 @@
 """Before and after: the hit path of two (or more) source trees, interleaved on one Redis.
 
-Usage: python bench/compare.py [--rounds 6] [--duration 6] TREE TREE...
+Usage: python bench/compare.py [--rounds 6] [--duration 6] [--sites 1] [--path /api/v1/hit]
+                               TREE TREE...
 
 Each tree's statsvc (2 workers, its own data directory) is started with PYTHONPATH=TREE
 on one Redis; `wrk -t1 -c64 -s bench/hit.lua` loads each in turn, the order reversed every
-other round, so the machine's drift falls on both. Prints each run and, per tree, the
+other round, so the machine's drift falls on both (`--sites N`: hits spread over N sites;
+`--path /api/v1/ping`: heartbeats instead of hits). Prints each run and, per tree, the
 median worker CPU per hit (/proc), req/s and Redis CPU per hit. A tree is a checkout or a
 `git archive` of a commit, e.g. `git archive main | tar -x -C /tmp/before`.
 """
@@ -28,12 +30,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--duration", type=int, default=6, help="seconds per wrk run")
+    parser.add_argument("--sites", type=int, default=1, help="hits spread over this many sites")
+    parser.add_argument("--path", default="/api/v1/hit", help="the route loaded")
     parser.add_argument("trees", nargs="+", type=Path)
     args = parser.parse_args()
     bench = Bench(args)
     labels = [str(tree.resolve()) for tree in args.trees]
     with bench.redis():
-        asyncio.run(create_sites(bench.redis_url, 1))
+        asyncio.run(create_sites(bench.redis_url, args.sites))
         for label in labels:
             data = tempfile.mkdtemp(prefix="statsvc-compare-")
             env = ["env", f"STATSVC_DATA_DIR={data}", sys.executable]
@@ -46,7 +50,8 @@ def main() -> None:
         try:
             for round_ in range(args.rounds):
                 for label in labels if round_ % 2 == 0 else labels[::-1]:
-                    bench.wrk(label, label, "/api/v1/hit", connections=64, env={})
+                    load = {"BENCH_SITES": str(args.sites), "BENCH_PATH": args.path}
+                    bench.wrk(label, label, args.path, connections=64, env=load)
         finally:
             bench.stop()
     for label in labels:
