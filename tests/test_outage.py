@@ -132,6 +132,26 @@ async def test_a_known_site_keeps_counting_through_an_outage(
     assert unknown.status == 503  # nothing is known of that site: it cannot be kept
 
 
+async def test_a_known_site_keeps_counting_through_an_outage_after_a_change(
+    app: Client, server: Server, clock: FakeClock
+) -> None:
+    """A change of another site's settings announced just before the outage makes the
+    process read its copies again; the store down, a known site's copy still serves (its
+    hits are kept), however long the outage."""
+    await hit(app, "warm-the-cache")
+    changed = await app.put("/api/v1/sites/other-site", json={}, headers=admin())
+    assert changed.status == 201
+    clock.advance(5)  # the process reads the counter of changes: it moved
+    assert (await hit(app, "after-the-change"))["counted"] is True  # read again, at once
+    await app.put("/api/v1/sites/third-site", json={}, headers=admin())
+    clock.advance(5)
+    await app.get("/api/v1/counts", params={"site": "other-site"})  # reads the counter
+    server.stop()
+    for n in range(3):
+        assert (await hit(app, f"in-the-outage-{n}"))["counted"] == "queued"
+        clock.advance(30)
+
+
 async def test_the_badge_of_a_kept_hit_draws_placeholders(app: Client, server: Server) -> None:
     """The <noscript> badge counts its view like a hit: kept through an outage, the image
     is still drawn, with "…" where the numbers go (as the widget does)."""

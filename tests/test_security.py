@@ -96,14 +96,14 @@ async def test_failed_tokens_are_limited_across_instances(
 async def test_the_failed_token_tally_names_no_address_and_expires(
     client: Client, redis: Redis, prefix: str
 ) -> None:
-    """The store keeps one counter per address and minute, named by a salted hash of the
+    """The store keeps one tally per address and minute, named by a salted hash of the
     address (never the address itself), that expires within a minute of its first failure."""
     for _ in range(3):
         assert (await client.get("/api/v1/sites", headers=WRONG)).status == 401
     keys = [key async for key in redis.scan_iter(match=f"{prefix}:signin:*")]
     tallies = [key for key in keys if not key.endswith(b":salt")]
     assert len(tallies) == 1
-    assert await redis.get(tallies[0]) == b"3"
+    assert await redis.hgetall(tallies[0]) == {b"f": b"3", b"j": b"0"}
     assert 0 < await redis.ttl(tallies[0]) <= 60
     assert b"127.0.0.1" not in tallies[0]
 

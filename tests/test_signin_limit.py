@@ -15,11 +15,11 @@ from redis.asyncio import Redis
 
 from statsvc.app import create_app
 from statsvc.core.errors import TooManyAttempts
-from statsvc.http.appkeys import SIGN_INS
+from statsvc.http.appkeys import SIGN_INS, STATS
 from statsvc.http.cookies import LOGIN_COOKIE
 from statsvc.service.signin_limit import FAILURES_PER_MINUTE, WINDOW, SignInLimiter
 from statsvc.settings import Settings
-from tests.helpers import ADMIN_TOKEN, Client, FakeClock, admin
+from tests.helpers import ADMIN_TOKEN, Client, FakeClock, admin, bearer, site_with_token
 
 WRONG = {"Authorization": "Bearer not-the-token"}
 TRIES = 30  # sent at once from one address: three times the limit
@@ -133,12 +133,12 @@ async def test_right_sign_ins_give_their_places_back(
 async def test_tries_being_judged_hold_their_places(
     client: Client, redis: Redis, prefix: str
 ) -> None:
-    """While ten tries of different tokens are still being judged, none failed yet, an
-    eleventh is refused without being judged, right token or wrong; the ten judged valid give
-    their places back (the tally, back to zero, is deleted), so ten wrong ones are judged
-    after them."""
+    """While ten tries of different tokens are being judged, none failed yet, an eleventh
+    waits, unjudged, until one of them is answered; the ten judged valid give their places
+    back, and it is judged then. Once the tally is back to nothing it is deleted, and ten
+    wrong tokens are judged after them, the next refused."""
     limiter = client.app[SIGN_INS]
-    gate, all_in, waiting = asyncio.Event(), asyncio.Event(), [0]
+    gate, all_in, waiting, judged_late = asyncio.Event(), asyncio.Event(), [0], []
 
     async def valid_once_let_through() -> str:
         waiting[0] += 1
@@ -147,20 +147,70 @@ async def test_tries_being_judged_hold_their_places(
         await gate.wait()
         return "valid"
 
+    async def judged_after_them() -> str:
+        judged_late.append(gate.is_set())
+        return "valid"
+
     held = [
         asyncio.create_task(limiter.judge(ADDRESS, valid_once_let_through))
         for _ in range(FAILURES_PER_MINUTE)
     ]
     async with asyncio.timeout(10):
         await all_in.wait()
-    with pytest.raises(TooManyAttempts):
-        await limiter.judge(ADDRESS, never_judged)
+    eleventh = asyncio.create_task(limiter.judge(ADDRESS, judged_after_them))
+    for _ in range(10):
+        await asyncio.sleep(0)  # turns of the loop: the eleventh asks, and is told to wait
+    [tally] = await tally_keys(redis, prefix)
+    assert await redis.hget(tally, "j") == b"10"  # no eleventh place
+    assert judged_late == []
     gate.set()
     assert await asyncio.gather(*held) == ["valid"] * FAILURES_PER_MINUTE
-    assert await tally_keys(redis, prefix) == []  # given back to zero: deleted
+    assert await eleventh == "valid"
+    assert judged_late == [True]  # judged once a place was given back, not before
+    assert await tally_keys(redis, prefix) == []  # given back to nothing: deleted
     await fail(limiter, FAILURES_PER_MINUTE)
     with pytest.raises(TooManyAttempts):
         await limiter.judge(ADDRESS, never_judged)
+
+
+async def test_a_try_waits_for_a_place_no_longer_than_its_wait(client: Client) -> None:
+    """A try told to wait for the tries being judged is refused, unjudged, once its wait is
+    over (a limiter that does not wait refuses it at once)."""
+    impatient = SignInLimiter(client.app[STATS], wait=0.0)
+    gate, all_in, waiting = asyncio.Event(), asyncio.Event(), [0]
+
+    async def held_until_the_gate_opens() -> str:
+        waiting[0] += 1
+        if waiting[0] == FAILURES_PER_MINUTE:
+            all_in.set()
+        await gate.wait()
+        return "valid"
+
+    held = [
+        asyncio.create_task(impatient.judge(ADDRESS, held_until_the_gate_opens))
+        for _ in range(FAILURES_PER_MINUTE)
+    ]
+    async with asyncio.timeout(10):
+        await all_in.wait()
+    with pytest.raises(TooManyAttempts):
+        await impatient.judge(ADDRESS, never_judged)
+    gate.set()
+    assert await asyncio.gather(*held) == ["valid"] * FAILURES_PER_MINUTE
+
+
+async def test_many_valid_tokens_at_once_all_pass(client: Client) -> None:
+    """Thirty different valid tokens sent at once from one address (a province's server
+    reading its communes' sites, each with its own token) all pass: past the ten being
+    judged at once, the others wait their turn."""
+    sites = [f"xa-{n:02d}" for n in range(TRIES)]
+    tokens = [await site_with_token(client, site, {}) for site in sites]
+    replies = await asyncio.gather(
+        *(
+            client.get(f"/api/v1/sites/{site}/stats", headers=bearer(token))
+            for site, token in zip(sites, tokens, strict=True)
+        )
+    )
+    assert [reply.status for reply in replies] == [200] * TRIES
 
 
 async def test_a_place_is_given_back_to_the_minute_it_was_taken_from(
@@ -179,12 +229,12 @@ async def test_a_place_is_given_back_to_the_minute_it_was_taken_from(
         return "valid"
 
     assert await limiter.judge(ADDRESS, valid_in_the_next_minute) == "valid"
-    assert await tallies(redis, prefix, minute) == [b"9"]
+    assert await tallies(redis, prefix, minute) == [{b"f": b"9", b"j": b"0"}]
     await fail(limiter, FAILURES_PER_MINUTE)
     with pytest.raises(TooManyAttempts) as refused:
         await limiter.judge(ADDRESS, never_judged)
     assert refused.value.retry_after == 60  # 0.5 s into the minute: 59.5 s left, rounded up
-    assert await tallies(redis, prefix, minute) == [b"9"]
+    assert await tallies(redis, prefix, minute) == [{b"f": b"9", b"j": b"0"}]
 
 
 async def test_a_place_given_back_to_a_tally_gone_makes_no_key(
@@ -212,7 +262,7 @@ async def test_a_refused_try_takes_no_place(client: Client, redis: Redis, prefix
         with pytest.raises(TooManyAttempts):
             await limiter.judge(ADDRESS, never_judged)
     [key] = await tally_keys(redis, prefix)
-    assert await redis.get(key) == b"10"
+    assert await redis.hgetall(key) == {b"f": b"10", b"j": b"0"}
     assert 0 < await redis.ttl(key) <= WINDOW
 
 
@@ -234,10 +284,10 @@ async def never_judged() -> str | None:
 
 async def tally_keys(redis: Redis, prefix: str, minute: int | None = None) -> list[bytes]:
     """Return the keys of the sign-in tallies (of `minute`, or all)."""
-    pattern = f"{prefix}:signin:{'*' if minute is None else minute}:*"
+    pattern = f"{prefix}:signin:tries:{'*' if minute is None else minute}:*"
     return [key async for key in redis.scan_iter(match=pattern)]
 
 
 async def tallies(redis: Redis, prefix: str, minute: int) -> list[object]:
     """Return what the tallies of `minute` hold."""
-    return [await redis.get(key) for key in await tally_keys(redis, prefix, minute)]
+    return [await redis.hgetall(key) for key in await tally_keys(redis, prefix, minute)]

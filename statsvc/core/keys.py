@@ -120,8 +120,9 @@ class Keys:
 
     def sign_in_tally(self, address: str, minute: int) -> str:
         """The sign-in tries of one client address (its salted hash) in one minute since the
-        epoch that failed or are being judged (a counter; expires a minute after it is made)."""
-        return f"{self.prefix}:signin:{minute}:{address}"
+        epoch that failed (f) or are being judged (j) (a hash; expires a minute after it is
+        made)."""
+        return f"{self.prefix}:signin:tries:{minute}:{address}"
 
     def day(self, site: str, windows: Windows) -> list[str]:
         """The keys of one site and local day that the counting script takes, in the order of

@@ -34,7 +34,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from email.utils import formatdate
 from functools import partial
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from aiohttp import StreamReader, web
@@ -382,7 +382,7 @@ class LaneRunner(web.AppRunner):
         )
 
 
-def _raise(exc: Exception) -> HitResult:
+def _raise(exc: Exception) -> NoReturn:
     raise exc
 
 

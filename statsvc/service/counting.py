@@ -74,10 +74,12 @@ class StatsService:
         self._sync: asyncio.TimerHandle | None = None
         self._unwritable = False  # the journal's last write failed (logged once)
         self._clock = clock
-        self._sites: dict[str, tuple[Site, float]] = {}  # settings, when read
+        # a site's settings, when they were read, and in which epoch of the store's counter of
+        # settings changes: a copy of an earlier epoch is read again (and kept for an outage)
+        self._sites: dict[str, tuple[Site, float, int]] = {}
         self._sites_version: bytes | None = None  # the store's counter of changes, as last read
         self._sites_checked = -math.inf  # when it was read
-        self._sites_epoch = 0  # raised when the cache is emptied: a read begun before is void
+        self._sites_epoch = 0  # raised when it moved
         self._salts: dict[tuple[str, date], bytes] = {}
         self._loading: dict[object, asyncio.Future[Any]] = {}
         self._calendars: dict[tuple[str, str], tuple[Windows, float, float]] = {}
@@ -93,48 +95,53 @@ class StatsService:
         if now - self._sites_checked >= SITE_CACHE_SECONDS:
             await self._check_sites(now)
         cached = self._sites.get(site_id)
-        if cached is not None and now - cached[1] < SITE_MAX_AGE:
+        if cached is not None and self._fresh(cached, now):
             return cached[0]
-        epoch = self._sites_epoch
+        epoch = self._sites_epoch  # a read begun in an earlier epoch is neither joined nor kept
         try:
             site: Site | None = await self._once(
-                ("site", site_id), lambda: self.store.get_site(site_id)
+                ("site", site_id, epoch), lambda: self.store.get_site(site_id)
             )
         except UNREACHABLE:
             if cached is None:
                 raise
-            self._sites[site_id] = (cached[0], now)  # asked again a cache time later
-            return cached[0]  # a known site keeps counting through an outage
+            # a known site keeps counting through an outage, its settings asked again a cache
+            # time later
+            again = now - SITE_MAX_AGE + SITE_CACHE_SECONDS
+            self._sites[site_id] = (cached[0], again, self._sites_epoch)
+            return cached[0]
         if site is None:
             self._sites.pop(site_id, None)
             raise UnknownSite(site_id)
-        if epoch == self._sites_epoch:  # else read before a change was announced: not kept
-            self._sites[site_id] = (site, now)
+        if epoch == self._sites_epoch:
+            self._sites[site_id] = (site, now, epoch)
         return site
 
     async def _check_sites(self, now: float) -> None:
-        """Read the store's counter of settings changes; empty the cache if it moved."""
+        """Read the store's counter of settings changes: when it moved, every copy held is
+        read again at its next use (and kept, for an outage meanwhile)."""
         try:
             version = await self._once("sites-version", self.store.sites_version)
         except UNREACHABLE:  # known sites keep counting through an outage
             self._sites_checked = now
             return
         if version != self._sites_version:
-            self._sites.clear()
             self._sites_version = version
             self._sites_epoch += 1
         self._sites_checked = now
 
+    def _fresh(self, cached: tuple[Site, float, int], now: float) -> bool:
+        """Tell whether a held copy of a site's settings may serve at `now` unread."""
+        return (
+            cached[2] == self._sites_epoch
+            and now - cached[1] < SITE_MAX_AGE
+            and now - self._sites_checked < SITE_CACHE_SECONDS
+        )
+
     def _site_at_hand(self, site_id: str, now: float) -> Site | None:
         """Return a site's settings if this process holds them fresh, else None."""
         cached = self._sites.get(site_id)
-        if (
-            cached is None
-            or now - cached[1] >= SITE_MAX_AGE
-            or now - self._sites_checked >= SITE_CACHE_SECONDS
-        ):
-            return None
-        return cached[0]
+        return cached[0] if cached is not None and self._fresh(cached, now) else None
 
     async def _once(self, key: object, load: Callable[[], Awaitable[T]]) -> T:
         """Run `load`, unless the same load is already under way: then share its result
@@ -165,7 +172,7 @@ class StatsService:
             await self.store.put_site(site)
         else:
             await self.store.save_settings(site, audit)
-        self._sites[site.id] = (site, self._clock())
+        self._sites[site.id] = (site, self._clock(), self._sites_epoch)
 
     async def hit(self, view: PageView, client: Client) -> HitResult:
         """Count one page view unless a rule says not to; return its result with the counts.
@@ -645,7 +652,7 @@ class Beat(Landing):
 
     __slots__ = ("mode",)
 
-    def __init__(self, service: StatsService, mode: Mode, landed: Callable[[Beat], object]):
+    def __init__(self, service: StatsService, mode: Mode, landed: Callable[[Beat], object]) -> None:
         super().__init__(service, landed)
         self.mode = mode
 

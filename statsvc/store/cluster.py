@@ -15,6 +15,7 @@ from redis.asyncio.cluster import ClusterNode, ClusterPipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException
+from redis.exceptions import TimeoutError as StoreTimeoutError
 
 from statsvc.store.batches import Batch, Lane
 from statsvc.store.failures import NOT_RUN, STORE_FAILURES
@@ -35,21 +36,18 @@ class BoundedCluster(RedisCluster):
     server's blocking pool makes them: redis-py's cluster client refuses a command at once
     (MaxConnectionsError) when its node has max_connections busy, so many admin requests at
     once failed 503. A process holds at most MAX_CONNECTIONS - 1 turns at a time, each using
-    at most one connection of a node, and each node's counting lane holds the last one."""
+    at most one connection of a node, and each node's counting lane holds the last one. A
+    turn not free within `wait` seconds (the store's timeout) is a timeout of the store:
+    a node that does not answer holds its turns no longer than that either."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, wait: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._turns = asyncio.Semaphore(MAX_CONNECTIONS - 1)
+        self._wait = wait
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        if _HOLDING.get():  # a pipeline's command sent again on its own (a redirection)
-            return await super().execute_command(*args, **kwargs)
-        async with self._turns:
-            token = _HOLDING.set(True)
-            try:
-                return await super().execute_command(*args, **kwargs)
-            finally:
-                _HOLDING.reset(token)
+        parent = super().execute_command
+        return await self.turn(lambda: parent(*args, **kwargs))
 
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> ClusterPipeline:
         if shard_hint:  # as RedisCluster.pipeline
@@ -58,13 +56,22 @@ class BoundedCluster(RedisCluster):
         return _BoundedPipeline(self, transaction)  # type: ignore[abstract]
 
     async def turn(self, run: Callable[[], Awaitable[Any]]) -> Any:
-        """Run `run` (a pipeline's execution) in one of the process's turns."""
-        async with self._turns:
-            token = _HOLDING.set(True)
-            try:
-                return await run()
-            finally:
-                _HOLDING.reset(token)
+        """Run `run` (a command, a pipeline's execution) in one of the process's turns; one
+        run within a turn (a pipeline's command sent again alone, on a redirection) needs no
+        other."""
+        if _HOLDING.get():
+            return await run()
+        try:
+            async with asyncio.timeout(self._wait):
+                await self._turns.acquire()
+        except TimeoutError:
+            raise StoreTimeoutError("no connection to the cluster came free in time") from None
+        token = _HOLDING.set(True)
+        try:
+            return await run()
+        finally:
+            _HOLDING.reset(token)
+            self._turns.release()
 
 
 class _BoundedPipeline(ClusterPipeline):
@@ -172,6 +179,7 @@ def cluster_client(url: str, timeout: float) -> RedisCluster:
             raise ValueError(f"a cluster node must be host:port, not {address!r}")
         nodes.append(ClusterNode(host.strip("[]"), int(port)))
     return BoundedCluster(
+        wait=timeout,
         startup_nodes=nodes,
         username=unquote(username) or None,
         password=unquote(password) or None,

@@ -8,6 +8,7 @@ import asyncio
 import json
 from calendar import monthrange
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -18,6 +19,7 @@ from redis.commands.core import AsyncScript
 from statsvc.core.keys import Keys
 from statsvc.core.site import Site, site_from_json
 from statsvc.core.visitor import new_salt
+from statsvc.store.failures import UNREACHABLE
 from statsvc.store.limits import Limits
 from statsvc.store.lua import script
 from statsvc.store.resp import as_bytes, as_int
@@ -63,8 +65,15 @@ class Records:
         stored = await self._redis.set(self._keys.site(site.id), data, nx=only_new)
         if stored:
             await self._redis.sadd(self._keys.sites(), site.id)
-            await self._redis.incr(self._keys.sites_version())
+            await self._announce_settings()
         return bool(stored)
+
+    async def _announce_settings(self) -> None:
+        """Raise the counter of settings changes, after a change was written (not with it: in a
+        cluster the counter is in a slot of its own). Not raised, the change is saved all the
+        same, and every process reads its copy again within SITE_MAX_AGE (60 s)."""
+        with suppress(*UNREACHABLE):
+            await self._redis.incr(self._keys.sites_version())
 
     async def sites_version(self) -> bytes | None:
         """Return the counter of site settings changes (None before the first): raised after
@@ -199,7 +208,7 @@ class Records:
         data = json.dumps(site.to_json(), ensure_ascii=False)
         await self._adjust(site.id, self._keys.site(site.id), "set", "", data, entry)
         await self._redis.sadd(self._keys.sites(), site.id)
-        await self._redis.incr(self._keys.sites_version())
+        await self._announce_settings()
 
     async def token(self, site_id: str, token_id: str) -> dict[str, Any] | None:
         """Return the record of a site's read-only token, or None."""

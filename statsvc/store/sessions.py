@@ -42,17 +42,18 @@ class Sessions:
         old = await self._redis.set(self._keys.sign_in_salt(), fresh, nx=True, get=True)
         return old if isinstance(old, bytes) else fresh
 
-    async def take_sign_in(self, address: str, minute: int, limit: int, lifetime: int) -> bool:
+    async def take_sign_in(self, address: str, minute: int, limit: int, lifetime: int) -> int:
         """Take a place for a sign-in try of an address (its hash) in a minute's tally, which
         holds `limit` at most and is kept for `lifetime` seconds from its first take; return
-        False, taking none, when it is full."""
+        1 if taken, 0 (taking none) when failed tries fill it, -1 when tries being judged do."""
         keys = [self._keys.sign_in_tally(address, minute)]
-        return bool(await self._take_sign_in_script(keys=keys, args=[limit, lifetime]))
+        return int(await self._take_sign_in_script(keys=keys, args=[limit, lifetime]))
 
-    async def give_back_sign_in(self, address: str, minute: int) -> None:
-        """Give back a place `take_sign_in` took in a minute's tally (if the tally is still
-        kept)."""
-        await self._give_back_sign_in_script(keys=[self._keys.sign_in_tally(address, minute)])
+    async def settle_sign_in(self, address: str, minute: int, *, valid: bool) -> None:
+        """Settle a try that took a place in a minute's tally (if the tally is still kept):
+        valid, its place is given back; else it is counted failed."""
+        keys = [self._keys.sign_in_tally(address, minute)]
+        await self._settle_sign_in_script(keys=keys, args=["valid" if valid else "failed"])
 
     @cached_property
     def _take_sign_in_script(self) -> AsyncScript:
@@ -60,6 +61,6 @@ class Sessions:
         return registered
 
     @cached_property
-    def _give_back_sign_in_script(self) -> AsyncScript:
-        registered: AsyncScript = self._redis.register_script(script("sign_in_give_back.lua"))
+    def _settle_sign_in_script(self) -> AsyncScript:
+        registered: AsyncScript = self._redis.register_script(script("sign_in_settle.lua"))
         return registered
