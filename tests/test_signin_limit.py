@@ -138,25 +138,13 @@ async def test_tries_being_judged_hold_their_places(
     back, and it is judged then. Once the tally is back to nothing it is deleted, and ten
     wrong tokens are judged after them, the next refused."""
     limiter = client.app[SIGN_INS]
-    gate, all_in, waiting, judged_late = asyncio.Event(), asyncio.Event(), [0], []
-
-    async def valid_once_let_through() -> str:
-        waiting[0] += 1
-        if waiting[0] == FAILURES_PER_MINUTE:
-            all_in.set()
-        await gate.wait()
-        return "valid"
+    gate, held = await ten_held(limiter)
+    judged_late: list[bool] = []
 
     async def judged_after_them() -> str:
         judged_late.append(gate.is_set())
         return "valid"
 
-    held = [
-        asyncio.create_task(limiter.judge(ADDRESS, valid_once_let_through))
-        for _ in range(FAILURES_PER_MINUTE)
-    ]
-    async with asyncio.timeout(10):
-        await all_in.wait()
     eleventh = asyncio.create_task(limiter.judge(ADDRESS, judged_after_them))
     for _ in range(10):
         await asyncio.sleep(0)  # turns of the loop: the eleventh asks, and is told to wait
@@ -177,21 +165,7 @@ async def test_a_try_waits_for_a_place_no_longer_than_its_wait(client: Client) -
     """A try told to wait for the tries being judged is refused, unjudged, once its wait is
     over (a limiter that does not wait refuses it at once)."""
     impatient = SignInLimiter(client.app[STATS], wait=0.0)
-    gate, all_in, waiting = asyncio.Event(), asyncio.Event(), [0]
-
-    async def held_until_the_gate_opens() -> str:
-        waiting[0] += 1
-        if waiting[0] == FAILURES_PER_MINUTE:
-            all_in.set()
-        await gate.wait()
-        return "valid"
-
-    held = [
-        asyncio.create_task(impatient.judge(ADDRESS, held_until_the_gate_opens))
-        for _ in range(FAILURES_PER_MINUTE)
-    ]
-    async with asyncio.timeout(10):
-        await all_in.wait()
+    gate, held = await ten_held(impatient)
     with pytest.raises(TooManyAttempts):
         await impatient.judge(ADDRESS, never_judged)
     gate.set()
@@ -264,6 +238,27 @@ async def test_a_refused_try_takes_no_place(client: Client, redis: Redis, prefix
     [key] = await tally_keys(redis, prefix)
     assert await redis.hgetall(key) == {b"f": b"10", b"j": b"0"}
     assert 0 < await redis.ttl(key) <= WINDOW
+
+
+async def ten_held(limiter: SignInLimiter) -> tuple[asyncio.Event, list[asyncio.Task[str | None]]]:
+    """Start ten tries from ADDRESS, each of a valid token whose judging lasts until the gate
+    returned is set; return once all ten hold their places, with the gate and the tries."""
+    gate, all_in, started = asyncio.Event(), asyncio.Event(), [0]
+
+    async def valid_once_let_through() -> str:
+        started[0] += 1
+        if started[0] == FAILURES_PER_MINUTE:
+            all_in.set()
+        await gate.wait()
+        return "valid"
+
+    held = [
+        asyncio.create_task(limiter.judge(ADDRESS, valid_once_let_through))
+        for _ in range(FAILURES_PER_MINUTE)
+    ]
+    async with asyncio.timeout(10):
+        await all_in.wait()
+    return gate, held
 
 
 async def fail(limiter: SignInLimiter, tries: int) -> None:
