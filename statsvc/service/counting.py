@@ -200,6 +200,18 @@ class StatsService:
         it needs is at hand (the site's settings fresh in this process, the day's salts);
         else return None, and hit() is the way. `landed` is called with the flight when its
         counts come (or its error: perhaps before this returns), from the batch's answer."""
+        hand = self._at_hand(view, client)
+        if hand is None:
+            return None
+        site, now, reason, salts = hand
+        return self._take_off(site, view, client, reason, now, salts, landed)
+
+    def _at_hand(
+        self, view: PageView, client: Client
+    ) -> tuple[Site, float, Reason | None, Salts | None] | None:
+        """Return what a hit or a heartbeat needs to be sent at once, if this process holds it
+        all: its site's settings, the time, the reason a rule refuses its hits (if one does)
+        and the salts (none for a refused one); else None."""
         now = self._clock()
         site = self._site_at_hand(view.site, now)
         if site is None:
@@ -210,7 +222,7 @@ class StatsService:
             salts = self._salts_at_hand(site, now)
             if salts is None:
                 return None
-        return self._take_off(site, view, client, reason, now, salts, landed)
+        return site, now, reason, salts
 
     def _take_off(
         self,
@@ -456,15 +468,10 @@ class StatsService:
     ) -> Beat | None:
         """Send a heartbeat as ping() does, without awaiting anything, when all it needs is
         at hand (as hit_at_once); else return None, and ping() is the way."""
-        now = self._clock()
-        site = self._site_at_hand(view.site, now)
-        if site is None:
+        hand = self._at_hand(view, client)
+        if hand is None:
             return None
-        salts = None
-        if not _refusal(site, client):
-            salts = self._salts_at_hand(site, now)
-            if salts is None:
-                return None
+        site, now, _, salts = hand
         return self._beat(site, view, client, now, salts, landed)
 
     def _beat(
