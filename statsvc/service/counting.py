@@ -43,7 +43,8 @@ Salts = tuple[bytes, bytes | None]  # a day's salt, and yesterday's just after m
 T = TypeVar("T")
 SITE_CACHE_SECONDS = 5.0  # a settings change reaches every process within this
 # A site's cached settings are read again at most this old even when no change was announced
-# (the store's sites_version; a change written by a version before it announced none)
+# (the store's sites_version): the bound for a change whose announcement failed, or that an
+# older statsvc wrote during a rolling upgrade
 SITE_MAX_AGE = 60.0
 MAX_CACHED_SALTS = 10_000
 MAX_CACHED_ADDRESSES = 10_000  # address ids: a reader's views come from one address
