@@ -167,17 +167,10 @@ class Service:
 
     def per_worker(self, metric: str) -> dict[str, float]:
         """Return, for each worker's metric files, the sum of a counter's or a histogram's
-        counts."""
+        counts (0 for a file its worker is still making: empty, it holds none yet)."""
         kinds = {"statsvc_hits": "counter", "statsvc_request_duration_seconds": "histogram"}
-        wanted = {"statsvc_hits_total", "statsvc_request_duration_seconds_count"}
         return {
-            file.name: sum(
-                sample.value
-                for family in MultiProcessCollector.merge([str(file)])
-                if family.name == metric
-                for sample in family.samples
-                if sample.name in wanted
-            )
+            file.name: _counts(file, metric) if file.stat().st_size >= 8 else 0.0
             for file in (self.data_dir / "metrics").glob(f"{kinds[metric]}_*.db")
         }
 
@@ -201,3 +194,16 @@ def _running_in(group: int) -> list[int]:
         if int(fields[2]) == group and fields[0] != "Z":
             running.append(int(stat.parent.name))
     return running
+
+
+def _counts(file: Path, metric: str) -> float:
+    """Return the sum of a counter's or a histogram's counts in one metric file."""
+    wanted = {"statsvc_hits_total", "statsvc_request_duration_seconds_count"}
+    total: float = sum(
+        sample.value
+        for family in MultiProcessCollector.merge([str(file)])
+        if family.name == metric
+        for sample in family.samples
+        if sample.name in wanted
+    )
+    return total
