@@ -330,7 +330,9 @@ local function count(k, a, n, m, out)
     redis.call('EXPIRE', KEYS[k + 15], ARGV[a + 4])  -- now read by the windows only
   end
 
-  local added_v, added_u, marked, oldest = 0, 0, false, nil
+  -- online: the site's online set, trimmed to the window at each mark, and its size as this
+  -- batch knows it (read once at the first mark, then kept with what each command changed)
+  local added_v, added_u, marked, online = 0, 0, false, nil
   local marked_pages = {}  -- page-online sets a reader joined: their lifetime set once
   local base = #out
   out[base + 1], out[base + 2], out[base + 3] = this[3], yday_v, week_v
@@ -481,30 +483,33 @@ local function count(k, a, n, m, out)
       local seen = previous ~= '' and redis.call('ZSCORE', online_set, previous)
       mark = seen and tonumber(seen) >= since or false
     end
+    -- A mark trims the sets it writes to the window (the readers seen before `since` leave
+    -- them), so their size is the count: cheaper than counting a range of a sorted set
+    local n = #out
     if mark then
       marked = true
-      oldest = math.min(oldest or since, since)
+      local changed, before = 0, '(' .. since_text
       if previous ~= '' then
-        redis.call('ZREM', online_set, previous)
+        changed = -redis.call('ZREM', online_set, previous)
       end
-      redis.call('ZADD', online_set, 'GT', now_text, visitor)
+      changed = changed + redis.call('ZADD', online_set, 'GT', now_text, visitor)
+          - redis.call('ZREMRANGEBYSCORE', online_set, '-inf', before)
+      online = online and online + changed or redis.call('ZCARD', online_set)
       if known then
         if previous ~= '' then
           redis.call('ZREM', page_online, previous)
         end
-        -- trimmed now and then (by the clock's last digit) as readers join: counts read only
-        -- the window, and the set must not grow with every reader of a page never left idle
-        if redis.call('ZADD', page_online, 'GT', now_text, visitor) == 1 and now % 8 == 0 then
-          redis.call('ZREMRANGEBYSCORE', page_online, '-inf', '(' .. since_text)
-        end
+        redis.call('ZADD', page_online, 'GT', now_text, visitor)
+        redis.call('ZREMRANGEBYSCORE', page_online, '-inf', before)
         marked_pages[page_online] = true  -- to live one window after its last reader
+        out[n + 3] = redis.call('ZCARD', page_online)
       end
+      out[n + 2] = online
+    else
+      out[n + 2] = redis.call('ZCOUNT', online_set, since_text, '+inf')
     end
-
-    local n = #out
     out[n + 1] = flags
-    out[n + 2] = redis.call('ZCOUNT', online_set, since_text, '+inf')
-    out[n + 3] = redis.call('ZCOUNT', page_online, since_text, '+inf')
+    out[n + 3] = out[n + 3] or redis.call('ZCOUNT', page_online, since_text, '+inf')
     out[n + 4], out[n + 5] = page_today, page_total
   end
 
@@ -559,7 +564,6 @@ local function count(k, a, n, m, out)
     end
   end
   if marked then
-    redis.call('ZREMRANGEBYSCORE', online_set, '-inf', '(' .. oldest)
     redis.call('PEXPIRE', online_set, ARGV[a + 1])
   end
 end
