@@ -82,6 +82,23 @@ requests_strategy = st.lists(
 )
 
 
+# the same over a quarter of an hour (three online windows), in any order: readers leave the
+# online sets between the requests of one run, and the run's count of them must follow
+requests_across_windows_strategy = st.lists(
+    st.builds(
+        StoreRequest,
+        mode=st.sampled_from(["hit", "hit", "ping", "ping", "read"]),
+        site=st.integers(0, 1),
+        path=st.integers(0, 3),
+        visitor=st.integers(0, 6),
+        view_id=st.none() | st.integers(0, 30),
+        offset_ms=st.integers(0, 3 * 300_000),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
 @settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(requests=requests_strategy, sizes=st.lists(st.integers(1, 20), max_size=10))
 def test_batched_replies_equal_one_at_a_time_replies(
@@ -89,18 +106,33 @@ def test_batched_replies_equal_one_at_a_time_replies(
 ) -> None:
     """Any requests sent in concurrent groups get exactly the replies, and leave exactly the
     counts, that the same requests sent one at a time do."""
+    asyncio.run(batched_equals_one_by_one(redis_url, requests, sizes))
 
-    async def scenario() -> None:
-        alone, batched = await open_store(redis_url), await open_store(redis_url)
-        expected = await one_by_one(alone, requests)
-        got = await together(batched, requests, sizes)
-        assert got == expected
-        final = [StoreRequest("read", s, p, 0, None, 2000) for s in range(3) for p in range(7)]
-        assert await one_by_one(batched, final) == await one_by_one(alone, final)
-        await alone.close()
-        await batched.close()
 
-    asyncio.run(scenario())
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(requests=requests_across_windows_strategy, sizes=st.lists(st.integers(1, 20), max_size=10))
+def test_batched_online_counts_equal_one_at_a_time_across_windows(
+    redis_url: str, requests: list[StoreRequest], sizes: list[int]
+) -> None:
+    """Requests minutes apart, in any order, in concurrent groups: readers leave the online
+    sets between two requests of one script run (trimmed by a mark, counted by the run as it
+    goes), and every reply is the one the same requests get one at a time."""
+    asyncio.run(batched_equals_one_by_one(redis_url, requests, sizes))
+
+
+async def batched_equals_one_by_one(
+    redis_url: str, requests: list[StoreRequest], sizes: list[int]
+) -> None:
+    """Send `requests` one at a time to one store and in groups of `sizes` to another:
+    check the replies and the counts left are the same."""
+    alone, batched = await open_store(redis_url), await open_store(redis_url)
+    expected = await one_by_one(alone, requests)
+    got = await together(batched, requests, sizes)
+    assert got == expected
+    final = [StoreRequest("read", s, p, 0, None, 2000) for s in range(3) for p in range(7)]
+    assert await one_by_one(batched, final) == await one_by_one(alone, final)
+    await alone.close()
+    await batched.close()
 
 
 async def test_a_batch_across_minutes_limits_each_minute_as_one_by_one(redis_url: str) -> None:
