@@ -485,7 +485,7 @@ local function count(k, a, n, m, out)
     end
     -- A mark trims the sets it writes to the window (the readers seen before `since` leave
     -- them), so their size is the count: cheaper than counting a range of a sorted set
-    local n = #out
+    local at = #out
     if mark then
       marked = true
       local changed, before = 0, '(' .. since_text
@@ -502,15 +502,15 @@ local function count(k, a, n, m, out)
         redis.call('ZADD', page_online, 'GT', now_text, visitor)
         redis.call('ZREMRANGEBYSCORE', page_online, '-inf', before)
         marked_pages[page_online] = true  -- to live one window after its last reader
-        out[n + 3] = redis.call('ZCARD', page_online)
+        out[at + 3] = redis.call('ZCARD', page_online)
       end
-      out[n + 2] = online
+      out[at + 2] = online
     else
-      out[n + 2] = redis.call('ZCOUNT', online_set, since_text, '+inf')
+      out[at + 2] = redis.call('ZCOUNT', online_set, since_text, '+inf')
     end
-    out[n + 1] = flags
-    out[n + 3] = out[n + 3] or redis.call('ZCOUNT', page_online, since_text, '+inf')
-    out[n + 4], out[n + 5] = page_today, page_total
+    out[at + 1] = flags
+    out[at + 3] = out[at + 3] or redis.call('ZCOUNT', page_online, since_text, '+inf')
+    out[at + 4], out[at + 5] = page_today, page_total
   end
 
   for page_online in pairs(marked_pages) do
