@@ -67,35 +67,31 @@ async def test_concurrent_hits_share_runs_and_keep_their_own_replies(redis_url: 
     await store.close()
 
 
-requests_strategy = st.lists(
-    st.builds(
-        StoreRequest,
-        mode=st.sampled_from(["hit", "hit", "hit", "ping", "read"]),
-        site=st.integers(0, 2),
-        path=st.integers(0, 6),
-        visitor=st.integers(0, 4),
-        view_id=st.none() | st.integers(0, 5),
-        offset_ms=st.integers(0, 2000),
-    ),
-    min_size=1,
-    max_size=60,
-)
+def requests_of(
+    modes: list[str], sites: int, paths: int, visitors: int, ids: int, span_ms: int
+) -> st.SearchStrategy[list[StoreRequest]]:
+    """Lists of up to 60 requests of these modes, about the first `sites` of SITES, at
+    offsets within `span_ms`."""
+    return st.lists(
+        st.builds(
+            StoreRequest,
+            mode=st.sampled_from(modes),
+            site=st.integers(0, sites - 1),
+            path=st.integers(0, paths - 1),
+            visitor=st.integers(0, visitors - 1),
+            view_id=st.none() | st.integers(0, ids - 1),
+            offset_ms=st.integers(0, span_ms),
+        ),
+        min_size=1,
+        max_size=60,
+    )
 
 
+requests_strategy = requests_of(["hit", "hit", "hit", "ping", "read"], 3, 7, 5, 6, 2000)
 # the same over a quarter of an hour (three online windows), in any order: readers leave the
 # online sets between the requests of one run, and the run's count of them must follow
-requests_across_windows_strategy = st.lists(
-    st.builds(
-        StoreRequest,
-        mode=st.sampled_from(["hit", "hit", "ping", "ping", "read"]),
-        site=st.integers(0, 1),
-        path=st.integers(0, 3),
-        visitor=st.integers(0, 6),
-        view_id=st.none() | st.integers(0, 30),
-        offset_ms=st.integers(0, 3 * 300_000),
-    ),
-    min_size=1,
-    max_size=60,
+requests_across_windows_strategy = requests_of(
+    ["hit", "hit", "ping", "ping", "read"], 2, 4, 7, 31, 3 * 300_000
 )
 
 
