@@ -1,56 +1,56 @@
--- A floor for bench/script.py --against: bench/naive.lua's own commands for each request,
--- but batched as count.lua's runs are (it takes count.lua's keys and arguments, see there,
--- and answers in its reply's shape). It counts only what the naive script counts (views and
--- visits of the day and in total, the online set, one page tally; no week, month or
--- yesterday, no page today or page online, no refusals, sources or rate limits), so its
--- figures are not statsvc's: it measures what the naive design's work costs Redis once the
--- per-request EVALSHA is gone. Not used by statsvc.
+-- The floor, for bench/script.py --against (or swapped for count.lua in a copy of the tree):
+-- the naive script's figures (bench/naive.lua: views and visits of the day and in total, the
+-- online count, one page tally, page-view ids counted once) with as few Redis calls as a
+-- script can make, batched as count.lua's runs are (it takes count.lua's keys and arguments,
+-- see there, and answers in its reply's shape). A hit: the id's SADD, the visitor's SADD,
+-- the page's ZINCRBY (its reply the page's total), the online set's ZADD and trim and its
+-- size; a batch: the figures read once, the views and visits added once, the lifetimes set
+-- once. Nothing of statsvc's besides (no week, month or yesterday, no page today or page
+-- online, no id checks of other days, no rate limits, sources or refusals). Not used by
+-- statsvc.
 local DAY_KEYS, DAY_ARGS, REQUEST_ARGS = 16, 15, 8
 
 local function count(k, a, n, m, out)
   local total, month, visitors = KEYS[k + 1], KEYS[k + 2], KEYS[k + 4]
   local online, pages, ids = KEYS[k + 5], KEYS[k + 6], KEYS[k + 9]
-  local today = ARGV[a + 7] .. 'v'
-  local visits = ARGV[a + 7] .. 'u'
+  local today_v, today_u = ARGV[a + 7] .. 'v', ARGV[a + 7] .. 'u'
+  local window = tonumber(ARGV[a + 1])
   local stride = m == 1 and REQUEST_ARGS or REQUEST_ARGS + 1
+  local day = redis.call('HMGET', month, today_v, today_u)
+  local all = redis.call('HMGET', total, 'v', 'u')
   local base = #out
-  for f = 1, 10 do
-    out[base + f] = false
-  end
-  out[base + 3], out[base + 8] = {}, {}
-  local views_before, visits_before = 0, 0
+  out[base + 1], out[base + 2], out[base + 3] = day[1], false, {}
+  out[base + 4], out[base + 5] = false, all[1]
+  out[base + 6], out[base + 7], out[base + 8] = day[2], false, {}
+  out[base + 9], out[base + 10] = false, all[2]
+  local views, visits = 0, 0
   for i = 1, n do
     local r = a + DAY_ARGS + 1 + stride * (i - 1)
     local visitor, path, id, now = ARGV[r + 1], ARGV[r + 3], ARGV[r + 4], ARGV[r + 5]
-    local flags = 0
+    local flags, page_total = 0, 0
     if redis.call('SADD', ids, id) == 1 then
-      flags = 1
-      redis.call('EXPIRE', ids, 259200)
-      redis.call('HINCRBY', total, 'v', 1)
-      redis.call('HINCRBY', month, today, 1)
+      flags, views = 1, views + 1
       if redis.call('SADD', visitors, visitor) == 1 then
-        flags = 3
-        redis.call('HINCRBY', month, visits, 1)
+        flags, visits = 3, visits + 1
       end
-      redis.call('EXPIRE', month, 34560000)
-      redis.call('EXPIRE', visitors, 172800)
-      redis.call('ZINCRBY', pages, 1, path)
+      page_total = tonumber(redis.call('ZINCRBY', pages, 1, path))
     end
     redis.call('ZADD', online, now, visitor)
-    redis.call('ZREMRANGEBYSCORE', online, '-inf', tonumber(now) - 300000)
-    local views_total = tonumber(redis.call('HGET', total, 'v'))
-    local views_today = tonumber(redis.call('HGET', month, today))
-    local visits_today = tonumber(redis.call('HGET', month, visits) or 0)
+    redis.call('ZREMRANGEBYSCORE', online, '-inf', '(' .. (tonumber(now) - window))
     local at = #out
     out[at + 1], out[at + 2], out[at + 3] = flags, redis.call('ZCARD', online), 0
-    out[at + 4], out[at + 5] = 0, tonumber(redis.call('ZSCORE', pages, path))
-    if i == 1 then  -- the figures before the batch, in count.lua's places
-      views_before = views_total - flags % 2
-      visits_before = visits_today - math.floor(flags / 2)
-      out[base + 1] = tostring(views_today - flags % 2)
-      out[base + 5] = tostring(views_before)
-      out[base + 6] = tostring(visits_before)
+    out[at + 4], out[at + 5] = 0, page_total
+  end
+  if views > 0 then
+    redis.call('HINCRBY', total, 'v', views)
+    redis.call('HINCRBY', month, today_v, views)
+    if visits > 0 then
+      redis.call('HINCRBY', total, 'u', visits)
+      redis.call('HINCRBY', month, today_u, visits)
     end
+    redis.call('EXPIRE', month, ARGV[a + 5], 'NX')
+    redis.call('EXPIRE', visitors, ARGV[a + 3], 'NX')
+    redis.call('EXPIRE', ids, ARGV[a + 14], 'NX')
   end
 end
 
