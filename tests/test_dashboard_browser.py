@@ -129,6 +129,32 @@ def test_a_wrong_token_is_told_and_nothing_opens(tuson: Live, page: tuple[Page, 
     assert [e for e in errors if "401" not in e] == []
 
 
+# the cards whose content runs past their width (each then scrolls inside), by their heading
+OVERFLOWING_CARDS = """() => [...document.querySelectorAll('.card')]
+    .filter(card => card.scrollWidth > card.clientWidth)
+    .map(card => card.querySelector('h2').textContent)"""
+
+
+def test_the_dashboard_fits_a_laptop_and_a_phone(tuson: Live, browser: Browser) -> None:
+    """In Vietnamese (the longer words), no table of a site's dashboard runs past its card
+    at a laptop's 1,200 px (the rejected traffic's five columns in a third of the width
+    did); at a phone's 400 px the page is no wider than the screen: a wide table scrolls
+    inside its card."""
+    context = browser.new_context(
+        locale="vi-VN", user_agent=USER_AGENT, viewport={"width": 1200, "height": 900}
+    )
+    tab = context.new_page()
+    tab.goto(tuson.service + "/admin/login")
+    tab.get_by_label("Mã truy cập").fill(ADMIN_TOKEN)
+    tab.get_by_role("button", name="Đăng nhập").click()
+    tab.get_by_role("link", name="tuson").click()
+    expect(tab.get_by_role("heading", name="Lượt gửi về bị loại")).to_be_visible()
+    assert tab.evaluate(OVERFLOWING_CARDS) == []
+    tab.set_viewport_size({"width": 400, "height": 900})
+    assert tab.evaluate("document.documentElement.scrollWidth") == 400
+    context.close()
+
+
 def test_a_vietnamese_browser_reads_vietnamese_and_switches_to_english(
     tuson: Live, browser: Browser, clock: FakeClock
 ) -> None:
