@@ -14,8 +14,8 @@ other round: e.g. `git show main:statsvc/store/lua/count.lua > /tmp/old.lua`; it
 the arguments this tree's batcher packs), so the drift of a shared machine falls on all; the
 medians and the round-by-round differences are printed. `--against bench/floor.lua` measures
 the naive script's figures counted with the fewest calls, batched as statsvc batches them:
-the floor of any script that counts at least what the naive one counts
-(`bench/naive_batched.lua`: the naive script's own commands, batched so).
+the floor of any script that counts at least what the naive one counts (with its `AS_NAIVE`
+set: the naive script's own commands, batched so).
 """
 
 from __future__ import annotations
