@@ -206,3 +206,31 @@ def box_text(page: Page, target: str = "#stats") -> list[str]:
     return [
         f"{labels.nth(i).inner_text()} {values.nth(i).inner_text()}" for i in range(values.count())
     ]
+
+
+PHONES = (360, 400)  # a small phone's width and a larger one's, in CSS pixels
+SCREENS = (800, 1200, 1600)  # a tablet's, a laptop's and a wide screen's
+# the boxes whose content runs past their width, by their heading: the cards, and the period
+# report (no card) with its blocks; on a phone (the argument), not a table in a box that
+# scrolls it (overflow-x: auto, as the cards and the report's blocks)
+OVERFLOWING = """(phone) => [...document.querySelectorAll(
+        '.card, .report, .report section, .report-columns, .report-forms')]
+    .filter(box => box.scrollWidth > box.clientWidth)
+    .filter(box => !(phone && getComputedStyle(box).overflowX === 'auto'
+        && box.querySelector('table')))
+    .map(box => (box.querySelector('h1, h2, legend') ?? box).textContent.trim())"""
+
+
+def overflows(page: Page) -> list[tuple[int, str]]:
+    """Return what runs past its box on the page, by width: at a phone's 360 and 400 px a page
+    wider than the screen, or a box wider than its width other than a table that scrolls in
+    its box; from a tablet's 800 px to a wide screen's 1,600 px, any card, the period report
+    or a block of it."""
+    found: list[tuple[int, str]] = []
+    for width in (*PHONES, *SCREENS):
+        page.set_viewport_size({"width": width, "height": 900})
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        if wide != width:
+            found.append((width, f"the page is {wide} px wide"))
+        found += [(width, box) for box in page.evaluate(OVERFLOWING, width in PHONES)]
+    return found

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.live import SCREENSHOTS, Live
+from tests.live import SCREENSHOTS, Live, box_text, overflows
 
 
 def test_builder_fills_the_badge_path_and_says_where_to_paste(page: Page, live: Live) -> None:
@@ -37,3 +37,16 @@ def test_builder_fills_the_badge_path_and_says_where_to_paste(page: Page, live: 
         page.evaluate("document.body.style.zoom = ''")
     field.fill("")
     expect(snippet).not_to_contain_text("path=")
+
+
+def test_the_landing_page_fits_a_tablet_a_laptop_and_a_phone(page: Page, live: Live) -> None:
+    """In Vietnamese, then in English (its switch), the landing page with its live boxes is
+    no wider than a phone's 400 px screen, and from a tablet's 800 px to 1,600 px."""
+    live.put_site("demo", {"timezone": "Asia/Ho_Chi_Minh"})  # the boxes count its views
+    page.goto(f"{live.service}/")
+    box_text(page, "#live-box")
+    assert overflows(page) == []
+    page.get_by_role("link", name="EN", exact=True).click()
+    expect(page.get_by_role("heading", name="Your snippet")).to_be_visible()
+    box_text(page, "#live-box")
+    assert overflows(page) == []
