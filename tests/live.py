@@ -221,13 +221,13 @@ OVERFLOWING = """(phone) => [...document.querySelectorAll(
     .map(box => (box.querySelector('h1, h2, legend') ?? box).textContent.trim())"""
 
 
-def overflows(page: Page) -> list[tuple[int, str]]:
+def overflows(page: Page, screens: tuple[int, ...] = SCREENS) -> list[tuple[int, str]]:
     """Return what runs past its box on the page, by width: at a phone's 360 and 400 px a page
     wider than the screen, or a box wider than its width other than a table that scrolls in
-    its box; from a tablet's 800 px to a wide screen's 1,600 px, any card, the period report
-    or a block of it."""
+    its box; at the `screens` widths (a tablet's 800 px to a wide screen's 1,600 px), any
+    card, the period report or a block of it."""
     found: list[tuple[int, str]] = []
-    for width in (*PHONES, *SCREENS):
+    for width in (*PHONES, *screens):
         page.set_viewport_size({"width": width, "height": 900})
         wide = page.evaluate("document.documentElement.scrollWidth")
         if wide != width:
