@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from statsvc.app import create_app
 from statsvc.settings import Settings
@@ -234,3 +234,15 @@ def overflows(page: Page, screens: tuple[int, ...] = SCREENS) -> list[tuple[int,
             found.append((width, f"the page is {wide} px wide"))
         found += [(width, box) for box in page.evaluate(OVERFLOWING, width in PHONES)]
     return found
+
+
+def signed_in(browser: Browser, live: Live, locale: str) -> tuple[BrowserContext, Page]:
+    """Return a new browser context in `locale` and its tab, signed in to the dashboard with
+    the admin token (the caller closes the context)."""
+    context = browser.new_context(locale=locale, user_agent=USER_AGENT)
+    tab = context.new_page()
+    tab.goto(live.service + "/admin/login")
+    tab.locator("#token").fill(ADMIN_TOKEN)
+    tab.locator("#token").press("Enter")
+    expect(tab).to_have_url(live.service + "/admin")
+    return context, tab

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests import axe
 from tests.helpers import ADMIN_TOKEN
-from tests.live import SCREENSHOTS, USER_AGENT, Live, box_text, overflows
+from tests.live import SCREENSHOTS, Live, box_text, overflows, signed_in
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -146,12 +146,7 @@ def test_the_forms_fit_a_tablet_a_laptop_and_a_phone(
     card (the import form's file input, 346 px, did): only a wide table scrolls in its card."""
     live.put_site("xa-tuson", {"name": "Xã Tú Sơn", "timezone": "Asia/Ho_Chi_Minh"})
     live.admin("POST", "/api/v1/sites/xa-tuson/tokens", None)
-    context = browser.new_context(locale=locale, user_agent=USER_AGENT)
-    tab = context.new_page()
-    tab.goto(live.service + "/admin/login")
-    tab.locator("#token").fill(ADMIN_TOKEN)
-    tab.locator("#token").press("Enter")
-    expect(tab).to_have_url(live.service + "/admin")
+    context, tab = signed_in(browser, live, locale)
     site = live.service + "/admin/sites/xa-tuson"
     tab.goto(site + "/settings")
     assert overflows(tab) == []

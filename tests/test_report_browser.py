@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, expect
 
 from tests.helpers import ADMIN_TOKEN, FakeClock, portal_history
-from tests.live import SCREENSHOTS, USER_AGENT, Live, overflows
+from tests.live import SCREENSHOTS, Live, overflows, signed_in
 
 TODAY = date(2026, 11, 26)  # the test clock's day in Asia/Ho_Chi_Minh (17:00 there)
 A4_WIDTH = 794  # CSS pixels of an A4 page's width (210 mm at 96 per inch)
@@ -165,12 +165,7 @@ def test_the_reports_fit_a_tablet_a_laptop_and_a_phone(
     report from a tablet's 800 px to 1,600 px, nor at a phone's 400 px, where the page is no
     wider than the screen (the top pages and sources, each at least 320 px wide, ran past the
     report's 318 px)."""
-    context = browser.new_context(locale=locale, user_agent=USER_AGENT)
-    tab = context.new_page()
-    tab.goto(son_dong.service + "/admin/login")
-    tab.locator("#token").fill(ADMIN_TOKEN)
-    tab.locator("#token").press("Enter")
-    expect(tab).to_have_url(son_dong.service + "/admin")
+    context, tab = signed_in(browser, son_dong, locale)
     for home in ("/admin/sites/tuson", "/admin/groups/son-dong"):
         tab.goto(f"{son_dong.service}{home}/report?period=2026-11-01_2026-11-26")
         expect(tab.locator("table.days tbody tr")).to_have_count(26)
